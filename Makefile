@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# lazyboot: userspace tools, CRIU plugin, kernel module, tests.
+#
+#   make            build everything (userspace with -Werror, lazyboot.ko)
+#   make check      install missing packages, build, run host tests and the
+#                   VM selftests; ends with "N passed, N failed, N skipped"
+#   make module     lazyboot.ko against KDIR
+#   make dkms-install  copy the module source to /usr/src and dkms add/build/install
+#   make style      checkpatch on module/ and uapi/
+#
+# KDIR defaults to the running kernel's build tree, else the newest Debian
+# linux-headers-*-amd64 installed.
+
+VERSION := 0.1.0
+BUILD := build
+
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+	  $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1))
+KVER = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+LINUX_SOURCE_TAR ?= $(lastword $(sort $(wildcard /usr/src/linux-source-*.tar.xz)))
+
+# Libraries the userspace links, by pkg-config name.
+PKGS := libnl-genl-3.0
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+LZB_CPPFLAGS := -D_GNU_SOURCE -Iuapi -Idaemon $(shell pkg-config --cflags $(PKGS))
+LZB_CFLAGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	      -Wmissing-prototypes -fno-strict-aliasing
+LZB_LIBS := $(shell pkg-config --libs $(PKGS))
+# The kselftest harness relies on GNU C (typeof, statement expressions).
+TEST_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wno-sign-compare \
+	       -isystem $(BUILD)/kselftest -pthread
+
+DAEMON_MAINS := daemon/lazybootd.c daemon/lazyboot.c
+CMD_SRCS := $(wildcard daemon/cmd_*.c)
+LIB_SRCS := $(filter-out $(DAEMON_MAINS) $(CMD_SRCS),$(wildcard daemon/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
+
+HOST_TESTS := $(patsubst selftests/host/%.c,$(BUILD)/selftests/host/%,$(wildcard selftests/host/*.c))
+GUEST_TESTS := $(patsubst selftests/guest/%.c,$(BUILD)/selftests/guest/%,$(wildcard selftests/guest/*.c))
+
+PROGRAMS := $(BUILD)/lazybootd $(BUILD)/lazyboot $(BUILD)/lazyboot_plugin.so
+
+.PHONY: all userspace module tests check style dkms-install dkms-tree clean deps
+all: userspace module
+
+userspace: $(PROGRAMS)
+
+deps:
+	scripts/install-deps
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(LZB_CPPFLAGS) $(LZB_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/liblazyboot.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/lazyboot: $(BUILD)/daemon/lazyboot.o $(CMD_OBJS) $(BUILD)/liblazyboot.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LZB_LIBS)
+
+$(BUILD)/lazybootd: $(BUILD)/daemon/lazybootd.o $(BUILD)/liblazyboot.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LZB_LIBS)
+
+$(BUILD)/lazyboot_plugin.so: criu-plugin/lazyboot_plugin.c
+	@mkdir -p $(dir $@)
+	$(CC) $(LZB_CPPFLAGS) $(LZB_CFLAGS) $(CFLAGS) -fPIC -shared \
+		-o $@ $<
+
+# The kernel module, through the top-level Kbuild.
+module:
+	@test -d "$(KDIR)" || { echo "make: no kernel build tree (KDIR=$(KDIR));" \
+		"install linux-headers-amd64 or set KDIR" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+# kselftest harness headers and checkpatch, taken from Debian's linux-source.
+$(BUILD)/linux-source/.stamp:
+	@test -f "$(LINUX_SOURCE_TAR)" || { echo "make: linux-source tarball" \
+		"not found in /usr/src; install linux-source-6.1" >&2; exit 1; }
+	@mkdir -p $(BUILD)/linux-source $(BUILD)/kselftest
+	tar -xJf $(LINUX_SOURCE_TAR) -C $(BUILD)/linux-source --strip-components=1 \
+		--wildcards '*/tools/testing/selftests/kselftest.h' \
+		'*/tools/testing/selftests/kselftest_harness.h' \
+		'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+		'*/scripts/const_structs.checkpatch'
+	cp $(BUILD)/linux-source/tools/testing/selftests/kselftest*.h $(BUILD)/kselftest/
+	touch $@
+
+$(BUILD)/selftests/%: selftests/%.c $(BUILD)/linux-source/.stamp $(BUILD)/liblazyboot.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LZB_CPPFLAGS) $(TEST_CFLAGS) $(CFLAGS) -o $@ $< \
+		$(BUILD)/liblazyboot.a $(LZB_LIBS) -ldl
+
+tests: $(HOST_TESTS) $(GUEST_TESTS)
+
+check: deps
+	$(MAKE) all tests
+	KDIR=$(KDIR) KVER=$(KVER) BUILD=$(BUILD) selftests/run-tests
+
+style: $(BUILD)/linux-source/.stamp
+	$(BUILD)/linux-source/scripts/checkpatch.pl --no-tree --strict \
+		-f module/*.c module/*.h uapi/linux/*.h
+
+# DKMS: the module sources alone, as dkms expects them in /usr/src.
+DKMS_SRC := /usr/src/lazyboot-$(VERSION)
+dkms-tree:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)
+	cp -r Kbuild dkms.conf module uapi $(DKMS_SRC)/
+	sed -i 's/@VERSION@/$(VERSION)/' $(DKMS_SRC)/dkms.conf
+
+dkms-install: dkms-tree
+	dkms add -m lazyboot -v $(VERSION)
+	dkms build -m lazyboot -v $(VERSION) $(if $(KVER),-k $(KVER))
+	dkms install -m lazyboot -v $(VERSION) $(if $(KVER),-k $(KVER))
+
+clean:
+	rm -rf $(BUILD)
+	$(if $(wildcard $(KDIR)),$(MAKE) -C $(KDIR) M=$(CURDIR) clean)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Subcommands of the `lazyboot` command, one file each (cmd_*.c). */
+#ifndef LAZYBOOT_COMMANDS_H
+#define LAZYBOOT_COMMANDS_H
+
+struct lzb_command {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv);
+};
+
+int cmd_version(int argc, char **argv);
+
+#endif

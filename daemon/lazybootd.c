@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * lazybootd: the lazy-restore pager.
+ *
+ * This version only reports which guarantee the node offers against losing
+ * a restore session's userfaultfd (kernel-held through lazyboot.ko, or
+ * none yet); the restore engine comes in later versions.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "module_client.h"
+#include "version.h"
+
+static const char usage[] =
+	"usage: lazybootd --check | --version | --help\n"
+	"\n"
+	"  --check    report whether lazyboot.ko is loaded and which guarantee\n"
+	"             it gives restore sessions; exit 0 if it answered\n"
+	"  --version  print the version\n"
+	"\n"
+	"Restoring images is not implemented in this version.\n";
+
+static int check_module(void)
+{
+	struct lzb_module_info info;
+	int err = lzb_module_get_info(&info);
+
+	if (err == -ENOENT) {
+		printf("lazyboot.ko is not loaded: restore sessions would have "
+		       "no kernel-held userfaultfd\n");
+		return 1;
+	}
+	if (err) {
+		fprintf(stderr, "lazybootd: querying lazyboot.ko: %s\n",
+			strerror(-err));
+		return 2;
+	}
+	printf("lazyboot.ko %s answers on %s\n", info.module_version,
+	       info.kernel_release);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		printf("lazybootd %s\n", LAZYBOOT_VERSION);
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--check"))
+		return check_module();
+
+	fputs(usage, stderr);
+	return 2;
+}
