@@ -42,9 +42,15 @@ CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
 HOST_TESTS := $(patsubst selftests/host/%.c,$(BUILD)/selftests/host/%,$(wildcard selftests/host/*.c))
 GUEST_TESTS := $(patsubst selftests/guest/%.c,$(BUILD)/selftests/guest/%,$(wildcard selftests/guest/*.c))
 
+# libFuzzer targets: fuzz/NAME.c with seeds in fuzz/corpus/NAME/.
+FUZZ_TARGETS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/*.c))
+FUZZ_CC := clang
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	       -fno-sanitize-recover=undefined
+
 PROGRAMS := $(BUILD)/lazybootd $(BUILD)/lazyboot $(BUILD)/lazyboot_plugin.so
 
-.PHONY: all userspace module tests check style dkms-install dkms-tree clean deps
+.PHONY: all userspace module tests fuzz check style dkms-install dkms-tree clean deps
 all: userspace module
 
 userspace: $(PROGRAMS)
@@ -94,7 +100,11 @@ $(BUILD)/selftests/%: selftests/%.c $(BUILD)/linux-source/.stamp $(BUILD)/liblaz
 	$(CC) $(LZB_CPPFLAGS) $(TEST_CFLAGS) $(CFLAGS) -o $@ $< \
 		$(BUILD)/liblazyboot.a $(LZB_LIBS) -ldl
 
-tests: $(HOST_TESTS) $(GUEST_TESTS)
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard daemon/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(LZB_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LZB_LIBS)
+
+tests: $(HOST_TESTS) $(GUEST_TESTS) $(FUZZ_TARGETS)
 
 check: deps
 	$(MAKE) all tests
