@@ -5,10 +5,10 @@
  * retried plain (RFC 1350) when the server refuses options; windowed receive
  * with go-back-N recovery (ACK the last in-order block on a gap), block
  * numbers wrapping past 65535, and an adaptive retransmission timeout
- * (RFC 6298 estimator, Karn's rule).  The client never retransmits on a
- * duplicate; it re-ACKs only a repeat of the block it last acknowledged
- * (the server lost our ACK), which cannot start a Sorcerer's Apprentice
- * cascade against an RFC 1123 server.  Each transfer has its own UDP socket
+ * (RFC 6298 estimator, Karn's rule).  No Sorcerer's Apprentice: the client
+ * re-ACKs only a repeat of the block it last acknowledged, and only when it
+ * comes later than half an RTO after that ACK (a server retransmission, not
+ * a network duplicate), so duplicates never multiply.  Each transfer has its own UDP socket
  * in the fetcher's epoll set, so many run concurrently on one loop.
  *
  * Host names are resolved with a blocking getaddrinfo(); PXE setups use
@@ -53,6 +53,7 @@ struct tftp_try {
 	size_t last_sent_len;
 	unsigned int tries;		/* timeouts in a row */
 	uint64_t sample_ns;		/* an RTT sample is running since */
+	uint64_t ack_sent_ns;		/* when the last ACK went out */
 	uint64_t srtt, rttvar, rto;
 
 	uint8_t pkt[LZB_TFTP_MAX_PACKET + 1];
@@ -92,6 +93,7 @@ static void send_ack(struct tftp_try *t, uint16_t block, bool sample)
 
 	lzb_tftp_build_ack(p, sizeof(p), block);
 	send_kept(t, p, 4, sample);
+	t->ack_sent_ns = lzb_now_ns();
 }
 
 static void send_error(struct tftp_try *t, uint16_t code, const char *msg)
@@ -500,8 +502,15 @@ static void on_packet(struct lzb_fetch *r, struct tftp_try *t, size_t len)
 
 		if (t->got_data && p.block == block_no(t, t->blocks) &&
 		    !t->in_window) {
-			/* repeat of what we last ACKed: our ACK was lost */
-			send_ack(t, p.block, false);
+			/*
+			 * A repeat of what we last ACKed.  After half an RTO
+			 * it is the server's retransmission (our ACK was
+			 * lost): ACK again.  Sooner it is a duplicate from
+			 * the network, and ACKing every duplicate is the
+			 * receiver's half of the Sorcerer's Apprentice.
+			 */
+			if (lzb_now_ns() - t->ack_sent_ns > t->rto / 2)
+				send_ack(t, p.block, false);
 		} else if (ahead < t->neg.windowsize) {
 			t->r->f->st.tftp_gaps++;
 			if (!t->gap_acked) {
