@@ -37,6 +37,7 @@ static const char usage[] =
 	"      --blksize N       tftp: block size to ask for, 8-65464 (1468)\n"
 	"      --windowsize N    tftp: window to ask for, 1 = lock-step (16)\n"
 	"      --no-options      tftp: plain RFC 1350 request, no options\n"
+	"      --progress        progress display even when stderr is no tty\n"
 	"  -q, --quiet           no progress display\n"
 	"  -h, --help            this text\n"
 	"\n"
@@ -191,6 +192,7 @@ int cmd_fetch(int argc, char **argv)
 			if (parse_u64(optarg, &v) || v > 100)
 				goto bad;
 			o.retries = (unsigned int)v;
+			o.no_retries = !v;
 			break;
 		case 'C':
 			o.ca_file = optarg;

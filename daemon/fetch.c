@@ -211,7 +211,9 @@ struct lzb_fetcher *lzb_fetcher_new(const struct lzb_fetcher_opts *opts)
 		f->o = *opts;
 	if (!f->o.max_background)
 		f->o.max_background = 4;
-	if (!f->o.retries)
+	if (f->o.no_retries)
+		f->o.retries = 0;
+	else if (!f->o.retries)
 		f->o.retries = 2;
 	if (!f->o.backoff_ms)
 		f->o.backoff_ms = 100;

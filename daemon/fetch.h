@@ -49,6 +49,7 @@ enum lzb_fetch_prio {
 struct lzb_fetcher_opts {
 	unsigned int max_background;	/* background in flight; 4 */
 	unsigned int retries;		/* extra rounds over the mirrors; 2 */
+	bool no_retries;		/* one round only (tests, CLI --retries 0) */
 	unsigned int backoff_ms;	/* first backoff, doubles; 100 */
 	unsigned int connect_timeout_ms; /* TCP/TLS connect; 5000 */
 	unsigned int stall_ms;		/* no byte for this long = failed try; 10000 */
