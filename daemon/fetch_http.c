@@ -271,6 +271,10 @@ static int map_curl_error(struct http_try *t, CURLcode rc)
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 		lzb_fetch_msg(r, "TLS verification failed: %s", detail);
 		return -EACCES;
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_UNSUPPORTED_PROTOCOL:	/* what 7.88 says for a bad status */
+		lzb_fetch_msg(r, "malformed HTTP response: %s", detail);
+		return -EPROTO;
 	case CURLE_SSL_CONNECT_ERROR:
 		lzb_fetch_msg(r, "TLS handshake failed: %s", detail);
 		return -ECONNABORTED;
