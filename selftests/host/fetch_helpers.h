@@ -202,6 +202,14 @@ static inline int wait_listen(bool tcp, const char *ip, unsigned int port,
 	return -ETIMEDOUT;
 }
 
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 static inline bool have_exe(const char *path)
 {
 	return access(path, X_OK) == 0;
