@@ -38,6 +38,8 @@ static const char usage[] =
 	"      --windowsize N    tftp: window to ask for, 1 = lock-step (16)\n"
 	"      --no-options      tftp: plain RFC 1350 request, no options\n"
 	"      --progress        progress display even when stderr is no tty\n"
+	"      --repeat N        fetch N times on one fetcher (warm connection)\n"
+	"                        and print first/min/median/max times\n"
 	"  -q, --quiet           no progress display\n"
 	"  -h, --help            this text\n"
 	"\n"
@@ -119,6 +121,24 @@ static void done(struct lzb_fetch *req, int err, const char *msg,
 	snprintf(result_msg, sizeof(result_msg), "%s", msg);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* --repeat: the first try pays for the connection, the rest reuse it. */
+static void report_repeat(double *t, int n)
+{
+	double first = t[0];
+
+	qsort(t + 1, n - 1, sizeof(*t), cmp_double);
+	fprintf(stderr, "repeat %d: first %.3f ms, then min %.3f ms, "
+		"median %.3f ms, max %.3f ms\n", n, first * 1e3, t[1] * 1e3,
+		t[1 + (n - 1) / 2] * 1e3, t[n - 1] * 1e3);
+}
+
 static int parse_u64(const char *s, uint64_t *v)
 {
 	char *end;
@@ -143,6 +163,7 @@ int cmd_fetch(int argc, char **argv)
 		{ "windowsize", required_argument, NULL, 'W' },
 		{ "no-options", no_argument, NULL, 'N' },
 		{ "progress", no_argument, NULL, 'p' },
+		{ "repeat", required_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -155,7 +176,8 @@ int cmd_fetch(int argc, char **argv)
 	struct lzb_mirrors *m;
 	const char *out = NULL;
 	char *part = NULL;
-	int opt, quiet = 0, force_progress = 0;
+	int opt, quiet = 0, force_progress = 0, repeat = 1;
+	double times[1000];
 	uint64_t v, v2;
 	char *plus;
 
@@ -219,6 +241,11 @@ int cmd_fetch(int argc, char **argv)
 		case 'p':
 			force_progress = 1;
 			break;
+		case 'n':
+			if (parse_u64(optarg, &v) || !v || v > 1000)
+				goto bad;
+			repeat = (int)v;
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -270,12 +297,21 @@ int cmd_fetch(int argc, char **argv)
 	spec.done = done;
 	spec.progress = progress;
 	spec.progress_arg = &c;
-	if (!lzb_fetch_submit(f, &spec)) {
-		fprintf(stderr, "lazyboot fetch: cannot start: %s\n",
-			strerror(errno));
-		goto fail_file;
+	for (int i = 0; i < repeat; i++) {
+		double t0 = now_s();
+
+		if (!lzb_fetch_submit(f, &spec)) {
+			fprintf(stderr, "lazyboot fetch: cannot start: %s\n",
+				strerror(errno));
+			goto fail_file;
+		}
+		lzb_fetcher_run(f, -1);
+		if (result_err)
+			break;
+		times[i] = now_s() - t0;
 	}
-	lzb_fetcher_run(f, -1);
+	if (repeat > 1 && !result_err)
+		report_repeat(times, repeat);
 	lzb_fetcher_stats(f, &st);
 	draw(&c, result_len, result_len, true);
 	if (result_err) {
@@ -315,7 +351,8 @@ bad:
 	fprintf(stderr, "lazyboot fetch: bad value '%s' for --%s\n", optarg,
 		opt == 'r' ? "range (want OFF+LEN, LEN > 0)" :
 		opt == 's' ? "size" : opt == 'D' ? "deadline" :
-		opt == 'R' ? "retries (0-100)" : opt == 'B' ?
+		opt == 'R' ? "retries (0-100)" : opt == 'n' ? "repeat (1-1000)" :
+		opt == 'B' ?
 		"blksize (8-65464)" : "windowsize (1-65535)");
 	return 2;
 }
