@@ -177,7 +177,7 @@ int cmd_fetch(int argc, char **argv)
 	const char *out = NULL;
 	char *part = NULL;
 	int opt, quiet = 0, force_progress = 0, repeat = 1;
-	double times[1000];
+	double times[1000], el;
 	uint64_t v, v2;
 	char *plus;
 
@@ -312,6 +312,7 @@ int cmd_fetch(int argc, char **argv)
 	}
 	if (repeat > 1 && !result_err)
 		report_repeat(times, repeat);
+	el = now_s() - c.start;	/* the transfer, not the fsync below */
 	lzb_fetcher_stats(f, &st);
 	draw(&c, result_len, result_len, true);
 	if (result_err) {
@@ -326,8 +327,6 @@ int cmd_fetch(int argc, char **argv)
 		goto fail_file;
 	}
 	{
-		double el = now_s() - c.start;
-
 		fprintf(stderr, "fetched %" PRIu64 " bytes in %.3f s "
 			"(%.2f MiB/s), %" PRIu64 " tries, %" PRIu64
 			" failovers, %" PRIu64 " retransmits\n", result_len,

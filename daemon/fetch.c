@@ -720,8 +720,7 @@ int lzb_fetcher_process(struct lzb_fetcher *f)
 	f->in_process--;
 	if (!f->in_process)
 		flush_deferred(f);
-	f->armed_ns = 0;
-	lzb_fetcher_rearm(f);
+	lzb_fetcher_rearm(f);	/* a no-op unless the next timer moved */
 	return n < 0 && errno != EINTR ? -errno : 0;
 }
 

@@ -156,7 +156,9 @@ void lzb_fetcher_stats(const struct lzb_fetcher *f, struct lzb_fetch_stats *s);
 struct lzb_fetch *lzb_fetch_submit(struct lzb_fetcher *f,
 				   const struct lzb_fetch_spec *spec);
 /* End a pending request with -ECANCELED; its callback runs before this
- * returns.  The handle must be one whose callback has not run yet. */
+ * returns.  The handle must be one whose callback has not run yet.  Call
+ * it from the loop or from a done callback, not from a sink or progress
+ * callback (those run inside libcurl). */
 void lzb_fetch_cancel(struct lzb_fetch *req);
 
 /*

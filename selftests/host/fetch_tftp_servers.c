@@ -8,6 +8,8 @@
  * (rollover), a range, a missing file, and many transfers at once on one
  * event loop.
  */
+#include <libgen.h>
+
 #include "kselftest_harness.h"
 #include "fetch_helpers.h"
 
@@ -47,19 +49,42 @@ FIXTURE_VARIANT_ADD(tftp_server, dnsmasq)
 static const size_t edge_sizes[] = { 0, 1, 511, 512, 513, 1467, 1468, 1469,
 				     100000 };
 
+/*
+ * scripts/test-tftpd-hpa, run from the top of the tree: the current
+ * directory, or three levels above this program (build/selftests/host/).
+ */
 static char *tftpd_hpa_path(void)
 {
-	static char path[512];
-	FILE *p = popen("scripts/test-tftpd-hpa", "r");
+	static char path[1200];
+	char exe[512], root[600], cmd[800], line[512];
+	ssize_t n;
+	FILE *p;
 
-	path[0] = 0;
+	if (have_exe("scripts/test-tftpd-hpa")) {
+		if (!getcwd(root, sizeof(root)))
+			return NULL;
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n <= 0)
+			return NULL;
+		exe[n] = 0;
+		snprintf(root, sizeof(root), "%s/../../..", dirname(exe));
+	}
+	snprintf(cmd, sizeof(cmd), "cd '%s' && scripts/test-tftpd-hpa", root);
+	p = popen(cmd, "r");
 	if (!p)
 		return NULL;
-	if (!fgets(path, sizeof(path), p))
-		path[0] = 0;
+	if (!fgets(line, sizeof(line), p))
+		line[0] = 0;
 	pclose(p);
-	path[strcspn(path, "\n")] = 0;
-	return path[0] && have_exe(path) ? path : NULL;
+	line[strcspn(line, "\n")] = 0;
+	if (!line[0])
+		return NULL;
+	if (line[0] == '/')
+		snprintf(path, sizeof(path), "%s", line);
+	else
+		snprintf(path, sizeof(path), "%s/%s", root, line);
+	return have_exe(path) ? path : NULL;
 }
 
 FIXTURE_SETUP(tftp_server)
