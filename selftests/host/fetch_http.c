@@ -271,6 +271,58 @@ TEST_F(nginx, ranges_answered_206)
 	lzb_fetcher_free(f);
 }
 
+/*
+ * Many requests at once over HTTPS (every 8th a fault, the rest background
+ * capped at 8): one HTTP/2 connection carries them all.  44 x 64 KiB fit in
+ * the 3000000-byte file (a range past its end is answered with a shorter
+ * 206, which the client refuses).
+ */
+#define NREQ 44
+TEST_F(nginx, http2_multiplexes_concurrent_requests)
+{
+	struct lzb_fetcher_opts o = { .ca_file = self->ca,
+				      .max_background = 8 };
+	struct lzb_fetcher *f = lzb_fetcher_new(&o);
+	static uint8_t bufs[NREQ][65536];
+	struct sync_result res[NREQ];
+	struct lzb_fetch_stats st;
+	char url[128];
+	int i;
+
+	ASSERT_NE(NULL, f);
+	snprintf(url, sizeof(url), "https://%s:%d/f3000000", NGINX_IP,
+		 HTTPS_PORT);
+	for (i = 0; i < NREQ; i++) {
+		struct lzb_fetch_spec spec = {
+			.url = url, .buf = bufs[i], .buf_size = 65536,
+			.offset = (uint64_t)i * 65536, .length = 65536,
+			.prio = i % 8 ? LZB_PRIO_BACKGROUND : LZB_PRIO_FAULT,
+			.deadline_ms = 20000,
+			.done = sync_done, .done_arg = &res[i],
+		};
+
+		memset(&res[i], 0, sizeof(res[i]));
+		ASSERT_NE(NULL, lzb_fetch_submit(f, &spec));
+	}
+	ASSERT_EQ(0, lzb_fetcher_run(f, 30000));
+	for (i = 0; i < NREQ; i++) {
+		ASSERT_EQ(0, res[i].err) {
+			TH_LOG("%d: %s", i, res[i].msg);
+		}
+		ASSERT_EQ(-1, pattern_check(bufs[i], 65536, 3000000,
+					    (uint64_t)i * 65536));
+	}
+	lzb_fetcher_stats(f, &st);
+	TH_LOG("%llu connections, %llu HTTP/2 transfers, peak background %u",
+	       (unsigned long long)st.http_new_connections,
+	       (unsigned long long)st.http2_transfers,
+	       st.max_background_seen);
+	ASSERT_EQ(NREQ, st.http2_transfers);
+	ASSERT_EQ(1, st.http_new_connections);
+	ASSERT_EQ(8, st.max_background_seen);
+	lzb_fetcher_free(f);
+}
+
 TEST_F(nginx, errors_are_clear)
 {
 	struct lzb_fetcher_opts o = { .no_retries = true };
