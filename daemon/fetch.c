@@ -640,6 +640,34 @@ struct lzb_fetch *lzb_fetch_submit(struct lzb_fetcher *f,
 	return r;
 }
 
+void lzb_fetch_promote(struct lzb_fetch *r)
+{
+	struct lzb_fetcher *f = r->f;
+	struct lzb_fetch **pp;
+
+	if (r->state == LZB_ENDED || r->s.prio == LZB_PRIO_FAULT)
+		return;
+	f->in_process++;
+	r->s.prio = LZB_PRIO_FAULT;
+	if (r->state == LZB_QUEUED) {
+		for (pp = &f->queue; *pp && *pp != r; pp = &(*pp)->qnext)
+			;
+		if (*pp)
+			*pp = r->qnext;
+		f->queue_tail = NULL;
+		for (pp = &f->queue; *pp; pp = &(*pp)->qnext)
+			f->queue_tail = *pp;
+		start_try(r);
+	} else {
+		f->n_bg_running--;	/* it no longer holds a background slot */
+		admit(f);
+	}
+	f->in_process--;
+	if (!f->in_process)
+		flush_deferred(f);
+	lzb_fetcher_rearm(f);
+}
+
 void lzb_fetch_cancel(struct lzb_fetch *r)
 {
 	struct lzb_fetcher *f = r->f;

@@ -162,6 +162,13 @@ struct lzb_fetch *lzb_fetch_submit(struct lzb_fetcher *f,
 void lzb_fetch_cancel(struct lzb_fetch *req);
 
 /*
+ * Raise a pending background request to LZB_PRIO_FAULT (a thread now waits
+ * for what it is prefetching): a queued one starts at once, a running one
+ * stops counting against max_background.  No-op for a fault request.
+ */
+void lzb_fetch_promote(struct lzb_fetch *req);
+
+/*
  * The mirror set of one image: base URLs tried in order starting from the
  * last one that worked; a failed try fails over to the next.
  */

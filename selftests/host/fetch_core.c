@@ -167,6 +167,47 @@ TEST_F(core, fault_never_waits_behind_background)
 	ASSERT_EQ(2, st.max_background_seen);
 }
 
+TEST_F(core, promote_a_queued_background_request)
+{
+	static uint8_t bufs[6][4 << 20];
+	struct tagged tags[6];
+	struct order order = { .n = 0 };
+	struct lzb_fetch *req[6];
+	struct lzb_fetch_stats st;
+	char url[400];
+	int i;
+
+	snprintf(url, sizeof(url), "%s/big", self->base);
+	for (i = 0; i < 6; i++) {
+		struct lzb_fetch_spec spec = {
+			.url = url, .buf = bufs[i], .buf_size = 4 << 20,
+			.expected_size = -1, .prio = LZB_PRIO_BACKGROUND,
+			.done = order_done, .done_arg = &tags[i],
+		};
+
+		tags[i] = (struct tagged){ .o = &order, .tag = i, .err = 1 };
+		req[i] = lzb_fetch_submit(self->f, &spec);
+		ASSERT_NE(NULL, req[i]);
+	}
+	lzb_fetcher_stats(self->f, &st);
+	ASSERT_EQ(2, st.tries);
+	lzb_fetch_promote(req[5]);	/* last in the queue: starts now */
+	lzb_fetcher_stats(self->f, &st);
+	ASSERT_EQ(3, st.tries);
+	lzb_fetch_promote(req[0]);	/* running: frees its slot */
+	lzb_fetcher_stats(self->f, &st);
+	ASSERT_EQ(4, st.tries);
+	ASSERT_EQ(0, lzb_fetcher_run(self->f, 30000));
+	for (i = 0; i < 6; i++)
+		ASSERT_EQ(0, tags[i].err);
+	/* the promoted queued request ended before the still-queued ones */
+	for (i = 0; i < 6 && order.seq[i] != 5; i++)
+		;
+	ASSERT_GT(4, i);
+	lzb_fetcher_stats(self->f, &st);
+	ASSERT_EQ(2, st.max_background_seen);
+}
+
 TEST_F(core, cancel_queued_and_running)
 {
 	static uint8_t bufs[4][4 << 20];
