@@ -32,6 +32,7 @@ enum fault {
 	F_NOT_FOUND,	/* ERROR 1 */
 	F_OVERSIZE,	/* block 2 longer than blksize */
 	F_WRAP1,	/* after 65535 comes 1, not 0 */
+	F_FOREIGN_TID,	/* a stranger's DATA from another port mid-transfer */
 };
 
 struct peer {
@@ -45,6 +46,7 @@ struct peer {
 	uint32_t seed;
 	/* counters */
 	unsigned int rrqs, data_sent, acks;
+	int foreign_error;	/* error code the stranger got back, or -1 */
 };
 
 static uint16_t num(const struct peer *p, uint64_t n)
@@ -96,6 +98,34 @@ static void send_block(struct peer *p, int s, uint64_t k, unsigned int blksize,
 	n = lzb_tftp_build_data(pkt, sizeof(pkt), num(p, k), data, len);
 	send(s, pkt, n, 0);
 	p->data_sent++;
+}
+
+/* DATA for the next block from another port: the client must answer it
+ * with ERROR 5 and go on with the real server. */
+static void foreign_data(struct peer *p, const struct sockaddr_in *client,
+			 uint64_t k)
+{
+	struct sockaddr_in me = { .sin_family = AF_INET };
+	struct pollfd pfd = { .events = POLLIN };
+	uint8_t pkt[600], junk[512] = { 0 };
+	struct lzb_tftp_pkt e;
+	char why[96];
+	ssize_t n;
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	inet_pton(AF_INET, PEER_IP, &me.sin_addr);
+	bind(s, (struct sockaddr *)&me, sizeof(me));
+	n = lzb_tftp_build_data(pkt, sizeof(pkt), (uint16_t)k, junk, 512);
+	sendto(s, pkt, n, 0, (const struct sockaddr *)client, sizeof(*client));
+	pfd.fd = s;
+	p->foreign_error = 0;
+	if (poll(&pfd, 1, 2000) == 1) {
+		n = recv(s, pkt, sizeof(pkt), 0);
+		if (n > 0 && !lzb_tftp_parse(pkt, n, &e, why, sizeof(why)) &&
+		    e.op == LZB_TFTP_ERROR)
+			p->foreign_error = e.err_code;
+	}
+	close(s);
 }
 
 static void serve(struct peer *p, const struct sockaddr_in *client,
@@ -189,6 +219,9 @@ static void serve(struct peer *p, const struct sockaddr_in *client,
 			}
 			send_block(p, s, kk, blksize, size,
 				   p->fault == F_OVERSIZE && kk == 2);
+			if (p->fault == F_FOREIGN_TID && kk == 3 &&
+			    p->foreign_error < 0)
+				foreign_data(p, client, kk + 1);
 			if (p->fault == F_DUP)
 				send_block(p, s, kk, blksize, size, false);
 		}
@@ -358,6 +391,12 @@ FIXTURE_VARIANT_ADD(tftp_fault, oack_blksize_larger)
 	.expect_err = -EPROTO, .expect_msg = "blksize=1025 is out of range",
 };
 
+FIXTURE_VARIANT_ADD(tftp_fault, foreign_tid_gets_error5)
+{
+	.fault = F_FOREIGN_TID, .size = 20000, .blksize = 512,
+	.windowsize = 1,
+};
+
 FIXTURE_VARIANT_ADD(tftp_fault, not_found)
 {
 	.fault = F_NOT_FOUND, .size = 1, .blksize = 1024, .windowsize = 4,
@@ -403,6 +442,7 @@ FIXTURE_SETUP(tftp_fault)
 	self->peer.param = variant->param;
 	self->peer.size = variant->size;
 	self->peer.seed = 0x7f7f + variant->fault;
+	self->peer.foreign_error = -1;
 	self->peer.lfd = socket(AF_INET, SOCK_DGRAM, 0);
 	ASSERT_LE(0, self->peer.lfd);
 	inet_pton(AF_INET, PEER_IP, &a.sin_addr);
@@ -465,6 +505,8 @@ TEST_F_TIMEOUT(tftp_fault, transfer, 60)
 		ASSERT_LT(0, st.tftp_retransmits);
 	if (variant->want_fallback)
 		ASSERT_EQ(1, st.tftp_option_fallbacks);
+	if (variant->fault == F_FOREIGN_TID)
+		ASSERT_EQ(5, self->peer.foreign_error);	/* unknown TID */
 	if (variant->max_data_per_block > 0) {
 		unsigned int bs = variant->blksize ? variant->blksize : 512;
 		double blocks = variant->size / bs + 1;
