@@ -83,21 +83,36 @@ static int sink(void *arg, uint64_t off, const void *data, size_t len)
 	return 0;
 }
 
+/* "512 B", "12.3 KiB", "4.0 MiB", "1.20 GiB" */
+static const char *human(uint64_t n, char *buf, size_t size)
+{
+	if (n < 1024)
+		snprintf(buf, size, "%" PRIu64 " B", n);
+	else if (n < 1024 * 1024)
+		snprintf(buf, size, "%.1f KiB", n / 1024.0);
+	else if (n < 1024ULL * 1024 * 1024)
+		snprintf(buf, size, "%.1f MiB", n / 1048576.0);
+	else
+		snprintf(buf, size, "%.2f GiB", n / 1073741824.0);
+	return buf;
+}
+
 static void draw(struct cli_state *c, uint64_t done, uint64_t total, bool end)
 {
 	double t = now_s(), el = t - c->start;
 	double rate = el > 0 ? done / el : 0;
+	char a[32], b[32];
 
 	if (!c->progress || (!end && t - c->last_draw < 0.1))
 		return;
 	c->last_draw = t;
 	if (total)
-		fprintf(stderr, "\r%10.1f / %.1f KiB %5.1f%% %9.2f MiB/s",
-			done / 1024.0, total / 1024.0,
+		fprintf(stderr, "\r%11s of %-11s %5.1f%% %9.2f MiB/s  ",
+			human(done, a, sizeof(a)), human(total, b, sizeof(b)),
 			100.0 * done / total, rate / 1048576);
 	else
-		fprintf(stderr, "\r%10.1f KiB %9.2f MiB/s", done / 1024.0,
-			rate / 1048576);
+		fprintf(stderr, "\r%11s %9.2f MiB/s  ",
+			human(done, a, sizeof(a)), rate / 1048576);
 	if (end)
 		fputc('\n', stderr);
 }

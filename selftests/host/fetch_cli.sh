@@ -25,7 +25,7 @@ echo "1..7"
 head -c 3000001 /dev/urandom > "$dir/obj"
 
 out=$("$LZB" fetch --progress "file://$dir/obj" -o "$dir/a" 2>&1)
-cmp -s "$dir/obj" "$dir/a" && echo "$out" | grep -q 'KiB' &&
+cmp -s "$dir/obj" "$dir/a" && echo "$out" | grep -q ' of 2.9 MiB' &&
 	echo "$out" | grep -q '^fetched 3000001 bytes'
 result $? whole_object_with_progress "$out"
 
