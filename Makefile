@@ -21,7 +21,7 @@ KVER = $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/
 LINUX_SOURCE_TAR ?= $(lastword $(sort $(wildcard /usr/src/linux-source-*.tar.xz)))
 
 # Libraries the userspace links, by pkg-config name.
-PKGS := libnl-genl-3.0
+PKGS := libnl-genl-3.0 libcurl
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -131,4 +131,4 @@ clean:
 	rm -rf $(BUILD)
 	$(if $(wildcard $(KDIR)),$(MAKE) -C $(KDIR) M=$(CURDIR) clean)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

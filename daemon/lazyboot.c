@@ -8,6 +8,7 @@
 
 static const struct lzb_command commands[] = {
 	{ "version", "print tool and kernel module versions", cmd_version },
+	{ "fetch", "download one object over file/http(s)/tftp", cmd_fetch },
 };
 
 static void print_usage(FILE *out)
