@@ -21,7 +21,7 @@ KVER = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 LINUX_SOURCE_TAR ?= $(lastword $(sort $(wildcard /usr/src/linux-source-*.tar.xz)))
 
 # Libraries the userspace links, by pkg-config name.
-PKGS := libnl-genl-3.0
+PKGS := libnl-genl-3.0 libzstd libsodium
 
 CC ?= cc
 CFLAGS ?= -O2 -g
