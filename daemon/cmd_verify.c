@@ -31,48 +31,10 @@ static const char usage[] =
 	"exit status: 0 only when everything checks out; 1 when anything is\n"
 	"bad or missing; 2 on bad usage.\n";
 
-static int check_object(struct lzb_image *img, uint32_t i, struct lzb_err *err)
+static void print_bad(void *arg, const char *msg)
 {
-	char path[4400];
-	uint8_t *buf, *raw;
-	size_t len, raw_len;
-	bool sealed = img->m.objects[i].flags & LZB_OBJF_ENCRYPTED;
-	int r;
-
-	if (i == 1)
-		return lzb_image_load_index(img, err);
-	if (i == 0) {
-		if (sealed && !img->key) {
-			if (lzb_image_read_object(img, 0, &buf, &len, err))
-				return -1;
-			lzb_image_object_path(img, 0, path, sizeof(path));
-			r = lzb_bundle_check_header(path, buf, len, err);
-			free(buf);
-			return r;
-		}
-		return lzb_image_load_bundle(img, err);
-	}
-	if (sealed && !img->key) {
-		if (lzb_image_read_object(img, i, &buf, &len, err))
-			return -1;
-		lzb_image_object_path(img, i, path, sizeof(path));
-		r = lzb_chunk_check_header(path, buf, len, err);
-		free(buf);
-		return r;
-	}
-	if (!img->has_index) {
-		/* without a good index, check what the chunk says of itself */
-		if (lzb_image_read_object(img, i, &buf, &len, err))
-			return -1;
-		lzb_image_object_path(img, i, path, sizeof(path));
-		r = lzb_chunk_decode(path, buf, len, img->key, &raw, &raw_len, err);
-		free(buf);
-		free(raw);
-		return r;
-	}
-	r = lzb_image_read_chunk(img, i - 2, &raw, &raw_len, err);
-	free(raw);
-	return r;
+	(void)arg;
+	printf("BAD %s\n", msg);
 }
 
 int cmd_verify(int argc, char **argv)
@@ -88,8 +50,7 @@ int cmd_verify(int argc, char **argv)
 	uint8_t pk[LZB_SIGN_PUB_BYTES];
 	struct lzb_image img;
 	struct lzb_err err;
-	char mpath[4200];
-	uint32_t bad = 0;
+	uint32_t bad;
 	bool quiet = false;
 	int c;
 
@@ -120,20 +81,7 @@ int cmd_verify(int argc, char **argv)
 		lzb_image_close(&img);
 		return 1;
 	}
-	snprintf(mpath, sizeof(mpath), "%s/manifest", argv[optind]);
-	if (lzb_manifest_check_sig(mpath, img.mf_buf, &img.m, pk, &err)) {
-		printf("BAD %s\n", err.msg);
-		bad++;
-	}
-	/* the index first: chunk checks use its table */
-	for (uint32_t k = 0; k < img.m.nr_objects; k++) {
-		uint32_t i = k == 0 ? 1 : k == 1 ? 0 : k;
-
-		if (check_object(&img, i, &err)) {
-			printf("BAD %s\n", err.msg);
-			bad++;
-		}
-	}
+	bad = lzb_verify(&img, pk, print_bad, NULL);
 	if (bad)
 		printf("%s: %u of %u objects bad or signature invalid; do not "
 		       "use this image\n", argv[optind], bad, img.m.nr_objects + 1);

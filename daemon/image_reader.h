@@ -49,6 +49,13 @@ int lzb_image_read_chunk(const struct lzb_image *img, uint32_t c,
 			 uint8_t **raw, size_t *raw_len, struct lzb_err *err);
 void lzb_image_close(struct lzb_image *img);
 
+/*
+ * Check the signature (against PK) and every object; call REPORT with a
+ * one-line message for each problem.  Returns the number of problems.
+ */
+uint32_t lzb_verify(struct lzb_image *img, const uint8_t *pk,
+		    void (*report)(void *arg, const char *msg), void *arg);
+
 /* Rebuild an ordinary CRIU image directory from the image. */
 int lzb_unpack(struct lzb_image *img, const char *out_dir,
 	       struct lzb_err *err);
