@@ -46,6 +46,9 @@ static const char usage[] =
 	"                          default 65536\n"
 	"  -l, --level N           zstd level, 1..19 (default 3)\n"
 	"  -V, --version N         image version (default: previous + 1, or 1)\n"
+	"      --no-sync           do not flush objects and manifest to disk\n"
+	"                          (tests, benchmarks); by default the manifest\n"
+	"                          is written only after every object is synced\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"exit status: 0 on success, 1 on an error, 2 on bad usage.\n";
@@ -81,6 +84,7 @@ int cmd_pack(int argc, char **argv)
 		{ "chunk-size", required_argument, NULL, 'c' },
 		{ "level", required_argument, NULL, 'l' },
 		{ "version", required_argument, NULL, 'V' },
+		{ "no-sync", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -91,7 +95,7 @@ int cmd_pack(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:o:p:k:E:c:l:V:h", opts,
+	while ((c = getopt_long(argc, argv, "d:o:p:k:E:c:l:V:Sh", opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'd': o.criu_dir = optarg; break;
@@ -122,6 +126,7 @@ int cmd_pack(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'S': o.no_sync = true; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Whole-file reads with a size bound, and atomic whole-file writes. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,8 +63,8 @@ int lzb_read_file(const char *path, size_t max, uint8_t **data, size_t *len,
 	return 0;
 }
 
-int lzb_write_file(const char *path, const void *data, size_t len,
-		   unsigned int mode, struct lzb_err *err)
+static int write_file(const char *path, const void *data, size_t len,
+		      unsigned int mode, bool durable, struct lzb_err *err)
 {
 	char tmp[4096];
 	const uint8_t *p = data;
@@ -90,7 +91,7 @@ int lzb_write_file(const char *path, const void *data, size_t len,
 		}
 		done += (size_t)n;
 	}
-	if (fsync(fd) || close(fd)) {
+	if ((durable && fsync(fd)) || close(fd)) {
 		int e = errno;
 
 		unlink(tmp);
@@ -103,6 +104,29 @@ int lzb_write_file(const char *path, const void *data, size_t len,
 		return lzb_errf(err, "%s: %s", path, strerror(e));
 	}
 	return 0;
+}
+
+int lzb_write_file(const char *path, const void *data, size_t len,
+		   unsigned int mode, struct lzb_err *err)
+{
+	return write_file(path, data, len, mode, true, err);
+}
+
+int lzb_write_file_nosync(const char *path, const void *data, size_t len,
+			  unsigned int mode, struct lzb_err *err)
+{
+	return write_file(path, data, len, mode, false, err);
+}
+
+int lzb_syncfs(const char *dir, struct lzb_err *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return lzb_errf(err, "%s: %s", dir, strerror(errno));
+	r = syncfs(fd);
+	close(fd);
+	return r ? lzb_errf(err, "%s: syncfs: %s", dir, strerror(errno)) : 0;
 }
 
 int lzb_mkdir(const char *path, struct lzb_err *err)

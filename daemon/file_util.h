@@ -24,6 +24,14 @@ int lzb_read_file(const char *path, size_t max, uint8_t **data, size_t *len,
 int lzb_write_file(const char *path, const void *data, size_t len,
 		   unsigned int mode, struct lzb_err *err);
 
+/*
+ * The same without fsync, for many files at once (image objects, unpacked
+ * dumps); follow with one lzb_syncfs() before anything that points at them.
+ */
+int lzb_write_file_nosync(const char *path, const void *data, size_t len,
+			  unsigned int mode, struct lzb_err *err);
+int lzb_syncfs(const char *dir, struct lzb_err *err);
+
 /* mkdir -p for one or two levels; an existing directory is fine. */
 int lzb_mkdir(const char *path, struct lzb_err *err);
 

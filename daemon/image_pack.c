@@ -252,7 +252,7 @@ static int add_object(struct packer *pk, uint8_t type, uint8_t flags,
 		return 0;
 	if (type == LZB_OBJ_CHUNK)
 		pk->res->chunks_written++;
-	return lzb_write_file(path, data, len, 0644, pk->err);
+	return lzb_write_file_nosync(path, data, len, 0644, pk->err);
 }
 
 static int flush_chunk(struct packer *pk)
@@ -674,7 +674,7 @@ int lzb_pack(const struct lzb_pack_opts *o, struct lzb_pack_result *res,
 	uint32_t idx;
 	char path[4200];
 	double t0 = now();
-	int r = -1, dfd;
+	int r = -1;
 
 	memset(res, 0, sizeof(*res));
 	if (lzb_crypto_init(err))
@@ -758,11 +758,8 @@ int lzb_pack(const struct lzb_pack_opts *o, struct lzb_pack_result *res,
 	res->index_bytes = len;
 
 	/* objects are written without fsync; one syncfs before the manifest */
-	dfd = open(pk.objdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		syncfs(dfd);
-		close(dfd);
-	}
+	if (!o->no_sync && lzb_syncfs(pk.objdir, err))
+		goto out;
 	m.created = (uint64_t)time(NULL);
 	m.page_size = LZB_PAGE_SIZE;
 	m.chunk_size = pk.chunk_pages * CRIU_PAGE_SIZE;
@@ -775,7 +772,8 @@ int lzb_pack(const struct lzb_pack_opts *o, struct lzb_pack_result *res,
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/manifest", o->out_dir);
-	if (lzb_write_file(path, mf, mflen, 0644, err))
+	if ((o->no_sync ? lzb_write_file_nosync : lzb_write_file)(path, mf, mflen,
+								0644, err))
 		goto out;
 	res->version = m.version;
 	res->seconds = now() - t0;

@@ -3,6 +3,7 @@
 #ifndef LAZYBOOT_IMAGE_PACK_H
 #define LAZYBOOT_IMAGE_PACK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "image_format.h"
@@ -20,6 +21,7 @@ struct lzb_pack_opts {
 	uint32_t chunk_size;		/* bytes; 0 = LZB_DEFAULT_CHUNK */
 	int level;			/* zstd level */
 	uint64_t version;		/* 0 = previous version + 1, or 1 */
+	bool no_sync;			/* skip syncfs (tests, benchmarks) */
 };
 
 struct lzb_pack_result {

@@ -55,7 +55,7 @@ static inline int src_path(char *out, size_t len, const char *rel)
 
 static inline int have_crit(void)
 {
-	return !system("crit --help >/dev/null 2>&1");
+	return !system("command -v crit >/dev/null 2>&1");
 }
 
 /* Run make-synthetic-dump DIR ARGS; 0 on success. */
@@ -101,6 +101,49 @@ static inline int same_file(const char *a, const char *b)
 	free(x);
 	free(y);
 	return r;
+}
+
+/*
+ * A dump made once per test program run and copied for each test (the
+ * harness forks a child per test; make-synthetic-dump costs about a
+ * second).  The cache lives in /tmp/lzb-dumpcache-<main pid>/ and is
+ * removed when the main process exits.
+ */
+static pid_t dump_cache_owner;
+
+static void dump_cache_cleanup(void)
+{
+	char dir[64];
+
+	if (getpid() != dump_cache_owner)
+		return;
+	snprintf(dir, sizeof(dir), "/tmp/lzb-dumpcache-%d", (int)getpid());
+	rm_rf(dir);
+}
+
+__attribute__((constructor)) static void dump_cache_init(void)
+{
+	dump_cache_owner = getpid();
+	atexit(dump_cache_cleanup);
+}
+
+/* make_dump through the cache; KEY names the ARGS combination. */
+static inline int cached_dump(const char *dir, const char *key,
+			      const char *args)
+{
+	char cache[256], cmd[1024];
+
+	snprintf(cache, sizeof(cache), "/tmp/lzb-dumpcache-%d/%s",
+		 (int)dump_cache_owner, key);
+	if (access(cache, F_OK)) {
+		char tmp[300];
+
+		snprintf(tmp, sizeof(tmp), "%s.tmp%d", cache, (int)getpid());
+		if (make_dump(tmp, args) || rename(tmp, cache))
+			return -1;
+	}
+	snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s'", cache, dir);
+	return system(cmd) ? -1 : 0;
 }
 
 /* Number of regular files in DIR, or -1. */
