@@ -81,7 +81,7 @@ static inline int write_all(const char *path, const void *buf, size_t len)
 {
 	struct lzb_err err;
 
-	return lzb_write_file(path, buf, len, 0644, &err);
+	return lzb_write_file_nosync(path, buf, len, 0644, &err);
 }
 
 /* 0 when both files exist and hold the same bytes. */
