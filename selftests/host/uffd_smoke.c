@@ -68,9 +68,9 @@ FIXTURE_SETUP(uffd)
 
 	self->page = sysconf(_SC_PAGESIZE);
 	self->fd = open_uffd();
+	/* The 6.1 harness runs the body after a SKIP here: skip there. */
 	if (self->fd < 0)
-		SKIP(return, "userfaultfd unavailable: %s (needs root or "
-		     "vm.unprivileged_userfaultfd=1)", strerror(-self->fd));
+		return;
 	self->area = mmap(NULL, 4 * self->page, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->area);
@@ -89,6 +89,14 @@ FIXTURE_TEARDOWN(uffd)
 	if (self->area && self->area != MAP_FAILED)
 		munmap(self->area, 4 * self->page);
 }
+
+#define SKIP_WITHOUT_UFFD()						\
+	do {								\
+		if (self->fd < 0)					\
+			SKIP(return, "userfaultfd unavailable: %s (needs " \
+			     "root or vm.unprivileged_userfaultfd=1)",	\
+			     strerror(-self->fd));			\
+	} while (0)
 
 /* Wait for one pagefault message and check it names the expected page. */
 static void expect_fault(struct __test_metadata *_metadata, int fd,
@@ -111,6 +119,7 @@ TEST_F(uffd, copy_wakes_faulting_thread)
 	unsigned char *src;
 	pthread_t thread;
 
+	SKIP_WITHOUT_UFFD();
 	src = malloc(self->page);
 	ASSERT_NE(NULL, src);
 	memset(src, 0xa5, self->page);
@@ -144,6 +153,7 @@ TEST_F(uffd, zeropage_serves_zeros)
 	pthread_t thread;
 	long i;
 
+	SKIP_WITHOUT_UFFD();
 	ASSERT_EQ(0, pthread_create(&thread, NULL, touch_page, &t));
 	expect_fault(_metadata, self->fd, page);
 
