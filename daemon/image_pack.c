@@ -469,6 +469,10 @@ static int build_bundle(struct packer *pk, uint8_t **out, size_t *out_len)
 		    !strncmp(de->d_name, LZB_ORIG_PAGEMAP_PREFIX,
 			     strlen(LZB_ORIG_PAGEMAP_PREFIX)))
 			continue;
+		/* criu's own logs (-o) are not images */
+		if (strlen(de->d_name) > 4 &&
+		    !strcmp(de->d_name + strlen(de->d_name) - 4, ".log"))
+			continue;
 		if (nn == cap) {
 			void *n;
 
