@@ -137,7 +137,19 @@ static int check_header(const char *name, const uint8_t *p, size_t len,
 	ix->st.raw_bytes = le64(p + 80);
 	ix->st.chunk_bytes = le64(p + 88);
 	ix->st.hot_bytes = le64(p + 96);
+	for (int i = 104; i < (int)LZB_INDEX_HDR; i++)
+		if (p[i])
+			return lzb_errf(err, "%s: reserved header bytes not zero",
+					name);
 	return 0;
+}
+
+static bool zeros(const uint8_t *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
 }
 
 int lzb_index_parse(const char *name, const uint8_t *buf, size_t len,
@@ -163,6 +175,9 @@ int lzb_index_parse(const char *name, const uint8_t *buf, size_t len,
 		struct lzb_index_chunk ch;
 
 		lzb_index_chunk(ix, c, &ch);
+		if (!zeros(ix->chunks_raw + (size_t)c * LZB_INDEX_CHUNK + 4, 4))
+			return lzb_errf(err, "%s: chunk %u: reserved bytes not "
+					"zero", name, c);
 		if (!ch.raw_pages || ch.raw_pages > LZB_MAX_CHUNK / LZB_PAGE_SIZE)
 			return lzb_errf(err, "%s: chunk %u has %u pages", name, c,
 					ch.raw_pages);
@@ -172,6 +187,10 @@ int lzb_index_parse(const char *name, const uint8_t *buf, size_t len,
 		uint64_t end = 0, hot = 0;
 
 		lzb_index_task(ix, i, &t);
+		if (!zeros(ix->tasks_raw + (size_t)i * LZB_INDEX_TASK + 4, 4) ||
+		    !zeros(ix->tasks_raw + (size_t)i * LZB_INDEX_TASK + 28, 4))
+			return lzb_errf(err, "%s: task %u: reserved bytes not "
+					"zero", name, i);
 		if (i) {
 			struct lzb_index_task prev;
 
@@ -188,6 +207,11 @@ int lzb_index_parse(const char *name, const uint8_t *buf, size_t len,
 			struct lzb_extent e;
 
 			lzb_index_extent(ix, k, &e);
+			if (!zeros(ix->extents_raw + (size_t)k * LZB_INDEX_EXTENT +
+				   13, 3))
+				return lzb_errf(err, "%s: pid %u extent %llu: "
+						"reserved bytes not zero", name,
+						t.pid, (unsigned long long)k);
 			if (e.vaddr % LZB_PAGE_SIZE || !e.nr_pages ||
 			    e.vaddr < end || e.vaddr >= (1ull << 57) ||
 			    e.nr_pages > ((1ull << 57) - e.vaddr) / LZB_PAGE_SIZE)

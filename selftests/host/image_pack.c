@@ -144,7 +144,7 @@ static int cmp_page(const void *a, const void *b)
 }
 
 /* Count hot/cold/zero/dedup straight from the dump, independently. */
-TEST_F(packed, counts_match_dump)
+TEST_F_TIMEOUT(packed, counts_match_dump, 120)
 {
 	struct criu_dump d;
 	struct lzb_err err;
@@ -303,7 +303,7 @@ TEST_F(packed, bundle_pagemap_rewritten)
 }
 
 /* Every dumped page, looked up by (pid, vaddr) with pread only. */
-TEST_F(packed, index_lookup_finds_every_page)
+TEST_F_TIMEOUT(packed, index_lookup_finds_every_page, 120)
 {
 	struct lzb_image img;
 	struct lzb_err err;
