@@ -152,7 +152,10 @@ int cmd_pack(int argc, char **argv)
 	if (res.profile_ignored)
 		printf("profile: %" PRIu64 " pages not in the dump, ignored\n",
 		       res.profile_ignored);
-	printf("time: %.3f s, %.1f MB/s of pages\n", res.seconds,
-	       res.seconds > 0 ? res.st.raw_bytes / 1e6 / res.seconds : 0.0);
+	printf("time: %.3f s, %.1f MB/s of pages; CPU %.3f s, %.1f MB/s per "
+	       "CPU second\n", res.seconds,
+	       res.seconds > 0 ? res.st.raw_bytes / 1e6 / res.seconds : 0.0,
+	       res.cpu_seconds, res.cpu_seconds > 0 ?
+	       res.st.raw_bytes / 1e6 / res.cpu_seconds : 0.0);
 	return 0;
 }

@@ -20,10 +20,16 @@ static int envelope(const uint8_t *hdr, size_t hlen, const uint8_t *plain,
 	size_t bound = ZSTD_compressBound(plen), zlen, total;
 	uint8_t *z, *p;
 
+	/* one compression context per thread, reused: creating one per
+	 * chunk cost more than compressing a 64 KiB chunk */
+	static _Thread_local ZSTD_CCtx *cctx;
+
+	if (!cctx && !(cctx = ZSTD_createCCtx()))
+		return -1;
 	z = malloc(bound);
 	if (!z)
 		return -1;
-	zlen = ZSTD_compress(z, bound, plain, plen, level);
+	zlen = ZSTD_compressCCtx(cctx, z, bound, plain, plen, level);
 	if (ZSTD_isError(zlen)) {
 		free(z);
 		return -1;
@@ -89,7 +95,15 @@ static int open_envelope(const char *name, const uint8_t *buf, size_t hlen,
 		return lzb_errf(err, "%s: compressed payload is not one zstd frame "
 				"of %zu bytes", name, raw_len);
 	}
-	n = ZSTD_decompress(raw, raw_len, z, zlen);
+	{
+		static _Thread_local ZSTD_DCtx *dctx;
+
+		if (!dctx && !(dctx = ZSTD_createDCtx())) {
+			free(tmp);
+			return lzb_errf(err, "%s: out of memory", name);
+		}
+		n = ZSTD_decompressDCtx(dctx, raw, raw_len, z, zlen);
+	}
 	free(tmp);
 	if (ZSTD_isError(n) || n != raw_len)
 		return lzb_errf(err, "%s: zstd: %s", name,

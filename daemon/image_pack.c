@@ -660,11 +660,11 @@ static int previous_manifest(struct packer *pk, struct lzb_manifest *m)
 	return 0;
 }
 
-static double now(void)
+static double now_clock(clockid_t clk)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clk, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -677,7 +677,8 @@ int lzb_pack(const struct lzb_pack_opts *o, struct lzb_pack_result *res,
 	size_t len, mflen;
 	uint32_t idx;
 	char path[4200];
-	double t0 = now();
+	double t0 = now_clock(CLOCK_MONOTONIC);
+	double c0 = now_clock(CLOCK_PROCESS_CPUTIME_ID);
 	int r = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -780,7 +781,8 @@ int lzb_pack(const struct lzb_pack_opts *o, struct lzb_pack_result *res,
 								0644, err))
 		goto out;
 	res->version = m.version;
-	res->seconds = now() - t0;
+	res->seconds = now_clock(CLOCK_MONOTONIC) - t0;
+	res->cpu_seconds = now_clock(CLOCK_PROCESS_CPUTIME_ID) - c0;
 	r = 0;
 out:
 	sodium_memzero(sk, sizeof(sk));

@@ -30,6 +30,7 @@ struct lzb_pack_result {
 	uint64_t bundle_bytes, index_bytes, version;
 	uint64_t profile_ignored;	/* profile pages not in the dump */
 	double seconds;			/* wall time of the pack */
+	double cpu_seconds;		/* CPU time (user + system) */
 };
 
 int lzb_pack(const struct lzb_pack_opts *o, struct lzb_pack_result *res,
