@@ -21,7 +21,7 @@ KVER = $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/
 LINUX_SOURCE_TAR ?= $(lastword $(sort $(wildcard /usr/src/linux-source-*.tar.xz)))
 
 # Libraries the userspace links, by pkg-config name.
-PKGS := libnl-genl-3.0 libcurl
+PKGS := libnl-genl-3.0 libcurl libzstd libsodium
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -41,6 +41,9 @@ CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
 
 HOST_TESTS := $(patsubst selftests/host/%.c,$(BUILD)/selftests/host/%,$(wildcard selftests/host/*.c))
 GUEST_TESTS := $(patsubst selftests/guest/%.c,$(BUILD)/selftests/guest/%,$(wildcard selftests/guest/*.c))
+
+# Helper programs the guest tests run (not tests themselves).
+TEST_PROGS := $(patsubst selftests/progs/%.c,$(BUILD)/selftests/progs/%,$(wildcard selftests/progs/*.c))
 
 # libFuzzer targets: fuzz/NAME.c with seeds in fuzz/corpus/NAME/.
 FUZZ_TARGETS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/*.c))
@@ -104,7 +107,11 @@ $(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard daemon/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(LZB_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LZB_LIBS)
 
-tests: $(HOST_TESTS) $(GUEST_TESTS) $(FUZZ_TARGETS)
+$(TEST_PROGS): $(BUILD)/selftests/progs/%: selftests/progs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(LZB_CFLAGS) $(CFLAGS) -D_GNU_SOURCE -pthread -o $@ $<
+
+tests: $(HOST_TESTS) $(GUEST_TESTS) $(FUZZ_TARGETS) $(TEST_PROGS)
 
 check: deps
 	$(MAKE) all tests

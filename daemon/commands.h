@@ -11,5 +11,10 @@ struct lzb_command {
 
 int cmd_version(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_pack(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_unpack(int argc, char **argv);
 
 #endif

@@ -9,6 +9,12 @@
 static const struct lzb_command commands[] = {
 	{ "version", "print tool and kernel module versions", cmd_version },
 	{ "fetch", "download one object over file/http(s)/tftp", cmd_fetch },
+	{ "keygen", "make a signing key pair or an encryption key", cmd_keygen },
+	{ "pack", "turn a CRIU dump into a signed lazyboot image", cmd_pack },
+	{ "inspect", "describe the processes and pages of an image",
+	  cmd_inspect },
+	{ "verify", "check an image's signature and every hash", cmd_verify },
+	{ "unpack", "rebuild an ordinary CRIU dump from an image", cmd_unpack },
 };
 
 static void print_usage(FILE *out)

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A process for checkpoint tests: fills 256 MiB (by default) of memory of
+ * several kinds with a pattern it can check later, then waits for SIGUSR1
+ * and checks every page.  Restored from a dump, it proves the restore
+ * brought back every page exactly.
+ *
+ *   lzb-pattern DIR [MIB]
+ *
+ * Memory: anonymous private regions in separate VMAs (some filled by four
+ * threads), an anonymous shared region, a private file mapping with half
+ * its pages modified (copy-on-write), zero pages and repeated pages.  A
+ * forked child shares the first region copy-on-write and changes part of
+ * it.  Writes DIR/ready when filled; on SIGUSR1 each process writes
+ * DIR/result-<role> ("OK" or "BAD <region> <page>") and exits.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PAGE 4096ul
+
+struct region {
+	const char *name;
+	unsigned char *p;
+	size_t pages;
+	unsigned int id;
+};
+
+enum { R_HEAP, R_VMA0, R_VMA1, R_VMA2, R_VMA3, R_THREADS, R_SHARED,
+       R_FILE, NR_REGIONS };
+
+static struct region reg[NR_REGIONS];
+static const char *dir;
+static unsigned int role_salt;	/* 0 parent, 1 child (its heap part) */
+
+static uint64_t mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* What page I of region R holds; salt changes the child's heap part. */
+static void expected(unsigned int r, size_t i, unsigned int salt,
+		     unsigned char *out)
+{
+	uint64_t *w = (uint64_t *)out;
+
+	if (i % 7 == 3) {		/* zero page */
+		memset(out, 0, PAGE);
+		return;
+	}
+	if (i % 5 == 1) {		/* repeated page */
+		memset(out, 0xa0 + r, PAGE);
+		return;
+	}
+	for (size_t k = 0; k < PAGE / 8; k++) {
+		if (i % 2)		/* compressible */
+			w[k] = ((uint64_t)r << 56) | ((uint64_t)salt << 48) |
+			       (i << 8) | (k & 7);
+		else			/* random-looking */
+			w[k] = mix(((uint64_t)r << 56) ^ ((uint64_t)salt << 48) ^
+				   (i << 12) ^ k);
+	}
+}
+
+static void fill(unsigned int r, size_t from, size_t to, unsigned int salt)
+{
+	for (size_t i = from; i < to; i++)
+		if (i % 7 != 3 || r == R_FILE)
+			expected(r, i, salt, reg[r].p + i * PAGE);
+}
+
+static unsigned int salt_of(unsigned int r, size_t i)
+{
+	/* the child rewrote the first quarter of the heap */
+	return r == R_HEAP && role_salt && i < reg[R_HEAP].pages / 4 ? 1 : 0;
+}
+
+static int check_all(char *bad, size_t len)
+{
+	unsigned char want[PAGE];
+
+	for (unsigned int r = 0; r < NR_REGIONS; r++)
+		for (size_t i = 0; i < reg[r].pages; i++) {
+			if (r == R_FILE && i % 2) {
+				/* unmodified file page: the file's contents */
+				memset(want, 0x5a, PAGE);
+				memcpy(want, &i, sizeof(i));
+			} else {
+				expected(r, i, salt_of(r, i), want);
+			}
+			if (memcmp(want, reg[r].p + i * PAGE, PAGE)) {
+				snprintf(bad, len, "BAD %s %zu\n", reg[r].name, i);
+				return -1;
+			}
+		}
+	return 0;
+}
+
+static void write_file(const char *name, const char *text)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		exit(3);
+	fputs(text, f);
+	fclose(f);
+}
+
+struct job {
+	size_t from, to;
+};
+
+static void *filler(void *arg)
+{
+	struct job *j = arg;
+	sigset_t all;
+
+	fill(R_THREADS, j->from, j->to, 0);
+	sigfillset(&all);
+	for (;;)
+		sigsuspend(&all);	/* sleep forever, signals blocked */
+	return NULL;
+}
+
+static void *map(size_t pages, int flags, int fd)
+{
+	void *p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, flags, fd, 0);
+
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(2);
+	}
+	return p;
+}
+
+static void wait_and_check(const char *result_name)
+{
+	sigset_t set;
+	char bad[256] = "OK\n";
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigwait(&set, &sig);
+	check_all(bad, sizeof(bad));
+	write_file(result_name, bad);
+}
+
+int main(int argc, char **argv)
+{
+	size_t mib = argc > 2 ? strtoul(argv[2], NULL, 0) : 256;
+	size_t unit = mib * 256 / 16;	/* pages per sixteenth */
+	pthread_t th[4];
+	struct job jobs[4];
+	sigset_t set;
+	char path[4096];
+	pid_t child;
+	int fd;
+
+	if (argc < 2 || mib < 16) {
+		fprintf(stderr, "usage: lzb-pattern DIR [MIB >= 16]\n");
+		return 2;
+	}
+	dir = argv[1];
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* threads inherit it */
+
+	reg[R_HEAP] = (struct region){ "heap", NULL, 5 * unit, R_HEAP };
+	for (int v = 0; v < 4; v++)
+		reg[R_VMA0 + v] = (struct region){ "vma", NULL, unit,
+						   R_VMA0 + (unsigned)v };
+	reg[R_THREADS] = (struct region){ "threads", NULL, 4 * unit, R_THREADS };
+	reg[R_SHARED] = (struct region){ "shared", NULL, unit, R_SHARED };
+	reg[R_FILE] = (struct region){ "file", NULL, 2 * unit, R_FILE };
+
+	for (unsigned int r = 0; r < NR_REGIONS; r++) {
+		if (r == R_SHARED || r == R_FILE)
+			continue;
+		reg[r].p = map(reg[r].pages, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+		/* a PROT_NONE guard keeps neighbouring VMAs from merging */
+		mmap(reg[r].p + reg[r].pages * PAGE, PAGE, PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	}
+	reg[R_SHARED].p = map(reg[R_SHARED].pages, MAP_SHARED | MAP_ANONYMOUS, -1);
+
+	snprintf(path, sizeof(path), "%s/backing", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return 2;
+	for (size_t i = 0; i < reg[R_FILE].pages; i++) {
+		unsigned char page[PAGE];
+
+		memset(page, 0x5a, PAGE);
+		memcpy(page, &i, sizeof(i));
+		if (write(fd, page, PAGE) != (ssize_t)PAGE)
+			return 2;
+	}
+	reg[R_FILE].p = map(reg[R_FILE].pages, MAP_PRIVATE, fd);
+	close(fd);
+
+	for (unsigned int r = 0; r < NR_REGIONS; r++) {
+		if (r == R_THREADS)
+			continue;
+		if (r == R_FILE) {	/* modify (COW) the even pages */
+			for (size_t i = 0; i < reg[r].pages; i += 2)
+				expected(r, i, 0, reg[r].p + i * PAGE);
+			continue;
+		}
+		fill(r, 0, reg[r].pages, 0);
+	}
+	for (int t = 0; t < 4; t++) {
+		jobs[t].from = (size_t)t * unit;
+		jobs[t].to = (size_t)(t + 1) * unit;
+		pthread_create(&th[t], NULL, filler, &jobs[t]);
+	}
+	for (size_t i = 0; i < reg[R_THREADS].pages; i += 64) {
+		/* wait until the threads are done (their last pages) */
+		while (i % 7 != 3 && i % 5 != 1 &&
+		       !*(volatile uint64_t *)(reg[R_THREADS].p + i * PAGE) &&
+		       !*(volatile uint64_t *)(reg[R_THREADS].p + i * PAGE + 8))
+			usleep(1000);
+	}
+	sleep(1);
+
+	child = fork();
+	if (child == 0) {
+		role_salt = 1;
+		fill(R_HEAP, 0, reg[R_HEAP].pages / 4, 1);
+		write_file("child-ready", "1\n");
+		wait_and_check("result-child");
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/child-ready", dir);
+	while (access(path, F_OK))
+		usleep(10000);
+	snprintf(path, sizeof(path), "%d\n", (int)child);
+	write_file("ready", path);
+	wait_and_check("result-parent");
+	kill(child, SIGUSR1);
+	waitpid(child, NULL, 0);
+	return 0;
+}
