@@ -15,6 +15,7 @@ static const struct lzb_command commands[] = {
 	  cmd_inspect },
 	{ "verify", "check an image's signature and every hash", cmd_verify },
 	{ "unpack", "rebuild an ordinary CRIU dump from an image", cmd_unpack },
+	{ "restore", "restore an image lazily from its servers", cmd_restore },
 };
 
 static void print_usage(FILE *out)

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * One lazy restore from a served lazyboot image, start to finish: fetch
+ * and verify the manifest, index and boot bundle; run
+ * `criu restore --lazy-pages` on the bundle while serving CRIU's
+ * lazy-pages socket; serve faults first and stream the rest; run the
+ * readiness probe; finish when every page is resident.
+ *
+ * If anything stops the pager before every page is in, the restored tasks
+ * are killed: they never run on on zero-filled memory.
+ */
+#ifndef LAZYBOOT_RESTORE_H
+#define LAZYBOOT_RESTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct lzb_restore_opts {
+	const char *const *mirrors;	/* base URLs of the image directory */
+	size_t nr_mirrors;
+	const char *pubkey;		/* ed25519 public key file */
+	bool allow_unsigned;		/* only with no pubkey: say so loudly */
+	const char *encrypt_key;	/* key file for encrypted images */
+	const char *workdir;		/* bundle + CRIU logs; made if missing */
+	const char *ready_cmd;		/* readiness probe (sh -c), optional */
+	const char *criu;		/* criu binary; "criu" */
+	char *const *criu_args;		/* extra `criu restore` arguments */
+	size_t nr_criu_args;
+	unsigned int max_background;	/* chunks streamed at once; 4 */
+	bool quiet;
+};
+
+struct lzb_restore_report {
+	uint64_t ms_bundle;		/* manifest, index, bundle fetched */
+	uint64_t ms_restored;		/* CRIU sent restore-finished */
+	uint64_t ms_ready;		/* probe passed (0: no probe) */
+	uint64_t ms_resident;		/* every lazy page installed */
+	uint64_t faults, zero_pages, pages_installed;
+	uint64_t chunks_fetched, chunks_urgent, bytes_fetched;
+	uint64_t bytes_before_ready;
+	int root_pid;			/* real pid of the restored root */
+};
+
+/* Returns 0 on success, else prints why to stderr and returns nonzero. */
+int lzb_restore_run(const struct lzb_restore_opts *opts,
+		    struct lzb_restore_report *report);
+
+#endif
