@@ -10,6 +10,7 @@ struct lzb_command {
 };
 
 int cmd_version(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);

@@ -31,6 +31,21 @@ struct lzb_image {
 /* Read and parse DIR/manifest; check its signature if PK is non-NULL. */
 int lzb_image_open(struct lzb_image *img, const char *dir, const uint8_t *pk,
 		   struct lzb_err *err);
+/* The same from a manifest already in memory (fetched); takes BUF. */
+int lzb_image_open_buffer(struct lzb_image *img, const char *name,
+			  uint8_t *buf, size_t len, const uint8_t *pk,
+			  struct lzb_err *err);
+/* Check object I's bytes (read from WHERE) against the manifest. */
+int lzb_image_check_object(const struct lzb_image *img, uint32_t i,
+			   const char *where, const uint8_t *buf, size_t len,
+			   struct lzb_err *err);
+/* Take a checked index object's bytes (BUF is owned from now on). */
+int lzb_image_set_index(struct lzb_image *img, const char *where,
+			uint8_t *buf, size_t len, struct lzb_err *err);
+/* Decode checked chunk C's bytes to its raw pages. */
+int lzb_image_decode_chunk(const struct lzb_image *img, uint32_t c,
+			   const char *where, const uint8_t *buf, size_t len,
+			   uint8_t **raw, size_t *raw_len, struct lzb_err *err);
 /* Use the encryption key in PATH for sealed objects. */
 int lzb_image_set_key(struct lzb_image *img, const char *path,
 		      struct lzb_err *err);

@@ -8,6 +8,7 @@
 
 static const struct lzb_command commands[] = {
 	{ "version", "print tool and kernel module versions", cmd_version },
+	{ "fetch", "download one object over file/http(s)/tftp", cmd_fetch },
 	{ "keygen", "make a signing key pair or an encryption key", cmd_keygen },
 	{ "pack", "turn a CRIU dump into a signed lazyboot image", cmd_pack },
 	{ "inspect", "describe the processes and pages of an image",

@@ -14,7 +14,7 @@ step() {
 	local name=$1 log
 	shift
 	n=$((n + 1))
-	log=$(mktemp)
+	log=${LZB_RESULTS:-/tmp}/dkms-$name.log
 	if "$@" >"$log" 2>&1; then
 		echo "ok $n dkms.$name"
 	else
@@ -25,7 +25,6 @@ step() {
 		echo "not ok $n dkms.$name"
 		failed=1
 	fi
-	rm -f "$log"
 }
 
 installed_from_dkms() {

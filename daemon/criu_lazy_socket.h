@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The restore side of CRIU's lazy-pages socket, served in place of
+ * `criu lazy-pages`.  `criu restore --lazy-pages` connects to
+ * WORKDIR/lazy-pages.socket and sends, per restored task, its pid in the
+ * image (a plain int) followed by its userfaultfd (one byte carrying
+ * SCM_RIGHTS); a zombie is sent as its negated pid with no fd; and once
+ * all tasks are restored, the int 0x52535446 ("RSTF").  Faults arrive
+ * before RSTF, so this is served from the same event loop as the faults.
+ */
+#ifndef LAZYBOOT_CRIU_LAZY_SOCKET_H
+#define LAZYBOOT_CRIU_LAZY_SOCKET_H
+
+#include <stdbool.h>
+
+#define LZB_LAZY_SOCKET_NAME "lazy-pages.socket"
+#define LZB_RESTORE_FINISHED 0x52535446
+
+struct lzb_lazy_socket;
+
+struct lzb_lazy_socket_ops {
+	/* A task's userfaultfd arrived; the callee owns uffd. */
+	int (*task)(void *ctx, int img_pid, int uffd);
+	/* A zombie of the image was restored (it has no memory). */
+	int (*zombie)(void *ctx, int img_pid);
+	/* CRIU sent the restore-finished marker. */
+	int (*finished)(void *ctx);
+};
+
+/* Listen on DIR/lazy-pages.socket (an existing file there is replaced). */
+int lzb_lazy_socket_listen(const char *dir, struct lzb_lazy_socket **sock);
+void lzb_lazy_socket_close(struct lzb_lazy_socket *sock);
+
+/* Readable when lzb_lazy_socket_process() has work. */
+int lzb_lazy_socket_fd(const struct lzb_lazy_socket *sock);
+
+/*
+ * Accept CRIU's connection or read what it sent, calling ops for each
+ * message.  Returns 0, or a negative errno naming a protocol violation
+ * (-EPROTO) or a hang-up before the restore-finished marker (-EPIPE).
+ */
+int lzb_lazy_socket_process(struct lzb_lazy_socket *sock,
+			    const struct lzb_lazy_socket_ops *ops, void *ctx);
+
+bool lzb_lazy_socket_finished(const struct lzb_lazy_socket *sock);
+
+#endif

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * One asynchronous fetch interface for every transport (file://, http://,
+ * https://, tftp://), used by the pager and the CLI.
+ *
+ * A fetcher owns an internal epoll set (libcurl's sockets, TFTP sockets and a
+ * timerfd).  The caller's event loop watches the single fd returned by
+ * lzb_fetcher_fd() for EPOLLIN and calls lzb_fetcher_process() when it is
+ * readable; nothing else is needed (timeouts arrive through the same fd).
+ * lzb_fetcher_run() is a small blocking loop for callers without their own.
+ *
+ * Requests:
+ *  - many in flight; each has a priority.  LZB_PRIO_FAULT requests start at
+ *    once, always; LZB_PRIO_BACKGROUND requests start only while fewer than
+ *    max_background of them are in flight, the rest wait in FIFO order.  So a
+ *    fault never queues behind background transfers.
+ *  - each has a deadline (ms from submission, 0 = none), covering every try
+ *    on every mirror; when it passes the request ends with -ETIMEDOUT.
+ *  - a list of mirrors (struct lzb_mirrors) plus a path, or one full URL.
+ *    A failed try moves to the next mirror; when all failed, a new round
+ *    starts after a backoff, up to `retries` rounds.
+ *  - whole-object (length 0) or byte-range (offset, length) into the
+ *    caller's buffer, or streamed to a sink callback.
+ *  - after a failed try, bytes may be delivered again from offset 0 by the
+ *    next try (a sink must accept rewrites at the offsets it is given).
+ *  - the done callback runs exactly once per submitted request, with 0 or a
+ *    negative errno and a one-line message.  lzb_fetch_cancel() ends a request
+ *    with -ECANCELED (the callback runs inside the cancel call).
+ *
+ * Not thread-safe: use one fetcher from one thread.
+ */
+#ifndef LAZYBOOT_FETCH_H
+#define LAZYBOOT_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct lzb_fetcher;
+struct lzb_fetch;
+struct lzb_mirrors;
+
+enum lzb_fetch_prio {
+	LZB_PRIO_FAULT = 0,		/* a thread is blocked on this */
+	LZB_PRIO_BACKGROUND = 1,	/* prefetch / streaming */
+};
+
+/* Fetcher-wide settings; zero fields take the defaults named here. */
+struct lzb_fetcher_opts {
+	unsigned int max_background;	/* background in flight; 4 */
+	unsigned int retries;		/* extra rounds over the mirrors; 2 */
+	bool no_retries;		/* one round only (tests, CLI --retries 0) */
+	unsigned int backoff_ms;	/* first backoff, doubles; 100 */
+	unsigned int connect_timeout_ms; /* TCP/TLS connect; 5000 */
+	unsigned int stall_ms;		/* no byte for this long = failed try; 10000 */
+	/* https: a PEM CA file to trust INSTEAD of the system store (pinned CA) */
+	const char *ca_file;
+	/* https: libcurl public-key pin, "sha256//BASE64[;sha256//...]" */
+	const char *pinned_pubkey;
+	/* HTTP: accept a 200 answer to a Range request by cutting the range
+	 * out of the full body (slow, counted in stats.range_ignored).  Off by
+	 * default: such a try fails and the next mirror is asked. */
+	bool accept_full_for_range;
+	/* tftp: options asked for.  blksize 1468 (8..65464), windowsize 16
+	 * (1 = lock-step, no option sent), timeout 1 s (0 = not sent). */
+	unsigned int tftp_blksize;
+	unsigned int tftp_windowsize;
+	unsigned int tftp_timeout_s;
+	bool tftp_no_options;		/* plain RFC 1350 RRQ */
+	unsigned int tftp_max_tries;	/* per packet; 6 */
+};
+
+struct lzb_fetch_stats {
+	uint64_t started, succeeded, failed, cancelled, timed_out;
+	uint64_t tries, failovers, retry_rounds;
+	uint64_t bytes;
+	uint64_t http_new_connections;	/* TCP connections libcurl opened */
+	uint64_t http2_transfers;
+	uint64_t range_ignored;		/* 200 seen for a Range request */
+	uint64_t tftp_retransmits;	/* ACK/RRQ resent after a timeout */
+	uint64_t tftp_gaps;		/* out-of-order/missing block (go-back-N) */
+	uint64_t tftp_option_fallbacks;	/* server refused options: retried plain */
+	unsigned int max_background_seen; /* peak background in flight */
+};
+
+/*
+ * Called for each run of bytes, in order, `offset` relative to the start of
+ * what was asked for (so 0 for the first byte of a range).  Return 0 to go on
+ * or a negative errno to fail the request.
+ */
+typedef int (*lzb_fetch_sink_fn)(void *arg, uint64_t offset,
+				 const void *data, size_t len);
+
+/*
+ * Called once when the request ends.  err is 0, or a negative errno and msg
+ * a one-line explanation naming the URL (never NULL).  len is the number of
+ * bytes delivered.  The request handle is freed after this returns.
+ */
+typedef void (*lzb_fetch_done_fn)(struct lzb_fetch *req, int err,
+				  const char *msg, uint64_t len, void *arg);
+
+/* Called as bytes arrive: done so far and total (0 when unknown yet). */
+typedef void (*lzb_fetch_progress_fn)(void *arg, uint64_t done,
+				      uint64_t total);
+
+struct lzb_fetch_spec {
+	/* Either mirrors + path (path appended to each base URL), or url.
+	 * The mirror set must outlive the requests that use it. */
+	struct lzb_mirrors *mirrors;
+	const char *path;
+	const char *url;
+
+	uint64_t offset;	/* byte range start */
+	uint64_t length;	/* 0 = the whole object */
+	/* whole objects: the exact expected size, or -1 when unknown */
+	int64_t expected_size;
+
+	/* Destination: a buffer (must hold the object/range) or a sink. */
+	void *buf;
+	size_t buf_size;
+	lzb_fetch_sink_fn sink;
+	void *sink_arg;
+
+	enum lzb_fetch_prio prio;
+	unsigned int deadline_ms;	/* 0 = none */
+
+	lzb_fetch_done_fn done;
+	void *done_arg;
+	lzb_fetch_progress_fn progress;	/* optional */
+	void *progress_arg;
+};
+
+/* Returns NULL and sets errno on failure. */
+struct lzb_fetcher *lzb_fetcher_new(const struct lzb_fetcher_opts *opts);
+/* Cancels what is still in flight (callbacks run) and frees everything. */
+void lzb_fetcher_free(struct lzb_fetcher *f);
+
+/* The fd to watch for EPOLLIN (level-triggered). */
+int lzb_fetcher_fd(const struct lzb_fetcher *f);
+/* Handle whatever is ready; never blocks.  Returns 0 or a negative errno. */
+int lzb_fetcher_process(struct lzb_fetcher *f);
+/* Milliseconds until the fetcher needs processing anyway (-1: never);
+ * informational, as the fd also becomes readable then. */
+int lzb_fetcher_timeout_ms(const struct lzb_fetcher *f);
+/* Requests not yet ended. */
+unsigned int lzb_fetcher_pending(const struct lzb_fetcher *f);
+/* Block up to timeout_ms (-1: until no request is pending), processing. */
+int lzb_fetcher_run(struct lzb_fetcher *f, int timeout_ms);
+void lzb_fetcher_stats(const struct lzb_fetcher *f, struct lzb_fetch_stats *s);
+
+/*
+ * Start a request.  Returns the handle, or NULL with errno set (EINVAL with
+ * no callback/destination or a bad URL scheme, ENOMEM); the done callback is
+ * not called then.
+ */
+struct lzb_fetch *lzb_fetch_submit(struct lzb_fetcher *f,
+				   const struct lzb_fetch_spec *spec);
+/* End a pending request with -ECANCELED; its callback runs before this
+ * returns.  The handle must be one whose callback has not run yet.  Call
+ * it from the loop or from a done callback, not from a sink or progress
+ * callback (those run inside libcurl). */
+void lzb_fetch_cancel(struct lzb_fetch *req);
+
+/*
+ * Raise a pending background request to LZB_PRIO_FAULT (a thread now waits
+ * for what it is prefetching): a queued one starts at once, a running one
+ * stops counting against max_background.  No-op for a fault request.
+ */
+void lzb_fetch_promote(struct lzb_fetch *req);
+
+/*
+ * The mirror set of one image: base URLs tried in order starting from the
+ * last one that worked; a failed try fails over to the next.
+ */
+struct lzb_mirrors *lzb_mirrors_new(const char *const *base_urls, size_t n);
+void lzb_mirrors_free(struct lzb_mirrors *m);
+
+/* The scheme of a URL this fetcher can serve, or NULL. */
+const char *lzb_fetch_scheme(const char *url);
+
+#endif

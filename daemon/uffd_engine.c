@@ -1,0 +1,643 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "uffd_engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#define PAGE_SIZE_BYTES 4096ULL
+#define PAGE_ALIGN_DOWN(a) ((a) & ~(PAGE_SIZE_BYTES - 1))
+
+struct lzb_task {
+	int img_pid;
+	int uffd;		/* -1 until attached, and once released */
+	bool attached;
+	bool gone;
+	struct lzb_ranges lazy;
+	struct lzb_task *next;
+};
+
+/* Requests in flight, per image task, in dump-time addresses. */
+struct lzb_pending {
+	int img_pid;
+	struct lzb_ranges requested;	/* start == img_start */
+	unsigned int background;	/* background requests among them */
+	struct lzb_pending *next;
+};
+
+/*
+ * Image bytes a task could not take yet: UFFDIO_COPY says EAGAIN while the
+ * task's memory map is changing (a fork, mremap or munmap whose event is
+ * still unread).  Kept by dump-time address and retried once the events
+ * are read, so a move is honoured and a removal is never undone.
+ */
+struct lzb_deferred {
+	struct lzb_task *task;
+	uint64_t img_addr;
+	uint64_t len;
+	struct lzb_deferred *next;
+	unsigned char data[];
+};
+
+struct lzb_engine {
+	struct lzb_engine_config config;
+	int epoll_fd;
+	int error;
+	struct lzb_task *tasks;
+	struct lzb_pending *pending;
+	unsigned int background_in_flight;
+	struct lzb_deferred *deferred;
+	struct lzb_engine_stats stats;
+};
+
+int lzb_engine_new(const struct lzb_engine_config *config,
+		   struct lzb_engine **engine)
+{
+	struct lzb_engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	e->config = *config;
+	if (e->config.stream_bytes < PAGE_SIZE_BYTES)
+		e->config.stream_bytes = 64 * 1024;
+	e->config.stream_bytes = PAGE_ALIGN_DOWN(e->config.stream_bytes);
+	e->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (e->epoll_fd < 0) {
+		int err = -errno;
+
+		free(e);
+		return err;
+	}
+	*engine = e;
+	return 0;
+}
+
+static void task_drop_uffd(struct lzb_engine *e, struct lzb_task *t)
+{
+	if (t->uffd >= 0) {
+		epoll_ctl(e->epoll_fd, EPOLL_CTL_DEL, t->uffd, NULL);
+		close(t->uffd);
+		t->uffd = -1;
+	}
+}
+
+void lzb_engine_free(struct lzb_engine *e)
+{
+	if (!e)
+		return;
+	while (e->tasks) {
+		struct lzb_task *t = e->tasks;
+
+		e->tasks = t->next;
+		task_drop_uffd(e, t);
+		lzb_ranges_free(&t->lazy);
+		free(t);
+	}
+	while (e->deferred) {
+		struct lzb_deferred *d = e->deferred;
+
+		e->deferred = d->next;
+		free(d);
+	}
+	while (e->pending) {
+		struct lzb_pending *p = e->pending;
+
+		e->pending = p->next;
+		lzb_ranges_free(&p->requested);
+		free(p);
+	}
+	close(e->epoll_fd);
+	free(e);
+}
+
+static struct lzb_task *new_task(struct lzb_engine *e, int img_pid)
+{
+	struct lzb_task *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->img_pid = img_pid;
+	t->uffd = -1;
+	lzb_ranges_init(&t->lazy);
+	t->next = e->tasks;
+	e->tasks = t;
+	e->stats.tasks++;
+	return t;
+}
+
+static struct lzb_pending *pending_for(struct lzb_engine *e, int img_pid)
+{
+	struct lzb_pending *p;
+
+	for (p = e->pending; p; p = p->next)
+		if (p->img_pid == img_pid)
+			return p;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->img_pid = img_pid;
+	lzb_ranges_init(&p->requested);
+	p->next = e->pending;
+	e->pending = p;
+	return p;
+}
+
+int lzb_engine_add_task(struct lzb_engine *e, int img_pid,
+			const struct lzb_ranges *lazy)
+{
+	struct lzb_task *t;
+
+	for (t = e->tasks; t; t = t->next)
+		if (t->img_pid == img_pid)
+			return -EEXIST;
+	t = new_task(e, img_pid);
+	if (!t)
+		return -ENOMEM;
+	return lzb_ranges_copy(&t->lazy, lazy);
+}
+
+static int watch_uffd(struct lzb_engine *e, struct lzb_task *t, int uffd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = t };
+	int flags = fcntl(uffd, F_GETFL);
+
+	if (flags < 0 || fcntl(uffd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	if (epoll_ctl(e->epoll_fd, EPOLL_CTL_ADD, uffd, &ev) < 0)
+		return -errno;
+	t->uffd = uffd;
+	t->attached = true;
+	return 0;
+}
+
+int lzb_engine_attach(struct lzb_engine *e, int img_pid, int uffd)
+{
+	struct lzb_task *t;
+
+	for (t = e->tasks; t; t = t->next)
+		if (t->img_pid == img_pid && t->uffd < 0 && !t->gone)
+			return watch_uffd(e, t, uffd);
+	return -ESRCH;
+}
+
+int lzb_engine_fd(const struct lzb_engine *e)
+{
+	return e->epoll_fd;
+}
+
+static void task_gone(struct lzb_engine *e, struct lzb_task *t)
+{
+	if (t->gone)
+		return;
+	t->gone = true;
+	task_drop_uffd(e, t);
+	lzb_ranges_free(&t->lazy);
+	e->stats.tasks_gone++;
+}
+
+/*
+ * Copy [dst, dst + len) from src into the task, skipping pages that are
+ * already there.  *copied tells how far it got.  Returns 0, -EAGAIN when
+ * the task's memory map is changing, or -ESRCH when the task is gone.
+ */
+static int copy_into(struct lzb_engine *e, struct lzb_task *t, uint64_t dst,
+		     const unsigned char *src, uint64_t len, uint64_t *copied)
+{
+	*copied = 0;
+	while (len) {
+		struct uffdio_copy copy = {
+			.dst = dst, .src = (uintptr_t)src, .len = len,
+		};
+		int64_t done;
+
+		if (ioctl(t->uffd, UFFDIO_COPY, &copy) == 0) {
+			e->stats.pages_installed += len / PAGE_SIZE_BYTES;
+			*copied += len;
+			return 0;
+		}
+		done = copy.copy > 0 ? copy.copy : 0;
+		e->stats.pages_installed += done / PAGE_SIZE_BYTES;
+		*copied += done;
+		dst += done;
+		src += done;
+		len -= done;
+		if (errno == EEXIST && !done) {
+			/* Present already: leave it and make sure nobody
+			 * waits on it. */
+			struct uffdio_range wake = { dst, PAGE_SIZE_BYTES };
+
+			ioctl(t->uffd, UFFDIO_WAKE, &wake);
+			*copied += PAGE_SIZE_BYTES;
+			dst += PAGE_SIZE_BYTES;
+			src += PAGE_SIZE_BYTES;
+			len -= PAGE_SIZE_BYTES;
+		} else if (errno == ESRCH || errno == ENOSPC) {
+			return -ESRCH;
+		} else if (errno != EEXIST) {
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int defer(struct lzb_engine *e, struct lzb_task *t, uint64_t img_addr,
+		 const unsigned char *data, uint64_t len)
+{
+	struct lzb_deferred *d = malloc(sizeof(*d) + len);
+
+	if (!d)
+		return -ENOMEM;
+	d->task = t;
+	d->img_addr = img_addr;
+	d->len = len;
+	memcpy(d->data, data, len);
+	d->next = e->deferred;
+	e->deferred = d;
+	return 0;
+}
+
+struct piece {
+	uint64_t start, end, img_start;
+};
+
+/* Install image bytes into one task wherever it still lacks them. */
+static int install_task(struct lzb_engine *e, struct lzb_task *t,
+			uint64_t img_addr, const unsigned char *data,
+			uint64_t len)
+{
+	struct piece *pieces;
+	size_t i, n = 0;
+	int err = 0;
+
+	if (t->gone || t->uffd < 0 || !t->lazy.n)
+		return 0;
+	pieces = calloc(t->lazy.n, sizeof(*pieces));
+	if (!pieces)
+		return -ENOMEM;
+	for (i = 0; i < t->lazy.n; i++) {
+		const struct lzb_range *r = &t->lazy.v[i];
+		uint64_t img_end = r->img_start + (r->end - r->start);
+		uint64_t s = r->img_start > img_addr ? r->img_start : img_addr;
+		uint64_t end = img_end < img_addr + len ? img_end :
+							   img_addr + len;
+
+		if (s >= end)
+			continue;
+		pieces[n].start = r->start + (s - r->img_start);
+		pieces[n].end = pieces[n].start + (end - s);
+		pieces[n].img_start = s;
+		n++;
+	}
+	for (i = 0; i < n && !err; i++) {
+		const unsigned char *src = data + (pieces[i].img_start - img_addr);
+		uint64_t copied;
+
+		err = copy_into(e, t, pieces[i].start, src,
+				pieces[i].end - pieces[i].start, &copied);
+		if (copied)
+			lzb_ranges_remove(&t->lazy, pieces[i].start,
+					  pieces[i].start + copied);
+		if (err == -EAGAIN)
+			err = defer(e, t, pieces[i].img_start + copied,
+				    src + copied,
+				    pieces[i].end - pieces[i].start - copied);
+	}
+	free(pieces);
+	if (err == -ESRCH) {
+		task_gone(e, t);
+		return 0;
+	}
+	return err;
+}
+
+/* Count a background request done once nothing of it is still asked. */
+static void recount_background(struct lzb_engine *e)
+{
+	struct lzb_pending *p;
+	unsigned int n = 0;
+
+	for (p = e->pending; p; p = p->next) {
+		if (p->background > p->requested.n)
+			p->background = p->requested.n;
+		n += p->background;
+	}
+	e->background_in_flight = n;
+}
+
+static void settle_request(struct lzb_engine *e, int img_pid,
+			   uint64_t img_addr, uint64_t len)
+{
+	struct lzb_pending *p;
+
+	for (p = e->pending; p; p = p->next)
+		if (p->img_pid == img_pid)
+			lzb_ranges_remove(&p->requested, img_addr,
+					  img_addr + len);
+	recount_background(e);
+}
+
+int lzb_engine_install(struct lzb_engine *e, int img_pid, uint64_t img_addr,
+		       const void *data, uint64_t len)
+{
+	struct lzb_task *t;
+	int err;
+
+	if ((img_addr | len) & (PAGE_SIZE_BYTES - 1))
+		return -EINVAL;
+	settle_request(e, img_pid, img_addr, len);
+	for (t = e->tasks; t; t = t->next) {
+		if (t->img_pid != img_pid)
+			continue;
+		err = install_task(e, t, img_addr, data, len);
+		if (err) {
+			e->error = err;
+			return err;
+		}
+	}
+	return 0;
+}
+
+void lzb_engine_fail(struct lzb_engine *e, int img_pid, uint64_t img_addr,
+		     uint64_t len, int err)
+{
+	settle_request(e, img_pid, img_addr, len);
+	if (!e->error)
+		e->error = err < 0 ? err : -EIO;
+}
+
+static int request(struct lzb_engine *e, int img_pid, uint64_t img_addr,
+		   uint64_t len, bool urgent)
+{
+	struct lzb_pending *p = pending_for(e, img_pid);
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	err = lzb_ranges_add(&p->requested, img_addr, img_addr + len,
+			     img_addr);
+	if (err)
+		return err;
+	if (!urgent)
+		p->background++;
+	err = e->config.source.request(e->config.source.ctx, e, img_pid,
+				       img_addr, len, urgent);
+	if (err)
+		lzb_engine_fail(e, img_pid, img_addr, len, err);
+	recount_background(e);
+	return err;
+}
+
+/* Asked for, or delivered and waiting for a task's map to settle. */
+static bool is_requested(struct lzb_engine *e, int img_pid, uint64_t img)
+{
+	struct lzb_deferred *d;
+	struct lzb_pending *p;
+
+	for (d = e->deferred; d; d = d->next)
+		if (d->task->img_pid == img_pid && img >= d->img_addr &&
+		    img < d->img_addr + d->len)
+			return true;
+	for (p = e->pending; p; p = p->next)
+		if (p->img_pid == img_pid &&
+		    lzb_ranges_find(&p->requested, img))
+			return true;
+	return false;
+}
+
+static int handle_fault(struct lzb_engine *e, struct lzb_task *t,
+			uint64_t addr)
+{
+	uint64_t page = PAGE_ALIGN_DOWN(addr);
+	const struct lzb_range *r = lzb_ranges_find(&t->lazy, page);
+	uint64_t img;
+
+	e->stats.faults++;
+	if (!r) {
+		/* Nothing of the image lies here: a zero page, or a page
+		 * installed since the fault was raised. */
+		struct uffdio_zeropage zero = {
+			.range = { page, PAGE_SIZE_BYTES },
+		};
+
+		if (ioctl(t->uffd, UFFDIO_ZEROPAGE, &zero) == 0) {
+			e->stats.zero_pages++;
+			return 0;
+		}
+		if (errno == EEXIST) {
+			ioctl(t->uffd, UFFDIO_WAKE, &zero.range);
+			return 0;
+		}
+		if (errno == ESRCH || errno == ENOSPC) {
+			task_gone(e, t);
+			return 0;
+		}
+		return errno == EAGAIN ? 0 : -errno;
+	}
+	img = r->img_start + (page - r->start);
+	if (is_requested(e, t->img_pid, img))
+		return 0;
+	e->stats.fault_requests++;
+	return request(e, t->img_pid, img, PAGE_SIZE_BYTES, true);
+}
+
+static int handle_fork(struct lzb_engine *e, struct lzb_task *parent,
+		       int child_uffd)
+{
+	struct lzb_task *child = new_task(e, parent->img_pid);
+	int err;
+
+	if (!child) {
+		close(child_uffd);
+		return -ENOMEM;
+	}
+	e->stats.forks++;
+	err = lzb_ranges_copy(&child->lazy, &parent->lazy);
+	if (!err)
+		err = watch_uffd(e, child, child_uffd);
+	if (err)
+		close(child_uffd);
+	return err;
+}
+
+static int handle_message(struct lzb_engine *e, struct lzb_task *t,
+			  const struct uffd_msg *msg)
+{
+	switch (msg->event) {
+	case UFFD_EVENT_PAGEFAULT:
+		return handle_fault(e, t, msg->arg.pagefault.address);
+	case UFFD_EVENT_FORK:
+		return handle_fork(e, t, (int)msg->arg.fork.ufd);
+	case UFFD_EVENT_REMAP:
+		e->stats.remaps++;
+		return lzb_ranges_move(&t->lazy, msg->arg.remap.from,
+				       msg->arg.remap.to, msg->arg.remap.len);
+	case UFFD_EVENT_REMOVE:
+		e->stats.removes++;
+		return lzb_ranges_remove(&t->lazy, msg->arg.remove.start,
+					 msg->arg.remove.end);
+	case UFFD_EVENT_UNMAP:
+		e->stats.unmaps++;
+		return lzb_ranges_remove(&t->lazy, msg->arg.remove.start,
+					 msg->arg.remove.end);
+	default:
+		return 0;
+	}
+}
+
+static int drain_uffd(struct lzb_engine *e, struct lzb_task *t)
+{
+	struct uffd_msg msgs[32];
+	ssize_t n;
+	int i, err;
+
+	while (t->uffd >= 0) {
+		n = read(t->uffd, msgs, sizeof(msgs));
+		if (n < 0) {
+			if (errno == EAGAIN)
+				return 0;
+			if (errno == EINTR)
+				continue;
+			task_gone(e, t);
+			return 0;
+		}
+		if (n == 0 || n % sizeof(msgs[0])) {
+			task_gone(e, t);
+			return 0;
+		}
+		for (i = 0; i < n / (ssize_t)sizeof(msgs[0]); i++) {
+			err = handle_message(e, t, &msgs[i]);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* The first lazy bytes of t that nobody has asked for yet. */
+static bool next_unrequested(struct lzb_engine *e, struct lzb_task *t,
+			     uint64_t *img_addr, uint64_t *len)
+{
+	size_t i;
+
+	for (i = 0; i < t->lazy.n; i++) {
+		const struct lzb_range *r = &t->lazy.v[i];
+		uint64_t img = r->img_start;
+		uint64_t img_end = r->img_start + (r->end - r->start);
+
+		while (img < img_end) {
+			uint64_t run = img;
+
+			while (run < img_end && run - img < e->config.stream_bytes &&
+			       !is_requested(e, t->img_pid, run))
+				run += PAGE_SIZE_BYTES;
+			if (run > img) {
+				*img_addr = img;
+				*len = run - img;
+				return true;
+			}
+			img += PAGE_SIZE_BYTES;
+		}
+	}
+	return false;
+}
+
+static int stream_more(struct lzb_engine *e)
+{
+	struct lzb_task *t;
+	uint64_t img, len;
+	int err;
+
+	for (t = e->tasks; t; t = t->next) {
+		if (t->gone || t->uffd < 0)
+			continue;
+		while (e->background_in_flight < e->config.max_background &&
+		       !e->error && !t->gone && !e->deferred &&
+		       next_unrequested(e, t, &img, &len)) {
+			err = request(e, t->img_pid, img, len, false);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* Retry what tasks could not take while their memory map was changing. */
+static int retry_deferred(struct lzb_engine *e)
+{
+	struct lzb_deferred *list = e->deferred;
+	int err = 0;
+
+	e->deferred = NULL;
+	while (list) {
+		struct lzb_deferred *d = list;
+
+		list = d->next;
+		if (!err)
+			err = install_task(e, d->task, d->img_addr, d->data,
+					   d->len);
+		free(d);
+	}
+	return err;
+}
+
+int lzb_engine_run(struct lzb_engine *e, int timeout_ms)
+{
+	struct epoll_event events[16];
+	int i, n, err;
+
+	if (e->error)
+		return e->error;
+	n = epoll_wait(e->epoll_fd, events, 16, timeout_ms);
+	if (n < 0 && errno != EINTR)
+		return -errno;
+	for (i = 0; i < n; i++) {
+		err = drain_uffd(e, events[i].data.ptr);
+		if (err && !e->error)
+			e->error = err;
+	}
+	if (!e->error && e->deferred) {
+		err = retry_deferred(e);
+		if (err)
+			e->error = err;
+	}
+	if (!e->error)
+		stream_more(e);
+	if (lzb_engine_done(e)) {
+		struct lzb_task *t;
+
+		/* Everything is resident: let the kernel have the uffds. */
+		for (t = e->tasks; t; t = t->next)
+			task_drop_uffd(e, t);
+	}
+	return e->error;
+}
+
+bool lzb_engine_done(const struct lzb_engine *e)
+{
+	const struct lzb_task *t;
+	const struct lzb_pending *p;
+
+	for (t = e->tasks; t; t = t->next)
+		if (!t->gone && (t->lazy.n || !t->attached))
+			return false;
+	for (p = e->pending; p; p = p->next)
+		if (p->requested.n)
+			return false;
+	return !e->deferred;
+}
+
+void lzb_engine_get_stats(const struct lzb_engine *e,
+			  struct lzb_engine_stats *stats)
+{
+	const struct lzb_task *t;
+
+	*stats = e->stats;
+	stats->bytes_lazy = 0;
+	for (t = e->tasks; t; t = t->next)
+		stats->bytes_lazy += lzb_ranges_bytes(&t->lazy);
+}

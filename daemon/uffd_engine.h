@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The userfaultfd side of a lazy restore: one engine serves every task of
+ * a restore.  It reads each task's userfaultfd, turns faults into requests
+ * to a page source (urgent), streams the rest of the lazy memory in the
+ * background (bounded, always behind faults), installs what the source
+ * delivers into every task that still lacks it, and follows the tasks'
+ * fork, mremap, madvise(DONTNEED) and munmap.
+ *
+ * Pages are keyed by the task they were dumped from (img_pid) and their
+ * dump-time address: a forked child shares its parent's img_pid, and a
+ * moved range keeps its dump-time address.
+ *
+ * Nothing unverified or zero-filled stands in for image data: a fault on
+ * lazy memory waits for the source; a source failure stops the engine
+ * with an error (the caller must then kill the tasks, not resume them).
+ */
+#ifndef LAZYBOOT_UFFD_ENGINE_H
+#define LAZYBOOT_UFFD_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lazy_ranges.h"
+
+struct lzb_engine;
+
+struct lzb_page_source {
+	/*
+	 * Ask for the image bytes of img_pid at [img_addr, img_addr + len).
+	 * urgent: a thread is blocked on the first page.  The source answers,
+	 * now or later, with lzb_engine_install() (it may deliver more than
+	 * was asked, e.g. a whole chunk) or lzb_engine_fail().
+	 */
+	int (*request)(void *ctx, struct lzb_engine *engine, int img_pid,
+		       uint64_t img_addr, uint64_t len, bool urgent);
+	void *ctx;
+};
+
+struct lzb_engine_config {
+	struct lzb_page_source source;
+	unsigned int max_background;	/* background requests in flight;
+					 * 0 serves faults only */
+	uint64_t stream_bytes;		/* size of one background request */
+};
+
+struct lzb_engine_stats {
+	uint64_t faults;		/* page faults read */
+	uint64_t fault_requests;	/* faults that needed a request */
+	uint64_t zero_pages;		/* faults served with a zero page */
+	uint64_t pages_installed;	/* pages copied into tasks */
+	uint64_t bytes_lazy;		/* still to install, all tasks */
+	uint64_t forks, remaps, removes, unmaps;
+	unsigned int tasks, tasks_gone;
+};
+
+int lzb_engine_new(const struct lzb_engine_config *config,
+		   struct lzb_engine **engine);
+void lzb_engine_free(struct lzb_engine *engine);
+
+/* An image task and its lazy memory; its userfaultfd arrives later. */
+int lzb_engine_add_task(struct lzb_engine *engine, int img_pid,
+			const struct lzb_ranges *lazy);
+
+/* The userfaultfd of img_pid arrived; the engine owns it from now on. */
+int lzb_engine_attach(struct lzb_engine *engine, int img_pid, int uffd);
+
+/* An fd that is readable when lzb_engine_run() has work. */
+int lzb_engine_fd(const struct lzb_engine *engine);
+
+/*
+ * Serve what is ready, waiting up to timeout_ms for it, then top up the
+ * background stream.  Returns 0, or the negative errno that stopped the
+ * engine (a source failure, or a userfaultfd error).
+ */
+int lzb_engine_run(struct lzb_engine *engine, int timeout_ms);
+
+int lzb_engine_install(struct lzb_engine *engine, int img_pid,
+		       uint64_t img_addr, const void *data, uint64_t len);
+void lzb_engine_fail(struct lzb_engine *engine, int img_pid,
+		     uint64_t img_addr, uint64_t len, int err);
+
+/* Every lazy page of every live task is installed and nothing is pending. */
+bool lzb_engine_done(const struct lzb_engine *engine);
+
+void lzb_engine_get_stats(const struct lzb_engine *engine,
+			  struct lzb_engine_stats *stats);
+
+#endif

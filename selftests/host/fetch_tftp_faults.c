@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The TFTP client against a fault-injecting TFTP peer of our own (a thread
+ * on 127.0.0.6): drops, duplicates, reorders, lost ACKs, truncation,
+ * stalls, wrong sizes, refused/ignored/bad options, errors, oversized
+ * blocks and block-number rollover both ways.  Each case says whether the
+ * client must recover (and how: go-back-N, retransmission, fallback) or
+ * fail with a clear message.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include "kselftest_harness.h"
+#include "fetch_helpers.h"
+#include "tftp_proto.h"
+
+#define PEER_IP "127.0.0.6"
+
+enum fault {
+	F_NONE,
+	F_DROP,		/* first send of every param-th block is lost */
+	F_DUP,		/* every DATA sent twice */
+	F_REORDER,	/* pairs inside a window swapped */
+	F_DROP_ACK,	/* every param-th ACK ignored (once) */
+	F_TRUNCATE,	/* ends early at byte param, tsize says all */
+	F_STALL,	/* silence after block param */
+	F_TSIZE_HUGE,	/* OACK tsize far beyond the file */
+	F_REFUSE_OPTS,	/* ERROR 8 to an RRQ with options */
+	F_IGNORE_OPTS,	/* DATA at once, RFC 1350 defaults */
+	F_BAD_OACK,	/* blksize larger than asked */
+	F_NOT_FOUND,	/* ERROR 1 */
+	F_OVERSIZE,	/* block 2 longer than blksize */
+	F_WRAP1,	/* after 65535 comes 1, not 0 */
+	F_FOREIGN_TID,	/* a stranger's DATA from another port mid-transfer */
+};
+
+struct peer {
+	int lfd;
+	unsigned int port;
+	pthread_t thread;
+	volatile int stop;
+	enum fault fault;
+	unsigned int param;
+	size_t size;
+	uint32_t seed;
+	/* counters */
+	unsigned int rrqs, data_sent, acks;
+	int foreign_error;	/* error code the stranger got back, or -1 */
+};
+
+static uint16_t num(const struct peer *p, uint64_t n)
+{
+	if (p->fault == F_WRAP1 && n)
+		return (uint16_t)((n - 1) % 65535 + 1);
+	return (uint16_t)n;
+}
+
+static int wait_ack(struct peer *p, int s, int ms, uint16_t *ack)
+{
+	uint8_t buf[600];
+	struct lzb_tftp_pkt pkt;
+	struct pollfd pfd = { .fd = s, .events = POLLIN };
+	char why[96];
+
+	while (!p->stop) {
+		ssize_t n;
+
+		if (poll(&pfd, 1, ms) <= 0)
+			return -1;
+		n = recv(s, buf, sizeof(buf), 0);
+		if (n < 0 || lzb_tftp_parse(buf, n, &pkt, why, sizeof(why)))
+			continue;
+		if (pkt.op == LZB_TFTP_ERROR)
+			return -2;
+		if (pkt.op != LZB_TFTP_ACK)
+			continue;
+		p->acks++;
+		*ack = pkt.block;
+		return 0;
+	}
+	return -1;
+}
+
+static void send_block(struct peer *p, int s, uint64_t k, unsigned int blksize,
+		       size_t size, bool oversize)
+{
+	static uint8_t data[LZB_TFTP_MAX_BLKSIZE + 16];
+	static uint8_t pkt[LZB_TFTP_MAX_PACKET + 16];
+	uint64_t off = (k - 1) * blksize;
+	size_t len = off >= size ? 0 : size - off < blksize ? size - off :
+							      blksize;
+	size_t n;
+
+	if (oversize)
+		len = blksize + 1;
+	pattern_fill(data, len, p->seed, off);
+	n = lzb_tftp_build_data(pkt, sizeof(pkt), num(p, k), data, len);
+	send(s, pkt, n, 0);
+	p->data_sent++;
+}
+
+/* DATA for the next block from another port: the client must answer it
+ * with ERROR 5 and go on with the real server. */
+static void foreign_data(struct peer *p, const struct sockaddr_in *client,
+			 uint64_t k)
+{
+	struct sockaddr_in me = { .sin_family = AF_INET };
+	struct pollfd pfd = { .events = POLLIN };
+	uint8_t pkt[600], junk[512] = { 0 };
+	struct lzb_tftp_pkt e;
+	char why[96];
+	ssize_t n;
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	inet_pton(AF_INET, PEER_IP, &me.sin_addr);
+	bind(s, (struct sockaddr *)&me, sizeof(me));
+	n = lzb_tftp_build_data(pkt, sizeof(pkt), (uint16_t)k, junk, 512);
+	sendto(s, pkt, n, 0, (const struct sockaddr *)client, sizeof(*client));
+	pfd.fd = s;
+	p->foreign_error = 0;
+	if (poll(&pfd, 1, 2000) == 1) {
+		n = recv(s, pkt, sizeof(pkt), 0);
+		if (n > 0 && !lzb_tftp_parse(pkt, n, &e, why, sizeof(why)) &&
+		    e.op == LZB_TFTP_ERROR)
+			p->foreign_error = e.err_code;
+	}
+	close(s);
+}
+
+static void serve(struct peer *p, const struct sockaddr_in *client,
+		  const struct lzb_tftp_pkt *rrq)
+{
+	struct sockaddr_in me = { .sin_family = AF_INET };
+	unsigned int blksize = 512, window = 1, i;
+	const char *names[4], *values[4];
+	char vb[4][24];
+	unsigned int nopt = 0;
+	uint8_t out[700];
+	size_t size = p->size, n;
+	uint64_t base = 1, nblocks;
+	uint8_t *dropped = NULL;
+	unsigned int tries = 0, acks_seen = 0;
+	uint16_t ack;
+	int s;
+
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	inet_pton(AF_INET, PEER_IP, &me.sin_addr);
+	bind(s, (struct sockaddr *)&me, sizeof(me));
+	connect(s, (const struct sockaddr *)client, sizeof(*client));
+
+	if (p->fault == F_NOT_FOUND) {
+		n = lzb_tftp_build_error(out, sizeof(out), 1, "File not found");
+		send(s, out, n, 0);
+		goto done;
+	}
+	if (rrq->n_opts && p->fault == F_REFUSE_OPTS) {
+		n = lzb_tftp_build_error(out, sizeof(out), 8,
+					 "options not supported");
+		send(s, out, n, 0);
+		goto done;
+	}
+	if (rrq->n_opts && p->fault != F_IGNORE_OPTS) {
+		for (i = 0; i < rrq->n_opts; i++) {
+			const char *nm = rrq->opts[i].name;
+			unsigned long v = strtoul(rrq->opts[i].value, NULL, 10);
+
+			if (!strcmp(nm, "blksize")) {
+				blksize = v;
+				snprintf(vb[nopt], 24, "%lu", p->fault ==
+					 F_BAD_OACK ? v + 1 : v);
+			} else if (!strcmp(nm, "windowsize")) {
+				window = v;
+				snprintf(vb[nopt], 24, "%lu", v);
+			} else if (!strcmp(nm, "tsize")) {
+				snprintf(vb[nopt], 24, "%zu", p->fault ==
+					 F_TSIZE_HUGE ? size * 1000 + 1000000 :
+					 size);
+			} else {
+				continue;	/* timeout: not acknowledged */
+			}
+			names[nopt] = nm;
+			values[nopt] = vb[nopt];
+			nopt++;
+		}
+		n = lzb_tftp_build_oack(out, sizeof(out), names, values, nopt);
+		for (tries = 0; tries < 5; tries++) {
+			send(s, out, n, 0);
+			if (!wait_ack(p, s, 200, &ack) && ack == 0)
+				break;
+		}
+		if (tries == 5)
+			goto done;
+	}
+	if (p->fault == F_TRUNCATE)
+		size = p->param;
+	nblocks = size / blksize + 1;
+	dropped = calloc(nblocks + 2, 1);
+	tries = 0;
+	while (!p->stop && tries < 30) {
+		uint64_t end = base + window - 1, k;
+
+		if (end > nblocks)
+			end = nblocks;
+		for (k = base; k <= end; k++) {
+			uint64_t kk = k;
+
+			if (p->fault == F_STALL && k > p->param)
+				goto stall;
+			if (p->fault == F_REORDER && k % 2 == 1 && k < end)
+				kk = k + 1;
+			else if (p->fault == F_REORDER && k % 2 == 0 &&
+				 k > base)
+				kk = k - 1;
+			if (p->fault == F_DROP && kk % p->param == 0 &&
+			    !dropped[kk]) {
+				dropped[kk] = 1;
+				continue;
+			}
+			send_block(p, s, kk, blksize, size,
+				   p->fault == F_OVERSIZE && kk == 2);
+			if (p->fault == F_FOREIGN_TID && kk == 3 &&
+			    p->foreign_error < 0)
+				foreign_data(p, client, kk + 1);
+			if (p->fault == F_DUP)
+				send_block(p, s, kk, blksize, size, false);
+		}
+again:
+		if (wait_ack(p, s, 100, &ack)) {
+			tries++;
+			continue;	/* timeout: resend the window */
+		}
+		if (p->fault == F_DROP_ACK && ++acks_seen % p->param == 0)
+			goto again;
+		/* which absolute block does the ACK name? */
+		for (k = base - 1; k <= end; k++)
+			if (num(p, k) == ack)
+				break;
+		if (k > end)
+			goto again;	/* stale */
+		tries = 0;
+		if (k == nblocks)
+			goto done;
+		base = k + 1;
+	}
+	goto done;
+stall:
+	while (!p->stop)
+		usleep(10000);
+done:
+	free(dropped);
+	close(s);
+}
+
+static void *peer_main(void *arg)
+{
+	struct peer *p = arg;
+	uint8_t buf[700];
+	struct pollfd pfd = { .fd = p->lfd, .events = POLLIN };
+
+	while (!p->stop) {
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		struct lzb_tftp_pkt rrq;
+		char why[96];
+		ssize_t n;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		n = recvfrom(p->lfd, buf, sizeof(buf), 0,
+			     (struct sockaddr *)&from, &fl);
+		if (n < 0 || lzb_tftp_parse(buf, n, &rrq, why, sizeof(why)) ||
+		    rrq.op != LZB_TFTP_RRQ)
+			continue;
+		p->rrqs++;
+		serve(p, &from, &rrq);
+	}
+	return NULL;
+}
+
+FIXTURE(tftp_fault)
+{
+	struct peer peer;
+	struct lzb_fetcher *f;
+	uint8_t *buf;
+	size_t buf_size;
+	char url[128];
+};
+
+FIXTURE_VARIANT(tftp_fault)
+{
+	enum fault fault;
+	unsigned int param;
+	size_t size;
+	unsigned int blksize, windowsize;
+	bool no_options;
+	int64_t expected_size;	/* 0: not given */
+	int expect_err;
+	const char *expect_msg;
+	/* recovery that must be seen in the stats */
+	bool want_gaps, want_retransmits, want_fallback;
+	/* no Sorcerer's Apprentice: DATA sent <= this many per block, and
+	 * (when set) no more than one ACK per window, duplicates or not */
+	double max_data_per_block;
+	bool one_ack_per_window;
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, clean_window8)
+{
+	.fault = F_NONE, .size = 100000, .blksize = 1024, .windowsize = 8,
+	.max_data_per_block = 1.01,
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, drop_lockstep)
+{
+	.fault = F_DROP, .param = 7, .size = 40000, .blksize = 512,
+	.windowsize = 1, .want_retransmits = true,
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, drop_window16)
+{
+	.fault = F_DROP, .param = 5, .size = 300000, .blksize = 1024,
+	.windowsize = 16, .want_gaps = true,
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, duplicate_lockstep)
+{
+	.fault = F_DUP, .size = 60000, .blksize = 512, .windowsize = 1,
+	.max_data_per_block = 2.05, .one_ack_per_window = true,
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, duplicate_window8)
+{
+	.fault = F_DUP, .size = 200000, .blksize = 1024, .windowsize = 8,
+	.max_data_per_block = 2.05, .one_ack_per_window = true,
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, reorder_window8)
+{
+	.fault = F_REORDER, .size = 200000, .blksize = 1024, .windowsize = 8,
+	.want_gaps = true,
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, lost_acks_window4)
+{
+	.fault = F_DROP_ACK, .param = 5, .size = 200000, .blksize = 1024,
+	.windowsize = 4,
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, truncated_vs_tsize)
+{
+	.fault = F_TRUNCATE, .param = 50000, .size = 100000, .blksize = 1024,
+	.windowsize = 4, .expect_err = -EPROTO, .expect_msg = "truncated",
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, truncated_vs_expected_size)
+{
+	.fault = F_TRUNCATE, .param = 50000, .size = 100000, .no_options = true,
+	.expected_size = 100000, .expect_err = -EPROTO,
+	.expect_msg = "expected 100000",
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, stall)
+{
+	.fault = F_STALL, .param = 10, .size = 100000, .blksize = 1024,
+	.windowsize = 4, .expect_err = -ETIMEDOUT,
+	.expect_msg = "server stopped sending after block",
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, tsize_too_big)
+{
+	.fault = F_TSIZE_HUGE, .size = 10000, .blksize = 1024, .windowsize = 4,
+	.expect_err = -EFBIG, .expect_msg = "more than",
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, options_refused_fallback)
+{
+	.fault = F_REFUSE_OPTS, .size = 5000, .blksize = 1468,
+	.windowsize = 16, .want_fallback = true,
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, options_ignored)
+{
+	.fault = F_IGNORE_OPTS, .size = 5000, .blksize = 1468,
+	.windowsize = 16,
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, oack_blksize_larger)
+{
+	.fault = F_BAD_OACK, .size = 5000, .blksize = 1024, .windowsize = 4,
+	.expect_err = -EPROTO, .expect_msg = "blksize=1025 is out of range",
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, foreign_tid_gets_error5)
+{
+	.fault = F_FOREIGN_TID, .size = 20000, .blksize = 512,
+	.windowsize = 1,
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, not_found)
+{
+	.fault = F_NOT_FOUND, .size = 1, .blksize = 1024, .windowsize = 4,
+	.expect_err = -ENOENT, .expect_msg = "server error 1 (file not found)",
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, oversized_block)
+{
+	.fault = F_OVERSIZE, .size = 5000, .blksize = 1024, .windowsize = 4,
+	.expect_err = -EPROTO, .expect_msg = "blksize is 1024",
+};
+
+/* 65536 * 8 + 3 bytes: 65537 blocks of 8 bytes, past the 16-bit counter */
+FIXTURE_VARIANT_ADD(tftp_fault, rollover_to0_lockstep)
+{
+	.fault = F_NONE, .size = 524291, .blksize = 8, .windowsize = 1,
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, rollover_to0_window16)
+{
+	.fault = F_NONE, .size = 524291, .blksize = 8, .windowsize = 16,
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, rollover_to1_lockstep)
+{
+	.fault = F_WRAP1, .size = 524291, .blksize = 8, .windowsize = 1,
+};
+
+FIXTURE_SETUP(tftp_fault)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct lzb_fetcher_opts o = {
+		.tftp_blksize = variant->blksize ? variant->blksize : 512,
+		.tftp_windowsize = variant->windowsize ? variant->windowsize : 1,
+		.tftp_no_options = variant->no_options,
+		.tftp_max_tries = 4,
+		.no_retries = true,	/* one try: see its own error */
+	};
+	socklen_t al = sizeof(a);
+
+	memset(&self->peer, 0, sizeof(self->peer));
+	self->peer.fault = variant->fault;
+	self->peer.param = variant->param;
+	self->peer.size = variant->size;
+	self->peer.seed = 0x7f7f + variant->fault;
+	self->peer.foreign_error = -1;
+	self->peer.lfd = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_LE(0, self->peer.lfd);
+	inet_pton(AF_INET, PEER_IP, &a.sin_addr);
+	ASSERT_EQ(0, bind(self->peer.lfd, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_EQ(0, getsockname(self->peer.lfd, (struct sockaddr *)&a, &al));
+	self->peer.port = ntohs(a.sin_port);
+	snprintf(self->url, sizeof(self->url), "tftp://%s:%u/file", PEER_IP,
+		 self->peer.port);
+	ASSERT_EQ(0, pthread_create(&self->peer.thread, NULL, peer_main,
+				    &self->peer));
+	self->f = lzb_fetcher_new(&o);
+	ASSERT_NE(NULL, self->f);
+	self->buf_size = variant->size + 4096;
+	self->buf = malloc(self->buf_size);
+	ASSERT_NE(NULL, self->buf);
+}
+
+FIXTURE_TEARDOWN(tftp_fault)
+{
+	self->peer.stop = 1;
+	pthread_join(self->peer.thread, NULL);
+	close(self->peer.lfd);
+	lzb_fetcher_free(self->f);
+	free(self->buf);
+}
+
+TEST_F_TIMEOUT(tftp_fault, transfer, 60)
+{
+	struct lzb_fetch_spec spec = {
+		.url = self->url, .buf = self->buf, .buf_size = self->buf_size,
+		.expected_size = variant->expected_size ?
+				 variant->expected_size : -1,
+		.deadline_ms = 40000,
+	};
+	struct lzb_fetch_stats st;
+	struct sync_result res;
+	int err;
+
+	err = fetch_sync(self->f, &spec, &res);
+	lzb_fetcher_stats(self->f, &st);
+	TH_LOG("%s -> %d %s; peer: %u RRQ, %u DATA, %u ACK; client: %llu "
+	       "retransmits, %llu gaps, %llu fallbacks", self->url, err,
+	       res.msg, self->peer.rrqs, self->peer.data_sent,
+	       self->peer.acks, (unsigned long long)st.tftp_retransmits,
+	       (unsigned long long)st.tftp_gaps,
+	       (unsigned long long)st.tftp_option_fallbacks);
+	ASSERT_EQ(variant->expect_err, err);
+	if (variant->expect_msg)
+		ASSERT_NE(NULL, strstr(res.msg, variant->expect_msg));
+	if (err) {
+		/* the message names the URL */
+		ASSERT_NE(NULL, strstr(res.msg, self->url));
+		return;
+	}
+	ASSERT_EQ(variant->size, res.len);
+	ASSERT_EQ(-1, pattern_check(self->buf, res.len, self->peer.seed, 0));
+	if (variant->want_gaps)
+		ASSERT_LT(0, st.tftp_gaps);
+	if (variant->want_retransmits)
+		ASSERT_LT(0, st.tftp_retransmits);
+	if (variant->want_fallback)
+		ASSERT_EQ(1, st.tftp_option_fallbacks);
+	if (variant->fault == F_FOREIGN_TID)
+		ASSERT_EQ(5, self->peer.foreign_error);	/* unknown TID */
+	if (variant->max_data_per_block > 0) {
+		unsigned int bs = variant->blksize ? variant->blksize : 512;
+		double blocks = variant->size / bs + 1;
+
+		ASSERT_GE(variant->max_data_per_block * blocks,
+			  (double)self->peer.data_sent);
+		/* +2: ACK of the OACK, and a last partial window */
+		if (variant->one_ack_per_window)
+			ASSERT_GE(blocks / variant->windowsize + 2,
+				  (double)self->peer.acks);
+	}
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host selftest of the pager's core: the userfaultfd engine fed through
+ * CRIU's lazy-pages socket protocol.  Each variant forks an "app" that maps
+ * the image's memory at fixed addresses, registers it with a userfaultfd
+ * the way CRIU's restorer does, hands the uffd over the socket as
+ * `criu restore --lazy-pages` does, sends RSTF, then runs a workload and
+ * checks every byte it reads against the image (exit status 0 = all good).
+ * The source delivers whole 64 KiB chunks, as the image's chunks will.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "criu_lazy_socket.h"
+#include "uffd_engine.h"
+
+#define PAGE 4096UL
+#define IMG_PID 4242
+#define CHUNK (64 * 1024UL)
+/* The image: two areas; the second has a hole the image has no data for. */
+#define AREA0 0x7e1000000000UL
+#define AREA0_LEN (8UL << 20)
+#define AREA1 0x7e2000000000UL
+#define AREA1_LEN (4UL << 20)
+#define AREA1_LAZY (3UL << 20)	/* the last MiB is a hole: zeros */
+#define MOVED 0x7e3000000000UL
+
+enum workload {
+	SEQUENTIAL, THREADS, FORK, MREMAP, DONTNEED, MUNMAP, STREAM_ONLY,
+};
+
+/* The image's byte at dump-time address a. */
+static uint8_t image_byte(uint64_t a)
+{
+	uint64_t x = (a >> 3) * 0x9e3779b97f4a7c15ULL ^ IMG_PID;
+
+	return (uint8_t)(x >> ((a & 7) * 8));
+}
+
+/* ---- the app -------------------------------------------------------- */
+
+static long check_range(uint64_t addr, uint64_t img, uint64_t len,
+			uint64_t zero_from)
+{
+	long bad = 0;
+	uint64_t i;
+
+	for (i = 0; i < len; i++) {
+		uint8_t want = img + i >= zero_from ? 0 : image_byte(img + i);
+
+		if (((volatile uint8_t *)addr)[i] != want)
+			bad++;
+	}
+	return bad;
+}
+
+static long check_all(void)
+{
+	return check_range(AREA0, AREA0, AREA0_LEN, ~0ULL) +
+	       check_range(AREA1, AREA1, AREA1_LEN, AREA1 + AREA1_LAZY);
+}
+
+struct toucher {
+	unsigned int seed;
+	long bad;
+};
+
+static void *touch_random(void *arg)
+{
+	struct toucher *t = arg;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		uint64_t off = (uint64_t)rand_r(&t->seed) % AREA0_LEN;
+
+		if (*(volatile uint8_t *)(AREA0 + off) != image_byte(AREA0 + off))
+			t->bad++;
+	}
+	return NULL;
+}
+
+static int send_uffd(int sock, int uffd)
+{
+	char control[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control, .msg_controllen = sizeof(control),
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	int pid = IMG_PID;
+
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &uffd, sizeof(int));
+	if (send(sock, &pid, sizeof(pid), 0) != sizeof(pid))
+		return -1;
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+/* Map, register, hand over the uffd like CRIU's restore; exit code 100+
+ * for setup errors. */
+static int app_setup(const char *dir)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP |
+			    UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP,
+	};
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	uint32_t rstf = LZB_RESTORE_FINISHED;
+	uint64_t areas[2][2] = { { AREA0, AREA0_LEN }, { AREA1, AREA1_LEN } };
+	int uffd = -1, sock, i;
+
+	for (i = 0; i < 2; i++) {
+		struct uffdio_register reg = {
+			.range = { areas[i][0], areas[i][1] },
+			.mode = UFFDIO_REGISTER_MODE_MISSING,
+		};
+
+		if (mmap((void *)areas[i][0], areas[i][1], PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			 -1, 0) != (void *)areas[i][0])
+			_exit(101);
+		if (i == 0) {
+			uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+			if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api))
+				_exit(102);
+		}
+		if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+			_exit(103);
+	}
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s", dir,
+		 LZB_LAZY_SOCKET_NAME);
+	sock = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (sock < 0 || connect(sock, (struct sockaddr *)&addr, sizeof(addr)))
+		_exit(104);
+	if (send_uffd(sock, uffd))
+		_exit(105);
+	/* A zombie of the image, as CRIU reports one. */
+	i = -(IMG_PID + 1);
+	if (send(sock, &i, sizeof(i), 0) != sizeof(i) ||
+	    send(sock, &rstf, sizeof(rstf), 0) != sizeof(rstf))
+		_exit(106);
+	close(sock);
+	close(uffd);	/* like CRIU's restorer: the pager holds it now */
+	return 0;
+}
+
+static long app_workload(enum workload w)
+{
+	struct toucher t[8];
+	pthread_t threads[8];
+	long bad = 0;
+	int i, status;
+	pid_t child;
+	void *moved;
+
+	switch (w) {
+	case SEQUENTIAL:
+		return check_all();
+	case THREADS:
+		for (i = 0; i < 8; i++) {
+			t[i].seed = i + 1;
+			t[i].bad = 0;
+			pthread_create(&threads[i], NULL, touch_random, &t[i]);
+		}
+		for (i = 0; i < 8; i++) {
+			pthread_join(threads[i], NULL);
+			bad += t[i].bad;
+		}
+		return bad + check_all();
+	case FORK:
+		/* Half is read before the fork, the rest by both after it. */
+		bad = check_range(AREA0, AREA0, AREA0_LEN / 2, ~0ULL);
+		child = fork();
+		if (child == 0)
+			_exit(check_all() ? 1 : 0);
+		bad += check_all();
+		if (waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+		    WEXITSTATUS(status))
+			bad++;
+		return bad;
+	case MREMAP:
+		/* Move 2 MiB of area 0 before anything is touched. */
+		moved = mremap((void *)(AREA0 + (2UL << 20)), 2UL << 20, 2UL << 20,
+			       MREMAP_MAYMOVE | MREMAP_FIXED, (void *)MOVED);
+		if (moved != (void *)MOVED)
+			return 1000;
+		bad = check_range(MOVED, AREA0 + (2UL << 20), 2UL << 20, ~0ULL);
+		bad += check_range(AREA0, AREA0, 2UL << 20, ~0ULL);
+		bad += check_range(AREA0 + (4UL << 20), AREA0 + (4UL << 20),
+				   4UL << 20, ~0ULL);
+		return bad;
+	case DONTNEED:
+		/* Read 1 MiB, drop 2 MiB around it: all of it must read zero
+		 * afterwards, never image data again. */
+		bad = check_range(AREA0 + (1UL << 20), AREA0 + (1UL << 20),
+				  1UL << 20, ~0ULL);
+		if (madvise((void *)AREA0, 3UL << 20, MADV_DONTNEED))
+			return 1000;
+		usleep(50000);
+		bad += check_range(AREA0, AREA0, 3UL << 20, 0);
+		bad += check_range(AREA0 + (3UL << 20), AREA0 + (3UL << 20),
+				   5UL << 20, ~0ULL);
+		return bad;
+	case MUNMAP:
+		if (munmap((void *)(AREA0 + (4UL << 20)), 4UL << 20))
+			return 1000;
+		return check_range(AREA0, AREA0, 4UL << 20, ~0ULL) +
+		       check_range(AREA1, AREA1, AREA1_LEN, AREA1 + AREA1_LAZY);
+	case STREAM_ONLY:
+		/* Touch nothing until the pager has streamed everything. */
+		usleep(300000);
+		return check_all();
+	}
+	return 1000;
+}
+
+static void run_app(const char *dir, enum workload w)
+{
+	long bad;
+
+	app_setup(dir);
+	bad = app_workload(w);
+	_exit(bad > 99 ? 99 : (int)bad);
+}
+
+/* ---- the pager side ------------------------------------------------- */
+
+struct source_state {
+	uint64_t urgent_requests;
+	uint64_t chunks_delivered;
+};
+
+static int deliver_chunk(void *ctx, struct lzb_engine *engine, int img_pid,
+			 uint64_t img_addr, uint64_t len, bool urgent)
+{
+	struct source_state *st = ctx;
+	static uint8_t buf[CHUNK];
+	uint64_t first = img_addr & ~(CHUNK - 1);
+	uint64_t last = (img_addr + len + CHUNK - 1) & ~(CHUNK - 1);
+	uint64_t c, i;
+	int err;
+
+	if (img_pid != IMG_PID)
+		return -ESRCH;
+	if (urgent)
+		st->urgent_requests++;
+	for (c = first; c < last; c += CHUNK) {
+		for (i = 0; i < CHUNK; i++)
+			buf[i] = image_byte(c + i);
+		err = lzb_engine_install(engine, img_pid, c, buf, CHUNK);
+		if (err)
+			return err;
+		st->chunks_delivered++;
+	}
+	return 0;
+}
+
+struct pager {
+	struct lzb_engine *engine;
+	int tasks, zombies, finished;
+};
+
+static int on_task(void *ctx, int img_pid, int uffd)
+{
+	struct pager *p = ctx;
+
+	p->tasks++;
+	return lzb_engine_attach(p->engine, img_pid, uffd);
+}
+
+static int on_zombie(void *ctx, int img_pid)
+{
+	struct pager *p = ctx;
+
+	(void)img_pid;
+	p->zombies++;
+	return 0;
+}
+
+static int on_finished(void *ctx)
+{
+	((struct pager *)ctx)->finished++;
+	return 0;
+}
+
+static const struct lzb_lazy_socket_ops socket_ops = {
+	.task = on_task, .zombie = on_zombie, .finished = on_finished,
+};
+
+FIXTURE(engine)
+{
+	char dir[64];
+	struct source_state source;
+	struct pager pager;
+	struct lzb_lazy_socket *sock;
+	struct lzb_engine_stats stats;
+	int uffd_ok;
+};
+
+FIXTURE_VARIANT(engine)
+{
+	enum workload workload;
+	unsigned int max_background;	/* 0: no background streaming */
+};
+
+FIXTURE_VARIANT_ADD(engine, sequential) { .workload = SEQUENTIAL, .max_background = 2 };
+FIXTURE_VARIANT_ADD(engine, faults_only) { .workload = SEQUENTIAL, .max_background = 0 };
+FIXTURE_VARIANT_ADD(engine, threads) { .workload = THREADS, .max_background = 4 };
+FIXTURE_VARIANT_ADD(engine, fork) { .workload = FORK, .max_background = 1 };
+FIXTURE_VARIANT_ADD(engine, mremap) { .workload = MREMAP, .max_background = 0 };
+FIXTURE_VARIANT_ADD(engine, dontneed) { .workload = DONTNEED, .max_background = 0 };
+FIXTURE_VARIANT_ADD(engine, munmap) { .workload = MUNMAP, .max_background = 2 };
+FIXTURE_VARIANT_ADD(engine, stream_only) { .workload = STREAM_ONLY, .max_background = 8 };
+
+FIXTURE_SETUP(engine)
+{
+	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
+
+	self->uffd_ok = fd >= 0;
+	if (fd >= 0)
+		close(fd);
+	strcpy(self->dir, "/tmp/lzb-engine-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	ASSERT_EQ(0, lzb_lazy_socket_listen(self->dir, &self->sock));
+}
+
+FIXTURE_TEARDOWN(engine)
+{
+	char path[128];
+
+	lzb_lazy_socket_close(self->sock);
+	snprintf(path, sizeof(path), "%s/%s", self->dir, LZB_LAZY_SOCKET_NAME);
+	unlink(path);
+	rmdir(self->dir);
+}
+
+/* Serve until the app exits; returns its wait status. */
+static int serve(struct __test_metadata *_metadata,
+		 FIXTURE_DATA(engine) *self, pid_t app)
+{
+	struct pollfd fds[2];
+	int status = 0, rounds = 0, err;
+	pid_t done = 0;
+
+	while (!done) {
+		fds[0].fd = lzb_lazy_socket_fd(self->sock);
+		fds[0].events = POLLIN;
+		fds[1].fd = lzb_engine_fd(self->pager.engine);
+		fds[1].events = POLLIN;
+		poll(fds, 2, 20);
+		if (fds[0].revents) {
+			err = lzb_lazy_socket_process(self->sock, &socket_ops,
+						      &self->pager);
+			EXPECT_EQ(0, err);
+		}
+		err = lzb_engine_run(self->pager.engine, 0);
+		EXPECT_EQ(0, err);
+		if (err)
+			kill(app, SIGKILL);
+		done = waitpid(app, &status, WNOHANG);
+		if (++rounds > 200000) {
+			kill(app, SIGKILL);
+			waitpid(app, &status, 0);
+			break;
+		}
+	}
+	/* The app's memory is gone with it; keep serving to settle state. */
+	lzb_engine_run(self->pager.engine, 0);
+	return status;
+}
+
+TEST_F_TIMEOUT(engine, restore, 120)
+{
+	struct lzb_engine_config config = {
+		.source = { .request = deliver_chunk, .ctx = &self->source },
+		.max_background = variant->max_background,
+		.stream_bytes = 256 * 1024,
+	};
+	struct lzb_ranges lazy;
+	int status;
+	pid_t app;
+
+	if (!self->uffd_ok)
+		SKIP(return, "userfaultfd unavailable (needs root)");
+	lzb_ranges_init(&lazy);
+	ASSERT_EQ(0, lzb_ranges_add(&lazy, AREA0, AREA0 + AREA0_LEN, AREA0));
+	ASSERT_EQ(0, lzb_ranges_add(&lazy, AREA1, AREA1 + AREA1_LAZY, AREA1));
+	ASSERT_EQ(0, lzb_engine_new(&config, &self->pager.engine));
+	ASSERT_EQ(0, lzb_engine_add_task(self->pager.engine, IMG_PID, &lazy));
+	lzb_ranges_free(&lazy);
+
+	app = fork();
+	ASSERT_GE(app, 0);
+	if (app == 0)
+		run_app(self->dir, variant->workload);
+
+	status = serve(_metadata, self, app);
+	lzb_engine_get_stats(self->pager.engine, &self->stats);
+	TH_LOG("faults %llu (requests %llu, zero %llu), pages %llu, forks %llu",
+	       (unsigned long long)self->stats.faults,
+	       (unsigned long long)self->stats.fault_requests,
+	       (unsigned long long)self->stats.zero_pages,
+	       (unsigned long long)self->stats.pages_installed,
+	       (unsigned long long)self->stats.forks);
+
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("app died: status 0x%x", status);
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("app saw wrong bytes");
+	EXPECT_EQ(1, self->pager.tasks);
+	EXPECT_EQ(1, self->pager.zombies);
+	EXPECT_EQ(1, self->pager.finished);
+
+	switch (variant->workload) {
+	case FORK:
+		EXPECT_EQ(1, self->stats.forks);
+		break;
+	case MREMAP:
+		EXPECT_GE(self->stats.remaps, 1);
+		break;
+	case DONTNEED:
+		EXPECT_GE(self->stats.removes, 1);
+		break;
+	case MUNMAP:
+		EXPECT_GE(self->stats.unmaps, 1);
+		break;
+	case SEQUENTIAL:
+	case THREADS:
+	case STREAM_ONLY:
+		/* Every image page went in once; the hole got none. */
+		EXPECT_EQ((AREA0_LEN + AREA1_LAZY) / PAGE,
+			  self->stats.pages_installed);
+		EXPECT_TRUE(lzb_engine_done(self->pager.engine));
+		break;
+	default:
+		break;
+	}
+	if (!variant->max_background)
+		EXPECT_EQ(self->stats.fault_requests, self->source.urgent_requests);
+	lzb_engine_free(self->pager.engine);
+}
+
+TEST_HARNESS_MAIN
