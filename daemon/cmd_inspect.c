@@ -32,7 +32,7 @@ static const char usage[] =
 
 static const char *mib(uint64_t bytes, char *buf, size_t len)
 {
-	if (bytes >= 10ull << 20)
+	if (bytes >= 1ull << 20)
 		snprintf(buf, len, "%.1f MiB", bytes / 1048576.0);
 	else if (bytes >= 10ull << 10)
 		snprintf(buf, len, "%.1f KiB", bytes / 1024.0);

@@ -147,7 +147,12 @@ bad_head:
 			case 1: e.vaddr = f.v; has_vaddr = true; break;
 			case 2: nr2 = f.v; has_nr2 = true; break;
 			case 3: in_parent = f.v != 0; break;
-			case 4: e.flags = (uint32_t)f.v; has_flags = f.v <= UINT32_MAX; break;
+			case 4:
+				/* out-of-range flags fail the unknown-flags check */
+				e.flags = f.v > UINT32_MAX ? UINT32_MAX :
+							     (uint32_t)f.v;
+				has_flags = true;
+				break;
 			case 5: nr5 = f.v; has_nr5 = true; break;
 			}
 		}

@@ -699,12 +699,13 @@ int lzb_pack(const struct lzb_pack_opts *o, struct lzb_pack_result *res,
 			goto out;
 		pk.key = pk.enc_key;
 	}
+	/* read the dump first: bad input must not leave an output dir */
+	if (criu_dump_open(o->criu_dir, &pk.dump, err))
+		goto out;
 	if (lzb_mkdir(o->out_dir, err))
 		goto out;
 	snprintf(pk.objdir, sizeof(pk.objdir), "%s/obj", o->out_dir);
 	if (lzb_mkdir(pk.objdir, err) || previous_manifest(&pk, &m))
-		goto out;
-	if (criu_dump_open(o->criu_dir, &pk.dump, err))
 		goto out;
 	pk.tasks = calloc(pk.dump.nr_tasks ? pk.dump.nr_tasks : 1,
 			  sizeof(*pk.tasks));

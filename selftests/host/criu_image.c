@@ -33,9 +33,9 @@ FIXTURE_SETUP(dump)
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 	strcpy(self->dir5, self->dir);
 	snprintf(sub, sizeof(sub), "%s/v317", self->dir);
-	ASSERT_EQ(0, make_dump(sub, "--mib 2 --seed 7"));
+	ASSERT_EQ(0, cached_dump(sub, "v317", "--mib 2 --seed 7"));
 	snprintf(sub, sizeof(sub), "%s/v42", self->dir);
-	ASSERT_EQ(0, make_dump(sub, "--mib 2 --seed 7 --field5"));
+	ASSERT_EQ(0, cached_dump(sub, "v42", "--mib 2 --seed 7 --field5"));
 }
 
 FIXTURE_TEARDOWN(dump)
@@ -55,7 +55,7 @@ static const struct {
 	{ "pagemap-7.img", CRIU_MAGIC_PAGEMAP },
 };
 
-TEST_F(dump, parser_matches_crit_decode)
+TEST_F_TIMEOUT(dump, parser_matches_crit_decode, 300)
 {
 	for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++) {
 		char path[256];
@@ -76,7 +76,7 @@ TEST_F(dump, parser_matches_crit_decode)
 }
 
 /* CRIU >= 4.2 writes nr_pages in field 5 and 0 in field 2. */
-TEST_F(dump, field5_pagemap_reads_like_317)
+TEST_F_TIMEOUT(dump, field5_pagemap_reads_like_317, 300)
 {
 	for (int pid = 1; pid <= 7; pid += 6) {
 		char a[256], b[256];
@@ -95,7 +95,7 @@ TEST_F(dump, field5_pagemap_reads_like_317)
 	}
 }
 
-TEST_F(dump, whole_dump)
+TEST_F_TIMEOUT(dump, whole_dump, 300)
 {
 	struct criu_dump d;
 	struct lzb_err err;
@@ -125,7 +125,7 @@ TEST_F(dump, whole_dump)
 }
 
 /* Every prefix of every image either parses or fails naming the file. */
-TEST_F(dump, every_truncation_is_clean)
+TEST_F_TIMEOUT(dump, every_truncation_is_clean, 300)
 {
 	for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++) {
 		char path[256];

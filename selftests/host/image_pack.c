@@ -111,7 +111,7 @@ FIXTURE_TEARDOWN(packed)
 	rm_rf(self->dir);
 }
 
-TEST_F(packed, unpack_is_byte_identical)
+TEST_F_TIMEOUT(packed, unpack_is_byte_identical, 300)
 {
 	DIR *d = opendir(self->dump);
 	struct dirent *de;
@@ -144,7 +144,7 @@ static int cmp_page(const void *a, const void *b)
 }
 
 /* Count hot/cold/zero/dedup straight from the dump, independently. */
-TEST_F_TIMEOUT(packed, counts_match_dump, 120)
+TEST_F_TIMEOUT(packed, counts_match_dump, 300)
 {
 	struct criu_dump d;
 	struct lzb_err err;
@@ -229,7 +229,7 @@ TEST_F_TIMEOUT(packed, counts_match_dump, 120)
 }
 
 /* The boot bundle's pagemaps: hot PE_PRESENT, the rest PE_LAZY only. */
-TEST_F(packed, bundle_pagemap_rewritten)
+TEST_F_TIMEOUT(packed, bundle_pagemap_rewritten, 300)
 {
 	struct lzb_image img;
 	struct lzb_err err;
@@ -303,7 +303,7 @@ TEST_F(packed, bundle_pagemap_rewritten)
 }
 
 /* Every dumped page, looked up by (pid, vaddr) with pread only. */
-TEST_F_TIMEOUT(packed, index_lookup_finds_every_page, 120)
+TEST_F_TIMEOUT(packed, index_lookup_finds_every_page, 300)
 {
 	struct lzb_image img;
 	struct lzb_err err;
@@ -387,7 +387,7 @@ static void count_bad(void *arg, const char *msg)
 	(*(int *)arg)++;
 }
 
-TEST_F(packed, verify_accepts_or_wants_signature)
+TEST_F_TIMEOUT(packed, verify_accepts_or_wants_signature, 300)
 {
 	struct lzb_image img;
 	struct lzb_err err;
@@ -401,7 +401,7 @@ TEST_F(packed, verify_accepts_or_wants_signature)
 }
 
 /* Repacking: same image id, version + 1, no new chunks, same bytes. */
-TEST_F(packed, repack_moves_version_forward)
+TEST_F_TIMEOUT(packed, repack_moves_version_forward, 300)
 {
 	struct lzb_pack_opts o = { .criu_dir = self->dump,
 		.out_dir = self->img, .chunk_size = variant->chunk_size,

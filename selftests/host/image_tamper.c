@@ -101,7 +101,7 @@ FIXTURE_TEARDOWN(signed_image)
 	rm_rf(self->dir);
 }
 
-TEST_F(signed_image, pristine_image_verifies)
+TEST_F_TIMEOUT(signed_image, pristine_image_verifies, 300)
 {
 	struct reports r;
 
@@ -200,7 +200,7 @@ TEST_F_TIMEOUT(signed_image, one_byte_in_any_object_names_it, 300)
 	lzb_image_close(&img);
 }
 
-TEST_F(signed_image, truncated_and_missing_objects_are_named)
+TEST_F_TIMEOUT(signed_image, truncated_and_missing_objects_are_named, 300)
 {
 	struct lzb_image img;
 	struct lzb_err err;
@@ -251,7 +251,7 @@ TEST_F_TIMEOUT(signed_image, truncated_manifest, 120)
 	free(buf);
 }
 
-TEST_F(signed_image, other_key_and_unsigned)
+TEST_F_TIMEOUT(signed_image, other_key_and_unsigned, 300)
 {
 	struct lzb_pack_opts o = { .level = 3, .no_sync = true };
 	struct lzb_pack_result res;
@@ -278,7 +278,7 @@ TEST_F(signed_image, other_key_and_unsigned)
 	EXPECT_NE(NULL, strstr(r.first, "not signed")) TH_LOG("%s", r.first);
 }
 
-TEST_F(signed_image, wrong_encryption_key)
+TEST_F_TIMEOUT(signed_image, wrong_encryption_key, 300)
 {
 	struct lzb_image img;
 	struct lzb_err err;
