@@ -270,9 +270,13 @@ static int map_curl_error(struct http_try *t, CURLcode rc)
 			      (unsigned long long)t->pos, detail);
 		return -EPROTO;
 	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		/* -EACCES: not retried in later rounds (fetch.c) */
 		lzb_fetch_msg(r, "TLS verification failed: %s", detail);
+		return -EACCES;
+	case CURLE_SSL_CACERT_BADFILE:
+		lzb_fetch_msg(r, "TLS verification failed, cannot use the CA "
+			      "file: %s", detail);
 		return -EACCES;
 	case CURLE_WEIRD_SERVER_REPLY:
 	case CURLE_UNSUPPORTED_PROTOCOL:	/* what 7.88 says for a bad status */

@@ -232,6 +232,61 @@ TEST_F(nginx, https_unknown_ca_is_refused)
 	lzb_fetcher_free(f);
 }
 
+/* A TLS verification failure is not retried after a backoff: the same
+ * server will present the same certificate.  One try, one clear message. */
+TEST_F(nginx, https_verification_failure_fails_fast)
+{
+	struct lzb_fetcher_opts o = { .retries = 5, .backoff_ms = 2000 };
+	struct lzb_fetcher *f = lzb_fetcher_new(&o);
+	struct lzb_fetch_stats st;
+	uint8_t buf[600];
+	struct sync_result res;
+	char url[128];
+	struct lzb_fetch_spec spec = {
+		.url = url, .buf = buf, .buf_size = sizeof(buf),
+		.expected_size = -1, .deadline_ms = 20000,
+	};
+	uint64_t t0;
+
+	ASSERT_NE(NULL, f);
+	snprintf(url, sizeof(url), "https://%s:%d/f513", NGINX_IP, HTTPS_PORT);
+	t0 = now_ns();
+	ASSERT_EQ(-EACCES, fetch_sync(f, &spec, &res));
+	TH_LOG("%s", res.msg);
+	ASSERT_NE(NULL, strstr(res.msg, "TLS verification failed"));
+	lzb_fetcher_stats(f, &st);
+	ASSERT_EQ(1, st.tries);
+	ASSERT_EQ(0, st.retry_rounds);
+	/* a single backoff would take 2 s */
+	ASSERT_GT(2000ULL * 1000000, now_ns() - t0);
+	lzb_fetcher_free(f);
+}
+
+TEST_F(nginx, https_unreadable_ca_file_fails_fast)
+{
+	struct lzb_fetcher_opts o = { .retries = 5, .backoff_ms = 300,
+				      .ca_file = "/nonexistent/ca.pem" };
+	struct lzb_fetcher *f = lzb_fetcher_new(&o);
+	struct lzb_fetch_stats st;
+	uint8_t buf[600];
+	struct sync_result res;
+	char url[128];
+	struct lzb_fetch_spec spec = {
+		.url = url, .buf = buf, .buf_size = sizeof(buf),
+		.expected_size = -1, .deadline_ms = 20000,
+	};
+
+	ASSERT_NE(NULL, f);
+	snprintf(url, sizeof(url), "https://%s:%d/f513", NGINX_IP, HTTPS_PORT);
+	ASSERT_EQ(-EACCES, fetch_sync(f, &spec, &res));
+	TH_LOG("%s", res.msg);
+	ASSERT_NE(NULL, strstr(res.msg, "TLS verification failed"));
+	lzb_fetcher_stats(f, &st);
+	ASSERT_EQ(1, st.tries);
+	ASSERT_EQ(0, st.retry_rounds);
+	lzb_fetcher_free(f);
+}
+
 TEST_F(nginx, ranges_answered_206)
 {
 	static const struct { uint64_t off, len; } r[] = {
