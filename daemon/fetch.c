@@ -550,22 +550,24 @@ void lzb_fetch_try_done(struct lzb_fetch *r, int err)
 	r->err = err;
 	if (m && m->preferred == idx)
 		m->preferred = (idx + 1) % m->n;
-	if (err != -ENOENT)
-		r->round_all_enoent = false;
+	/* Not found, access denied, TLS verification failed: asking the
+	 * same mirrors again after a backoff will not change the answer. */
+	if (err != -ENOENT && err != -EACCES)
+		r->round_all_final = false;
 	r->mirror_tries++;
 	if (r->mirror_tries < n_urls(r)) {
 		f->st.failovers++;
 		start_try(r);
 		return;
 	}
-	if (r->round_all_enoent || r->round >= f->o.retries) {
+	if (r->round_all_final || r->round >= f->o.retries) {
 		end_request(r, err);
 		return;
 	}
 	r->round++;
 	f->st.retry_rounds++;
 	r->mirror_tries = 0;
-	r->round_all_enoent = true;
+	r->round_all_final = true;
 	r->err = err;
 	r->state = LZB_BACKOFF;
 	shift = r->round - 1 < 6 ? r->round - 1 : 6;
@@ -610,7 +612,7 @@ struct lzb_fetch *lzb_fetch_submit(struct lzb_fetcher *f,
 	else
 		r->limit = spec->buf ? spec->buf_size : UINT64_MAX;
 	r->mirror_first = spec->mirrors ? spec->mirrors->preferred : 0;
-	r->round_all_enoent = true;
+	r->round_all_final = true;
 	r->deadline_ns = spec->deadline_ms ?
 		lzb_now_ns() + spec->deadline_ms * LZB_NS_PER_MS : LZB_NO_TIMER;
 	r->tp_timer_ns = LZB_NO_TIMER;

@@ -34,6 +34,7 @@ struct http_try {
 	bool full_body;		/* 200 for a Range request, cut it out */
 	uint64_t pos;		/* bytes of the body seen */
 	bool range_complete;	/* full_body: have all we wanted */
+	uint64_t last_ns;	/* when the last byte (header or body) came */
 	int err;		/* our own verdict, set before aborting */
 	char range[48];
 	char errbuf[CURL_ERROR_SIZE];
@@ -163,6 +164,7 @@ static size_t header_cb(char *line, size_t size, size_t n, void *arg)
 	char why[200];
 	int rc;
 
+	t->last_ns = lzb_now_ns();
 	rc = lzb_http_resp_line(&t->resp, line, len);
 	if (rc < 0) {
 		lzb_fetch_msg(r, "malformed HTTP status line");
@@ -195,6 +197,7 @@ static size_t write_cb(char *data, size_t size, size_t n, void *arg)
 	uint64_t start = t->pos, end = t->pos + len;
 	int err;
 
+	t->last_ns = lzb_now_ns();
 	if (!t->resp.headers_done) {	/* cannot happen with libcurl */
 		lzb_fetch_msg(r, "body before headers");
 		t->err = -EPROTO;
@@ -267,9 +270,13 @@ static int map_curl_error(struct http_try *t, CURLcode rc)
 			      (unsigned long long)t->pos, detail);
 		return -EPROTO;
 	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		/* -EACCES: not retried in later rounds (fetch.c) */
 		lzb_fetch_msg(r, "TLS verification failed: %s", detail);
+		return -EACCES;
+	case CURLE_SSL_CACERT_BADFILE:
+		lzb_fetch_msg(r, "TLS verification failed, cannot use the CA "
+			      "file: %s", detail);
 		return -EACCES;
 	case CURLE_WEIRD_SERVER_REPLY:
 	case CURLE_UNSUPPORTED_PROTOCOL:	/* what 7.88 says for a bad status */
@@ -332,7 +339,6 @@ static int http_start(struct lzb_fetch *r)
 {
 	struct lzb_fetcher *f = r->f;
 	struct http_try *t;
-	long stall_s = (f->o.stall_ms + 999) / 1000;
 	int err;
 
 	err = http_init(f);
@@ -368,8 +374,8 @@ static int http_start(struct lzb_fetch *r)
 			 r->s.prio == LZB_PRIO_FAULT ? 256L : 16L);
 	curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
 			 (long)f->o.connect_timeout_ms);
-	curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_TIME, stall_s);
+	/* Stalls are ours to detect (http_timer), to the millisecond:
+	 * libcurl's LOW_SPEED_TIME counts whole seconds. */
 	curl_easy_setopt(t->easy, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(t->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(t->easy, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -388,6 +394,8 @@ static int http_start(struct lzb_fetch *r)
 		curl_easy_setopt(t->easy, CURLOPT_RANGE, t->range);
 	}
 	r->tp_state = t;
+	t->last_ns = lzb_now_ns();
+	r->tp_timer_ns = t->last_ns + (uint64_t)f->o.stall_ms * LZB_NS_PER_MS;
 	if (curl_multi_add_handle(f->http->multi, t->easy) != CURLM_OK) {
 		curl_easy_cleanup(t->easy);
 		free(t);
@@ -398,9 +406,28 @@ static int http_start(struct lzb_fetch *r)
 	return 0;
 }
 
+/*
+ * The stall timer: no byte (header or body) for stall_ms fails the try.
+ * libcurl keeps its other timers itself.  The timer is not moved on every
+ * byte; when it fires early it is set again from the last byte's time.
+ */
 static void http_timer(struct lzb_fetch *r)
 {
-	(void)r;	/* libcurl keeps its own timers */
+	struct http_try *t = r->tp_state;
+	uint64_t stall_ns = (uint64_t)r->f->o.stall_ms * LZB_NS_PER_MS;
+	uint64_t now = lzb_now_ns();
+
+	if (!t)
+		return;
+	if (now - t->last_ns < stall_ns) {
+		r->tp_timer_ns = t->last_ns + stall_ns;
+		return;
+	}
+	lzb_fetch_msg(r, "stalled: no data for %u ms (after %llu bytes of "
+		      "the body)", r->f->o.stall_ms,
+		      (unsigned long long)t->pos);
+	http_close(r);
+	lzb_fetch_try_done(r, -ETIMEDOUT);
 }
 
 const struct lzb_transport lzb_transport_http = {

@@ -40,7 +40,7 @@ struct lzb_fetch {
 
 	enum lzb_fetch_state state;
 	unsigned int mirror_first, mirror_tries, round;
-	bool round_all_enoent;
+	bool round_all_final;	/* every try this round: ENOENT/EACCES */
 
 	uint64_t deadline_ns;	/* LZB_NO_TIMER = none */
 	uint64_t backoff_ns;

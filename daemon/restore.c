@@ -38,6 +38,7 @@ struct restore {
 	bool criu_ok, restored, ready;
 	uint64_t next_probe;
 	int tasks;
+	int task_pids[64];	/* image pids handed over (= real pids) */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -296,18 +297,26 @@ static int read_root_pid(struct restore *r)
 	return pid;
 }
 
-/* The restored tree must not run on with pages missing: end it. */
+/*
+ * The restored tree must not run on with pages missing: end it.  CRIU
+ * restores into the caller's pid namespace with the image's pids, so the
+ * tasks that handed a userfaultfd over are known by pid even before CRIU
+ * wrote its pidfile.
+ */
 static void kill_restored(struct restore *r, const char *why)
 {
-	int pid = r->rep->root_pid ? r->rep->root_pid : read_root_pid(r);
+	int root = r->rep->root_pid ? r->rep->root_pid : read_root_pid(r);
+	int n = r->tasks < 64 ? r->tasks : 64;
 
 	if (r->criu > 0)
 		kill(r->criu, SIGKILL);
-	if (pid > 0) {
-		kill(pid, SIGKILL);
+	if (root > 0)
+		kill(root, SIGKILL);
+	for (int i = 0; i < n; i++)
+		kill(r->task_pids[i], SIGKILL);
+	if (root > 0 || n)
 		fprintf(stderr, "lazyboot: killed the restored tree (root pid "
-			"%d): %s\n", pid, why);
-	}
+			"%d, %d tasks): %s\n", root, n, why);
 }
 
 static void poll_children(struct restore *r, struct lzb_err *err)
@@ -355,6 +364,8 @@ static int on_task(void *ctx, int img_pid, int uffd)
 {
 	struct restore *r = ctx;
 
+	if (r->tasks < (int)(sizeof(r->task_pids) / sizeof(r->task_pids[0])))
+		r->task_pids[r->tasks] = img_pid;
 	r->tasks++;
 	return lzb_engine_attach(r->engine, img_pid, uffd);
 }
@@ -365,6 +376,7 @@ static int on_finished(void *ctx)
 
 	r->restored = true;
 	r->rep->ms_restored = now_ms() - r->t0;
+	lzb_engine_start_streaming(r->engine);
 	say(r, "restore finished (RSTF): %d tasks handed over", r->tasks);
 	return 0;
 }

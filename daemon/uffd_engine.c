@@ -51,6 +51,7 @@ struct lzb_engine {
 	struct lzb_task *tasks;
 	struct lzb_pending *pending;
 	unsigned int background_in_flight;
+	bool streaming;
 	struct lzb_deferred *deferred;
 	struct lzb_engine_stats stats;
 };
@@ -185,6 +186,11 @@ int lzb_engine_attach(struct lzb_engine *e, int img_pid, int uffd)
 	return -ESRCH;
 }
 
+void lzb_engine_start_streaming(struct lzb_engine *e)
+{
+	e->streaming = true;
+}
+
 int lzb_engine_fd(const struct lzb_engine *e)
 {
 	return e->epoll_fd;
@@ -238,7 +244,16 @@ static int copy_into(struct lzb_engine *e, struct lzb_task *t, uint64_t dst,
 			len -= PAGE_SIZE_BYTES;
 		} else if (errno == ESRCH || errno == ENOSPC) {
 			return -ESRCH;
-		} else if (errno != EEXIST) {
+		} else if (errno == ENOENT && !done) {
+			/* No registered VMA there any more (the task unmapped
+			 * it and the event is gone with the task's exit, or it
+			 * was never registered): nothing to fill. */
+			e->stats.pages_unmapped++;
+			*copied += PAGE_SIZE_BYTES;
+			dst += PAGE_SIZE_BYTES;
+			src += PAGE_SIZE_BYTES;
+			len -= PAGE_SIZE_BYTES;
+		} else if (errno != EEXIST && errno != ENOENT) {
 			return -errno;
 		}
 	}
@@ -605,7 +620,7 @@ int lzb_engine_run(struct lzb_engine *e, int timeout_ms)
 		if (err)
 			e->error = err;
 	}
-	if (!e->error)
+	if (!e->error && e->streaming)
 		stream_more(e);
 	if (lzb_engine_done(e)) {
 		struct lzb_task *t;

@@ -51,6 +51,7 @@ struct lzb_engine_stats {
 	uint64_t pages_installed;	/* pages copied into tasks */
 	uint64_t bytes_lazy;		/* still to install, all tasks */
 	uint64_t forks, remaps, removes, unmaps;
+	uint64_t pages_unmapped;	/* lazy pages found gone at copy time */
 	unsigned int tasks, tasks_gone;
 };
 
@@ -64,6 +65,13 @@ int lzb_engine_add_task(struct lzb_engine *engine, int img_pid,
 
 /* The userfaultfd of img_pid arrived; the engine owns it from now on. */
 int lzb_engine_attach(struct lzb_engine *engine, int img_pid, int uffd);
+
+/*
+ * Background streaming waits for this: until CRIU's restore has finished
+ * the tasks' memory is not at its final place (the restorer moves and
+ * registers it after handing the uffd over), so only faults are served.
+ */
+void lzb_engine_start_streaming(struct lzb_engine *engine);
 
 /* An fd that is readable when lzb_engine_run() has work. */
 int lzb_engine_fd(const struct lzb_engine *engine);

@@ -232,6 +232,61 @@ TEST_F(nginx, https_unknown_ca_is_refused)
 	lzb_fetcher_free(f);
 }
 
+/* A TLS verification failure is not retried after a backoff: the same
+ * server will present the same certificate.  One try, one clear message. */
+TEST_F(nginx, https_verification_failure_fails_fast)
+{
+	struct lzb_fetcher_opts o = { .retries = 5, .backoff_ms = 2000 };
+	struct lzb_fetcher *f = lzb_fetcher_new(&o);
+	struct lzb_fetch_stats st;
+	uint8_t buf[600];
+	struct sync_result res;
+	char url[128];
+	struct lzb_fetch_spec spec = {
+		.url = url, .buf = buf, .buf_size = sizeof(buf),
+		.expected_size = -1, .deadline_ms = 20000,
+	};
+	uint64_t t0;
+
+	ASSERT_NE(NULL, f);
+	snprintf(url, sizeof(url), "https://%s:%d/f513", NGINX_IP, HTTPS_PORT);
+	t0 = now_ns();
+	ASSERT_EQ(-EACCES, fetch_sync(f, &spec, &res));
+	TH_LOG("%s", res.msg);
+	ASSERT_NE(NULL, strstr(res.msg, "TLS verification failed"));
+	lzb_fetcher_stats(f, &st);
+	ASSERT_EQ(1, st.tries);
+	ASSERT_EQ(0, st.retry_rounds);
+	/* a single backoff would take 2 s */
+	ASSERT_GT(2000ULL * 1000000, now_ns() - t0);
+	lzb_fetcher_free(f);
+}
+
+TEST_F(nginx, https_unreadable_ca_file_fails_fast)
+{
+	struct lzb_fetcher_opts o = { .retries = 5, .backoff_ms = 300,
+				      .ca_file = "/nonexistent/ca.pem" };
+	struct lzb_fetcher *f = lzb_fetcher_new(&o);
+	struct lzb_fetch_stats st;
+	uint8_t buf[600];
+	struct sync_result res;
+	char url[128];
+	struct lzb_fetch_spec spec = {
+		.url = url, .buf = buf, .buf_size = sizeof(buf),
+		.expected_size = -1, .deadline_ms = 20000,
+	};
+
+	ASSERT_NE(NULL, f);
+	snprintf(url, sizeof(url), "https://%s:%d/f513", NGINX_IP, HTTPS_PORT);
+	ASSERT_EQ(-EACCES, fetch_sync(f, &spec, &res));
+	TH_LOG("%s", res.msg);
+	ASSERT_NE(NULL, strstr(res.msg, "TLS verification failed"));
+	lzb_fetcher_stats(f, &st);
+	ASSERT_EQ(1, st.tries);
+	ASSERT_EQ(0, st.retry_rounds);
+	lzb_fetcher_free(f);
+}
+
 TEST_F(nginx, ranges_answered_206)
 {
 	static const struct { uint64_t off, len; } r[] = {
@@ -396,6 +451,7 @@ enum hfault {
 	H_206_FOR_WHOLE,
 	H_TRUNCATE,		/* Content-Length N, N/2 sent, close */
 	H_STALL,		/* half the body, then silence */
+	H_SLOW,			/* the body in 10 pieces, 100 ms apart */
 	H_WRONG_SIZE,		/* larger than the expected size */
 	H_FLAKY_503,		/* 503 first, then right */
 	H_BAD_STATUS,
@@ -455,6 +511,15 @@ static void hpeer_reply(struct hpeer *p, int c, const char *req)
 	send(c, head, n, MSG_NOSIGNAL);
 	if (p->fault == H_TRUNCATE || p->fault == H_STALL)
 		len /= 2;
+	if (p->fault == H_SLOW) {
+		for (size_t i = 0; i < 10 && !p->stop; i++) {
+			size_t a = len * i / 10, b = len * (i + 1) / 10;
+
+			usleep(100000);
+			send(c, body + off + a, b - a, MSG_NOSIGNAL);
+		}
+		return;
+	}
 	send(c, body + off, len, MSG_NOSIGNAL);
 	while (p->fault == H_STALL && !p->stop)
 		usleep(10000);
@@ -504,8 +569,10 @@ FIXTURE_VARIANT(http_fault)
 	uint64_t offset, length;	/* length 0: whole object */
 	int64_t expected_size;		/* 0: not given */
 	bool accept_full, retries;
+	unsigned int stall_ms;		/* 0: 1000 */
 	int expect_err;
 	const char *expect_msg;
+	unsigned int min_ms, max_ms;	/* bounds on the time taken (0: none) */
 };
 
 FIXTURE_VARIANT_ADD(http_fault, range_ignored_fails_over)
@@ -546,6 +613,20 @@ FIXTURE_VARIANT_ADD(http_fault, truncated_body)
 FIXTURE_VARIANT_ADD(http_fault, stalled_body)
 {
 	.fault = H_STALL, .expect_err = -ETIMEDOUT, .expect_msg = "stalled",
+};
+
+/* Stalls are timed to the millisecond, not rounded up to whole seconds. */
+FIXTURE_VARIANT_ADD(http_fault, stalled_body_subsecond)
+{
+	.fault = H_STALL, .stall_ms = 250, .expect_err = -ETIMEDOUT,
+	.expect_msg = "stalled: no data for 250 ms", .min_ms = 250,
+	.max_ms = 900,
+};
+
+/* A slow body (a piece every 100 ms, 1 s in all) is not a stall at 250 ms. */
+FIXTURE_VARIANT_ADD(http_fault, slow_body_is_no_stall)
+{
+	.fault = H_SLOW, .stall_ms = 250, .min_ms = 900,
 };
 
 FIXTURE_VARIANT_ADD(http_fault, larger_than_expected)
@@ -597,7 +678,7 @@ TEST_F(http_fault, response)
 {
 	struct lzb_fetcher_opts o = {
 		.no_retries = !variant->retries, .backoff_ms = 20,
-		.stall_ms = 1000,
+		.stall_ms = variant->stall_ms ? variant->stall_ms : 1000,
 		.accept_full_for_range = variant->accept_full,
 	};
 	struct lzb_fetcher *f = lzb_fetcher_new(&o);
@@ -612,12 +693,20 @@ TEST_F(http_fault, response)
 				 variant->expected_size : -1,
 		.deadline_ms = 20000,
 	};
+	uint64_t t0, ms;
 	int err;
 
 	ASSERT_NE(NULL, f);
+	t0 = now_ns();
 	err = fetch_sync(f, &spec, &res);
+	ms = (now_ns() - t0) / 1000000;
 	lzb_fetcher_stats(f, &st);
-	TH_LOG("-> %d %s (%u requests)", err, res.msg, self->peer.requests);
+	TH_LOG("-> %d %s (%u requests, %llu ms)", err, res.msg,
+	       self->peer.requests, (unsigned long long)ms);
+	if (variant->min_ms)
+		ASSERT_LE(variant->min_ms, ms);
+	if (variant->max_ms)
+		ASSERT_GE(variant->max_ms, ms);
 	ASSERT_EQ(variant->expect_err, err);
 	if (variant->expect_msg)
 		ASSERT_NE(NULL, strstr(res.msg, variant->expect_msg));

@@ -297,7 +297,10 @@ static int on_zombie(void *ctx, int img_pid)
 
 static int on_finished(void *ctx)
 {
-	((struct pager *)ctx)->finished++;
+	struct pager *p = ctx;
+
+	p->finished++;
+	lzb_engine_start_streaming(p->engine);
 	return 0;
 }
 

@@ -1,0 +1,134 @@
+#!/bin/bash
+# VM selftest (TAP): lazy restore of a real CRIU dump through lazyboot.
+#
+# The pattern program (MIB MiB of private, shared and file-backed memory,
+# four threads, a forked child) is dumped with criu, packed into a signed
+# image, served, and restored with `lazyboot restore` over each transport;
+# then the restored processes check every page of their memory themselves.
+# Also: the same image restored again (CRIU's own lazy-pages server can
+# serve an image once), and a tampered chunk that must stop the restore
+# and kill the restored tasks instead of letting them run on.
+set -u
+BUILD=${BUILD:-build}
+MIB=${LZB_PATTERN_MIB:-64}
+lazyboot=$PWD/$BUILD/lazyboot
+pattern=$PWD/$BUILD/selftests/progs/lzb-pattern
+dir=$(mktemp -d /tmp/lzb-lazy.XXXXXX)
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n lazy_restore.$2"
+	else
+		echo "not ok $n lazy_restore.$2"
+		failed=1
+	fi
+}
+
+diag() { sed 's/^/# /'; }
+
+wait_file() {
+	local i
+	for i in $(seq 1 "$2"); do
+		[ -e "$1" ] && return 0
+		sleep 1
+	done
+	return 1
+}
+
+# Restore from URL into a fresh workdir; check the processes' own verdict.
+restore_and_check() {
+	local name=$1 url=$2 state=$dir/state work=$dir/work-$1 root
+	shift 2
+	rm -f "$state"/result-*
+	if ! timeout 900 "$lazyboot" restore "$url" --pubkey "$dir/sign.pub" \
+		--workdir "$work" "$@" >"$dir/$name.out" 2>&1; then
+		diag < "$dir/$name.out"
+		tail -n 20 "$work/restore.log" 2>/dev/null | diag
+		ok 1 "$name"
+		return
+	fi
+	grep -E '^(restored|pages):' "$dir/$name.out" | diag
+	root=$(sed -n 's/^root pid //p' "$dir/$name.out")
+	kill -USR1 "$root" 2>/dev/null
+	if wait_file "$state/result-parent" 120 && wait_file "$state/result-child" 60 &&
+		[ "$(cat "$state/result-parent")" = OK ] &&
+		[ "$(cat "$state/result-child")" = OK ]; then
+		ok 0 "$name"
+	else
+		echo "parent: $(cat "$state/result-parent" 2>&1)" | diag
+		echo "child: $(cat "$state/result-child" 2>&1)" | diag
+		ok 1 "$name"
+	fi
+	kill -KILL -- -"$root" "$root" 2>/dev/null
+	sleep 1
+}
+
+echo "TAP version 13"
+echo "1..7"
+modprobe -a nf_tables nft_ct unix_diag inet_diag tcp_diag netlink_diag \
+	af_packet_diag 2>/dev/null
+
+# --- dump and pack -----------------------------------------------------
+mkdir -p "$dir/state" "$dir/dump"
+setsid "$pattern" "$dir/state" "$MIB" </dev/null >/dev/null 2>&1 &
+pid=$!
+wait_file "$dir/state/ready" 300
+criu dump -t "$pid" -D "$dir/dump" -o dump.log -v4 >/dev/null 2>&1
+status=$?
+[ $status -eq 0 ] || tail -n 20 "$dir/dump/dump.log" | diag
+ok $status dump
+"$lazyboot" keygen --out "$dir/sign" >/dev/null &&
+	"$lazyboot" pack --criu-dir "$dir/dump" --out "$dir/img" --key "$dir/sign.key" \
+		>"$dir/pack.out" 2>&1
+status=$?
+diag < "$dir/pack.out"
+ok $status pack
+
+# --- restore over each transport ----------------------------------------
+restore_and_check file "file://$dir/img"
+restore_and_check file_again "file://$dir/img" --max-background 1
+
+conf=$dir/nginx.conf
+cat > "$conf" <<NGINX
+daemon on;
+user root;
+pid $dir/nginx.pid;
+error_log $dir/nginx-error.log;
+events { worker_connections 64; }
+http {
+	access_log off;
+	server {
+		listen 127.0.0.1:18090;
+		root $dir;
+	}
+}
+NGINX
+nginx -c "$conf" 2>&1 | diag
+restore_and_check http "http://127.0.0.1:18090/img"
+nginx -c "$conf" -s stop 2>/dev/null
+
+atftpd --daemon --port 69 --bind-address 127.0.0.1 --user root --group root \
+	"$dir" 2>&1 | diag
+restore_and_check tftp "tftp://127.0.0.1/img"
+pkill -f "atftpd --daemon --port 69 --bind-address 127.0.0.1" 2>/dev/null
+
+# --- a chunk that does not verify must stop the restore -----------------
+cp -a "$dir/img" "$dir/bad"
+chunk=$(ls -S "$dir/bad/obj" | head -n 1)
+printf '\x5a' | dd of="$dir/bad/obj/$chunk" bs=1 seek=100 conv=notrunc 2>/dev/null
+rm -f "$dir/state"/result-*
+timeout 900 "$lazyboot" restore "file://$dir/bad" --pubkey "$dir/sign.pub" \
+	--workdir "$dir/work-bad" >"$dir/bad.out" 2>&1
+status=$?
+diag < "$dir/bad.out"
+sleep 2
+survivors=$(pgrep -f "$pattern" | wc -l)
+[ $status -ne 0 ] && grep -q "hash mismatch" "$dir/bad.out" &&
+	grep -q "killed the restored tree" "$dir/bad.out" && [ "$survivors" -eq 0 ]
+ok $? tampered_chunk_kills_restore
+
+rm -rf "$dir"
+exit $failed
