@@ -11,11 +11,44 @@
 #define LAZYBOOT_FAMILY_NAME		"lazyboot"
 #define LAZYBOOT_FAMILY_VERSION		1
 
-/*
- * Feature bits reported in LAZYBOOT_A_INFO_FEATURES.  Userspace must treat
- * unknown bits as absent features it cannot use.  No feature is defined yet:
- * the first module version answers the info query only.
+#define LAZYBOOT_MCGRP_EVENTS		"events"
+
+/**
+ * enum lazyboot_feature - bits of LAZYBOOT_A_INFO_FEATURES
+ * @LAZYBOOT_FEATURE_SESSIONS: the module holds restore sessions (the
+ *	SESSION_* commands and the "events" multicast group)
+ *
+ * Userspace must treat unknown bits as absent features it cannot use.
  */
+enum lazyboot_feature {
+	LAZYBOOT_FEATURE_SESSIONS = 1,
+};
+
+/**
+ * enum lazyboot_session_state - life of a restore session
+ * @LAZYBOOT_SESSION_STATE_ATTACHED: a pager's netlink socket owns it
+ * @LAZYBOOT_SESSION_STATE_ORPHANED: its owner's socket went away; the
+ *	deadline runs, SESSION_ATTACH adopts it
+ * @LAZYBOOT_SESSION_STATE_KILLED: the deadline passed; the task group was
+ *	sent SIGKILL and the module keeps the uffd until its mm is gone
+ * @LAZYBOOT_SESSION_STATE_CLOSED: ended (only in SESSION_CLOSED events)
+ */
+enum lazyboot_session_state {
+	LAZYBOOT_SESSION_STATE_ATTACHED = 1,
+	LAZYBOOT_SESSION_STATE_ORPHANED,
+	LAZYBOOT_SESSION_STATE_KILLED,
+	LAZYBOOT_SESSION_STATE_CLOSED,
+};
+
+/**
+ * enum lazyboot_session_end - why a session ended (SESSION_CLOSED events)
+ * @LAZYBOOT_SESSION_END_CLOSE: a SESSION_CLOSE request
+ * @LAZYBOOT_SESSION_END_EXIT: the task's address space went away
+ */
+enum lazyboot_session_end {
+	LAZYBOOT_SESSION_END_CLOSE = 1,
+	LAZYBOOT_SESSION_END_EXIT,
+};
 
 /**
  * enum lazyboot_info_attrs - attributes of LAZYBOOT_CMD_GET_INFO replies
@@ -38,13 +71,64 @@ enum lazyboot_info_attrs {
 };
 
 /**
+ * enum lazyboot_session_attrs - attributes of the SESSION_* commands
+ * @LAZYBOOT_A_SESSION_ID: u32, session id (never 0)
+ * @LAZYBOOT_A_SESSION_PID: u32, thread group id of the restored task, in the
+ *	requester's pid namespace
+ * @LAZYBOOT_A_SESSION_UFFD: u32, a userfaultfd file descriptor: the
+ *	requester's in SESSION_NEW, the one installed in the requester by
+ *	SESSION_ATTACH (close-on-exec) in its reply
+ * @LAZYBOOT_A_SESSION_DEADLINE_MS: u32, how long an orphaned session waits
+ *	for a pager to attach before its task group is killed
+ * @LAZYBOOT_A_SESSION_STATE: u32, enum lazyboot_session_state
+ * @LAZYBOOT_A_SESSION_OWNER: u32, netlink port id of the owning socket
+ *	(0 when orphaned or killed)
+ * @LAZYBOOT_A_SESSION_REMAINING_MS: u32, time left before the kill, while
+ *	orphaned
+ * @LAZYBOOT_A_SESSION_END: u32, enum lazyboot_session_end
+ */
+enum lazyboot_session_attrs {
+	LAZYBOOT_A_SESSION_UNSPEC,
+	LAZYBOOT_A_SESSION_ID,
+	LAZYBOOT_A_SESSION_PID,
+	LAZYBOOT_A_SESSION_UFFD,
+	LAZYBOOT_A_SESSION_DEADLINE_MS,
+	LAZYBOOT_A_SESSION_STATE,
+	LAZYBOOT_A_SESSION_OWNER,
+	LAZYBOOT_A_SESSION_REMAINING_MS,
+	LAZYBOOT_A_SESSION_END,
+
+	__LAZYBOOT_A_SESSION_MAX,
+	LAZYBOOT_A_SESSION_MAX = (__LAZYBOOT_A_SESSION_MAX - 1)
+};
+
+/**
  * enum lazyboot_cmds - generic netlink commands
  * @LAZYBOOT_CMD_GET_INFO: do; no request attributes; replies with the
  *	lazyboot_info_attrs.  Requires CAP_NET_ADMIN.
+ * @LAZYBOOT_CMD_SESSION_NEW: do; PID, UFFD, optional DEADLINE_MS; the
+ *	module takes a reference to the uffd and the pid, the requesting
+ *	socket owns the new session; replies like SESSION_GET
+ * @LAZYBOOT_CMD_SESSION_GET: do (ID) and dump; ID, PID, DEADLINE_MS, STATE,
+ *	OWNER, REMAINING_MS (orphaned only)
+ * @LAZYBOOT_CMD_SESSION_ATTACH: do; ID; makes the requesting socket the
+ *	owner (cancelling the deadline) and replies with ID and UFFD, a new
+ *	file descriptor for the held uffd
+ * @LAZYBOOT_CMD_SESSION_CLOSE: do; ID; the module drops its references
+ * @LAZYBOOT_CMD_SESSION_ORPHANED: event; ID, PID, DEADLINE_MS
+ * @LAZYBOOT_CMD_SESSION_KILLED: event; ID, PID
+ * @LAZYBOOT_CMD_SESSION_CLOSED: event; ID, PID, END
  */
 enum lazyboot_cmds {
 	LAZYBOOT_CMD_UNSPEC,
 	LAZYBOOT_CMD_GET_INFO,
+	LAZYBOOT_CMD_SESSION_NEW,
+	LAZYBOOT_CMD_SESSION_GET,
+	LAZYBOOT_CMD_SESSION_ATTACH,
+	LAZYBOOT_CMD_SESSION_CLOSE,
+	LAZYBOOT_CMD_SESSION_ORPHANED,
+	LAZYBOOT_CMD_SESSION_KILLED,
+	LAZYBOOT_CMD_SESSION_CLOSED,
 
 	__LAZYBOOT_CMD_MAX,
 	LAZYBOOT_CMD_MAX = (__LAZYBOOT_CMD_MAX - 1)
