@@ -39,8 +39,7 @@ TEST_F(info, reports_versions)
 	EXPECT_EQ(LAZYBOOT_FAMILY_VERSION, info.family_version);
 	EXPECT_STREQ("0.1.0", info.module_version);
 	EXPECT_STREQ(uts.release, info.kernel_release);
-	/* No feature is defined in family version 1 yet. */
-	EXPECT_EQ(0, info.features);
+	EXPECT_EQ(LAZYBOOT_FEATURE_SESSIONS, info.features);
 }
 
 TEST_F(info, many_queries)
