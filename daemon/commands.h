@@ -10,5 +10,6 @@ struct lzb_command {
 };
 
 int cmd_version(int argc, char **argv);
+int cmd_sessions(int argc, char **argv);
 
 #endif

@@ -8,6 +8,8 @@
 
 static const struct lzb_command commands[] = {
 	{ "version", "print tool and kernel module versions", cmd_version },
+	{ "sessions", "list restore sessions held by lazyboot.ko",
+	  cmd_sessions },
 };
 
 static void print_usage(FILE *out)

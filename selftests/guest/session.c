@@ -26,6 +26,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -483,6 +484,42 @@ TEST(dump)
 		kill(children[i], SIGKILL);
 		waitpid(children[i], NULL, 0);
 	}
+	close(uffd);
+	lzb_module_close(m);
+}
+
+/* `lazyboot sessions` lists a live session with its state. */
+TEST(cli_lists_sessions)
+{
+	const char *build = getenv("BUILD");
+	char cmd[256], line[256], want[64];
+	struct lzb_module *m;
+	int uffd, found = 0;
+	uint32_t id;
+	FILE *out;
+
+	ASSERT_EQ(0, lzb_module_open(&m));
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	ASSERT_LE(0, uffd);
+	ASSERT_EQ(0, lzb_session_new(m, getpid(), uffd, 5000, &id));
+	snprintf(cmd, sizeof(cmd), "%s/lazyboot sessions",
+		 build ? build : "build");
+	snprintf(want, sizeof(want), "%u", id);
+	out = popen(cmd, "r");
+	ASSERT_NE(NULL, out);
+	while (fgets(line, sizeof(line), out)) {
+		char f_id[16], f_pid[16], f_state[16];
+
+		if (sscanf(line, "%15s %15s %15s", f_id, f_pid, f_state) == 3 &&
+		    !strcmp(f_id, want)) {
+			EXPECT_EQ(getpid(), atoi(f_pid));
+			EXPECT_STREQ("attached", f_state);
+			found = 1;
+		}
+	}
+	EXPECT_EQ(0, pclose(out));
+	EXPECT_TRUE(found);
+	EXPECT_EQ(0, lzb_session_close(m, id));
 	close(uffd);
 	lzb_module_close(m);
 }
