@@ -12,16 +12,20 @@
 #define LAZYBOOT_FAMILY_VERSION		1
 
 #define LAZYBOOT_MCGRP_EVENTS		"events"
+#define LAZYBOOT_STALL_HIST_BUCKETS	32
 
 /**
  * enum lazyboot_feature - bits of LAZYBOOT_A_INFO_FEATURES
  * @LAZYBOOT_FEATURE_SESSIONS: the module holds restore sessions (the
  *	SESSION_* commands and the "events" multicast group)
+ * @LAZYBOOT_FEATURE_STALL_STATS: session replies carry the fault-stall
+ *	statistics (a kretprobe on handle_userfault() is in place)
  *
  * Userspace must treat unknown bits as absent features it cannot use.
  */
 enum lazyboot_feature {
 	LAZYBOOT_FEATURE_SESSIONS = 1,
+	LAZYBOOT_FEATURE_STALL_STATS = 2,
 };
 
 /**
@@ -86,6 +90,14 @@ enum lazyboot_info_attrs {
  * @LAZYBOOT_A_SESSION_REMAINING_MS: u32, time left before the kill, while
  *	orphaned
  * @LAZYBOOT_A_SESSION_END: u32, enum lazyboot_session_end
+ * @LAZYBOOT_A_SESSION_PAD: padding for 64-bit attributes
+ * @LAZYBOOT_A_SESSION_STALL_COUNT: u64, completed handle_userfault() calls
+ *	of the session's mm (threads blocked on a missing page)
+ * @LAZYBOOT_A_SESSION_STALL_TOTAL_NS: u64, their summed duration
+ * @LAZYBOOT_A_SESSION_STALL_MAX_NS: u64, the longest one
+ * @LAZYBOOT_A_SESSION_STALL_HIST: binary, LAZYBOOT_STALL_HIST_BUCKETS
+ *	native-endian __u64 counts: bucket 0 holds stalls under 2 us, bucket
+ *	i > 0 those in [2^i, 2^(i+1)) us, the last one everything longer
  */
 enum lazyboot_session_attrs {
 	LAZYBOOT_A_SESSION_UNSPEC,
@@ -97,6 +109,11 @@ enum lazyboot_session_attrs {
 	LAZYBOOT_A_SESSION_OWNER,
 	LAZYBOOT_A_SESSION_REMAINING_MS,
 	LAZYBOOT_A_SESSION_END,
+	LAZYBOOT_A_SESSION_PAD,
+	LAZYBOOT_A_SESSION_STALL_COUNT,
+	LAZYBOOT_A_SESSION_STALL_TOTAL_NS,
+	LAZYBOOT_A_SESSION_STALL_MAX_NS,
+	LAZYBOOT_A_SESSION_STALL_HIST,
 
 	__LAZYBOOT_A_SESSION_MAX,
 	LAZYBOOT_A_SESSION_MAX = (__LAZYBOOT_A_SESSION_MAX - 1)
@@ -110,7 +127,8 @@ enum lazyboot_session_attrs {
  *	module takes a reference to the uffd and the pid, the requesting
  *	socket owns the new session; replies like SESSION_GET
  * @LAZYBOOT_CMD_SESSION_GET: do (ID) and dump; ID, PID, DEADLINE_MS, STATE,
- *	OWNER, REMAINING_MS (orphaned only)
+ *	OWNER, REMAINING_MS (orphaned only), the STALL_* statistics (when
+ *	LAZYBOOT_FEATURE_STALL_STATS)
  * @LAZYBOOT_CMD_SESSION_ATTACH: do; ID; makes the requesting socket the
  *	owner (cancelling the deadline) and replies with ID and UFFD, a new
  *	file descriptor for the held uffd
