@@ -15,8 +15,10 @@ static const char usage[] =
 	"\n"
 	"List the restore sessions held by lazyboot.ko: id, task (thread\n"
 	"group id), state, the netlink port of the owning pager, the deadline\n"
-	"and, for an orphaned session, the time left before its tasks are\n"
-	"killed.  Needs CAP_NET_ADMIN.  Exit status: 0 when listed, 1 when the\n"
+	"(ms) and, for an orphaned session, the time left before its tasks\n"
+	"are killed; then how many times its threads blocked on a missing\n"
+	"page, and for how long on average and at most (when the module can\n"
+	"tell).  Needs CAP_NET_ADMIN.  Exit status: 0 when listed, 1 when the\n"
 	"module is not loaded, 2 when the query failed.\n";
 
 static int print_session(const struct lzb_session_info *s, void *arg)
@@ -26,7 +28,13 @@ static int print_session(const struct lzb_session_info *s, void *arg)
 	       s->id, s->pid, lzb_session_state_name(s->state), s->owner,
 	       s->deadline_ms);
 	if (s->state == LAZYBOOT_SESSION_STATE_ORPHANED)
-		printf(" %" PRIu32, s->remaining_ms);
+		printf(" %-8" PRIu32, s->remaining_ms);
+	else
+		printf(" %-8s", "-");
+	if (s->has_stalls)
+		printf(" %-8" PRIu64 " %" PRIu64 "/%" PRIu64, s->stall_count,
+		       s->stall_count ? s->stall_total_ns / s->stall_count / 1000 :
+		       0, s->stall_max_ns / 1000);
 	else
 		printf(" -");
 	printf("\n");
@@ -54,8 +62,9 @@ int cmd_sessions(int argc, char **argv)
 			strerror(-n));
 		return 2;
 	}
-	printf("%-8s %-8s %-9s %-10s %-10s %s\n", "ID", "PID", "STATE",
-	       "OWNER", "DEADLINE", "LEFT(ms)");
+	printf("%-8s %-8s %-9s %-10s %-10s %-8s %-8s %s\n", "ID", "PID",
+	       "STATE", "OWNER", "DEADLINE", "LEFT(ms)", "STALLS",
+	       "AVG/MAX(us)");
 	n = lzb_session_list(m, print_session, NULL);
 	lzb_module_close(m);
 	if (n < 0) {

@@ -44,6 +44,13 @@ static struct nla_policy session_policy[LAZYBOOT_A_SESSION_MAX + 1] = {
 	[LAZYBOOT_A_SESSION_OWNER] = { .type = NLA_U32 },
 	[LAZYBOOT_A_SESSION_REMAINING_MS] = { .type = NLA_U32 },
 	[LAZYBOOT_A_SESSION_END] = { .type = NLA_U32 },
+	[LAZYBOOT_A_SESSION_STALL_COUNT] = { .type = NLA_U64 },
+	[LAZYBOOT_A_SESSION_STALL_TOTAL_NS] = { .type = NLA_U64 },
+	[LAZYBOOT_A_SESSION_STALL_MAX_NS] = { .type = NLA_U64 },
+	[LAZYBOOT_A_SESSION_STALL_HIST] = {
+		.type = NLA_UNSPEC,
+		.minlen = LAZYBOOT_STALL_HIST_BUCKETS * sizeof(uint64_t),
+	},
 };
 
 static uint32_t get_u32(struct nlattr **tb, int type)
@@ -107,12 +114,25 @@ static int on_valid(struct nl_msg *msg, void *arg)
 
 static void fill_info(struct nlattr **tb, struct lzb_session_info *info)
 {
+	memset(info, 0, sizeof(*info));
 	info->id = get_u32(tb, LAZYBOOT_A_SESSION_ID);
 	info->pid = get_u32(tb, LAZYBOOT_A_SESSION_PID);
 	info->deadline_ms = get_u32(tb, LAZYBOOT_A_SESSION_DEADLINE_MS);
 	info->state = get_u32(tb, LAZYBOOT_A_SESSION_STATE);
 	info->owner = get_u32(tb, LAZYBOOT_A_SESSION_OWNER);
 	info->remaining_ms = get_u32(tb, LAZYBOOT_A_SESSION_REMAINING_MS);
+	info->has_stalls = tb[LAZYBOOT_A_SESSION_STALL_COUNT] &&
+			   tb[LAZYBOOT_A_SESSION_STALL_TOTAL_NS] &&
+			   tb[LAZYBOOT_A_SESSION_STALL_MAX_NS] &&
+			   tb[LAZYBOOT_A_SESSION_STALL_HIST];
+	if (!info->has_stalls)
+		return;
+	info->stall_count = nla_get_u64(tb[LAZYBOOT_A_SESSION_STALL_COUNT]);
+	info->stall_total_ns =
+		nla_get_u64(tb[LAZYBOOT_A_SESSION_STALL_TOTAL_NS]);
+	info->stall_max_ns = nla_get_u64(tb[LAZYBOOT_A_SESSION_STALL_MAX_NS]);
+	memcpy(info->stall_hist, nla_data(tb[LAZYBOOT_A_SESSION_STALL_HIST]),
+	       sizeof(info->stall_hist));
 }
 
 static int parse_info(struct nlattr **tb, struct request *req)

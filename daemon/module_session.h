@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <linux/lazyboot.h>
+
 struct lzb_module;
 
 struct lzb_session_info {
@@ -30,6 +32,13 @@ struct lzb_session_info {
 	uint32_t state;		/* enum lazyboot_session_state */
 	uint32_t owner;		/* netlink port id, 0 when none */
 	uint32_t remaining_ms;	/* orphaned sessions only, else 0 */
+	/* Fault stalls, when has_stalls (LAZYBOOT_FEATURE_STALL_STATS). */
+	int has_stalls;
+	uint64_t stall_count;
+	uint64_t stall_total_ns;
+	uint64_t stall_max_ns;
+	/* [0]: < 2 us; [i]: [2^i, 2^(i+1)) us; the last: longer */
+	uint64_t stall_hist[LAZYBOOT_STALL_HIST_BUCKETS];
 };
 
 struct lzb_session_event {

@@ -3,6 +3,7 @@
 #define _LAZYBOOT_H
 
 #include <linux/lazyboot.h>
+#include <linux/types.h>
 
 #define LAZYBOOT_MODULE_VERSION "0.1.0"
 
@@ -19,6 +20,7 @@ int lazyboot_genl_init(void);
 void lazyboot_genl_exit(void);
 
 int lazyboot_session_init(void);
+bool lazyboot_stall_stats_enabled(void);
 void lazyboot_session_exit(void);
 int lazyboot_session_new_doit(struct sk_buff *skb, struct genl_info *info);
 int lazyboot_session_get_doit(struct sk_buff *skb, struct genl_info *info);

@@ -20,15 +20,25 @@
  * Every live session pins the module (try_module_get): removing it would
  * release the uffds, so rmmod fails with EWOULDBLOCK until they are closed.
  *
+ * Fault stalls: a kretprobe on handle_userfault() (not exported, but
+ * probe-able) times every call made for a session's mm, from entry to
+ * return: how long the faulting thread was blocked waiting for its page.
+ * Without kretprobes the sessions work, with no statistics.
+ *
  * Locking: lazyboot_sessions_lock guards the idr and every session's state.
  * The mmu notifier's release callback takes no lock: it only queues work.
+ * The probe finds sessions on an RCU list and updates their statistics
+ * under a spinlock; sessions are freed after a grace period.
  */
 
+#include <linux/debugfs.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/jiffies.h>
+#include <linux/kprobes.h>
 #include <linux/kref.h>
+#include <linux/log2.h>
 #include <linux/magic.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
@@ -36,10 +46,13 @@
 #include <linux/netlink.h>
 #include <linux/notifier.h>
 #include <linux/pid.h>
+#include <linux/rculist.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
@@ -63,11 +76,21 @@ struct lazyboot_session {
 	struct mmu_notifier mn;
 	struct delayed_work deadline_work;
 	struct work_struct exit_work;
+	struct list_head live;		/* on lazyboot_live, for the probe */
+	struct rcu_head rcu;
+	spinlock_t stall_lock;		/* guards the stall_* fields */
+	u64 stall_count;
+	u64 stall_total_ns;
+	u64 stall_max_ns;
+	u64 stall_hist[LAZYBOOT_STALL_HIST_BUCKETS];
 };
 
 static DEFINE_MUTEX(lazyboot_sessions_lock);
 static DEFINE_IDR(lazyboot_sessions);
+static LIST_HEAD(lazyboot_live);	/* RCU; written under the lock */
 static struct workqueue_struct *lazyboot_wq;
+static bool lazyboot_stall_probe_on;
+static struct dentry *lazyboot_debugfs;
 
 /*
  * A uffd is an anonymous inode file named "[userfaultfd]" (the kernel's
@@ -91,7 +114,7 @@ static void lazyboot_session_free(struct kref *ref)
 	fput(s->uffd);
 	put_pid(s->pid);
 	put_net(s->net);
-	kfree(s);
+	kfree_rcu(s, rcu);	/* the stall probe may still be looking */
 	module_put(THIS_MODULE);
 }
 
@@ -109,6 +132,31 @@ static u32 lazyboot_session_remaining_ms(struct lazyboot_session *s)
 	return jiffies_to_msecs(end - jiffies);
 }
 
+static int lazyboot_session_fill_stalls(struct sk_buff *skb,
+					struct lazyboot_session *s)
+{
+	u64 hist[LAZYBOOT_STALL_HIST_BUCKETS];
+	u64 count, total, max;
+	unsigned long flags;
+
+	spin_lock_irqsave(&s->stall_lock, flags);
+	count = s->stall_count;
+	total = s->stall_total_ns;
+	max = s->stall_max_ns;
+	memcpy(hist, s->stall_hist, sizeof(hist));
+	spin_unlock_irqrestore(&s->stall_lock, flags);
+
+	if (nla_put_u64_64bit(skb, LAZYBOOT_A_SESSION_STALL_COUNT, count,
+			      LAZYBOOT_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(skb, LAZYBOOT_A_SESSION_STALL_TOTAL_NS, total,
+			      LAZYBOOT_A_SESSION_PAD) ||
+	    nla_put_u64_64bit(skb, LAZYBOOT_A_SESSION_STALL_MAX_NS, max,
+			      LAZYBOOT_A_SESSION_PAD) ||
+	    nla_put(skb, LAZYBOOT_A_SESSION_STALL_HIST, sizeof(hist), hist))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int lazyboot_session_fill(struct sk_buff *skb,
 				 struct lazyboot_session *s)
 {
@@ -122,6 +170,8 @@ static int lazyboot_session_fill(struct sk_buff *skb,
 	    nla_put_u32(skb, LAZYBOOT_A_SESSION_REMAINING_MS,
 			lazyboot_session_remaining_ms(s)))
 		return -EMSGSIZE;
+	if (lazyboot_stall_probe_on)
+		return lazyboot_session_fill_stalls(skb, s);
 	return 0;
 }
 
@@ -174,6 +224,7 @@ static void lazyboot_session_end(struct lazyboot_session *s, u32 end)
 	if (s->state == LAZYBOOT_SESSION_STATE_CLOSED)
 		return;
 	idr_remove(&lazyboot_sessions, s->id);
+	list_del_rcu(&s->live);
 	if (cancel_delayed_work(&s->deadline_work))
 		lazyboot_session_put(s);
 	s->state = LAZYBOOT_SESSION_STATE_CLOSED;
@@ -310,6 +361,7 @@ int lazyboot_session_new_doit(struct sk_buff *skb, struct genl_info *info)
 	kref_init(&s->ref);
 	INIT_DELAYED_WORK(&s->deadline_work, lazyboot_session_deadline_work);
 	INIT_WORK(&s->exit_work, lazyboot_session_exit_work);
+	spin_lock_init(&s->stall_lock);
 	s->mn.ops = &lazyboot_mn_ops;
 	s->deadline_ms = LAZYBOOT_DEFAULT_DEADLINE_MS;
 	if (attrs[LAZYBOOT_A_SESSION_DEADLINE_MS])
@@ -367,6 +419,7 @@ int lazyboot_session_new_doit(struct sk_buff *skb, struct genl_info *info)
 	s->owner = info->snd_portid;
 	s->net = get_net(genl_info_net(info));
 	s->owner_net = s->net;
+	list_add_tail_rcu(&s->live, &lazyboot_live);
 
 	ret = lazyboot_session_reply(info, s);
 	if (ret) {
@@ -519,6 +572,111 @@ int lazyboot_session_close_doit(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
+/* The session of @mm, under rcu_read_lock(). */
+static struct lazyboot_session *lazyboot_session_by_mm(struct mm_struct *mm)
+{
+	struct lazyboot_session *s;
+
+	list_for_each_entry_rcu(s, &lazyboot_live, live)
+		if (s->mm == mm)
+			return s;
+	return NULL;
+}
+
+struct lazyboot_stall {
+	struct mm_struct *mm;
+	u64 start_ns;
+};
+
+/* handle_userfault(struct vm_fault *vmf, unsigned long reason) */
+static int lazyboot_stall_entry(struct kretprobe_instance *ri,
+				struct pt_regs *regs)
+{
+	struct vm_fault *vmf =
+		(struct vm_fault *)regs_get_kernel_argument(regs, 0);
+	struct lazyboot_stall *st = (struct lazyboot_stall *)ri->data;
+	bool ours;
+
+	st->mm = vmf->vma->vm_mm;
+	rcu_read_lock();
+	ours = lazyboot_session_by_mm(st->mm);
+	rcu_read_unlock();
+	if (!ours)
+		return 1;	/* no return handler for other mms */
+	st->start_ns = ktime_get_ns();
+	return 0;
+}
+
+static int lazyboot_stall_return(struct kretprobe_instance *ri,
+				 struct pt_regs *regs)
+{
+	struct lazyboot_stall *st = (struct lazyboot_stall *)ri->data;
+	u64 ns = ktime_get_ns() - st->start_ns;
+	u64 us = div_u64(ns, NSEC_PER_USEC);
+	struct lazyboot_session *s;
+	unsigned long flags;
+	unsigned int bucket;
+
+	bucket = us < 2 ? 0 : min_t(unsigned int, ilog2(us),
+				    LAZYBOOT_STALL_HIST_BUCKETS - 1);
+	rcu_read_lock();
+	s = lazyboot_session_by_mm(st->mm);
+	if (s) {
+		spin_lock_irqsave(&s->stall_lock, flags);
+		s->stall_count++;
+		s->stall_total_ns += ns;
+		s->stall_max_ns = max(s->stall_max_ns, ns);
+		s->stall_hist[bucket]++;
+		spin_unlock_irqrestore(&s->stall_lock, flags);
+	}
+	rcu_read_unlock();
+	return 0;
+}
+
+static struct kretprobe lazyboot_stall_probe = {
+	.kp.symbol_name = "handle_userfault",
+	.entry_handler = lazyboot_stall_entry,
+	.handler = lazyboot_stall_return,
+	.data_size = sizeof(struct lazyboot_stall),
+	/* Threads blocked at once; more are counted in nmissed. */
+	.maxactive = 512,
+};
+
+bool lazyboot_stall_stats_enabled(void)
+{
+	return lazyboot_stall_probe_on;
+}
+
+static int lazyboot_sessions_show(struct seq_file *m, void *v)
+{
+	struct lazyboot_session *s;
+	int id;
+
+	seq_puts(m, "id pid state owner deadline_ms stalls stall_total_ns stall_max_ns\n");
+	mutex_lock(&lazyboot_sessions_lock);
+	idr_for_each_entry(&lazyboot_sessions, s, id) {
+		unsigned long flags;
+		u64 count, total, max;
+
+		spin_lock_irqsave(&s->stall_lock, flags);
+		count = s->stall_count;
+		total = s->stall_total_ns;
+		max = s->stall_max_ns;
+		spin_unlock_irqrestore(&s->stall_lock, flags);
+		seq_printf(m, "%u %d %u %u %u %llu %llu %llu\n", s->id,
+			   pid_nr(s->pid), s->state, s->owner, s->deadline_ms,
+			   count, total, max);
+	}
+	mutex_unlock(&lazyboot_sessions_lock);
+	if (lazyboot_stall_probe_on)
+		seq_printf(m, "# stall probe: on, missed %d\n",
+			   lazyboot_stall_probe.nmissed);
+	else
+		seq_puts(m, "# stall probe: off\n");
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(lazyboot_sessions);
+
 int __init lazyboot_session_init(void)
 {
 	int ret;
@@ -527,9 +685,20 @@ int __init lazyboot_session_init(void)
 	if (!lazyboot_wq)
 		return -ENOMEM;
 	ret = netlink_register_notifier(&lazyboot_netlink_nb);
-	if (ret)
+	if (ret) {
 		destroy_workqueue(lazyboot_wq);
-	return ret;
+		return ret;
+	}
+	ret = register_kretprobe(&lazyboot_stall_probe);
+	if (ret)
+		pr_warn("no kretprobe on handle_userfault (%d): no stall statistics\n",
+			ret);
+	lazyboot_stall_probe_on = !ret;
+	/* debugfs is optional: its errors are not ours to handle. */
+	lazyboot_debugfs = debugfs_create_dir("lazyboot", NULL);
+	debugfs_create_file("sessions", 0400, lazyboot_debugfs, NULL,
+			    &lazyboot_sessions_fops);
+	return 0;
 }
 
 /*
@@ -538,6 +707,9 @@ int __init lazyboot_session_init(void)
  */
 void lazyboot_session_exit(void)
 {
+	debugfs_remove_recursive(lazyboot_debugfs);
+	if (lazyboot_stall_probe_on)
+		unregister_kretprobe(&lazyboot_stall_probe);
 	netlink_unregister_notifier(&lazyboot_netlink_nb);
 	destroy_workqueue(lazyboot_wq);
 	WARN_ON(!idr_is_empty(&lazyboot_sessions));

@@ -104,15 +104,19 @@ static int recv_fd(int sock)
 	return fd;
 }
 
-/* The app: register @page with a new uffd, hand it over, then touch it. */
-static void run_app(int sock, uint8_t *page)
+/*
+ * The app: register @page with a new uffd, hand it over, then touch it.
+ * With @linger, it reports what it read on @sock and waits for a byte
+ * before exiting (so that its session outlives the fault).
+ */
+static void run_app(int sock, uint8_t *page, bool linger)
 {
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg = {
 		.range = { .start = (uintptr_t)page, .len = page_size },
 		.mode = UFFDIO_REGISTER_MODE_MISSING,
 	};
-	char go;
+	char go, result;
 	long i;
 	int uffd;
 
@@ -126,8 +130,12 @@ static void run_app(int sock, uint8_t *page)
 		_exit(4);
 	for (i = 0; i < page_size; i++)
 		if (page[i] != pattern_byte(i))
-			_exit(page[i] == 0 && page[page_size - 1] == 0 ? 1 : 2);
-	_exit(0);
+			break;
+	result = i == page_size ? 0 : page[i] == 0 && page[page_size - 1] == 0 ?
+		 1 : 2;
+	if (linger && (write(sock, &result, 1) != 1 || read(sock, &go, 1) != 1))
+		_exit(5);
+	_exit(result);
 }
 
 /*
@@ -193,6 +201,14 @@ static int copy_page(int uffd, uint64_t addr)
 	ret = ioctl(uffd, UFFDIO_COPY, &copy) ? -errno : 0;
 	free(src);
 	return ret;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static int delete_module_nonblock(void)
@@ -289,7 +305,7 @@ TEST_F_TIMEOUT(session, pager_dies, 90)
 	ASSERT_LE(0, self->app);
 	if (self->app == 0) {
 		close(sv[0]);
-		run_app(sv[1], self->page);
+		run_app(sv[1], self->page, false);
 	}
 	close(sv[1]);
 	self->app_sock = sv[0];
@@ -484,6 +500,88 @@ TEST(dump)
 		kill(children[i], SIGKILL);
 		waitpid(children[i], NULL, 0);
 	}
+	close(uffd);
+	lzb_module_close(m);
+}
+
+/*
+ * The kernel's stall statistics agree with what the pager saw: the fault
+ * blocked at least from the pager's read of it to its UFFDIO_COPY, and at
+ * most from "go" to the app's answer.
+ */
+TEST(stall_stats)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	struct lzb_session_info info;
+	struct lzb_module *m;
+	int64_t go_ns, read_ns, copy_ns, done_ns;
+	uint64_t sum = 0;
+	struct uffd_msg msg;
+	int sv[2], uffd, status, i, top = -1;
+	uint8_t *page;
+	uint32_t id;
+	char result;
+	pid_t app;
+
+	page_size = sysconf(_SC_PAGESIZE);
+	page = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	ASSERT_EQ(0, lzb_module_open(&m));
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	app = fork();
+	ASSERT_LE(0, app);
+	if (app == 0) {
+		close(sv[0]);
+		run_app(sv[1], page, true);
+	}
+	close(sv[1]);
+	uffd = recv_fd(sv[0]);
+	ASSERT_LE(0, uffd);
+	ASSERT_EQ(0, lzb_session_new(m, app, uffd, 20000, &id));
+	ASSERT_EQ(0, lzb_session_get(m, id, &info));
+	if (!info.has_stalls) {
+		kill(app, SIGKILL);
+		waitpid(app, NULL, 0);
+		SKIP(return, "the module has no stall statistics");
+	}
+	EXPECT_EQ(0, info.stall_count);
+
+	go_ns = now_ns();
+	ASSERT_EQ(1, write(sv[0], "g", 1));
+	pfd.fd = uffd;
+	ASSERT_EQ(1, poll(&pfd, 1, 20000));
+	ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	read_ns = now_ns();
+	usleep(200 * 1000);
+	copy_ns = now_ns();
+	ASSERT_EQ(0, copy_page(uffd, msg.arg.pagefault.address));
+	ASSERT_EQ(1, read(sv[0], &result, 1));
+	done_ns = now_ns();
+	EXPECT_EQ(0, result);
+
+	ASSERT_EQ(0, lzb_session_get(m, id, &info));
+	ASSERT_TRUE(info.has_stalls);
+	EXPECT_LE(1, info.stall_count);
+	EXPECT_LE(copy_ns - read_ns, info.stall_max_ns);
+	EXPECT_GE(done_ns - go_ns, info.stall_max_ns);
+	EXPECT_LE(info.stall_max_ns, info.stall_total_ns);
+	for (i = 0; i < LAZYBOOT_STALL_HIST_BUCKETS; i++) {
+		sum += info.stall_hist[i];
+		if (info.stall_hist[i])
+			top = i;
+	}
+	EXPECT_EQ(info.stall_count, sum);
+	/* The longest stall sits in the highest non-empty bucket. */
+	EXPECT_EQ(63 - __builtin_clzll(info.stall_max_ns / 1000), top);
+	TH_LOG("stalls %llu, max %llu us; pager saw the fault for %lld us",
+	       (unsigned long long)info.stall_count,
+	       (unsigned long long)info.stall_max_ns / 1000,
+	       (long long)(copy_ns - read_ns) / 1000);
+
+	ASSERT_EQ(1, write(sv[0], "x", 1));
+	ASSERT_EQ(app, waitpid(app, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	close(uffd);
 	lzb_module_close(m);
 }
