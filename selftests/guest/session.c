@@ -14,8 +14,14 @@
  *   the app must see the pattern, and the session ends with the app's mm.
  * - deadline: nobody attaches; the app is SIGKILLed at the deadline and
  *   the KILLED event is multicast.
+ * - reattach_wake: the new pager does not know what the dead one read: it
+ *   wakes the registered range (UFFDIO_WAKE), serves the fault that comes
+ *   again on the attached fd, and the app sees the pattern.
  * - unload_refused: rmmod fails while the session lives and the fault is
  *   blocked; after reattach and exit, the module unloads (and is reloaded).
+ * - close_then_unload: the new pager closes the session while the fault is
+ *   still blocked (and timed by the stall probe), the module unloads, then
+ *   the pager serves the fault: unloading with a probed call in flight.
  * - no_module_hold: the control case without SESSION_NEW: the pager's death
  *   releases the uffd and the app reads a zero page, which is the hazard
  *   the module exists for.
@@ -42,7 +48,10 @@
 
 #include "module_session.h"
 
-enum mode { REATTACH, DEADLINE, UNLOAD_REFUSED, NO_MODULE_HOLD };
+enum mode {
+	REATTACH, REATTACH_WAKE, DEADLINE, UNLOAD_REFUSED, CLOSE_THEN_UNLOAD,
+	NO_MODULE_HOLD,
+};
 
 static long page_size;
 
@@ -250,6 +259,16 @@ FIXTURE_VARIANT_ADD(session, reattach) {
 	.deadline_ms = 20000,
 };
 
+FIXTURE_VARIANT_ADD(session, reattach_wake) {
+	.mode = REATTACH_WAKE,
+	.deadline_ms = 20000,
+};
+
+FIXTURE_VARIANT_ADD(session, close_then_unload) {
+	.mode = CLOSE_THEN_UNLOAD,
+	.deadline_ms = 20000,
+};
+
 FIXTURE_VARIANT_ADD(session, deadline) {
 	.mode = DEADLINE,
 	.deadline_ms = 1500,
@@ -394,6 +413,31 @@ TEST_F_TIMEOUT(session, pager_dies, 90)
 	ASSERT_EQ(0, lzb_session_get(self->m, id, &info));
 	EXPECT_EQ(LAZYBOOT_SESSION_STATE_ATTACHED, info.state);
 	EXPECT_NE(0, info.owner);
+
+	if (variant->mode == REATTACH_WAKE) {
+		struct uffdio_range range = {
+			.start = (uintptr_t)self->page, .len = page_size,
+		};
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct uffd_msg msg;
+
+		ASSERT_EQ(0, ioctl(fd, UFFDIO_WAKE, &range));
+		ASSERT_EQ(1, poll(&pfd, 1, 10000));
+		ASSERT_EQ(sizeof(msg), read(fd, &msg, sizeof(msg)));
+		ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+		addr = msg.arg.pagefault.address;
+	}
+	if (variant->mode == CLOSE_THEN_UNLOAD) {
+		EXPECT_EQ(0, lzb_session_close(self->m, id));
+		ASSERT_EQ(0, wait_event(self->events,
+					LAZYBOOT_CMD_SESSION_CLOSED, id, 10000,
+					&ev));
+		EXPECT_EQ(LAZYBOOT_SESSION_END_CLOSE, ev.end);
+		lzb_module_close(self->events);
+		lzb_module_close(self->m);
+		self->events = self->m = NULL;
+		EXPECT_EQ(0, delete_module_nonblock());
+	}
 	ASSERT_EQ(0, copy_page(fd, addr));
 	close(fd);
 
@@ -402,6 +446,13 @@ TEST_F_TIMEOUT(session, pager_dies, 90)
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("the app read %s",
 		WEXITSTATUS(status) == 1 ? "a zero page" : "wrong data");
+
+	if (variant->mode == CLOSE_THEN_UNLOAD) {
+		ASSERT_EQ(0, load_module());
+		EXPECT_EQ(0, lzb_module_open(&self->m));
+		EXPECT_EQ(0, lzb_module_open_events(&self->events));
+		return;
+	}
 
 	/* Its mm is gone: so is the session. */
 	ASSERT_EQ(0, wait_event(self->events, LAZYBOOT_CMD_SESSION_CLOSED, id,
