@@ -13,6 +13,7 @@
 
 #define LAZYBOOT_MCGRP_EVENTS		"events"
 #define LAZYBOOT_STALL_HIST_BUCKETS	32
+#define LAZYBOOT_MILESTONE_COUNT	8
 
 /**
  * enum lazyboot_feature - bits of LAZYBOOT_A_INFO_FEATURES
@@ -20,12 +21,14 @@
  *	SESSION_* commands and the "events" multicast group)
  * @LAZYBOOT_FEATURE_STALL_STATS: session replies carry the fault-stall
  *	statistics (a kretprobe on handle_userfault() is in place)
+ * @LAZYBOOT_FEATURE_MILESTONES: LAZYBOOT_CMD_MILESTONE is understood
  *
  * Userspace must treat unknown bits as absent features it cannot use.
  */
 enum lazyboot_feature {
 	LAZYBOOT_FEATURE_SESSIONS = 1,
 	LAZYBOOT_FEATURE_STALL_STATS = 2,
+	LAZYBOOT_FEATURE_MILESTONES = 4,
 };
 
 /**
@@ -75,6 +78,28 @@ enum lazyboot_info_attrs {
 };
 
 /**
+ * enum lazyboot_milestone - steps of a boot, stamped by the module
+ * @LAZYBOOT_MILESTONE_RESTORE_STARTED: criu restore started
+ * @LAZYBOOT_MILESTONE_TASKS_RESUMED: the restored tasks run
+ * @LAZYBOOT_MILESTONE_FIRST_FAULT: the first lazy page was requested
+ * @LAZYBOOT_MILESTONE_RESIDENT_50: half of the lazy pages are resident
+ * @LAZYBOOT_MILESTONE_RESIDENT_90: 90% of them
+ * @LAZYBOOT_MILESTONE_RESIDENT_100: all of them
+ * @LAZYBOOT_MILESTONE_READY: the app set answered its readiness probe
+ * @LAZYBOOT_MILESTONE_DONE: the pager finished
+ */
+enum lazyboot_milestone {
+	LAZYBOOT_MILESTONE_RESTORE_STARTED,
+	LAZYBOOT_MILESTONE_TASKS_RESUMED,
+	LAZYBOOT_MILESTONE_FIRST_FAULT,
+	LAZYBOOT_MILESTONE_RESIDENT_50,
+	LAZYBOOT_MILESTONE_RESIDENT_90,
+	LAZYBOOT_MILESTONE_RESIDENT_100,
+	LAZYBOOT_MILESTONE_READY,
+	LAZYBOOT_MILESTONE_DONE,
+};
+
+/**
  * enum lazyboot_session_attrs - attributes of the SESSION_* commands
  * @LAZYBOOT_A_SESSION_ID: u32, session id (never 0)
  * @LAZYBOOT_A_SESSION_PID: u32, thread group id of the restored task, in the
@@ -98,6 +123,14 @@ enum lazyboot_info_attrs {
  * @LAZYBOOT_A_SESSION_STALL_HIST: binary, LAZYBOOT_STALL_HIST_BUCKETS
  *	native-endian __u64 counts: bucket 0 holds stalls under 2 us, bucket
  *	i > 0 those in [2^i, 2^(i+1)) us, the last one everything longer
+ * @LAZYBOOT_A_SESSION_MILESTONE: u32, enum lazyboot_milestone
+ * @LAZYBOOT_A_SESSION_USER_TS_NS: u64, the sender's own timestamp, opaque
+ *	to the module and echoed in the event
+ * @LAZYBOOT_A_SESSION_KERNEL_TS_NS: u64, CLOCK_BOOTTIME when the module
+ *	received the milestone
+ * @LAZYBOOT_A_SESSION_MILESTONE_TIMES: binary, LAZYBOOT_MILESTONE_COUNT
+ *	native-endian __u64 CLOCK_BOOTTIME stamps indexed by milestone, the
+ *	first report of each; 0 when not reached
  */
 enum lazyboot_session_attrs {
 	LAZYBOOT_A_SESSION_UNSPEC,
@@ -114,6 +147,10 @@ enum lazyboot_session_attrs {
 	LAZYBOOT_A_SESSION_STALL_TOTAL_NS,
 	LAZYBOOT_A_SESSION_STALL_MAX_NS,
 	LAZYBOOT_A_SESSION_STALL_HIST,
+	LAZYBOOT_A_SESSION_MILESTONE,
+	LAZYBOOT_A_SESSION_USER_TS_NS,
+	LAZYBOOT_A_SESSION_KERNEL_TS_NS,
+	LAZYBOOT_A_SESSION_MILESTONE_TIMES,
 
 	__LAZYBOOT_A_SESSION_MAX,
 	LAZYBOOT_A_SESSION_MAX = (__LAZYBOOT_A_SESSION_MAX - 1)
@@ -128,7 +165,7 @@ enum lazyboot_session_attrs {
  *	socket owns the new session; replies like SESSION_GET
  * @LAZYBOOT_CMD_SESSION_GET: do (ID) and dump; ID, PID, DEADLINE_MS, STATE,
  *	OWNER, REMAINING_MS (orphaned only), the STALL_* statistics (when
- *	LAZYBOOT_FEATURE_STALL_STATS)
+ *	LAZYBOOT_FEATURE_STALL_STATS), MILESTONE_TIMES
  * @LAZYBOOT_CMD_SESSION_ATTACH: do; ID; makes the requesting socket the
  *	owner (cancelling the deadline) and replies with ID and UFFD, a new
  *	file descriptor for the held uffd
@@ -136,6 +173,10 @@ enum lazyboot_session_attrs {
  * @LAZYBOOT_CMD_SESSION_ORPHANED: event; ID, PID, DEADLINE_MS
  * @LAZYBOOT_CMD_SESSION_KILLED: event; ID, PID
  * @LAZYBOOT_CMD_SESSION_CLOSED: event; ID, PID, END
+ * @LAZYBOOT_CMD_MILESTONE: do; MILESTONE, optional ID (a session's
+ *	milestone; none: the boot's), optional USER_TS_NS; the module stamps
+ *	it, replies with KERNEL_TS_NS and multicasts the same command as an
+ *	event: ID (if any), MILESTONE, KERNEL_TS_NS, USER_TS_NS (if any)
  */
 enum lazyboot_cmds {
 	LAZYBOOT_CMD_UNSPEC,
@@ -147,6 +188,7 @@ enum lazyboot_cmds {
 	LAZYBOOT_CMD_SESSION_ORPHANED,
 	LAZYBOOT_CMD_SESSION_KILLED,
 	LAZYBOOT_CMD_SESSION_CLOSED,
+	LAZYBOOT_CMD_MILESTONE,
 
 	__LAZYBOOT_CMD_MAX,
 	LAZYBOOT_CMD_MAX = (__LAZYBOOT_CMD_MAX - 1)
