@@ -33,6 +33,7 @@ struct request {
 	uint8_t cmd;		/* of the message being parsed */
 	int got;
 	int done;		/* ACK or end of dump seen */
+	uint64_t kernel_ts_ns;	/* MILESTONE */
 };
 
 static struct nla_policy session_policy[LAZYBOOT_A_SESSION_MAX + 1] = {
@@ -51,7 +52,19 @@ static struct nla_policy session_policy[LAZYBOOT_A_SESSION_MAX + 1] = {
 		.type = NLA_UNSPEC,
 		.minlen = LAZYBOOT_STALL_HIST_BUCKETS * sizeof(uint64_t),
 	},
+	[LAZYBOOT_A_SESSION_MILESTONE] = { .type = NLA_U32 },
+	[LAZYBOOT_A_SESSION_USER_TS_NS] = { .type = NLA_U64 },
+	[LAZYBOOT_A_SESSION_KERNEL_TS_NS] = { .type = NLA_U64 },
+	[LAZYBOOT_A_SESSION_MILESTONE_TIMES] = {
+		.type = NLA_UNSPEC,
+		.minlen = LAZYBOOT_MILESTONE_COUNT * sizeof(uint64_t),
+	},
 };
+
+static uint64_t get_u64(struct nlattr **tb, int type)
+{
+	return tb[type] ? nla_get_u64(tb[type]) : 0;
+}
 
 static uint32_t get_u32(struct nlattr **tb, int type)
 {
@@ -102,7 +115,7 @@ static int on_valid(struct nl_msg *msg, void *arg)
 	struct nlattr *tb[LAZYBOOT_A_SESSION_MAX + 1];
 
 	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, LAZYBOOT_A_SESSION_MAX,
-			  session_policy) < 0 || !tb[LAZYBOOT_A_SESSION_ID]) {
+			  session_policy) < 0) {
 		req->kernel_errno = -EPROTO;
 		return NL_STOP;
 	}
@@ -121,6 +134,10 @@ static void fill_info(struct nlattr **tb, struct lzb_session_info *info)
 	info->state = get_u32(tb, LAZYBOOT_A_SESSION_STATE);
 	info->owner = get_u32(tb, LAZYBOOT_A_SESSION_OWNER);
 	info->remaining_ms = get_u32(tb, LAZYBOOT_A_SESSION_REMAINING_MS);
+	if (tb[LAZYBOOT_A_SESSION_MILESTONE_TIMES])
+		memcpy(info->milestone_times,
+		       nla_data(tb[LAZYBOOT_A_SESSION_MILESTONE_TIMES]),
+		       sizeof(info->milestone_times));
 	info->has_stalls = tb[LAZYBOOT_A_SESSION_STALL_COUNT] &&
 			   tb[LAZYBOOT_A_SESSION_STALL_TOTAL_NS] &&
 			   tb[LAZYBOOT_A_SESSION_STALL_MAX_NS] &&
@@ -137,6 +154,10 @@ static void fill_info(struct nlattr **tb, struct lzb_session_info *info)
 
 static int parse_info(struct nlattr **tb, struct request *req)
 {
+	if (!tb[LAZYBOOT_A_SESSION_ID]) {
+		req->kernel_errno = -EPROTO;
+		return -1;
+	}
 	if (req->info)
 		fill_info(tb, req->info);
 	req->id = get_u32(tb, LAZYBOOT_A_SESSION_ID);
@@ -148,10 +169,25 @@ static int parse_list(struct nlattr **tb, struct request *req)
 {
 	struct lzb_session_info info;
 
+	if (!tb[LAZYBOOT_A_SESSION_ID]) {
+		req->kernel_errno = -EPROTO;
+		return -1;
+	}
 	fill_info(tb, &info);
 	req->count++;
 	req->stop = req->fn(&info, req->arg);
 	return 0;	/* keep reading to the end of the dump */
+}
+
+static int parse_milestone(struct nlattr **tb, struct request *req)
+{
+	if (!tb[LAZYBOOT_A_SESSION_KERNEL_TS_NS]) {
+		req->kernel_errno = -EPROTO;
+		return -1;
+	}
+	req->kernel_ts_ns = nla_get_u64(tb[LAZYBOOT_A_SESSION_KERNEL_TS_NS]);
+	req->got = 1;
+	return 0;
 }
 
 static int parse_attach(struct nlattr **tb, struct request *req)
@@ -172,6 +208,9 @@ static int parse_event(struct nlattr **tb, struct request *req)
 	req->event->pid = get_u32(tb, LAZYBOOT_A_SESSION_PID);
 	req->event->deadline_ms = get_u32(tb, LAZYBOOT_A_SESSION_DEADLINE_MS);
 	req->event->end = get_u32(tb, LAZYBOOT_A_SESSION_END);
+	req->event->milestone = get_u32(tb, LAZYBOOT_A_SESSION_MILESTONE);
+	req->event->kernel_ts_ns = get_u64(tb, LAZYBOOT_A_SESSION_KERNEL_TS_NS);
+	req->event->user_ts_ns = get_u64(tb, LAZYBOOT_A_SESSION_USER_TS_NS);
 	req->got = 1;
 	return 0;
 }
@@ -366,6 +405,31 @@ int lzb_session_list(struct lzb_module *m,
 	if (err)
 		return err;
 	return req.stop ? req.stop : req.count;
+}
+
+int lzb_milestone(struct lzb_module *m, uint32_t id, uint32_t milestone,
+		  uint64_t user_ts_ns, uint64_t *kernel_ts_ns)
+{
+	struct request req = { .parse = parse_milestone };
+	struct nl_msg *msg;
+	int err;
+
+	msg = new_request(m, LAZYBOOT_CMD_MILESTONE, 0);
+	if (!msg)
+		return -ENOMEM;
+	if (nla_put_u32(msg, LAZYBOOT_A_SESSION_MILESTONE, milestone) ||
+	    (id && nla_put_u32(msg, LAZYBOOT_A_SESSION_ID, id)) ||
+	    (user_ts_ns &&
+	     nla_put_u64(msg, LAZYBOOT_A_SESSION_USER_TS_NS, user_ts_ns))) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	err = transact(m, msg, &req);
+	if (!err && !req.got)
+		err = -EPROTO;
+	if (!err && kernel_ts_ns)
+		*kernel_ts_ns = req.kernel_ts_ns;
+	return err;
 }
 
 int lzb_session_event_recv(struct lzb_module *m, struct lzb_session_event *ev,

@@ -39,14 +39,21 @@ struct lzb_session_info {
 	uint64_t stall_max_ns;
 	/* [0]: < 2 us; [i]: [2^i, 2^(i+1)) us; the last: longer */
 	uint64_t stall_hist[LAZYBOOT_STALL_HIST_BUCKETS];
+	/* CLOCK_BOOTTIME ns of each milestone's first report, 0: none */
+	uint64_t milestone_times[LAZYBOOT_MILESTONE_COUNT];
 };
 
 struct lzb_session_event {
-	uint8_t cmd;		/* LAZYBOOT_CMD_SESSION_ORPHANED/KILLED/CLOSED */
+	uint8_t cmd;		/* LAZYBOOT_CMD_SESSION_ORPHANED/KILLED/CLOSED,
+				 * LAZYBOOT_CMD_MILESTONE
+				 */
 	uint32_t id;
 	uint32_t pid;		/* in the initial pid namespace */
 	uint32_t deadline_ms;	/* ORPHANED */
 	uint32_t end;		/* CLOSED: enum lazyboot_session_end */
+	uint32_t milestone;	/* MILESTONE: enum lazyboot_milestone */
+	uint64_t kernel_ts_ns;	/* MILESTONE: CLOCK_BOOTTIME stamp */
+	uint64_t user_ts_ns;	/* MILESTONE: the sender's, 0 if none */
 };
 
 /* Open a request socket.  -ENOENT when lazyboot.ko is not loaded. */
@@ -74,6 +81,14 @@ int lzb_session_get(struct lzb_module *m, uint32_t id,
 int lzb_session_list(struct lzb_module *m,
 		     int (*fn)(const struct lzb_session_info *, void *),
 		     void *arg);
+
+/*
+ * Report @milestone of session @id (0: of the boot) with the sender's own
+ * timestamp @user_ts_ns (0: none); *kernel_ts_ns (if not NULL) gets the
+ * module's CLOCK_BOOTTIME stamp.
+ */
+int lzb_milestone(struct lzb_module *m, uint32_t id, uint32_t milestone,
+		  uint64_t user_ts_ns, uint64_t *kernel_ts_ns);
 
 /*
  * Wait up to @timeout_ms (-1: forever) for the next event on an events

@@ -28,5 +28,6 @@ int lazyboot_session_get_dumpit(struct sk_buff *skb,
 				struct netlink_callback *cb);
 int lazyboot_session_attach_doit(struct sk_buff *skb, struct genl_info *info);
 int lazyboot_session_close_doit(struct sk_buff *skb, struct genl_info *info);
+int lazyboot_milestone_doit(struct sk_buff *skb, struct genl_info *info);
 
 #endif /* _LAZYBOOT_H */

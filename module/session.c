@@ -83,6 +83,7 @@ struct lazyboot_session {
 	u64 stall_total_ns;
 	u64 stall_max_ns;
 	u64 stall_hist[LAZYBOOT_STALL_HIST_BUCKETS];
+	u64 milestone_times[LAZYBOOT_MILESTONE_COUNT];	/* boottime ns */
 };
 
 static DEFINE_MUTEX(lazyboot_sessions_lock);
@@ -91,6 +92,8 @@ static LIST_HEAD(lazyboot_live);	/* RCU; written under the lock */
 static struct workqueue_struct *lazyboot_wq;
 static bool lazyboot_stall_probe_on;
 static struct dentry *lazyboot_debugfs;
+/* Milestones sent without a session id: the boot's; under the lock. */
+static u64 lazyboot_boot_milestones[LAZYBOOT_MILESTONE_COUNT];
 
 /*
  * A uffd is an anonymous inode file named "[userfaultfd]" (the kernel's
@@ -169,6 +172,9 @@ static int lazyboot_session_fill(struct sk_buff *skb,
 	if (s->state == LAZYBOOT_SESSION_STATE_ORPHANED &&
 	    nla_put_u32(skb, LAZYBOOT_A_SESSION_REMAINING_MS,
 			lazyboot_session_remaining_ms(s)))
+		return -EMSGSIZE;
+	if (nla_put(skb, LAZYBOOT_A_SESSION_MILESTONE_TIMES,
+		    sizeof(s->milestone_times), s->milestone_times))
 		return -EMSGSIZE;
 	if (lazyboot_stall_probe_on)
 		return lazyboot_session_fill_stalls(skb, s);
@@ -667,6 +673,10 @@ static int lazyboot_sessions_show(struct seq_file *m, void *v)
 			   pid_nr(s->pid), s->state, s->owner, s->deadline_ms,
 			   count, total, max);
 	}
+	seq_puts(m, "# boot milestones (boottime ns):");
+	for (id = 0; id < LAZYBOOT_MILESTONE_COUNT; id++)
+		seq_printf(m, " %llu", lazyboot_boot_milestones[id]);
+	seq_putc(m, '\n');
 	mutex_unlock(&lazyboot_sessions_lock);
 	if (lazyboot_stall_probe_on)
 		seq_printf(m, "# stall probe: on, missed %d\n",
@@ -676,6 +686,83 @@ static int lazyboot_sessions_show(struct seq_file *m, void *v)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(lazyboot_sessions);
+
+/*
+ * A milestone is stamped here, in the kernel, so that reports from the
+ * pager, the CRIU plugin and others share one clock (CLOCK_BOOTTIME) and
+ * none can be back-dated.  The first report of each milestone is kept.
+ */
+int lazyboot_milestone_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	u64 now = ktime_get_boottime_ns();
+	struct nlattr **attrs = info->attrs;
+	struct lazyboot_session *s = NULL;
+	struct sk_buff *reply, *event;
+	void *hdr, *ehdr;
+	u32 kind;
+	u64 *times;
+	int ret;
+
+	if (!attrs[LAZYBOOT_A_SESSION_MILESTONE]) {
+		NL_SET_ERR_MSG(info->extack, "milestone is required");
+		return -EINVAL;
+	}
+	kind = nla_get_u32(attrs[LAZYBOOT_A_SESSION_MILESTONE]);
+
+	reply = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	event = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	ret = -ENOMEM;
+	if (!reply || !event)
+		goto err_free;
+	ret = -EMSGSIZE;
+	hdr = genlmsg_put_reply(reply, info, &lazyboot_genl_family, 0,
+				LAZYBOOT_CMD_MILESTONE);
+	ehdr = genlmsg_put(event, 0, 0, &lazyboot_genl_family, 0,
+			   LAZYBOOT_CMD_MILESTONE);
+	if (!hdr || !ehdr ||
+	    nla_put_u64_64bit(reply, LAZYBOOT_A_SESSION_KERNEL_TS_NS, now,
+			      LAZYBOOT_A_SESSION_PAD) ||
+	    nla_put_u32(event, LAZYBOOT_A_SESSION_MILESTONE, kind) ||
+	    nla_put_u64_64bit(event, LAZYBOOT_A_SESSION_KERNEL_TS_NS, now,
+			      LAZYBOOT_A_SESSION_PAD))
+		goto err_free;
+	if (attrs[LAZYBOOT_A_SESSION_USER_TS_NS] &&
+	    nla_put_u64_64bit(event, LAZYBOOT_A_SESSION_USER_TS_NS,
+			      nla_get_u64(attrs[LAZYBOOT_A_SESSION_USER_TS_NS]),
+			      LAZYBOOT_A_SESSION_PAD))
+		goto err_free;
+	genlmsg_end(reply, hdr);
+
+	mutex_lock(&lazyboot_sessions_lock);
+	times = lazyboot_boot_milestones;
+	if (attrs[LAZYBOOT_A_SESSION_ID]) {
+		s = lazyboot_session_find(info);
+		if (IS_ERR(s)) {
+			mutex_unlock(&lazyboot_sessions_lock);
+			ret = PTR_ERR(s);
+			goto err_free;
+		}
+		times = s->milestone_times;
+		if (nla_put_u32(event, LAZYBOOT_A_SESSION_ID, s->id)) {
+			mutex_unlock(&lazyboot_sessions_lock);
+			goto err_free;
+		}
+	}
+	if (!times[kind])
+		times[kind] = now;
+	mutex_unlock(&lazyboot_sessions_lock);
+
+	genlmsg_end(event, ehdr);
+	genlmsg_multicast_netns(&lazyboot_genl_family, genl_info_net(info),
+				event, 0, LAZYBOOT_MCGRP_EVENTS_IDX,
+				GFP_KERNEL);
+	return genlmsg_reply(reply, info);
+
+err_free:
+	nlmsg_free(event);
+	nlmsg_free(reply);
+	return ret;
+}
 
 int __init lazyboot_session_init(void)
 {

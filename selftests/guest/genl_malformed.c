@@ -262,6 +262,44 @@ FIXTURE_VARIANT_ADD(malformed, session_close_unprivileged) {
 	.expect_errno = EPERM,
 };
 
+FIXTURE_VARIANT_ADD(malformed, milestone_without_milestone) {
+	.cmd = LAZYBOOT_CMD_MILESTONE,
+	.expect_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(malformed, milestone_unknown) {
+	.cmd = LAZYBOOT_CMD_MILESTONE,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_MILESTONE,
+			     LAZYBOOT_MILESTONE_COUNT) },
+	.payload_len = 8,
+	.expect_errno = ERANGE,
+};
+
+FIXTURE_VARIANT_ADD(malformed, milestone_reply_only_kernel_ts) {
+	.cmd = LAZYBOOT_CMD_MILESTONE,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_MILESTONE, 0),
+		     NLA(12, LAZYBOOT_A_SESSION_KERNEL_TS_NS),
+		     1, 0, 0, 0, 0, 0, 0, 0 },
+	.payload_len = 20,
+	.expect_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(malformed, milestone_of_unknown_session) {
+	.cmd = LAZYBOOT_CMD_MILESTONE,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_MILESTONE, 0),
+		     NLA_U32(LAZYBOOT_A_SESSION_ID, 0x7fffff00) },
+	.payload_len = 16,
+	.expect_errno = ENOENT,
+};
+
+FIXTURE_VARIANT_ADD(malformed, milestone_unprivileged) {
+	.cmd = LAZYBOOT_CMD_MILESTONE,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_MILESTONE, 0) },
+	.payload_len = 8,
+	.uid = 65534,
+	.expect_errno = EPERM,
+};
+
 FIXTURE_SETUP(malformed)
 {
 	struct nl_sock *sock;

@@ -637,6 +637,69 @@ TEST(stall_stats)
 	lzb_module_close(m);
 }
 
+static uint64_t boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * Milestones are stamped with the kernel's CLOCK_BOOTTIME, multicast with
+ * the sender's own timestamp, and the first stamp of each is kept.
+ */
+TEST(milestones)
+{
+	struct lzb_module *m, *events;
+	struct lzb_session_event ev;
+	struct lzb_session_info info;
+	uint64_t before, after, kts, kts2;
+	uint32_t id;
+	int uffd, i;
+
+	ASSERT_EQ(0, lzb_module_open(&m));
+	ASSERT_EQ(0, lzb_module_open_events(&events));
+
+	/* A boot milestone: no session. */
+	before = boottime_ns();
+	ASSERT_EQ(0, lzb_milestone(m, 0, LAZYBOOT_MILESTONE_RESTORE_STARTED,
+				   12345, &kts));
+	after = boottime_ns();
+	EXPECT_LE(before, kts);
+	EXPECT_GE(after, kts);
+	ASSERT_EQ(0, wait_event(events, LAZYBOOT_CMD_MILESTONE, 0, 10000,
+				&ev));
+	EXPECT_EQ(LAZYBOOT_MILESTONE_RESTORE_STARTED, ev.milestone);
+	EXPECT_EQ(kts, ev.kernel_ts_ns);
+	EXPECT_EQ(12345, ev.user_ts_ns);
+
+	/* A session's: the first report of each milestone is kept. */
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	ASSERT_LE(0, uffd);
+	ASSERT_EQ(0, lzb_session_new(m, getpid(), uffd, 5000, &id));
+	ASSERT_EQ(0, lzb_milestone(m, id, LAZYBOOT_MILESTONE_FIRST_FAULT, 0,
+				   &kts));
+	ASSERT_EQ(0, wait_event(events, LAZYBOOT_CMD_MILESTONE, id, 10000,
+				&ev));
+	EXPECT_EQ(LAZYBOOT_MILESTONE_FIRST_FAULT, ev.milestone);
+	EXPECT_EQ(kts, ev.kernel_ts_ns);
+	EXPECT_EQ(0, ev.user_ts_ns);
+	ASSERT_EQ(0, lzb_milestone(m, id, LAZYBOOT_MILESTONE_FIRST_FAULT, 0,
+				   &kts2));
+	EXPECT_LT(kts, kts2);
+	ASSERT_EQ(0, lzb_session_get(m, id, &info));
+	for (i = 0; i < LAZYBOOT_MILESTONE_COUNT; i++)
+		EXPECT_EQ(i == LAZYBOOT_MILESTONE_FIRST_FAULT ? kts : 0,
+			  info.milestone_times[i]);
+	EXPECT_EQ(0, lzb_session_close(m, id));
+	EXPECT_EQ(-ENOENT, lzb_milestone(m, id, LAZYBOOT_MILESTONE_DONE, 0,
+					 NULL));
+	close(uffd);
+	lzb_module_close(events);
+	lzb_module_close(m);
+}
+
 /* `lazyboot sessions` lists a live session with its state. */
 TEST(cli_lists_sessions)
 {
@@ -699,6 +762,9 @@ TEST(unprivileged)
 			_exit(15);
 		if (lzb_session_list(m, count_session, NULL) != -EPERM)
 			_exit(16);
+		if (lzb_milestone(m, 0, LAZYBOOT_MILESTONE_READY, 0, NULL) !=
+		    -EPERM)
+			_exit(18);
 		lzb_module_close(m);
 		if (lzb_module_open_events(&m) != -EPERM)
 			_exit(17);
