@@ -19,6 +19,10 @@
  *
  * Every live session pins the module (try_module_get): removing it would
  * release the uffds, so rmmod fails with EWOULDBLOCK until they are closed.
+ * The pin is dropped when the session ends, before its CLOSED event, so
+ * rmmod works as soon as that event is seen; what is left of the session
+ * (last references, held by our works) goes before the module does, since
+ * module exit drains the workqueue.
  *
  * Fault stalls: a kretprobe on handle_userfault() (not exported, but
  * probe-able) times every call made for a session's mm, from entry to
@@ -112,13 +116,10 @@ static void lazyboot_session_free(struct kref *ref)
 	struct lazyboot_session *s =
 		container_of(ref, struct lazyboot_session, ref);
 
-	/* May call our release callback, which then finds the kref at 0. */
-	mmu_notifier_unregister(&s->mn, s->mm);
 	fput(s->uffd);
 	put_pid(s->pid);
 	put_net(s->net);
 	kfree_rcu(s, rcu);	/* the stall probe may still be looking */
-	module_put(THIS_MODULE);
 }
 
 static void lazyboot_session_put(struct lazyboot_session *s)
@@ -223,19 +224,26 @@ static void lazyboot_session_queue_deadline(struct lazyboot_session *s,
 		lazyboot_session_put(s);	/* already queued: not the last */
 }
 
-/* Called with the lock held; drops the idr's reference. */
+/*
+ * Called with the lock held, in process context (never from the mmu
+ * notifier): unhooks the session from everything that could queue work
+ * for it, unpins the module, and drops the idr's reference.
+ */
 static void lazyboot_session_end(struct lazyboot_session *s, u32 end)
 {
 	lockdep_assert_held(&lazyboot_sessions_lock);
 	if (s->state == LAZYBOOT_SESSION_STATE_CLOSED)
 		return;
+	WRITE_ONCE(s->state, LAZYBOOT_SESSION_STATE_CLOSED);
+	s->owner = 0;
 	idr_remove(&lazyboot_sessions, s->id);
 	list_del_rcu(&s->live);
 	if (cancel_delayed_work(&s->deadline_work))
 		lazyboot_session_put(s);
-	s->state = LAZYBOOT_SESSION_STATE_CLOSED;
-	s->owner = 0;
+	/* Calls our release callback if the mm lives; it sees CLOSED. */
+	mmu_notifier_unregister(&s->mn, s->mm);
 	lazyboot_session_event(s, LAZYBOOT_CMD_SESSION_CLOSED, end);
+	module_put(THIS_MODULE);
 	lazyboot_session_put(s);
 }
 
@@ -278,15 +286,16 @@ out:
 
 /*
  * The task's mm is going away.  Called from exit_mmap() (or from
- * mmu_notifier_unregister() in lazyboot_session_free(), when the kref is
- * already 0): take no lock, leave the work to the workqueue.
+ * mmu_notifier_unregister() in lazyboot_session_end(), with the session
+ * already CLOSED): take no lock, leave the work to the workqueue.
  */
 static void lazyboot_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
 	struct lazyboot_session *s =
 		container_of(mn, struct lazyboot_session, mn);
 
-	if (!kref_get_unless_zero(&s->ref))
+	if (READ_ONCE(s->state) == LAZYBOOT_SESSION_STATE_CLOSED ||
+	    !kref_get_unless_zero(&s->ref))
 		return;
 	if (!queue_work(lazyboot_wq, &s->exit_work))
 		lazyboot_session_put(s);	/* queued work holds one */
@@ -789,8 +798,10 @@ int __init lazyboot_session_init(void)
 }
 
 /*
- * Only reached once every session has ended (each pins the module), but
- * their last works may still be running: wait for them.
+ * Only reached once every session has ended (each pins the module until
+ * then), but works holding their last references may still be running:
+ * destroying the workqueue waits for them.  Nothing queues new ones: ended
+ * sessions have no mmu notifier, no deadline to re-arm, no owner.
  */
 void lazyboot_session_exit(void)
 {
