@@ -16,6 +16,8 @@ static const struct lzb_command commands[] = {
 	{ "verify", "check an image's signature and every hash", cmd_verify },
 	{ "unpack", "rebuild an ordinary CRIU dump from an image", cmd_unpack },
 	{ "restore", "restore an image lazily from its servers", cmd_restore },
+	{ "sessions", "list restore sessions held by lazyboot.ko",
+	  cmd_sessions },
 };
 
 static void print_usage(FILE *out)

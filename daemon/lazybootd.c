@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <linux/lazyboot.h>
+
 #include "module_client.h"
 #include "version.h"
 
@@ -39,6 +41,14 @@ static int check_module(void)
 	}
 	printf("lazyboot.ko %s answers on %s\n", info.module_version,
 	       info.kernel_release);
+	if (!(info.features & LAZYBOOT_FEATURE_SESSIONS)) {
+		printf("lazyboot.ko has no restore sessions: no kernel-held "
+		       "userfaultfd\n");
+		return 1;
+	}
+	printf("restore sessions: the kernel holds each uffd; a task whose "
+	       "pager does not come back is killed, never run on zero "
+	       "pages\n");
 	return 0;
 }
 

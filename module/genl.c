@@ -24,7 +24,53 @@ static const struct nla_policy lazyboot_get_info_policy[LAZYBOOT_A_INFO_MAX + 1]
 	[LAZYBOOT_A_INFO_PAD] = LAZYBOOT_REPLY_ONLY,
 };
 
-static struct genl_family lazyboot_genl_family;
+/* Session requests: what each command takes; the rest is refused. */
+static struct netlink_range_validation lazyboot_deadline_range = {
+	.min = 1,
+	.max = 24 * 3600 * 1000,	/* one day, in ms */
+};
+
+static const struct nla_policy lazyboot_session_new_policy[LAZYBOOT_A_SESSION_MAX + 1] = {
+	[LAZYBOOT_A_SESSION_ID] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_PID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[LAZYBOOT_A_SESSION_UFFD] = { .type = NLA_U32 },
+	[LAZYBOOT_A_SESSION_DEADLINE_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &lazyboot_deadline_range),
+	[LAZYBOOT_A_SESSION_STATE] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_OWNER] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_REMAINING_MS] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_END] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_PAD] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_STALL_COUNT] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_STALL_TOTAL_NS] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_STALL_MAX_NS] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_STALL_HIST] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_MILESTONE] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_USER_TS_NS] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_KERNEL_TS_NS] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_MILESTONE_TIMES] = LAZYBOOT_REPLY_ONLY,
+};
+
+/* GET, ATTACH and CLOSE take the session id only. */
+static const struct nla_policy lazyboot_session_id_policy[LAZYBOOT_A_SESSION_MAX + 1] = {
+	[LAZYBOOT_A_SESSION_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[LAZYBOOT_A_SESSION_PID] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_UFFD] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_DEADLINE_MS] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_STATE] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_OWNER] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_REMAINING_MS] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_END] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_PAD] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_STALL_COUNT] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_STALL_TOTAL_NS] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_STALL_MAX_NS] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_STALL_HIST] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_MILESTONE] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_USER_TS_NS] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_KERNEL_TS_NS] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_MILESTONE_TIMES] = LAZYBOOT_REPLY_ONLY,
+};
 
 static int lazyboot_fill_info(struct sk_buff *skb)
 {
@@ -34,7 +80,11 @@ static int lazyboot_fill_info(struct sk_buff *skb)
 			   LAZYBOOT_MODULE_VERSION) ||
 	    nla_put_string(skb, LAZYBOOT_A_INFO_KERNEL_RELEASE,
 			   utsname()->release) ||
-	    nla_put_u64_64bit(skb, LAZYBOOT_A_INFO_FEATURES, 0,
+	    nla_put_u64_64bit(skb, LAZYBOOT_A_INFO_FEATURES,
+			      LAZYBOOT_FEATURE_SESSIONS |
+			      LAZYBOOT_FEATURE_MILESTONES |
+			      (lazyboot_stall_stats_enabled() ?
+			       LAZYBOOT_FEATURE_STALL_STATS : 0),
 			      LAZYBOOT_A_INFO_PAD))
 		return -EMSGSIZE;
 	return 0;
@@ -69,6 +119,28 @@ err_free:
 	return ret;
 }
 
+/* MILESTONE: which one, of which session (none: the boot), sender's time. */
+static const struct nla_policy lazyboot_milestone_policy[LAZYBOOT_A_SESSION_MAX + 1] = {
+	[LAZYBOOT_A_SESSION_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[LAZYBOOT_A_SESSION_PID] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_UFFD] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_DEADLINE_MS] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_STATE] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_OWNER] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_REMAINING_MS] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_END] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_PAD] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_STALL_COUNT] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_STALL_TOTAL_NS] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_STALL_MAX_NS] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_STALL_HIST] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_MILESTONE] =
+		NLA_POLICY_MAX(NLA_U32, LAZYBOOT_MILESTONE_COUNT - 1),
+	[LAZYBOOT_A_SESSION_USER_TS_NS] = { .type = NLA_U64 },
+	[LAZYBOOT_A_SESSION_KERNEL_TS_NS] = LAZYBOOT_REPLY_ONLY,
+	[LAZYBOOT_A_SESSION_MILESTONE_TIMES] = LAZYBOOT_REPLY_ONLY,
+};
+
 static const struct genl_ops lazyboot_genl_ops[] = {
 	{
 		.cmd = LAZYBOOT_CMD_GET_INFO,
@@ -77,15 +149,67 @@ static const struct genl_ops lazyboot_genl_ops[] = {
 		.maxattr = LAZYBOOT_A_INFO_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
+	{
+		.cmd = LAZYBOOT_CMD_SESSION_NEW,
+		.doit = lazyboot_session_new_doit,
+		.policy = lazyboot_session_new_policy,
+		.maxattr = LAZYBOOT_A_SESSION_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = LAZYBOOT_CMD_SESSION_GET,
+		.doit = lazyboot_session_get_doit,
+		.dumpit = lazyboot_session_get_dumpit,
+		.policy = lazyboot_session_id_policy,
+		.maxattr = LAZYBOOT_A_SESSION_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = LAZYBOOT_CMD_SESSION_ATTACH,
+		.doit = lazyboot_session_attach_doit,
+		.policy = lazyboot_session_id_policy,
+		.maxattr = LAZYBOOT_A_SESSION_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = LAZYBOOT_CMD_SESSION_CLOSE,
+		.doit = lazyboot_session_close_doit,
+		.policy = lazyboot_session_id_policy,
+		.maxattr = LAZYBOOT_A_SESSION_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = LAZYBOOT_CMD_MILESTONE,
+		.doit = lazyboot_milestone_doit,
+		.policy = lazyboot_milestone_policy,
+		.maxattr = LAZYBOOT_A_SESSION_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
 };
 
-static struct genl_family lazyboot_genl_family __ro_after_init = {
+/*
+ * Events name pids and sessions: listeners need CAP_NET_ADMIN on kernels
+ * that can ask for it (Kbuild probes for GENL_MCAST_CAP_NET_ADMIN); older
+ * ones let anybody listen.
+ */
+static const struct genl_multicast_group lazyboot_mcgrps[] = {
+	[LAZYBOOT_MCGRP_EVENTS_IDX] = {
+		.name = LAZYBOOT_MCGRP_EVENTS,
+#ifdef LAZYBOOT_HAVE_GENL_MCAST_CAP
+		.flags = GENL_MCAST_CAP_NET_ADMIN,
+#endif
+	},
+};
+
+struct genl_family lazyboot_genl_family __ro_after_init = {
 	.name = LAZYBOOT_FAMILY_NAME,
 	.version = LAZYBOOT_FAMILY_VERSION,
 	.netnsok = true,
 	.module = THIS_MODULE,
 	.ops = lazyboot_genl_ops,
 	.n_ops = ARRAY_SIZE(lazyboot_genl_ops),
+	.mcgrps = lazyboot_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(lazyboot_mcgrps),
 };
 
 int __init lazyboot_genl_init(void)

@@ -2,8 +2,8 @@
 /*
  * lazyboot: kernel side of lazy CRIU restore over userfaultfd.
  *
- * This first version registers the "lazyboot" generic netlink family and
- * answers the info query; restore sessions come with later versions.
+ * Registers the "lazyboot" generic netlink family: the info query and the
+ * restore sessions of session.c.
  */
 
 #include <linux/module.h>
@@ -14,9 +14,14 @@ static int __init lazyboot_init(void)
 {
 	int ret;
 
-	ret = lazyboot_genl_init();
+	ret = lazyboot_session_init();
 	if (ret)
 		return ret;
+	ret = lazyboot_genl_init();
+	if (ret) {
+		lazyboot_session_exit();
+		return ret;
+	}
 
 	pr_info("version %s loaded\n", LAZYBOOT_MODULE_VERSION);
 	return 0;
@@ -25,6 +30,7 @@ static int __init lazyboot_init(void)
 static void __exit lazyboot_exit(void)
 {
 	lazyboot_genl_exit();
+	lazyboot_session_exit();
 	pr_info("unloaded\n");
 }
 

@@ -39,8 +39,9 @@ TEST_F(info, reports_versions)
 	EXPECT_EQ(LAZYBOOT_FAMILY_VERSION, info.family_version);
 	EXPECT_STREQ("0.1.0", info.module_version);
 	EXPECT_STREQ(uts.release, info.kernel_release);
-	/* No feature is defined in family version 1 yet. */
-	EXPECT_EQ(0, info.features);
+	/* Sessions, milestones; stall statistics where kretprobes work. */
+	EXPECT_EQ(LAZYBOOT_FEATURE_SESSIONS | LAZYBOOT_FEATURE_MILESTONES,
+		  info.features & ~(uint64_t)LAZYBOOT_FEATURE_STALL_STATS);
 }
 
 TEST_F(info, many_queries)

@@ -110,6 +110,196 @@ FIXTURE_VARIANT_ADD(malformed, unprivileged) {
 	.expect_errno = EPERM,
 };
 
+/* A u32 attribute: header and little-endian value. */
+#define NLA_U32(type, v) NLA(8, type), (v) & 0xff, ((v) >> 8) & 0xff, \
+	((v) >> 16) & 0xff, ((v) >> 24) & 0xff
+
+/*
+ * Session commands: strict per-command policies, admin only.  Values out
+ * of a policy's range are refused with ERANGE, the rest with EINVAL.
+ */
+FIXTURE_VARIANT_ADD(malformed, session_new_without_attributes) {
+	.cmd = LAZYBOOT_CMD_SESSION_NEW,
+	.expect_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(malformed, session_new_without_uffd) {
+	.cmd = LAZYBOOT_CMD_SESSION_NEW,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_PID, 1) },
+	.payload_len = 8,
+	.expect_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(malformed, session_new_pid_zero) {
+	.cmd = LAZYBOOT_CMD_SESSION_NEW,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_PID, 0),
+		     NLA_U32(LAZYBOOT_A_SESSION_UFFD, 0) },
+	.payload_len = 16,
+	.expect_errno = ERANGE,
+};
+
+FIXTURE_VARIANT_ADD(malformed, session_new_short_pid) {
+	.cmd = LAZYBOOT_CMD_SESSION_NEW,
+	.payload = { NLA(6, LAZYBOOT_A_SESSION_PID), 1, 0, 0, 0 },
+	.payload_len = 8,
+	.expect_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(malformed, session_new_deadline_zero) {
+	.cmd = LAZYBOOT_CMD_SESSION_NEW,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_PID, 1),
+		     NLA_U32(LAZYBOOT_A_SESSION_UFFD, 0),
+		     NLA_U32(LAZYBOOT_A_SESSION_DEADLINE_MS, 0) },
+	.payload_len = 24,
+	.expect_errno = ERANGE,
+};
+
+FIXTURE_VARIANT_ADD(malformed, session_new_deadline_over_a_day) {
+	.cmd = LAZYBOOT_CMD_SESSION_NEW,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_PID, 1),
+		     NLA_U32(LAZYBOOT_A_SESSION_UFFD, 0),
+		     NLA_U32(LAZYBOOT_A_SESSION_DEADLINE_MS, 86400001) },
+	.payload_len = 24,
+	.expect_errno = ERANGE,
+};
+
+FIXTURE_VARIANT_ADD(malformed, session_new_reply_only_state) {
+	.cmd = LAZYBOOT_CMD_SESSION_NEW,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_PID, 1),
+		     NLA_U32(LAZYBOOT_A_SESSION_UFFD, 0),
+		     NLA_U32(LAZYBOOT_A_SESSION_STATE, 1) },
+	.payload_len = 24,
+	.expect_errno = EINVAL,
+};
+
+/* fd 1, the test's output, is open and no uffd. */
+FIXTURE_VARIANT_ADD(malformed, session_new_not_a_uffd) {
+	.cmd = LAZYBOOT_CMD_SESSION_NEW,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_PID, 1),
+		     NLA_U32(LAZYBOOT_A_SESSION_UFFD, 1) },
+	.payload_len = 16,
+	.expect_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(malformed, session_new_bad_fd) {
+	.cmd = LAZYBOOT_CMD_SESSION_NEW,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_PID, 1),
+		     NLA_U32(LAZYBOOT_A_SESSION_UFFD, 4000) },
+	.payload_len = 16,
+	.expect_errno = EBADF,
+};
+
+FIXTURE_VARIANT_ADD(malformed, session_get_id_zero) {
+	.cmd = LAZYBOOT_CMD_SESSION_GET,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_ID, 0) },
+	.payload_len = 8,
+	.expect_errno = ERANGE,
+};
+
+FIXTURE_VARIANT_ADD(malformed, session_get_unknown_id) {
+	.cmd = LAZYBOOT_CMD_SESSION_GET,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_ID, 0x7fffff00) },
+	.payload_len = 8,
+	.expect_errno = ENOENT,
+};
+
+FIXTURE_VARIANT_ADD(malformed, session_get_reply_only_uffd) {
+	.cmd = LAZYBOOT_CMD_SESSION_GET,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_ID, 1),
+		     NLA_U32(LAZYBOOT_A_SESSION_UFFD, 0) },
+	.payload_len = 16,
+	.expect_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(malformed, session_attach_without_id) {
+	.cmd = LAZYBOOT_CMD_SESSION_ATTACH,
+	.expect_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(malformed, session_attach_unknown_id) {
+	.cmd = LAZYBOOT_CMD_SESSION_ATTACH,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_ID, 0x7fffff00) },
+	.payload_len = 8,
+	.expect_errno = ENOENT,
+};
+
+FIXTURE_VARIANT_ADD(malformed, session_close_unknown_id) {
+	.cmd = LAZYBOOT_CMD_SESSION_CLOSE,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_ID, 0x7fffff00) },
+	.payload_len = 8,
+	.expect_errno = ENOENT,
+};
+
+FIXTURE_VARIANT_ADD(malformed, session_event_as_request) {
+	.cmd = LAZYBOOT_CMD_SESSION_ORPHANED,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_ID, 1) },
+	.payload_len = 8,
+	.expect_errno = EOPNOTSUPP,
+};
+
+FIXTURE_VARIANT_ADD(malformed, session_new_unprivileged) {
+	.cmd = LAZYBOOT_CMD_SESSION_NEW,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_PID, 1),
+		     NLA_U32(LAZYBOOT_A_SESSION_UFFD, 0) },
+	.payload_len = 16,
+	.uid = 65534,
+	.expect_errno = EPERM,
+};
+
+FIXTURE_VARIANT_ADD(malformed, session_attach_unprivileged) {
+	.cmd = LAZYBOOT_CMD_SESSION_ATTACH,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_ID, 1) },
+	.payload_len = 8,
+	.uid = 65534,
+	.expect_errno = EPERM,
+};
+
+FIXTURE_VARIANT_ADD(malformed, session_close_unprivileged) {
+	.cmd = LAZYBOOT_CMD_SESSION_CLOSE,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_ID, 1) },
+	.payload_len = 8,
+	.uid = 65534,
+	.expect_errno = EPERM,
+};
+
+FIXTURE_VARIANT_ADD(malformed, milestone_without_milestone) {
+	.cmd = LAZYBOOT_CMD_MILESTONE,
+	.expect_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(malformed, milestone_unknown) {
+	.cmd = LAZYBOOT_CMD_MILESTONE,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_MILESTONE,
+			     LAZYBOOT_MILESTONE_COUNT) },
+	.payload_len = 8,
+	.expect_errno = ERANGE,
+};
+
+FIXTURE_VARIANT_ADD(malformed, milestone_reply_only_kernel_ts) {
+	.cmd = LAZYBOOT_CMD_MILESTONE,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_MILESTONE, 0),
+		     NLA(12, LAZYBOOT_A_SESSION_KERNEL_TS_NS),
+		     1, 0, 0, 0, 0, 0, 0, 0 },
+	.payload_len = 20,
+	.expect_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(malformed, milestone_of_unknown_session) {
+	.cmd = LAZYBOOT_CMD_MILESTONE,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_MILESTONE, 0),
+		     NLA_U32(LAZYBOOT_A_SESSION_ID, 0x7fffff00) },
+	.payload_len = 16,
+	.expect_errno = ENOENT,
+};
+
+FIXTURE_VARIANT_ADD(malformed, milestone_unprivileged) {
+	.cmd = LAZYBOOT_CMD_MILESTONE,
+	.payload = { NLA_U32(LAZYBOOT_A_SESSION_MILESTONE, 0) },
+	.payload_len = 8,
+	.uid = 65534,
+	.expect_errno = EPERM,
+};
+
 FIXTURE_SETUP(malformed)
 {
 	struct nl_sock *sock;
