@@ -489,6 +489,12 @@ static int probe_http(const struct lzb_probe *p, long long deadline, char *err,
 		       strerror(-ret));
 		goto out;
 	}
+	if (n == 0) {
+		ret = -EPROTO;
+		seterr(err, errlen, "GET %s: connection closed without an "
+		       "answer", p->path);
+		goto out;
+	}
 	if (sscanf(resp, "HTTP/%*d.%*d %3d", &status) != 1) {
 		ret = -EPROTO;
 		seterr(err, errlen, "GET %s: not an HTTP status line: %.40s",
@@ -527,6 +533,12 @@ static int probe_redis(const struct lzb_probe *p, long long deadline,
 	if (n < 0) {
 		ret = (int)n;
 		seterr(err, errlen, "PING: no answer: %s", strerror(-ret));
+		goto out;
+	}
+	if (n == 0) {
+		ret = -EPROTO;
+		seterr(err, errlen, "PING: connection closed without an "
+		       "answer");
 		goto out;
 	}
 	if (strncmp(resp, "+PONG\r\n", 7)) {
