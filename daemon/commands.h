@@ -11,5 +11,6 @@ struct lzb_command {
 
 int cmd_version(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
 
 #endif

@@ -9,6 +9,8 @@
 static const struct lzb_command commands[] = {
 	{ "version", "print tool and kernel module versions", cmd_version },
 	{ "fetch", "download one object over file/http(s)/tftp", cmd_fetch },
+	{ "capture", "start an app set, wait until ready, criu dump it",
+	  cmd_capture },
 };
 
 static void print_usage(FILE *out)
