@@ -48,6 +48,8 @@ static const char usage[] =
 	"\n"
 	"Once every probe passed, each service's before-dump command runs (from\n"
 	"outside the namespaces, like a client) and the probes are asked again.\n"
+	"Probe and before-dump commands run in APPSET's directory, with the\n"
+	"dump directory in LAZYBOOT_CAPTURE_DIR (e.g. to record a data digest).\n"
 	"`criu dump -t ROOT -D DIR --leave-stopped` then runs with\n"
 	"--tcp-established when a task holds an established TCP connection,\n"
 	"--file-locks when one holds a file lock, the [appset] criu-options, and\n"
@@ -499,7 +501,8 @@ int cmd_capture(int argc, char **argv)
 	};
 	static struct capture c;
 	const char *criu = "criu", *appset_path;
-	char initbuf[PATH_MAX], path[PATH_MAX], err[1024] = "", ns[64];
+	char initbuf[PATH_MAX], path[PATH_MAX], outbuf[PATH_MAX],
+	     appbuf[PATH_MAX], err[1024] = "", ns[64];
 	pid_t pids[LZB_TREE_MAX];
 	int opt, keep = 0, dashdash = 0, status_pipe[2], i, n, ret = 1;
 	unsigned needs;
@@ -562,6 +565,24 @@ int cmd_capture(int argc, char **argv)
 	}
 	if (prepare_dir(c.dir))
 		goto out_free;
+	/*
+	 * Probes and before-dump commands run in the app set file's
+	 * directory, so an example can name its scripts relatively; they
+	 * find the dump directory in LAZYBOOT_CAPTURE_DIR.
+	 */
+	if (!realpath(c.dir, outbuf) || !realpath(appset_path, appbuf)) {
+		fprintf(stderr, "capture: %s: %s\n", c.dir, strerror(errno));
+		goto out_free;
+	}
+	c.dir = outbuf;
+	appset_path = appbuf;
+	snprintf(path, sizeof(path), "%s", appbuf);
+	if (chdir(dirname(path))) {
+		fprintf(stderr, "capture: chdir %s: %s\n", path,
+			strerror(errno));
+		goto out_free;
+	}
+	setenv("LAZYBOOT_CAPTURE_DIR", c.dir, 1);
 	if (pipe2(status_pipe, O_CLOEXEC))
 		goto out_free;
 	c.status_r = status_pipe[0];
