@@ -361,8 +361,7 @@ int lzb_appset_parse(const char *text, size_t len, const char *fname,
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
-	out->namespaces = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS |
-			  CLONE_NEWIPC;
+	out->namespaces = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
 	if (len > LZB_APPSET_MAX_FILE) {
 		ps.line = 0;
 		ret = perr(&ps, "larger than %d bytes", LZB_APPSET_MAX_FILE);

@@ -19,8 +19,11 @@
 #define LZB_APPSET_MAX_PROBES	8
 #define LZB_APPSET_NAME_MAX	32
 
-/* Namespace bits of [appset] namespaces = (CLONE_* values). */
-#define LZB_NS_DEFAULT_NAMES	"pid mount uts ipc"
+/*
+ * [appset] namespaces = ..., as CLONE_NEW* bits.  Default: pid uts ipc.
+ * "mount" is opt-in: CRIU 3.17 must then dump every mount of the node
+ * (it refuses 9p, e.g. the VM's), see docs/appset.md.
+ */
 
 struct lzb_service {
 	char name[LZB_APPSET_NAME_MAX + 1];

@@ -33,6 +33,7 @@ skip_rest() {
 
 echo "TAP version 13"
 echo "1..14"
+ip link set lo up 2>/dev/null
 modprobe -a nf_tables nft_ct unix_diag inet_diag tcp_diag netlink_diag af_packet_diag 2>/dev/null
 command -v criu >/dev/null || skip_rest "criu not installed"
 criu check >"$work/criu-check.out" 2>&1 || {

@@ -45,8 +45,7 @@ TEST(good_file)
 				      sizeof(err))) TH_LOG("%s", err);
 	EXPECT_STREQ("redis-demo", a.name);
 	EXPECT_STREQ("node-1", a.hostname);
-	EXPECT_EQ(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC,
-		  a.namespaces);
+	EXPECT_EQ(CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC, a.namespaces);
 	ASSERT_EQ(2, a.criu_options.argc);
 	EXPECT_STREQ("--file-locks", a.criu_options.argv[1]);
 	ASSERT_EQ(2, a.nsvc);
@@ -85,7 +84,7 @@ TEST(good_file)
 
 TEST(minimal_file_and_namespaces)
 {
-	static const char t[] = "[appset]\nnamespaces = uts pid\n"
+	static const char t[] = "[appset]\nnamespaces = uts pid mount\n"
 				"[service a]\ncommand=sleep 1\n"
 				"ready=tcp [::1]:80\nready = http http://h\n";
 	struct lzb_appset a;
@@ -94,7 +93,7 @@ TEST(minimal_file_and_namespaces)
 	ASSERT_EQ(0, lzb_appset_parse(t, strlen(t), "m", &a, err,
 				      sizeof(err))) TH_LOG("%s", err);
 	EXPECT_STREQ("appset", a.name);
-	EXPECT_EQ(CLONE_NEWPID | CLONE_NEWUTS, a.namespaces);
+	EXPECT_EQ(CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWNS, a.namespaces);
 	EXPECT_STREQ("::1", a.svc[0].probes[0].host);
 	EXPECT_STREQ("h", a.svc[0].probes[1].host);
 	EXPECT_STREQ("80", a.svc[0].probes[1].port);
