@@ -64,7 +64,7 @@ if grep -q redis-server "$work/redis-ps.out" && grep -q lazyboot-init "$work/red
 else
 	fail capture.redis_pstree_has_init_and_redis "$work/redis-ps.out"
 fi
-if grep -q ' /usr/bin/redis-server$' "$rd/lazyboot-filedeps.txt"; then
+if grep -q " $(readlink -f /usr/bin/redis-server)$" "$rd/lazyboot-filedeps.txt"; then
 	ok capture.redis_filedeps_lists_binary
 else
 	fail capture.redis_filedeps_lists_binary "$rd/lazyboot-filedeps.txt"
