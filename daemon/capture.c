@@ -379,9 +379,10 @@ static const struct {
 	  "a unix socket is connected to something outside the app set "
 	  "(often /dev/log or a D-Bus socket): add --ext-unix-sk to "
 	  "criu-options, or make the service not use it" },
-	{ "external socket",
-	  "a unix socket is connected outside the app set: add --ext-unix-sk "
-	  "to criu-options" },
+	{ "External socket",
+	  "a unix socket is connected to something outside the app set "
+	  "(often /dev/log or a D-Bus socket): add --ext-unix-sk to "
+	  "criu-options, or make the service not use it" },
 	{ "tty", "a task has a terminal: add --shell-job to criu-options, or "
 		 "start the service without one" },
 	{ "file lock", "a task holds a file lock: add --file-locks" },
@@ -443,6 +444,9 @@ int lzb_criu_explain(const char *log, FILE *out, lzb_pid_namer namer,
 		line[strcspn(line, "\n")] = '\0';
 		msg = strstr(e, "): ");
 		msg = msg ? msg + 3 : e;
+		/* The final verdict adds nothing to the errors before it. */
+		if (!strncmp(msg, "Dumping FAILED", 14) && errors)
+			continue;
 		/* Some lines carry "PID: Error (...)". */
 		p = e;
 		while (p > line && (p[-1] == ' ' || p[-1] == ':'))

@@ -101,8 +101,12 @@ else
 	fail capture.pyhttp_pstree_has_python "$work/pyhttp-ps.out"
 fi
 get() { python3 -c "import urllib.request as u,sys; sys.stdout.write(u.urlopen('$1', timeout=20).read().decode())"; }
+t0=$(date +%s%N)
 if timeout 300 bash -c "$(declare -f restore); BUILD=$BUILD work=$work; restore $pd pyhttp" &&
-	[ "$(get http://127.0.0.1:8090/health 2>&1)" = ok ]; then
+	[ "$(get http://127.0.0.1:8090/health 2>&1)" = ok ] &&
+	get http://127.0.0.1:8090/ | grep -q '"imported": 100'; then
+	echo "# pyhttp: cold start to ready $(sed -n 's/^coldstart_ready_ms = //p' "$pd/capture.info") ms," \
+		"plain criu restore to ready $((($(date +%s%N) - t0) / 1000000)) ms (TCG)"
 	ok restore.pyhttp_answers_http
 else
 	fail restore.pyhttp_answers_http "$work/pyhttp-restore.out" "$work/pyhttp-restore.log"
@@ -124,7 +128,8 @@ timeout 300 "$LZB" capture "$work/ext.ini" --out "$work/ext.dump" >"$work/ext.ou
 rc=$?
 kill "$ext" 2>/dev/null
 if [ $rc -eq 1 ] && grep -q "^criu: " "$work/ext.out" &&
-	grep -q "while dumping pid [0-9]* (python3, service holder)" "$work/ext.out"; then
+	grep -q "while dumping pid [0-9]* (python3, service holder)" "$work/ext.out" &&
+	grep -q "hint: .*--ext-unix-sk" "$work/ext.out"; then
 	ok capture.criu_refusal_names_process
 else
 	echo "# exit status $rc"
@@ -140,7 +145,7 @@ command = /usr/bin/python3 -c "import mmap,time; f=open('$work/data.bin','rb'); 
 ready = command /bin/sleep 1
 EOT
 check capture.mapper timeout 300 "$LZB" capture "$work/map.ini" --out "$work/map.dump"
-if grep -q "^map 65536 .* $work/data.bin\$" "$work/map.dump/lazyboot-filedeps.txt"; then
+if grep -Eq "^map(\+open)? 65536 .* $work/data.bin\$" "$work/map.dump/lazyboot-filedeps.txt"; then
 	ok capture.filedeps_lists_mapped_file
 else
 	fail capture.filedeps_lists_mapped_file "$work/map.dump/lazyboot-filedeps.txt"

@@ -179,6 +179,7 @@ TEST(criu_explain)
 		"(00.002) Error (criu/sk-unix.c:1234): unix: Can't dump half of "
 		"stream unix connection.\n"
 		"(00.003) 4243: Error (criu/tty.c:12): tty: Can't dump\n"
+		"(00.004) Error (criu/cr-dump.c:2098): Dumping FAILED.\n"
 		"(00.004) Info: nothing\n";
 	size_t len = 0;
 	FILE *m;
