@@ -6,7 +6,7 @@ export DISPLAY=${1:-:7}
 marker=/tmp/lzb-xterm-ready.$$
 win=$(xdotool search --name '^lzb-xterm$' | head -n 1)
 [ -n "$win" ]
-xdotool windowactivate --sync "$win" 2>/dev/null || xdotool windowfocus --sync "$win"
+{ xdotool windowactivate --sync "$win" || xdotool windowfocus --sync "$win"; } >/dev/null 2>&1 || true
 xdotool type --window "$win" --delay 20 "touch $marker"
 xdotool key --window "$win" Return
 i=0

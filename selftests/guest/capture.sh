@@ -27,12 +27,12 @@ check() { # NAME CMD... (logs in $work/NAME.out)
 	if "$@" >"$work/$name.out" 2>&1; then ok "$name"; else fail "$name" "$work/$name.out"; fi
 }
 skip_rest() {
-	while [ "$n" -lt 14 ]; do n=$((n + 1)); echo "ok $n # SKIP $1"; done
+	while [ "$n" -lt 16 ]; do n=$((n + 1)); echo "ok $n # SKIP $1"; done
 	exit 0
 }
 
 echo "TAP version 13"
-echo "1..14"
+echo "1..16"
 ip link set lo up 2>/dev/null
 modprobe -a nf_tables nft_ct unix_diag inet_diag tcp_diag netlink_diag af_packet_diag 2>/dev/null
 command -v criu >/dev/null || skip_rest "criu not installed"
@@ -112,6 +112,22 @@ else
 	fail restore.pyhttp_answers_http "$work/pyhttp-restore.out" "$work/pyhttp-restore.log"
 fi
 kill_restored pyhttp
+
+# --- Xvfb + blackbox + xterm: ready = the xterm takes typed input -------
+xd=$work/x11.dump
+if command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then
+	check capture.x11 timeout 400 "$LZB" capture examples/x11/appset.ini --out "$xd"
+	if timeout 300 bash -c "$(declare -f restore); BUILD=$BUILD work=$work; restore $xd x11" &&
+		timeout 60 /bin/sh examples/x11/xterm-ready.sh :7 >"$work/x11-ready.out" 2>&1; then
+		ok restore.x11_xterm_takes_keystrokes
+	else
+		fail restore.x11_xterm_takes_keystrokes "$work/x11-restore.out" "$work/x11-restore.log" "$work/x11-ready.out"
+	fi
+	kill_restored x11
+else
+	n=$((n + 1)); echo "ok $n # SKIP capture.x11: xvfb/xdotool not installed"
+	n=$((n + 1)); echo "ok $n # SKIP restore.x11_xterm_takes_keystrokes: xvfb/xdotool not installed"
+fi
 
 # --- CRIU refuses: the message names the process -----------------------
 python3 -c "
