@@ -614,14 +614,16 @@ int cmd_capture(int argc, char **argv)
 	close(status_pipe[0]);
 	map_host_pids(&c);
 	for (i = 0; i < c.a.nsvc; i++) {
+		if (!c.run[i].hostpid) {
+			fprintf(stderr, "capture: service %s exited at once; "
+				"its output goes to /dev/null: run '%s' by hand "
+				"to see why\n", c.a.svc[i].name,
+				c.a.svc[i].command.argv[0]);
+			goto out_kill;
+		}
 		fprintf(stderr, "capture: service %s: pid %d (%d in the "
 			"namespace)\n", c.a.svc[i].name, c.run[i].hostpid,
 			c.run[i].nspid);
-		if (!c.run[i].hostpid) {
-			fprintf(stderr, "capture: service %s exited at once\n",
-				c.a.svc[i].name);
-			goto out_kill;
-		}
 	}
 	for (i = 0; i < c.a.nsvc; i++)
 		if (wait_ready(&c, i))
