@@ -116,18 +116,7 @@ kill_restored pyhttp
 # --- Xvfb + blackbox + xterm: ready = the xterm takes typed input -------
 xd=$work/x11.dump
 if command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then
-	timeout 400 "$LZB" capture examples/x11/appset.ini --out "$xd" >"$work/capture.x11.out" 2>&1
-	rc=$?
-	if [ $rc -ne 0 ] && grep -q "ctty inheritance detected" "$work/capture.x11.out"; then
-		# Known: CRIU 3.17 refuses the xterm's pty; named, not hidden.
-		grep -E "^criu:|while dumping" "$work/capture.x11.out" | sed 's/^/# /'
-		n=$((n + 1)); echo "ok $n # SKIP capture.x11: CRIU 3.17 refuses xterm's pty (ctty inheritance detected)"
-		n=$((n + 1)); echo "ok $n # SKIP restore.x11_xterm_takes_keystrokes: nothing captured"
-	elif [ $rc -ne 0 ]; then
-		fail capture.x11 "$work/capture.x11.out"
-		n=$((n + 1)); echo "ok $n # SKIP restore.x11_xterm_takes_keystrokes: capture failed"
-	else
-	ok capture.x11
+	check capture.x11 timeout 400 "$LZB" capture examples/x11/appset.ini --out "$xd"
 	if timeout 300 bash -c "$(declare -f restore); BUILD=$BUILD work=$work; restore $xd x11" &&
 		timeout 60 /bin/sh examples/x11/xterm-ready.sh :7 >"$work/x11-ready.out" 2>&1; then
 		ok restore.x11_xterm_takes_keystrokes
@@ -135,7 +124,6 @@ if command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then
 		fail restore.x11_xterm_takes_keystrokes "$work/x11-restore.out" "$work/x11-restore.log" "$work/x11-ready.out"
 	fi
 	kill_restored x11
-	fi
 else
 	n=$((n + 1)); echo "ok $n # SKIP capture.x11: xvfb/xdotool not installed"
 	n=$((n + 1)); echo "ok $n # SKIP restore.x11_xterm_takes_keystrokes: xvfb/xdotool not installed"
