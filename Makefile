@@ -51,7 +51,8 @@ FUZZ_CC := clang
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	       -fno-sanitize-recover=undefined
 
-PROGRAMS := $(BUILD)/lazybootd $(BUILD)/lazyboot $(BUILD)/lazyboot_plugin.so
+PROGRAMS := $(BUILD)/lazybootd $(BUILD)/lazyboot $(BUILD)/lazyboot-init \
+	    $(BUILD)/lazyboot_plugin.so
 
 .PHONY: all userspace module tests fuzz check style dkms-install dkms-tree clean deps
 all: userspace module
@@ -74,10 +75,16 @@ $(BUILD)/lazyboot: $(BUILD)/daemon/lazyboot.o $(CMD_OBJS) $(BUILD)/liblazyboot.a
 $(BUILD)/lazybootd: $(BUILD)/daemon/lazybootd.o $(BUILD)/liblazyboot.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LZB_LIBS)
 
-$(BUILD)/lazyboot_plugin.so: criu-plugin/lazyboot_plugin.c
+# PID 1 of a captured app set: static, so a dump depends on this one file.
+$(BUILD)/lazyboot-init: daemon/init/lazyboot_init.c
+	@mkdir -p $(dir $@)
+	$(CC) $(LZB_CFLAGS) $(CFLAGS) -static -o $@ $<
+
+# The plugin carries its own copy of the file-dependency checks.
+$(BUILD)/lazyboot_plugin.so: criu-plugin/lazyboot_plugin.c daemon/filedeps.c
 	@mkdir -p $(dir $@)
 	$(CC) $(LZB_CPPFLAGS) $(LZB_CFLAGS) $(CFLAGS) -fPIC -shared \
-		-o $@ $<
+		-o $@ $^ $(shell pkg-config --libs libsodium)
 
 # The kernel module, through the top-level Kbuild.
 module:

@@ -2,12 +2,34 @@
 /*
  * lazyboot_plugin.so: loaded by `criu dump` and `criu restore --libdir`.
  *
- * This version registers with CRIU and logs the stage it runs in; the
- * restore hand-off to lazybootd comes in later versions.
+ * At restore init, before CRIU opens or maps anything, it checks that every
+ * file the dumped tasks mapped or held open (lazyboot-filedeps.txt, written
+ * by `lazyboot capture` into the images directory) is still the same on
+ * this node: same size, and same mtime or same BLAKE2b-256 content.  A
+ * restore on a node whose copy differs is refused, naming the file: CRIU
+ * itself would map the new file under the old memory image (only a size
+ * change is caught by CRIU, and only for some files).
+ *
+ * Why the list is written by capture and not by a dump hook: CRIU 3.17's
+ * hooks fire only for what CRIU cannot handle itself (DUMP_EXT_FILE for
+ * unsupported fds, HANDLE_DEVICE_VMA for device mappings); regular files
+ * and file-backed mappings never reach a plugin.  Reading them back from
+ * the images would need a parser of CRIU's reg-files and mm images.
+ * `lazyboot capture` dumps with --leave-stopped and reads /proc of the
+ * stopped tasks instead: the same files, in the same state.
+ *
+ * LAZYBOOT_SKIP_FILE_CHECK=1 in criu's environment turns the check off.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <criu/criu-plugin.h>
+
+#include "filedeps.h"
 
 static const char *stage_name(int stage)
 {
@@ -23,6 +45,70 @@ static const char *stage_name(int stage)
 	}
 }
 
+/* 0 when every file matches (or there is no list), -1 to refuse. */
+static int check_filedeps(void)
+{
+	char line[3 * 4096 + 256], msg[4600];
+	int dirfd, fd, lineno = 0, checked = 0, bad = 0;
+	const char *skip = getenv("LAZYBOOT_SKIP_FILE_CHECK");
+	FILE *f;
+
+	if (skip && !strcmp(skip, "1")) {
+		fprintf(stderr, "lazyboot plugin: LAZYBOOT_SKIP_FILE_CHECK=1: "
+			"not checking the node's files\n");
+		return 0;
+	}
+	dirfd = criu_get_image_dir();
+	fd = openat(dirfd, LZB_FILEDEPS_NAME, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "lazyboot plugin: no %s in the images (not a "
+			"lazyboot capture?): files not checked\n",
+			LZB_FILEDEPS_NAME);
+		return 0;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct lzb_filedep d;
+		int r;
+
+		lineno++;
+		if (lineno == 1 && strncmp(line, LZB_FILEDEPS_HEADER,
+					   strlen(LZB_FILEDEPS_HEADER))) {
+			fprintf(stderr, "lazyboot plugin: %s: unknown format "
+				"(first line is not '%s')\n", LZB_FILEDEPS_NAME,
+				LZB_FILEDEPS_HEADER);
+			bad = 1;
+			break;
+		}
+		r = lzb_filedep_parse(line, &d);
+		if (r == 1)
+			continue;
+		if (r < 0) {
+			fprintf(stderr, "lazyboot plugin: %s:%d: malformed "
+				"line\n", LZB_FILEDEPS_NAME, lineno);
+			bad = 1;
+			break;
+		}
+		checked++;
+		if (lzb_filedep_check(&d, msg, sizeof(msg))) {
+			fprintf(stderr, "lazyboot plugin: refusing to restore: "
+				"the node's file differs from the one the image "
+				"was captured with: %s\n", msg);
+			bad = 1;
+			break;
+		}
+	}
+	fclose(f);
+	if (!bad)
+		fprintf(stderr, "lazyboot plugin: %d files match the "
+			"capture\n", checked);
+	return bad ? -1 : 0;
+}
+
 static int lazyboot_plugin_init(int stage)
 {
 	if (stage < 0 || stage >= CR_PLUGIN_STAGE_MAX) {
@@ -31,6 +117,8 @@ static int lazyboot_plugin_init(int stage)
 		return -1;
 	}
 	fprintf(stderr, "lazyboot plugin: init for %s\n", stage_name(stage));
+	if (stage == CR_PLUGIN_STAGE__RESTORE)
+		return check_filedeps();
 	return 0;
 }
 

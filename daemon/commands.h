@@ -18,5 +18,6 @@ int cmd_verify(int argc, char **argv);
 int cmd_unpack(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_sessions(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
 
 #endif

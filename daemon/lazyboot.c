@@ -18,6 +18,8 @@ static const struct lzb_command commands[] = {
 	{ "restore", "restore an image lazily from its servers", cmd_restore },
 	{ "sessions", "list restore sessions held by lazyboot.ko",
 	  cmd_sessions },
+	{ "capture", "start an app set, wait until ready, criu dump it",
+	  cmd_capture },
 };
 
 static void print_usage(FILE *out)
