@@ -244,10 +244,15 @@ static int copy_into(struct lzb_engine *e, struct lzb_task *t, uint64_t dst,
 			len -= PAGE_SIZE_BYTES;
 		} else if (errno == ESRCH || errno == ENOSPC) {
 			return -ESRCH;
+		} else if (errno == ENOENT && !e->streaming) {
+			/* During restore the restorer has not yet moved and
+			 * registered this memory: try again later, never
+			 * drop it (it would read as zeros). */
+			return -EAGAIN;
 		} else if (errno == ENOENT && !done) {
-			/* No registered VMA there any more (the task unmapped
-			 * it and the event is gone with the task's exit, or it
-			 * was never registered): nothing to fill. */
+			/* After restore: no registered VMA there any more
+			 * (the task unmapped it and the event went with its
+			 * exit): nothing to fill. */
 			e->stats.pages_unmapped++;
 			*copied += PAGE_SIZE_BYTES;
 			dst += PAGE_SIZE_BYTES;

@@ -69,7 +69,8 @@ int lzb_engine_attach(struct lzb_engine *engine, int img_pid, int uffd);
 /*
  * Background streaming waits for this: until CRIU's restore has finished
  * the tasks' memory is not at its final place (the restorer moves and
- * registers it after handing the uffd over), so only faults are served.
+ * registers it after handing the uffd over), so only faults are served,
+ * and copies that find no registered memory yet are kept and retried.
  */
 void lzb_engine_start_streaming(struct lzb_engine *engine);
 

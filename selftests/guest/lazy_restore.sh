@@ -53,7 +53,7 @@ restore_and_check() {
 	grep -E '^(restored|pages):' "$dir/$name.out" | diag
 	root=$(sed -n 's/^root pid //p' "$dir/$name.out")
 	kill -USR1 "$root" 2>/dev/null
-	if wait_file "$state/result-parent" 120 && wait_file "$state/result-child" 60 &&
+	if wait_file "$state/result-parent" 300 && wait_file "$state/result-child" 60 &&
 		[ "$(cat "$state/result-parent")" = OK ] &&
 		[ "$(cat "$state/result-child")" = OK ]; then
 		ok 0 "$name"
