@@ -3,7 +3,8 @@
 # W=1 without a warning, and the uapi header matches the YAML spec.
 set -u
 BUILD=${BUILD:-build}
-KDIR=${KDIR:?set KDIR to a kernel build tree}
+KDIR=${KDIR:-$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)}
+[ -d "$KDIR" ] || { echo "style.sh: no kernel build tree; set KDIR" >&2; exit 2; }
 checkpatch=$BUILD/linux-source/scripts/checkpatch.pl
 n=0
 
