@@ -10,7 +10,7 @@
 
 static const char usage[] =
 	"usage: lazyboot restore URL [MIRROR...] (--pubkey FILE | --allow-unsigned)\n"
-	"                        [--key FILE] [--workdir DIR] [--ready CMD]\n"
+	"                        [--encrypt-key FILE] [--workdir DIR] [--ready CMD]\n"
 	"                        [--criu PATH] [--max-background N] [--quiet]\n"
 	"                        [-- CRIU-RESTORE-OPTION...]\n"
 	"\n"
@@ -27,7 +27,7 @@ static const char usage[] =
 	"\n"
 	"  --pubkey FILE      the image signer's public key (lazyboot keygen)\n"
 	"  --allow-unsigned   restore without checking the manifest's signature\n"
-	"  --key FILE         decryption key of an encrypted image\n"
+	"  --encrypt-key FILE the key of an encrypted image (lazyboot keygen --encrypt)\n"
 	"  --ready CMD        readiness probe run with sh -c until it exits 0\n"
 	"  --criu PATH        the criu binary (default: criu from PATH)\n"
 	"  options after --   passed to criu restore (e.g. --shell-job)\n"
@@ -43,7 +43,7 @@ int cmd_restore(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "pubkey", required_argument, NULL, 'p' },
 		{ "allow-unsigned", no_argument, NULL, 'u' },
-		{ "key", required_argument, NULL, 'k' },
+		{ "encrypt-key", required_argument, NULL, 'k' },
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "ready", required_argument, NULL, 'r' },
 		{ "criu", required_argument, NULL, 'c' },

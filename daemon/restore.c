@@ -189,7 +189,7 @@ static int load_image(struct restore *r, struct lzb_err *err)
 		return -1;
 	if ((r->img.m.flags & LZB_MF_ENCRYPTED) && !r->img.key)
 		return lzb_errf(err, "manifest: the image is encrypted; give "
-				"its key with --key");
+				"its key with --encrypt-key");
 	say(r, "manifest: image version %llu, %u objects, %s",
 	    (unsigned long long)r->img.m.version, r->img.m.nr_objects,
 	    pkp ? "signature verified" : "NOT VERIFIED (no --pubkey)");
