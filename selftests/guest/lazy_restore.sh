@@ -117,7 +117,8 @@ pkill -f "atftpd --daemon --port 69 --bind-address 127.0.0.1" 2>/dev/null
 
 # --- a chunk that does not verify must stop the restore -----------------
 cp -a "$dir/img" "$dir/bad"
-chunk=$(ls -S "$dir/bad/obj" | head -n 1)
+# The smallest object is a chunk (the bundle and index are far larger).
+chunk=$(ls -S "$dir/bad/obj" | tail -n 1)
 printf '\x5a' | dd of="$dir/bad/obj/$chunk" bs=1 seek=100 conv=notrunc 2>/dev/null
 rm -f "$dir/state"/result-*
 timeout 900 "$lazyboot" restore "file://$dir/bad" --pubkey "$dir/sign.pub" \
