@@ -150,6 +150,9 @@ void lzb_index_extent(const struct lzb_index *ix, uint64_t i,
  * Returns 1 and *e, 0 if the page is not in the image (serve zeros), -1 on a
  * read error or a malformed index.
  */
+/* The task with PID: 0 and *t, or -1 when the index has none. */
+int lzb_index_find_task(const struct lzb_index *ix, uint32_t pid,
+			struct lzb_index_task *t);
 int lzb_index_lookup_fd(int fd, uint32_t pid, uint64_t vaddr,
 			struct lzb_extent *e, struct lzb_err *err);
 

@@ -347,3 +347,14 @@ int lzb_index_lookup_fd(int fd, uint32_t pid, uint64_t vaddr,
 	}
 	return 0;
 }
+
+int lzb_index_find_task(const struct lzb_index *ix, uint32_t pid,
+			struct lzb_index_task *t)
+{
+	for (uint32_t i = 0; i < ix->nr_tasks; i++) {
+		lzb_index_task(ix, i, t);
+		if (t->pid == pid)
+			return 0;
+	}
+	return -1;
+}

@@ -44,18 +44,6 @@ struct lzb_image_source {
 	struct lzb_image_source_stats stats;
 };
 
-/* The index's task with this pid, or -1. */
-static int find_task(const struct lzb_index *ix, uint32_t pid,
-		     struct lzb_index_task *t)
-{
-	for (uint32_t i = 0; i < ix->nr_tasks; i++) {
-		lzb_index_task(ix, i, t);
-		if (t->pid == pid)
-			return 0;
-	}
-	return -1;
-}
-
 /* The extent of task t holding vaddr (extents are sorted by address). */
 static int find_extent(const struct lzb_index *ix,
 		       const struct lzb_index_task *t, uint64_t vaddr,
@@ -347,7 +335,7 @@ int lzb_image_source_request(void *ctx, struct lzb_engine *engine,
 	int err;
 
 	src->engine = engine;
-	if (find_task(ix, (uint32_t)img_pid, &t))
+	if (lzb_index_find_task(ix, (uint32_t)img_pid, &t))
 		return -ESRCH;
 	while (a < img_addr + len) {
 		struct lzb_extent e;

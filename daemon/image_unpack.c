@@ -76,17 +76,6 @@ static int out_page(struct out_file *f, const uint8_t *p, struct lzb_err *err)
 	return 0;
 }
 
-static int find_task(const struct lzb_index *ix, uint32_t pid,
-		     struct lzb_index_task *t)
-{
-	for (uint32_t i = 0; i < ix->nr_tasks; i++) {
-		lzb_index_task(ix, i, t);
-		if (t->pid == pid)
-			return 0;
-	}
-	return -1;
-}
-
 static int rebuild_pages(struct lzb_image *img, struct chunk_cache *cc,
 			 uint32_t pid, const struct criu_pagemap *pm,
 			 const struct lzb_bundle_file *hot, const char *out_dir,
@@ -97,7 +86,7 @@ static int rebuild_pages(struct lzb_image *img, struct chunk_cache *cc,
 	uint64_t k;
 	int r = -1;
 
-	if (find_task(&img->ix, pid, &t))
+	if (lzb_index_find_task(&img->ix, pid, &t))
 		return lzb_errf(err, "%s: index has no pid %u", img->dir, pid);
 	snprintf(f.path, sizeof(f.path), "%s/pages-%u.img", out_dir,
 		 pm->pages_id);

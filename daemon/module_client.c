@@ -65,8 +65,7 @@ static int parse_info_reply(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-/* libnl error codes carry less than errno; keep the ones callers act on. */
-static int nl_to_errno(int nlerr)
+int lzb_nl_to_errno(int nlerr)
 {
 	switch (-nlerr) {
 	case NLE_OBJ_NOTFOUND:
@@ -79,6 +78,8 @@ static int nl_to_errno(int nlerr)
 		return -EINVAL;
 	case NLE_OPNOTSUPP:
 		return -EOPNOTSUPP;
+	case NLE_AGAIN:
+		return -EAGAIN;
 	default:
 		return -EIO;
 	}
@@ -133,5 +134,5 @@ int lzb_module_get_info(struct lzb_module_info *info)
 out:
 	nlmsg_free(msg);
 	nl_socket_free(sock);
-	return nl_to_errno(err);
+	return lzb_nl_to_errno(err);
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Restore sessions held by lazyboot.ko, through libnl-genl-3. */
+#include "module_client.h"
 #include "module_session.h"
 
 #include <errno.h>
@@ -69,26 +70,6 @@ static uint64_t get_u64(struct nlattr **tb, int type)
 static uint32_t get_u32(struct nlattr **tb, int type)
 {
 	return tb[type] ? nla_get_u32(tb[type]) : 0;
-}
-
-static int nl_to_errno(int nlerr)
-{
-	switch (-nlerr) {
-	case NLE_OBJ_NOTFOUND:
-		return -ENOENT;
-	case NLE_PERM:
-		return -EPERM;
-	case NLE_NOMEM:
-		return -ENOMEM;
-	case NLE_INVAL:
-		return -EINVAL;
-	case NLE_OPNOTSUPP:
-		return -EOPNOTSUPP;
-	case NLE_AGAIN:
-		return -EAGAIN;
-	default:
-		return -EIO;
-	}
 }
 
 static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg)
@@ -235,7 +216,7 @@ static int open_socket(struct lzb_module **out)
 						    LAZYBOOT_FAMILY_NAME);
 	if (err < 0) {
 		lzb_module_close(m);
-		return nl_to_errno(err);
+		return lzb_nl_to_errno(err);
 	}
 	/* Dumps of many sessions: the size intro.rst recommends. */
 	nl_socket_set_msg_buf_size(m->sock, 32768);
@@ -261,7 +242,7 @@ int lzb_module_open_events(struct lzb_module **out)
 	if (err < 0) {
 		lzb_module_close(*out);
 		*out = NULL;
-		return nl_to_errno(err);
+		return lzb_nl_to_errno(err);
 	}
 	nl_socket_disable_seq_check((*out)->sock);
 	return 0;
@@ -299,13 +280,13 @@ static int transact(struct lzb_module *m, struct nl_msg *msg,
 	err = nl_send_auto(m->sock, msg);
 	nlmsg_free(msg);
 	if (err < 0)
-		return nl_to_errno(err);
+		return lzb_nl_to_errno(err);
 	do {
 		err = nl_recvmsgs_default(m->sock);
 		if (req->kernel_errno)
 			return req->kernel_errno;
 	} while (err >= 0 && !req->done);
-	return err < 0 ? nl_to_errno(err) : 0;
+	return err < 0 ? lzb_nl_to_errno(err) : 0;
 }
 
 static struct nl_msg *new_request(struct lzb_module *m, uint8_t cmd,
@@ -453,7 +434,7 @@ int lzb_session_event_recv(struct lzb_module *m, struct lzb_session_event *ev,
 		if (req.kernel_errno)
 			return req.kernel_errno;
 		if (err < 0)
-			return nl_to_errno(err);
+			return lzb_nl_to_errno(err);
 	}
 	return 0;
 }
