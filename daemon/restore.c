@@ -410,7 +410,9 @@ static int serve(struct restore *r, struct lzb_err *err)
 		poll(fds, 3, 20);
 		if (fds[2].revents)
 			lzb_fetcher_process(r->fetcher);
-		if (fds[0].revents && !lzb_lazy_socket_finished(r->sock)) {
+		/* Also after RSTF: reading CRIU's hang-up closes the socket,
+		 * which would otherwise stay readable and spin this loop. */
+		if (fds[0].revents) {
 			ret = lzb_lazy_socket_process(r->sock, &socket_ops, r);
 			if (ret)
 				lzb_errf(err, "CRIU's lazy-pages socket: %s",
