@@ -67,7 +67,7 @@ restore_and_check() {
 }
 
 echo "TAP version 13"
-echo "1..7"
+echo "1..10"
 modprobe -a nf_tables nft_ct unix_diag inet_diag tcp_diag netlink_diag \
 	af_packet_diag 2>/dev/null
 
@@ -114,6 +114,40 @@ atftpd --daemon --port 69 --bind-address 127.0.0.1 --user root --group root \
 	"$dir" 2>&1 | diag
 restore_and_check tftp "tftp://127.0.0.1/img"
 pkill -f "atftpd --daemon --port 69 --bind-address 127.0.0.1" 2>/dev/null
+
+# --- the hot set is restored eagerly by CRIU ----------------------------
+# A profile naming every dumped page before any `ready` line makes every
+# page hot: CRIU must then restore all of them itself, so the pager sees no
+# fault on image data and fetches no chunk, and the processes still find
+# every page right.  The plain image above needed faults (count checked).
+faults_plain=$(sed -n 's/^pages: .* \([0-9]*\) faults.*/\1/p' "$dir/file.out")
+{
+	echo "lazyboot-profile v1"
+	for pm in "$dir"/dump/pagemap-[0-9]*.img; do	# not pagemap-shmem-*
+		pid=${pm##*/pagemap-}
+		pid=${pid%.img}
+		crit decode -i "$pm" 2>>"$dir/crit.err" | python3 -c '
+import json, sys
+pid = sys.argv[1]
+for e in json.load(sys.stdin)["entries"][1:]:
+    va = int(str(e["vaddr"]), 0)
+    if va < 1 << 47:    # user memory, not the vsyscall page
+        print(pid, hex(va), e.get("nr_pages", e.get("pages", 1)))
+' "$pid"
+	done
+} > "$dir/all-hot.profile"
+"$lazyboot" pack --criu-dir "$dir/dump" --out "$dir/img-hot" --key "$dir/sign.key" \
+	--profile "$dir/all-hot.profile" >"$dir/pack-hot.out" 2>&1
+status=$?
+diag < "$dir/pack-hot.out"
+[ $status -eq 0 ] || head -n 5 "$dir/all-hot.profile" | diag
+[ $status -eq 0 ] && grep -qE '^pages: .* 0 cold' "$dir/pack-hot.out"
+ok $? pack_all_hot
+restore_and_check all_hot "file://$dir/img-hot"
+chunks_hot=$(sed -n 's/.*chunks: \([0-9]*\) fetched.*/\1/p' "$dir/all_hot.out")
+echo "faults: $faults_plain without a profile; chunks fetched with every page hot: $chunks_hot" | diag
+[ "${faults_plain:-0}" -gt 0 ] && [ "$chunks_hot" = 0 ]
+ok $? hot_set_is_eager
 
 # --- a chunk that does not verify must stop the restore -----------------
 cp -a "$dir/img" "$dir/bad"
