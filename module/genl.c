@@ -7,6 +7,7 @@
  * from 5.10 on, whatever the genetlink core of that kernel does by default.
  */
 
+#include <linux/module.h>
 #include <linux/utsname.h>
 #include <net/genetlink.h>
 
