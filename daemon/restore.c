@@ -524,7 +524,7 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	snprintf(r.workdir, sizeof(r.workdir), "%s",
-		 o->workdir ? o->workdir : "/run/lazyboot/restore");
+		 o->workdir ? o->workdir : LZB_RESTORE_WORKDIR);
 	/* mkdir -p: the default lives under /run, which may lack lazyboot/. */
 	for (char *slash = strchr(r.workdir + 1, '/'); slash;
 	     slash = strchr(slash + 1, '/')) {

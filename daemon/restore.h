@@ -18,6 +18,9 @@
 
 struct lzb_restore_status;
 
+/* Where a restore works when not told: its bundle, logs and status. */
+#define LZB_RESTORE_WORKDIR "/run/lazyboot/restore"
+
 struct lzb_restore_opts {
 	const char *const *mirrors;	/* base URLs of the image directory */
 	size_t nr_mirrors;
