@@ -82,6 +82,11 @@ static int wait_root(int root)
 	int status, pidfd;
 	pid_t pid;
 
+	if (root <= 0) {
+		fprintf(stderr, "lazybootd: CRIU named no restored root: "
+			"nothing to watch\n");
+		return -1;
+	}
 	for (;;) {
 		if (forward_signal) {
 			kill(root, forward_signal);

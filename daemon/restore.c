@@ -105,7 +105,8 @@ static void publish(struct restore *r, const char *failure)
 	snprintf(st.state, sizeof(st.state), "%s", state_of(r, failure));
 	if (!lzb_status_due(&r->throttle, st.state, now))
 		return;
-	snprintf(st.url, sizeof(st.url), "%s", r->o->mirrors[0]);
+	snprintf(st.url, sizeof(st.url), "%s",
+		 r->o->nr_mirrors ? r->o->mirrors[0] : "");
 	snprintf(st.failure, sizeof(st.failure), "%s", failure ? failure : "");
 	snprintf(st.guarantee, sizeof(st.guarantee), "%s", r->guarantee);
 	st.pager_start = lzb_proc_start_time(st.pager_pid);

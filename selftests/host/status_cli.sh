@@ -1,7 +1,8 @@
 #!/bin/bash
 # Host selftest (TAP): `lazyboot status` on crafted status files (well
 # formed, stale, finished, failed, malformed) and on the status file a real
-# `lazyboot restore` leaves when it cannot fetch its image.  The live
+# `lazyboot restore` leaves when it cannot fetch its image, and the
+# STATUS= that `lazybootd restore` sends to $NOTIFY_SOCKET then.  The live
 # streaming path needs CRIU: selftests/guest/lazybootd_unit.sh covers it.
 set -u
 BUILD=${BUILD:-build}
@@ -35,7 +36,7 @@ status() {
 }
 
 echo "TAP version 13"
-echo "1..12"
+echo "1..13"
 sleep 0 &
 dead=$!
 wait "$dead"
@@ -71,3 +72,35 @@ expect not_key_value 1 "status:2: not key=value: 'this is not a status'" "$LZB" 
 	--workdir "$w/real" >/dev/null 2>&1
 expect real_restore_failed 0 "real: failed.*failure  .*manifest" \
 	bash -c "'$LZB' status '$w/real' | tr '\n' ' '"
+
+# lazybootd restore tells systemd through $NOTIFY_SOCKET (here: a listener
+# standing in for systemd) why it failed.
+python3 - "$w/notify.sock" "$w/notify.out" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+with open(sys.argv[2], "w") as out:
+    try:
+        while True:
+            out.write(s.recv(4096).decode() + "\n")
+            out.flush()
+    except socket.timeout:
+        pass
+PY
+listener=$!
+for _ in $(seq 50); do [ -S "$w/notify.sock" ] && break; sleep 0.1; done
+NOTIFY_SOCKET=$w/notify.sock "$PWD/$BUILD/lazybootd" restore "file://$w/no-such-image" \
+	--allow-unsigned --quiet --workdir "$w/daemon" >/dev/null 2>&1
+rc=$?
+sleep 0.5
+kill "$listener" 2>/dev/null
+wait "$listener" 2>/dev/null
+cp "$w/notify.out" "$w/out" 2>/dev/null
+if [ $rc -eq 1 ] && grep -q '^STATUS=failed: .*manifest' "$w/out" &&
+	! grep -q 'READY=1' "$w/out"; then
+	ok sd_notify_failure
+else
+	echo "# lazybootd exit status $rc"
+	no sd_notify_failure
+fi
