@@ -3,7 +3,7 @@
 # formed, stale, finished, failed, malformed) and on the status file a real
 # `lazyboot restore` leaves when it cannot fetch its image, and the
 # STATUS= that `lazybootd restore` sends to $NOTIFY_SOCKET then.  The live
-# streaming path needs CRIU: selftests/guest/lazybootd_unit.sh covers it.
+# streaming path needs CRIU: selftests/qemu/lazybootd-unit covers it.
 set -u
 BUILD=${BUILD:-build}
 LZB=$PWD/$BUILD/lazyboot
