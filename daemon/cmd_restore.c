@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* `lazyboot restore`: a lazy restore from a served image, in the foreground. */
-#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "commands.h"
-#include "restore.h"
+#include "restore_args.h"
 
 static const char usage[] =
 	"usage: lazyboot restore URL [MIRROR...] (--pubkey FILE | --allow-unsigned)\n"
@@ -40,68 +37,13 @@ static const char usage[] =
 
 int cmd_restore(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "pubkey", required_argument, NULL, 'p' },
-		{ "allow-unsigned", no_argument, NULL, 'u' },
-		{ "encrypt-key", required_argument, NULL, 'k' },
-		{ "workdir", required_argument, NULL, 'w' },
-		{ "ready", required_argument, NULL, 'r' },
-		{ "criu", required_argument, NULL, 'c' },
-		{ "max-background", required_argument, NULL, 'b' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	struct lzb_restore_opts o = { 0 };
 	struct lzb_restore_report rep;
-	int opt, first_criu = argc;
-	char *end;
+	int ret = lzb_restore_parse_args(argc, argv, "lazyboot restore",
+					 usage, &o);
 
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--")) {
-			first_criu = i;
-			break;
-		}
-	while ((opt = getopt_long(first_criu, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'p': o.pubkey = optarg; break;
-		case 'u': o.allow_unsigned = true; break;
-		case 'k': o.encrypt_key = optarg; break;
-		case 'w': o.workdir = optarg; break;
-		case 'r': o.ready_cmd = optarg; break;
-		case 'c': o.criu = optarg; break;
-		case 'q': o.quiet = true; break;
-		case 'b':
-			o.max_background = (unsigned int)strtoul(optarg, &end, 10);
-			if (*end || !o.max_background || o.max_background > 256) {
-				fprintf(stderr, "lazyboot restore: --max-background "
-					"takes 1..256, not '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
-		}
-	}
-	if (optind >= first_criu) {
-		fprintf(stderr, "lazyboot restore: no image URL given\n%s", usage);
-		return 2;
-	}
-	if (o.pubkey && o.allow_unsigned) {
-		fprintf(stderr, "lazyboot restore: --pubkey and --allow-unsigned "
-			"contradict each other\n");
-		return 2;
-	}
-	o.mirrors = (const char *const *)&argv[optind];
-	o.nr_mirrors = (size_t)(first_criu - optind);
-	if (first_criu < argc) {
-		o.criu_args = &argv[first_criu + 1];
-		o.nr_criu_args = (size_t)(argc - first_criu - 1);
-	}
+	if (ret)
+		return ret == 1 ? 0 : 2;
 	if (lzb_restore_run(&o, &rep))
 		return 1;
 	printf("restored: bundle %llu ms, restore finished %llu ms, ready %s%llu ms, "

@@ -12,7 +12,7 @@ void lzb_ranges_init(struct lzb_ranges *set)
 
 void lzb_ranges_free(struct lzb_ranges *set)
 {
-	free(set->v);
+	free(set->base);
 	lzb_ranges_init(set);
 }
 
@@ -23,15 +23,46 @@ static int reserve(struct lzb_ranges *set, size_t n)
 
 	if (n <= set->cap)
 		return 0;
+	if (set->v != set->base) {
+		/* Reclaim the room freed at the front first. */
+		set->cap += (size_t)(set->v - set->base);
+		memmove(set->base, set->v, set->n * sizeof(*v));
+		set->v = set->base;
+		if (n <= set->cap)
+			return 0;
+	}
 	cap = set->cap ? set->cap * 2 : 8;
 	while (cap < n)
 		cap *= 2;
-	v = realloc(set->v, cap * sizeof(*v));
+	v = realloc(set->base, cap * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	set->v = v;
+	set->v = set->base = v;
 	set->cap = cap;
 	return 0;
+}
+
+/*
+ * Take range i out, moving whichever side is shorter: streaming in address
+ * order takes ranges from the front, and must not move the whole array
+ * each time (a sparse multi-GiB image has millions of ranges).
+ */
+static void remove_at(struct lzb_ranges *set, size_t i)
+{
+	if (i < set->n / 2) {
+		memmove(&set->v[1], &set->v[0], i * sizeof(*set->v));
+		set->v++;
+		set->cap--;
+	} else {
+		memmove(&set->v[i], &set->v[i + 1],
+			(set->n - i - 1) * sizeof(*set->v));
+	}
+	set->n--;
+}
+
+static uint64_t img_end(const struct lzb_range *r)
+{
+	return r->img_start + (r->end - r->start);
 }
 
 int lzb_ranges_copy(struct lzb_ranges *dst, const struct lzb_ranges *src)
@@ -42,11 +73,11 @@ int lzb_ranges_copy(struct lzb_ranges *dst, const struct lzb_ranges *src)
 	if (src->n)
 		memcpy(dst->v, src->v, src->n * sizeof(*src->v));
 	dst->n = src->n;
+	dst->img_unordered = src->img_unordered;
 	return 0;
 }
 
-/* Index of the first range ending after addr. */
-static size_t first_after(const struct lzb_ranges *set, uint64_t addr)
+size_t lzb_ranges_first_after(const struct lzb_ranges *set, uint64_t addr)
 {
 	size_t lo = 0, hi = set->n;
 
@@ -80,16 +111,36 @@ int lzb_ranges_add(struct lzb_ranges *set, uint64_t start, uint64_t end,
 
 	if (start >= end)
 		return -EINVAL;
-	i = first_after(set, start);
+	i = lzb_ranges_first_after(set, start);
 	if (i < set->n && set->v[i].start < end)
 		return -EEXIST;
+	if ((i > 0 && img_end(&set->v[i - 1]) > img_start) ||
+	    (i < set->n && set->v[i].img_start < img_end(&r)))
+		set->img_unordered = true;
 	return insert_at(set, i, &r);
+}
+
+size_t lzb_ranges_first_img(const struct lzb_ranges *set, uint64_t img)
+{
+	size_t lo = 0, hi = set->n;
+
+	if (set->img_unordered)
+		return 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (img_end(&set->v[mid]) <= img)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 const struct lzb_range *lzb_ranges_find(const struct lzb_ranges *set,
 					uint64_t addr)
 {
-	size_t i = first_after(set, addr);
+	size_t i = lzb_ranges_first_after(set, addr);
 
 	if (i < set->n && set->v[i].start <= addr)
 		return &set->v[i];
@@ -98,7 +149,7 @@ const struct lzb_range *lzb_ranges_find(const struct lzb_ranges *set,
 
 int lzb_ranges_remove(struct lzb_ranges *set, uint64_t start, uint64_t end)
 {
-	size_t i = first_after(set, start);
+	size_t i = lzb_ranges_first_after(set, start);
 
 	while (i < set->n && set->v[i].start < end) {
 		struct lzb_range *r = &set->v[i];
@@ -120,8 +171,7 @@ int lzb_ranges_remove(struct lzb_ranges *set, uint64_t start, uint64_t end)
 			r->start = end;
 			return 0;
 		} else {
-			memmove(r, r + 1, (set->n - i - 1) * sizeof(*r));
-			set->n--;
+			remove_at(set, i);
 		}
 	}
 	return 0;
@@ -136,7 +186,7 @@ int lzb_ranges_move(struct lzb_ranges *set, uint64_t from, uint64_t to,
 
 	/* Collect the parts inside [from, from + len), then re-add them. */
 	lzb_ranges_init(&moved);
-	for (i = first_after(set, from);
+	for (i = lzb_ranges_first_after(set, from);
 	     i < set->n && set->v[i].start < from + len; i++) {
 		const struct lzb_range *r = &set->v[i];
 		uint64_t s = r->start > from ? r->start : from;

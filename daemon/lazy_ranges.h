@@ -11,6 +11,7 @@
 #ifndef LAZYBOOT_LAZY_RANGES_H
 #define LAZYBOOT_LAZY_RANGES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,7 +24,11 @@ struct lzb_range {
 struct lzb_ranges {
 	struct lzb_range *v;	/* sorted by start, disjoint */
 	size_t n;
-	size_t cap;
+	size_t cap;		/* room from v on */
+	struct lzb_range *base;	/* the allocation; v may lie past it, so
+				 * taking the first range out is O(1) */
+	bool img_unordered;	/* some img_start out of start's order
+				 * (after an mremap): no search by img */
 };
 
 void lzb_ranges_init(struct lzb_ranges *set);
@@ -37,6 +42,16 @@ int lzb_ranges_add(struct lzb_ranges *set, uint64_t start, uint64_t end,
 /* The range holding current address addr, or NULL. */
 const struct lzb_range *lzb_ranges_find(const struct lzb_ranges *set,
 					uint64_t addr);
+
+/*
+ * Index of the first range whose dump-time bytes end after img, when the
+ * set is in dump-time order too (!img_unordered); else 0, and callers
+ * scan every range.
+ */
+size_t lzb_ranges_first_img(const struct lzb_ranges *set, uint64_t img);
+
+/* Index of the first range ending after current address addr (may be n). */
+size_t lzb_ranges_first_after(const struct lzb_ranges *set, uint64_t addr);
 
 /* Take [start, end) (current addresses) out of the set. */
 int lzb_ranges_remove(struct lzb_ranges *set, uint64_t start, uint64_t end);

@@ -20,6 +20,8 @@ static const struct lzb_command commands[] = {
 	  cmd_sessions },
 	{ "capture", "start an app set, wait until ready, criu dump it",
 	  cmd_capture },
+	{ "status", "show how far the restores of this machine got",
+	  cmd_status },
 };
 
 static void print_usage(FILE *out)

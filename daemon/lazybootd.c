@@ -2,9 +2,10 @@
 /*
  * lazybootd: the lazy-restore pager.
  *
- * This version only reports which guarantee the node offers against losing
- * a restore session's userfaultfd (kernel-held through lazyboot.ko, or
- * none yet); the restore engine comes in later versions.
+ * `--check` reports which guarantee the node offers against losing a
+ * restore session's userfaultfd (kernel-held through lazyboot.ko, or none
+ * yet); `restore` runs a lazy restore as a systemd service's main process
+ * (daemon_restore.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,17 +13,18 @@
 
 #include <linux/lazyboot.h>
 
+#include "daemon_restore.h"
 #include "module_client.h"
 #include "version.h"
 
 static const char usage[] =
 	"usage: lazybootd --check | --version | --help\n"
+	"       lazybootd restore URL [options]  (see lazybootd restore --help)\n"
 	"\n"
 	"  --check    report whether lazyboot.ko is loaded and which guarantee\n"
 	"             it gives restore sessions; exit 0 if it answered\n"
 	"  --version  print the version\n"
-	"\n"
-	"Restoring images is not implemented in this version.\n";
+	"  restore    restore an image lazily as a systemd Type=notify service\n";
 
 static int check_module(void)
 {
@@ -64,6 +66,8 @@ int main(int argc, char **argv)
 	}
 	if (argc == 2 && !strcmp(argv[1], "--check"))
 		return check_module();
+	if (argc >= 2 && !strcmp(argv[1], "restore"))
+		return lzbd_restore_main(argc - 1, argv + 1);
 
 	fputs(usage, stderr);
 	return 2;

@@ -19,6 +19,7 @@
 #include "image_pack.h"
 #include "image_reader.h"
 #include "image_source.h"
+#include "restore_status.h"
 #include "uffd_engine.h"
 
 #define PROBE_INTERVAL_MS 100
@@ -35,7 +36,12 @@ struct restore {
 	char workdir[4096];
 	uint64_t t0;
 	pid_t criu, probe;
-	bool criu_ok, restored, ready;
+	bool criu_started, criu_ok, restored, ready, resident;
+	/* What protects the restored tasks if this process dies: said in
+	 * the status file's guarantee line. */
+	const char *guarantee;
+	struct lzb_status_throttle throttle;
+	uint64_t started_unix;
 	uint64_t next_probe;
 	int tasks;
 	int task_pids[64];	/* image pids handed over (= real pids) */
@@ -71,6 +77,70 @@ static void say(const struct restore *r, const char *fmt, ...)
 	va_end(ap);
 	putchar('\n');
 	fflush(stdout);
+}
+
+/* ---- WORKDIR/status --------------------------------------------------- */
+
+static const char *state_of(const struct restore *r, const char *failure)
+{
+	if (failure)
+		return "failed";
+	if (r->resident && (!r->o->ready_cmd || r->ready))
+		return "resident";
+	if (r->ready)
+		return "ready";
+	if (r->restored)
+		return "streaming";
+	return r->criu_started ? "restoring" : "fetching-image";
+}
+
+/* Write the status if due (a state change, or LZB_STATUS_INTERVAL_MS). */
+static void publish(struct restore *r, const char *failure)
+{
+	struct lzb_restore_status st = { .pager_pid = getpid() };
+	const struct lzb_restore_report *rep = r->rep;
+	uint64_t now = now_ms(), busy;
+	struct lzb_err err;
+
+	snprintf(st.state, sizeof(st.state), "%s", state_of(r, failure));
+	if (!lzb_status_due(&r->throttle, st.state, now))
+		return;
+	snprintf(st.url, sizeof(st.url), "%s",
+		 r->o->nr_mirrors ? r->o->mirrors[0] : "");
+	snprintf(st.failure, sizeof(st.failure), "%s", failure ? failure : "");
+	snprintf(st.guarantee, sizeof(st.guarantee), "%s", r->guarantee);
+	st.pager_start = lzb_proc_start_time(st.pager_pid);
+	st.root_pid = rep->root_pid;
+	if (r->engine) {
+		struct lzb_engine_stats es;
+
+		lzb_engine_get_stats(r->engine, &es);
+		st.pages_resident = es.pages_resident;
+		st.pages_total = es.pages_lazy_total;
+		st.faults = es.faults;
+		st.latency_p50_us = lzb_latency_percentile_us(&es, 50);
+		st.latency_p99_us = lzb_latency_percentile_us(&es, 99);
+		st.latency_max_us = es.latency_max_us;
+	}
+	if (r->source) {
+		struct lzb_image_source_stats ss;
+
+		lzb_image_source_get_stats(r->source, &ss);
+		st.bytes_fetched = ss.bytes_fetched;
+	}
+	busy = (rep->ms_resident ? rep->ms_resident : now - r->t0);
+	st.mb_per_s = busy ? st.bytes_fetched / 1e3 / (double)busy : 0;
+	st.started_unix = r->started_unix;
+	st.updated_unix = (uint64_t)time(NULL);
+	st.ms_elapsed = now - r->t0;
+	st.ms_bundle = rep->ms_bundle;
+	st.ms_restored = rep->ms_restored;
+	st.ms_ready = rep->ms_ready;
+	st.ms_resident = rep->ms_resident;
+	if (lzb_status_write(r->workdir, &st, &err) && !r->o->quiet)
+		fprintf(stderr, "lazyboot: %s\n", err.msg);
+	if (r->o->on_status)
+		r->o->on_status(r->o->status_arg, &st);
 }
 
 /* ---- fetching the metadata objects, synchronously ------------------- */
@@ -276,6 +346,7 @@ static int start_criu(struct restore *r, struct lzb_err *err)
 	free(argv);
 	if (r->criu < 0)
 		return lzb_errf(err, "cannot start criu: %s", strerror(errno));
+	r->criu_started = true;
 	say(r, "criu restore --lazy-pages started (log: %s/restore.log)",
 	    r->workdir);
 	return 0;
@@ -393,7 +464,6 @@ static bool finished(const struct restore *r)
 
 static int serve(struct restore *r, struct lzb_err *err)
 {
-	bool resident = false;
 	int ret;
 
 	while (!finished(r) && !err->msg[0]) {
@@ -425,12 +495,13 @@ static int serve(struct restore *r, struct lzb_err *err)
 			lzb_errf(err, "pager stopped: %s",
 				 why ? why : strerror(-ret));
 		}
-		if (!resident && r->restored && lzb_engine_done(r->engine)) {
-			resident = true;
+		if (!r->resident && r->restored && lzb_engine_done(r->engine)) {
+			r->resident = true;
 			r->rep->ms_resident = now_ms() - r->t0;
 			say(r, "every page resident");
 		}
 		poll_children(r, err);
+		publish(r, NULL);
 	}
 	return err->msg[0] ? -1 : 0;
 }
@@ -449,10 +520,12 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 
 	memset(rep, 0, sizeof(*rep));
 	r.t0 = now_ms();
+	r.started_unix = (uint64_t)time(NULL);
+	r.guarantee = LZB_GUARANTEE_PAGER_ONLY;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	snprintf(r.workdir, sizeof(r.workdir), "%s",
-		 o->workdir ? o->workdir : "/run/lazyboot/restore");
+		 o->workdir ? o->workdir : LZB_RESTORE_WORKDIR);
 	/* mkdir -p: the default lives under /run, which may lack lazyboot/. */
 	for (char *slash = strchr(r.workdir + 1, '/'); slash;
 	     slash = strchr(slash + 1, '/')) {
@@ -462,6 +535,7 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	}
 	if (lzb_mkdir(r.workdir, &err))
 		goto out;
+	publish(&r, NULL);
 	r.fetcher = lzb_fetcher_new(&fopts);
 	r.mirrors = lzb_mirrors_new(o->mirrors, o->nr_mirrors);
 	if (!r.fetcher || !r.mirrors) {
@@ -498,6 +572,7 @@ out:
 			kill(r.criu, SIGKILL);
 		ret = -1;
 	}
+	publish(&r, err.msg[0] ? err.msg : NULL);
 	if (r.engine) {
 		lzb_engine_get_stats(r.engine, &es);
 		rep->faults = es.faults;

@@ -16,6 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct lzb_restore_status;
+
+/* Where a restore works when not told: its bundle, logs and status. */
+#define LZB_RESTORE_WORKDIR "/run/lazyboot/restore"
+
 struct lzb_restore_opts {
 	const char *const *mirrors;	/* base URLs of the image directory */
 	size_t nr_mirrors;
@@ -29,6 +34,9 @@ struct lzb_restore_opts {
 	size_t nr_criu_args;
 	unsigned int max_background;	/* chunks streamed at once; 4 */
 	bool quiet;
+	/* Told every status written to WORKDIR/status (optional). */
+	void (*on_status)(void *arg, const struct lzb_restore_status *st);
+	void *status_arg;
 };
 
 struct lzb_restore_report {

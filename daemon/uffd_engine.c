@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PAGE_SIZE_BYTES 4096ULL
@@ -18,6 +19,7 @@ struct lzb_task {
 	int uffd;		/* -1 until attached, and once released */
 	bool attached;
 	bool gone;
+	bool forked;		/* a child: its pages count in its parent's */
 	struct lzb_ranges lazy;
 	struct lzb_task *next;
 };
@@ -44,6 +46,13 @@ struct lzb_deferred {
 	unsigned char data[];
 };
 
+/* A thread blocked on a page fault, for the latency it waits. */
+struct lzb_waiter {
+	const struct lzb_task *task;
+	uint64_t page;		/* current address */
+	uint64_t since_ns;	/* when its fault was read */
+};
+
 struct lzb_engine {
 	struct lzb_engine_config config;
 	int epoll_fd;
@@ -53,8 +62,91 @@ struct lzb_engine {
 	unsigned int background_in_flight;
 	bool streaming;
 	struct lzb_deferred *deferred;
+	struct lzb_waiter *waiters;
+	size_t nr_waiters, cap_waiters;
 	struct lzb_engine_stats stats;
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void record_latency(struct lzb_engine *e, uint64_t since_ns)
+{
+	uint64_t us = (now_ns() - since_ns) / 1000;
+	unsigned int b = 0;
+
+	while (b + 1 < LZB_LATENCY_BUCKETS && us >> (b + 1))
+		b++;
+	e->stats.latency_log2_us[b]++;
+	e->stats.latency_count++;
+	if (us > e->stats.latency_max_us)
+		e->stats.latency_max_us = us;
+}
+
+uint64_t lzb_latency_percentile_us(const struct lzb_engine_stats *st,
+				   unsigned int pct)
+{
+	uint64_t want, seen = 0;
+	unsigned int b;
+
+	if (!st->latency_count)
+		return 0;
+	want = (st->latency_count * pct + 99) / 100;
+	if (!want)
+		want = 1;
+	for (b = 0; b < LZB_LATENCY_BUCKETS; b++) {
+		seen += st->latency_log2_us[b];
+		if (seen >= want)
+			break;
+	}
+	if (b >= LZB_LATENCY_BUCKETS || (2ULL << b) > st->latency_max_us)
+		return st->latency_max_us;
+	return 2ULL << b;
+}
+
+static int add_waiter(struct lzb_engine *e, const struct lzb_task *t,
+		      uint64_t page, uint64_t since_ns)
+{
+	if (e->nr_waiters == e->cap_waiters) {
+		size_t cap = e->cap_waiters ? e->cap_waiters * 2 : 16;
+		struct lzb_waiter *w = realloc(e->waiters, cap * sizeof(*w));
+
+		if (!w)
+			return -ENOMEM;
+		e->waiters = w;
+		e->cap_waiters = cap;
+	}
+	e->waiters[e->nr_waiters++] = (struct lzb_waiter){ t, page, since_ns };
+	return 0;
+}
+
+/*
+ * Pages [start, end) of t are settled: the waiters on them are served
+ * (record) or no longer wait for image data (!record).  Only blocked
+ * threads wait, so the list stays short.
+ */
+static void settle_waiters(struct lzb_engine *e, const struct lzb_task *t,
+			   uint64_t start, uint64_t end, bool record)
+{
+	size_t i = 0;
+
+	while (i < e->nr_waiters) {
+		struct lzb_waiter *w = &e->waiters[i];
+
+		if (w->task == t && w->page >= start && w->page < end) {
+			if (record)
+				record_latency(e, w->since_ns);
+			*w = e->waiters[--e->nr_waiters];
+		} else {
+			i++;
+		}
+	}
+}
 
 int lzb_engine_new(const struct lzb_engine_config *config,
 		   struct lzb_engine **engine)
@@ -112,6 +204,7 @@ void lzb_engine_free(struct lzb_engine *e)
 		lzb_ranges_free(&p->requested);
 		free(p);
 	}
+	free(e->waiters);
 	close(e->epoll_fd);
 	free(e);
 }
@@ -159,6 +252,7 @@ int lzb_engine_add_task(struct lzb_engine *e, int img_pid,
 	t = new_task(e, img_pid);
 	if (!t)
 		return -ENOMEM;
+	e->stats.pages_lazy_total += lzb_ranges_bytes(lazy) / PAGE_SIZE_BYTES;
 	return lzb_ranges_copy(&t->lazy, lazy);
 }
 
@@ -201,6 +295,7 @@ static void task_gone(struct lzb_engine *e, struct lzb_task *t)
 	if (t->gone)
 		return;
 	t->gone = true;
+	settle_waiters(e, t, 0, UINT64_MAX, false);
 	task_drop_uffd(e, t);
 	lzb_ranges_free(&t->lazy);
 	e->stats.tasks_gone++;
@@ -290,24 +385,36 @@ static int install_task(struct lzb_engine *e, struct lzb_task *t,
 			uint64_t img_addr, const unsigned char *data,
 			uint64_t len)
 {
-	struct piece *pieces;
-	size_t i, n = 0;
+	struct piece *pieces = NULL;
+	size_t i, n = 0, cap = 0;
 	int err = 0;
 
 	if (t->gone || t->uffd < 0 || !t->lazy.n)
 		return 0;
-	pieces = calloc(t->lazy.n, sizeof(*pieces));
-	if (!pieces)
-		return -ENOMEM;
-	for (i = 0; i < t->lazy.n; i++) {
+	/* In dump-time order (no mremap moved things around) the pieces
+	 * are found by binary search, not by a walk over every range. */
+	for (i = lzb_ranges_first_img(&t->lazy, img_addr); i < t->lazy.n; i++) {
 		const struct lzb_range *r = &t->lazy.v[i];
 		uint64_t img_end = r->img_start + (r->end - r->start);
 		uint64_t s = r->img_start > img_addr ? r->img_start : img_addr;
 		uint64_t end = img_end < img_addr + len ? img_end :
 							   img_addr + len;
 
+		if (!t->lazy.img_unordered && r->img_start >= img_addr + len)
+			break;
 		if (s >= end)
 			continue;
+		if (n == cap) {
+			struct piece *p;
+
+			cap = cap ? cap * 2 : 8;
+			p = realloc(pieces, cap * sizeof(*p));
+			if (!p) {
+				free(pieces);
+				return -ENOMEM;
+			}
+			pieces = p;
+		}
 		pieces[n].start = r->start + (s - r->img_start);
 		pieces[n].end = pieces[n].start + (end - s);
 		pieces[n].img_start = s;
@@ -319,9 +426,12 @@ static int install_task(struct lzb_engine *e, struct lzb_task *t,
 
 		err = copy_into(e, t, pieces[i].start, src,
 				pieces[i].end - pieces[i].start, &copied);
-		if (copied)
+		if (copied) {
 			lzb_ranges_remove(&t->lazy, pieces[i].start,
 					  pieces[i].start + copied);
+			settle_waiters(e, t, pieces[i].start,
+				       pieces[i].start + copied, true);
+		}
 		if (err == -EAGAIN)
 			err = defer(e, t, pieces[i].img_start + copied,
 				    src + copied,
@@ -412,25 +522,69 @@ static int request(struct lzb_engine *e, int img_pid, uint64_t img_addr,
 	return err;
 }
 
-/* Asked for, or delivered and waiting for a task's map to settle. */
-static bool is_requested(struct lzb_engine *e, int img_pid, uint64_t img)
+/*
+ * Bytes asked for, or delivered and waiting for a task's map to settle:
+ * if img lies in such a block, returns the block's end, else img; *next is
+ * where the next such block above img starts (UINT64_MAX: none).  Costs a
+ * binary search per task of the image and a look at the deferred copies,
+ * which only exist while a task's memory map changes.
+ */
+static uint64_t requested_span(const struct lzb_engine *e, int img_pid,
+			       uint64_t img, uint64_t *next)
 {
-	struct lzb_deferred *d;
-	struct lzb_pending *p;
+	const struct lzb_deferred *d;
+	const struct lzb_pending *p;
+	uint64_t end = img;
+	bool again = true;
 
+	*next = UINT64_MAX;
+	while (again) {
+		again = false;
+		for (d = e->deferred; d; d = d->next) {
+			if (d->task->img_pid != img_pid)
+				continue;
+			if (end >= d->img_addr && end < d->img_addr + d->len) {
+				end = d->img_addr + d->len;
+				again = true;
+			}
+		}
+		for (p = e->pending; p; p = p->next) {
+			const struct lzb_range *r;
+
+			if (p->img_pid != img_pid)
+				continue;
+			r = lzb_ranges_find(&p->requested, end);
+			if (r) {
+				end = r->end;
+				again = true;
+			}
+		}
+	}
 	for (d = e->deferred; d; d = d->next)
-		if (d->task->img_pid == img_pid && img >= d->img_addr &&
-		    img < d->img_addr + d->len)
-			return true;
-	for (p = e->pending; p; p = p->next)
-		if (p->img_pid == img_pid &&
-		    lzb_ranges_find(&p->requested, img))
-			return true;
-	return false;
+		if (d->task->img_pid == img_pid && d->img_addr > end &&
+		    d->img_addr < *next)
+			*next = d->img_addr;
+	for (p = e->pending; p; p = p->next) {
+		size_t i;
+
+		if (p->img_pid != img_pid)
+			continue;
+		i = lzb_ranges_first_after(&p->requested, end);
+		if (i < p->requested.n && p->requested.v[i].start < *next)
+			*next = p->requested.v[i].start;
+	}
+	return end;
+}
+
+static bool is_requested(const struct lzb_engine *e, int img_pid, uint64_t img)
+{
+	uint64_t next;
+
+	return requested_span(e, img_pid, img, &next) > img;
 }
 
 static int handle_fault(struct lzb_engine *e, struct lzb_task *t,
-			uint64_t addr)
+			uint64_t addr, uint64_t since_ns)
 {
 	uint64_t page = PAGE_ALIGN_DOWN(addr);
 	const struct lzb_range *r = lzb_ranges_find(&t->lazy, page);
@@ -446,10 +600,12 @@ static int handle_fault(struct lzb_engine *e, struct lzb_task *t,
 
 		if (ioctl(t->uffd, UFFDIO_ZEROPAGE, &zero) == 0) {
 			e->stats.zero_pages++;
+			record_latency(e, since_ns);
 			return 0;
 		}
 		if (errno == EEXIST) {
 			ioctl(t->uffd, UFFDIO_WAKE, &zero.range);
+			record_latency(e, since_ns);
 			return 0;
 		}
 		if (errno == ESRCH || errno == ENOSPC) {
@@ -459,6 +615,8 @@ static int handle_fault(struct lzb_engine *e, struct lzb_task *t,
 		return errno == EAGAIN ? 0 : -errno;
 	}
 	img = r->img_start + (page - r->start);
+	if (add_waiter(e, t, page, since_ns))
+		return -ENOMEM;
 	if (is_requested(e, t->img_pid, img))
 		return 0;
 	e->stats.fault_requests++;
@@ -476,6 +634,7 @@ static int handle_fork(struct lzb_engine *e, struct lzb_task *parent,
 		return -ENOMEM;
 	}
 	e->stats.forks++;
+	child->forked = true;
 	err = lzb_ranges_copy(&child->lazy, &parent->lazy);
 	if (!err)
 		err = watch_uffd(e, child, child_uffd);
@@ -485,11 +644,11 @@ static int handle_fork(struct lzb_engine *e, struct lzb_task *parent,
 }
 
 static int handle_message(struct lzb_engine *e, struct lzb_task *t,
-			  const struct uffd_msg *msg)
+			  const struct uffd_msg *msg, uint64_t since_ns)
 {
 	switch (msg->event) {
 	case UFFD_EVENT_PAGEFAULT:
-		return handle_fault(e, t, msg->arg.pagefault.address);
+		return handle_fault(e, t, msg->arg.pagefault.address, since_ns);
 	case UFFD_EVENT_FORK:
 		return handle_fork(e, t, (int)msg->arg.fork.ufd);
 	case UFFD_EVENT_REMAP:
@@ -498,10 +657,14 @@ static int handle_message(struct lzb_engine *e, struct lzb_task *t,
 				       msg->arg.remap.to, msg->arg.remap.len);
 	case UFFD_EVENT_REMOVE:
 		e->stats.removes++;
+		settle_waiters(e, t, msg->arg.remove.start, msg->arg.remove.end,
+			       false);
 		return lzb_ranges_remove(&t->lazy, msg->arg.remove.start,
 					 msg->arg.remove.end);
 	case UFFD_EVENT_UNMAP:
 		e->stats.unmaps++;
+		settle_waiters(e, t, msg->arg.remove.start, msg->arg.remove.end,
+			       false);
 		return lzb_ranges_remove(&t->lazy, msg->arg.remove.start,
 					 msg->arg.remove.end);
 	default:
@@ -512,11 +675,13 @@ static int handle_message(struct lzb_engine *e, struct lzb_task *t,
 static int drain_uffd(struct lzb_engine *e, struct lzb_task *t)
 {
 	struct uffd_msg msgs[32];
+	uint64_t since_ns;
 	ssize_t n;
 	int i, err;
 
 	while (t->uffd >= 0) {
 		n = read(t->uffd, msgs, sizeof(msgs));
+		since_ns = now_ns();
 		if (n < 0) {
 			if (errno == EAGAIN)
 				return 0;
@@ -530,7 +695,7 @@ static int drain_uffd(struct lzb_engine *e, struct lzb_task *t)
 			return 0;
 		}
 		for (i = 0; i < n / (ssize_t)sizeof(msgs[0]); i++) {
-			err = handle_message(e, t, &msgs[i]);
+			err = handle_message(e, t, &msgs[i], since_ns);
 			if (err)
 				return err;
 		}
@@ -538,7 +703,12 @@ static int drain_uffd(struct lzb_engine *e, struct lzb_task *t)
 	return 0;
 }
 
-/* The first lazy bytes of t that nobody has asked for yet. */
+/*
+ * The first lazy bytes of t that nobody has asked for yet, at most
+ * stream_bytes.  Jumps over requested blocks instead of walking pages;
+ * installed pages have left t->lazy, so the walk starts at the stream's
+ * front and passes only what is in flight.
+ */
 static bool next_unrequested(struct lzb_engine *e, struct lzb_task *t,
 			     uint64_t *img_addr, uint64_t *len)
 {
@@ -550,17 +720,21 @@ static bool next_unrequested(struct lzb_engine *e, struct lzb_task *t,
 		uint64_t img_end = r->img_start + (r->end - r->start);
 
 		while (img < img_end) {
-			uint64_t run = img;
+			uint64_t next, run;
 
-			while (run < img_end && run - img < e->config.stream_bytes &&
-			       !is_requested(e, t->img_pid, run))
-				run += PAGE_SIZE_BYTES;
+			run = requested_span(e, t->img_pid, img, &next);
 			if (run > img) {
-				*img_addr = img;
-				*len = run - img;
-				return true;
+				img = run;
+				continue;
 			}
-			img += PAGE_SIZE_BYTES;
+			run = img + e->config.stream_bytes;
+			if (run > img_end)
+				run = img_end;
+			if (run > next)
+				run = next;
+			*img_addr = img;
+			*len = run - img;
+			return true;
 		}
 	}
 	return false;
@@ -656,8 +830,17 @@ void lzb_engine_get_stats(const struct lzb_engine *e,
 {
 	const struct lzb_task *t;
 
+	uint64_t left = 0;
+
 	*stats = e->stats;
 	stats->bytes_lazy = 0;
-	for (t = e->tasks; t; t = t->next)
-		stats->bytes_lazy += lzb_ranges_bytes(&t->lazy);
+	for (t = e->tasks; t; t = t->next) {
+		uint64_t bytes = lzb_ranges_bytes(&t->lazy);
+
+		stats->bytes_lazy += bytes;
+		if (!t->forked)
+			left += bytes / PAGE_SIZE_BYTES;
+	}
+	stats->pages_resident = left < stats->pages_lazy_total ?
+				stats->pages_lazy_total - left : 0;
 }

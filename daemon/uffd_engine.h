@@ -44,6 +44,9 @@ struct lzb_engine_config {
 	uint64_t stream_bytes;		/* size of one background request */
 };
 
+/* Fault latency histogram: bucket b counts [2^b, 2^(b+1)) us (b 0: < 2 us). */
+#define LZB_LATENCY_BUCKETS 32
+
 struct lzb_engine_stats {
 	uint64_t faults;		/* page faults read */
 	uint64_t fault_requests;	/* faults that needed a request */
@@ -53,7 +56,21 @@ struct lzb_engine_stats {
 	uint64_t forks, remaps, removes, unmaps;
 	uint64_t pages_unmapped;	/* lazy pages found gone at copy time */
 	unsigned int tasks, tasks_gone;
+	/* Lazy pages of the image's tasks, and how many of them no task
+	 * waits for any more (installed, or dropped by the task). */
+	uint64_t pages_lazy_total, pages_resident;
+	/* From reading a fault to the copy, zero page or wake that ends it. */
+	uint64_t latency_log2_us[LZB_LATENCY_BUCKETS];
+	uint64_t latency_count, latency_max_us;
 };
+
+/*
+ * The fault latency at or under which pct percent of the measured faults
+ * were served, in us, to the histogram's resolution (the upper bound of
+ * the bucket, capped at the largest seen); 0 with nothing measured.
+ */
+uint64_t lzb_latency_percentile_us(const struct lzb_engine_stats *stats,
+				   unsigned int pct);
 
 int lzb_engine_new(const struct lzb_engine_config *config,
 		   struct lzb_engine **engine);

@@ -9,18 +9,7 @@ w=$(mktemp -d /tmp/lzb-capture-cli-XXXXXX)
 n=0
 trap 'rm -rf "$w"' EXIT
 
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-no() { n=$((n + 1)); echo "not ok $n $1"; sed 's/^/#   /' "$w/out" | tail -n 15; }
-expect() { # NAME STATUS REGEX CMD...
-	local name=$1 want=$2 re=$3 rc
-	shift 3
-	"$@" >"$w/out" 2>&1
-	rc=$?
-	if [ "$rc" -eq "$want" ] && grep -Eq -- "$re" "$w/out"; then ok "$name"; else
-		echo "# exit status $rc, wanted $want and /$re/"
-		no "$name"
-	fi
-}
+. "$(dirname "$0")/cli-tap.sh"
 
 echo "TAP version 13"
 echo "1..9"

@@ -116,4 +116,49 @@ TEST_F(ranges, copy_is_independent)
 	lzb_ranges_free(&copy);
 }
 
+TEST_F(ranges, search_by_dump_address)
+{
+	EXPECT_EQ(0, lzb_ranges_first_img(&self->set, 0));
+	EXPECT_EQ(0, lzb_ranges_first_img(&self->set, 31 * K));
+	EXPECT_EQ(1, lzb_ranges_first_img(&self->set, 32 * K));
+	EXPECT_EQ(2, lzb_ranges_first_img(&self->set, 128 * K));
+	EXPECT_FALSE(self->set.img_unordered);
+	/* A move that puts dump-time order out of step: scan everything. */
+	ASSERT_EQ(0, lzb_ranges_move(&self->set, 16 * K, 1024 * K, 16 * K));
+	EXPECT_TRUE(self->set.img_unordered);
+	EXPECT_EQ(0, lzb_ranges_first_img(&self->set, 128 * K));
+}
+
+/* Taking ranges from either end, then adding again, keeps the set whole. */
+TEST(many_ranges_front_and_back)
+{
+	struct lzb_ranges set;
+	const uint64_t n = 1000;
+	uint64_t i;
+
+	lzb_ranges_init(&set);
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(0, lzb_ranges_add(&set, i * 2 * K, i * 2 * K + K,
+					    i * 2 * K));
+	for (i = 0; i < n / 4; i++) {
+		ASSERT_EQ(0, lzb_ranges_remove(&set, i * 2 * K, i * 2 * K + K));
+		ASSERT_EQ(0, lzb_ranges_remove(&set, (n - 1 - i) * 2 * K,
+					       (n - 1 - i) * 2 * K + K));
+	}
+	ASSERT_EQ(n / 2, set.n);
+	EXPECT_EQ(n / 4 * 2 * K, set.v[0].start);
+	EXPECT_EQ((n - 1 - n / 4) * 2 * K, set.v[set.n - 1].start);
+	/* Adding reuses the room freed at the front. */
+	for (i = 0; i < n / 4; i++)
+		ASSERT_EQ(0, lzb_ranges_add(&set, i * 2 * K, i * 2 * K + K,
+					    i * 2 * K));
+	ASSERT_EQ(n / 2 + n / 4, set.n);
+	for (i = 0; i < set.n; i++) {
+		EXPECT_EQ(i * 2 * K, set.v[i].start);
+		EXPECT_EQ(i * 2 * K, set.v[i].img_start);
+	}
+	EXPECT_EQ((n / 2 + n / 4) * K, lzb_ranges_bytes(&set));
+	lzb_ranges_free(&set);
+}
+
 TEST_HARNESS_MAIN

@@ -390,6 +390,42 @@ static int serve(struct __test_metadata *_metadata,
 	return status;
 }
 
+/*
+ * Every fault of a workload that keeps its memory ends in a copy, a zero
+ * page or a wake, each measured; residency counts every image page.
+ */
+static void check_latency(struct __test_metadata *_metadata,
+			  const struct lzb_engine_stats *st, int workload)
+{
+	uint64_t sum = 0;
+	int b;
+
+	for (b = 0; b < LZB_LATENCY_BUCKETS; b++)
+		sum += st->latency_log2_us[b];
+	EXPECT_EQ(st->latency_count, sum);
+	EXPECT_LE(st->latency_count, st->faults);
+	EXPECT_LE(lzb_latency_percentile_us(st, 50),
+		  lzb_latency_percentile_us(st, 99));
+	EXPECT_LE(lzb_latency_percentile_us(st, 99), st->latency_max_us);
+	EXPECT_EQ((AREA0_LEN + AREA1_LAZY) / PAGE, st->pages_lazy_total);
+	TH_LOG("latency: %llu measured, p50 %llu us, p99 %llu us, max %llu us; "
+	       "resident %llu of %llu pages",
+	       (unsigned long long)st->latency_count,
+	       (unsigned long long)lzb_latency_percentile_us(st, 50),
+	       (unsigned long long)lzb_latency_percentile_us(st, 99),
+	       (unsigned long long)st->latency_max_us,
+	       (unsigned long long)st->pages_resident,
+	       (unsigned long long)st->pages_lazy_total);
+	if (workload == SEQUENTIAL || workload == THREADS ||
+	    workload == STREAM_ONLY) {
+		EXPECT_EQ(st->faults, st->latency_count);
+		EXPECT_EQ(st->pages_lazy_total, st->pages_resident);
+		if (st->fault_requests)
+			/* Waiting for a fetch cannot take under 1 us. */
+			EXPECT_GE(st->latency_max_us, 1);
+	}
+}
+
 TEST_F_TIMEOUT(engine, restore, 120)
 {
 	struct lzb_engine_config config = {
@@ -456,7 +492,24 @@ TEST_F_TIMEOUT(engine, restore, 120)
 	}
 	if (!variant->max_background)
 		EXPECT_EQ(self->stats.fault_requests, self->source.urgent_requests);
+	check_latency(_metadata, &self->stats, variant->workload);
 	lzb_engine_free(self->pager.engine);
+}
+
+/* Hand-made histograms: what p50 and p99 must say. */
+TEST(latency_percentiles)
+{
+	struct lzb_engine_stats st = { 0 };
+
+	EXPECT_EQ(0, lzb_latency_percentile_us(&st, 50));
+	st.latency_log2_us[3] = 98;	/* 8..15 us */
+	st.latency_log2_us[10] = 2;	/* 1024..2047 us */
+	st.latency_count = 100;
+	st.latency_max_us = 1500;
+	EXPECT_EQ(16, lzb_latency_percentile_us(&st, 50));
+	EXPECT_EQ(16, lzb_latency_percentile_us(&st, 98));
+	EXPECT_EQ(1500, lzb_latency_percentile_us(&st, 99));
+	EXPECT_EQ(1500, lzb_latency_percentile_us(&st, 100));
 }
 
 TEST_HARNESS_MAIN
