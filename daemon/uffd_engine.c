@@ -53,6 +53,17 @@ struct lzb_waiter {
 	uint64_t since_ns;	/* when its fault was read */
 };
 
+/*
+ * A fault outside the image's lazy memory whose zero page the kernel
+ * would not take yet (the task's map was changing): retried until it is
+ * in, since the faulting thread sleeps until then.
+ */
+struct lzb_zero_retry {
+	struct lzb_task *task;
+	uint64_t page;
+	uint64_t since_ns;
+};
+
 struct lzb_engine {
 	struct lzb_engine_config config;
 	int epoll_fd;
@@ -64,6 +75,8 @@ struct lzb_engine {
 	struct lzb_deferred *deferred;
 	struct lzb_waiter *waiters;
 	size_t nr_waiters, cap_waiters;
+	struct lzb_zero_retry *zero_retries;
+	size_t nr_zero_retries, cap_zero_retries;
 	struct lzb_engine_stats stats;
 };
 
@@ -205,6 +218,7 @@ void lzb_engine_free(struct lzb_engine *e)
 		free(p);
 	}
 	free(e->waiters);
+	free(e->zero_retries);
 	close(e->epoll_fd);
 	free(e);
 }
@@ -583,6 +597,77 @@ static bool is_requested(const struct lzb_engine *e, int img_pid, uint64_t img)
 	return requested_span(e, img_pid, img, &next) > img;
 }
 
+/*
+ * Give the page at addr a zero page and wake its waiters.  Returns 0 when
+ * it is in (or was already), -EAGAIN when the task's memory map is
+ * changing (or, during restore, not yet registered there) and the caller
+ * must try again, another negative errno on failure.
+ */
+static int zero_fill(struct lzb_engine *e, struct lzb_task *t, uint64_t page,
+		     uint64_t since_ns)
+{
+	struct uffdio_zeropage zero = {
+		.range = { page, PAGE_SIZE_BYTES },
+	};
+
+	if (ioctl(t->uffd, UFFDIO_ZEROPAGE, &zero) == 0) {
+		e->stats.zero_pages++;
+		record_latency(e, since_ns);
+		return 0;
+	}
+	if (errno == EEXIST) {
+		ioctl(t->uffd, UFFDIO_WAKE, &zero.range);
+		record_latency(e, since_ns);
+		return 0;
+	}
+	if (errno == ESRCH || errno == ENOSPC) {
+		task_gone(e, t);
+		return 0;
+	}
+	if (errno == EAGAIN || (errno == ENOENT && !e->streaming))
+		return -EAGAIN;
+	return -errno;
+}
+
+static int keep_zero_retry(struct lzb_engine *e, struct lzb_task *t,
+			   uint64_t page, uint64_t since_ns)
+{
+	if (e->nr_zero_retries == e->cap_zero_retries) {
+		size_t cap = e->cap_zero_retries ? 2 * e->cap_zero_retries : 16;
+		struct lzb_zero_retry *v;
+
+		v = realloc(e->zero_retries, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		e->zero_retries = v;
+		e->cap_zero_retries = cap;
+	}
+	e->zero_retries[e->nr_zero_retries++] =
+		(struct lzb_zero_retry){ t, page, since_ns };
+	return 0;
+}
+
+/* Zero pages the kernel refused while a task's map was changing. */
+static int retry_zero_pages(struct lzb_engine *e)
+{
+	size_t i, kept = 0;
+	int err = 0;
+
+	for (i = 0; i < e->nr_zero_retries; i++) {
+		struct lzb_zero_retry z = e->zero_retries[i];
+		int ret = 0;
+
+		if (!err && !z.task->gone && z.task->uffd >= 0)
+			ret = zero_fill(e, z.task, z.page, z.since_ns);
+		if (ret == -EAGAIN)
+			e->zero_retries[kept++] = z;
+		else if (ret)
+			err = ret;
+	}
+	e->nr_zero_retries = kept;
+	return err;
+}
+
 static int handle_fault(struct lzb_engine *e, struct lzb_task *t,
 			uint64_t addr, uint64_t since_ns)
 {
@@ -594,25 +679,10 @@ static int handle_fault(struct lzb_engine *e, struct lzb_task *t,
 	if (!r) {
 		/* Nothing of the image lies here: a zero page, or a page
 		 * installed since the fault was raised. */
-		struct uffdio_zeropage zero = {
-			.range = { page, PAGE_SIZE_BYTES },
-		};
+		int err = zero_fill(e, t, page, since_ns);
 
-		if (ioctl(t->uffd, UFFDIO_ZEROPAGE, &zero) == 0) {
-			e->stats.zero_pages++;
-			record_latency(e, since_ns);
-			return 0;
-		}
-		if (errno == EEXIST) {
-			ioctl(t->uffd, UFFDIO_WAKE, &zero.range);
-			record_latency(e, since_ns);
-			return 0;
-		}
-		if (errno == ESRCH || errno == ENOSPC) {
-			task_gone(e, t);
-			return 0;
-		}
-		return errno == EAGAIN ? 0 : -errno;
+		return err == -EAGAIN ? keep_zero_retry(e, t, page, since_ns) :
+					err;
 	}
 	img = r->img_start + (page - r->start);
 	if (add_waiter(e, t, page, since_ns))
@@ -794,6 +864,11 @@ int lzb_engine_run(struct lzb_engine *e, int timeout_ms)
 		if (err && !e->error)
 			e->error = err;
 	}
+	if (!e->error && e->nr_zero_retries) {
+		err = retry_zero_pages(e);
+		if (err)
+			e->error = err;
+	}
 	if (!e->error && e->deferred) {
 		err = retry_deferred(e);
 		if (err)
@@ -822,7 +897,7 @@ bool lzb_engine_done(const struct lzb_engine *e)
 	for (p = e->pending; p; p = p->next)
 		if (p->requested.n)
 			return false;
-	return !e->deferred;
+	return !e->deferred && !e->nr_zero_retries;
 }
 
 void lzb_engine_get_stats(const struct lzb_engine *e,
