@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "capture.h"
+#include "unix_listen.h"
 
 struct lzb_plugin_link {
 	int listen_fd, conn_fd;
@@ -25,33 +25,21 @@ struct lzb_plugin_link {
 
 int lzb_plugin_link_listen(const char *dir, struct lzb_plugin_link **out)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct lzb_plugin_link *l;
-	int n, err;
+	struct lzb_plugin_link *l = calloc(1, sizeof(*l));
 
-	n = snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s", dir,
-		     LZB_PLUGIN_SOCKET_NAME);
-	if (n < 0 || (size_t)n >= sizeof(addr.sun_path))
-		return -ENAMETOOLONG;
-	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	memcpy(l->path, addr.sun_path, sizeof(l->path));
 	l->conn_fd = -1;
-	l->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
-			      SOCK_NONBLOCK, 0);
-	if (l->listen_fd < 0)
-		goto fail;
-	unlink(addr.sun_path);
-	if (bind(l->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) ||
-	    listen(l->listen_fd, 1))
-		goto fail;
+	l->listen_fd = lzb_unix_listen(dir, LZB_PLUGIN_SOCKET_NAME, l->path,
+				       sizeof(l->path));
+	if (l->listen_fd < 0) {
+		int err = l->listen_fd;
+
+		free(l);
+		return err;
+	}
 	*out = l;
 	return 0;
-fail:
-	err = -errno;
-	lzb_plugin_link_close(l);
-	return err;
 }
 
 void lzb_plugin_link_close(struct lzb_plugin_link *l)
