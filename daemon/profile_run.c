@@ -24,7 +24,7 @@
 #include "uffd_engine.h"
 
 #define PROBE_INTERVAL_MS 100
-#define PROBE_TIMEOUT_MS 3000
+#define PROBE_TIMEOUT_MS 15000
 
 struct run {
 	const struct lzb_profile_run_opts *o;
