@@ -20,5 +20,6 @@ int cmd_restore(int argc, char **argv);
 int cmd_sessions(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 
 #endif

@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
+
+#include "unix_listen.h"
 
 /* How long a started message may take to arrive in full. */
 #define MESSAGE_TIMEOUT_MS 10000
@@ -22,31 +23,20 @@ struct lzb_lazy_socket {
 
 int lzb_lazy_socket_listen(const char *dir, struct lzb_lazy_socket **out)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct lzb_lazy_socket *s;
-	int n, err;
+	struct lzb_lazy_socket *s = calloc(1, sizeof(*s));
 
-	n = snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s", dir,
-		     LZB_LAZY_SOCKET_NAME);
-	if (n < 0 || (size_t)n >= sizeof(addr.sun_path))
-		return -ENAMETOOLONG;
-	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->conn_fd = -1;
-	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s->listen_fd < 0)
-		goto fail;
-	unlink(addr.sun_path);
-	if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) ||
-	    listen(s->listen_fd, 1))
-		goto fail;
+	s->listen_fd = lzb_unix_listen(dir, LZB_LAZY_SOCKET_NAME, NULL, 0);
+	if (s->listen_fd < 0) {
+		int err = s->listen_fd;
+
+		free(s);
+		return err;
+	}
 	*out = s;
 	return 0;
-fail:
-	err = -errno;
-	lzb_lazy_socket_close(s);
-	return err;
 }
 
 void lzb_lazy_socket_close(struct lzb_lazy_socket *s)

@@ -22,6 +22,8 @@ static const struct lzb_command commands[] = {
 	  cmd_capture },
 	{ "status", "show how far the restores of this machine got",
 	  cmd_status },
+	{ "profile", "restore a capture lazily, record its first touches",
+	  cmd_profile },
 };
 
 static void print_usage(FILE *out)

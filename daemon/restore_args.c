@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "criu_restore_proc.h"
+
 int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 			   const char *usage,
 			   struct lzb_restore_opts *o)
@@ -17,6 +19,7 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "ready", required_argument, NULL, 'r' },
 		{ "criu", required_argument, NULL, 'c' },
+		{ "plugin-dir", required_argument, NULL, 'P' },
 		{ "max-background", required_argument, NULL, 'b' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -38,6 +41,7 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		case 'w': o->workdir = optarg; break;
 		case 'r': o->ready_cmd = optarg; break;
 		case 'c': o->criu = optarg; break;
+		case 'P': o->plugin_dir = optarg; break;
 		case 'q': o->quiet = true; break;
 		case 'b':
 			o->max_background = (unsigned int)strtoul(optarg, &end, 10);
@@ -74,6 +78,12 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 	if (first_criu < argc) {
 		o->criu_args = &argv[first_criu + 1];
 		o->nr_criu_args = (size_t)(argc - first_criu - 1);
+	}
+	if (!o->plugin_dir) {
+		static char plugin_dir[4096];
+
+		o->plugin_dir = lzb_default_plugin_dir(plugin_dir,
+						       sizeof(plugin_dir));
 	}
 	return 0;
 }
