@@ -217,42 +217,6 @@ static int apply_profile(struct packer *pk)
 	return 0;
 }
 
-/*
- * CRIU writes a hot page of a lazily restored VMA before it registers the
- * VMA with userfaultfd.  With transparent huge pages ("always", Debian's
- * default) that write can get the whole 2 MiB block a huge page, so the
- * block's cold pages would be present zeros by the time the pager copies
- * them (UFFDIO_COPY: EEXIST): seen as a redis crash after restoring a
- * profiled image, gone with THP off.  So every cold page sharing an
- * aligned 2 MiB block of the same VMA with a hot page is hot as well.
- */
-#define THP_BLOCK (2ull << 20)
-
-static void hot_blocks(struct ptask *pt)
-{
-	for (size_t i = 0; i < pt->nr; i++) {
-		const struct page *p = &pt->pg[i];
-		const struct criu_vma *v;
-		uint64_t lo, hi;
-
-		if (p->kind != K_HOT || p->forced_hot)
-			continue;
-		v = criu_mm_find(&pt->t->mm, p->vaddr);
-		if (!v)
-			continue;
-		lo = p->vaddr & ~(THP_BLOCK - 1);
-		hi = lo + THP_BLOCK;
-		lo = lo > v->start ? lo : v->start;
-		hi = hi < v->end ? hi : v->end;
-		for (size_t j = i; j-- > 0 && pt->pg[j].vaddr >= lo;)
-			if (pt->pg[j].kind == K_COLD)
-				pt->pg[j].kind = K_HOT;
-		for (size_t j = i + 1; j < pt->nr && pt->pg[j].vaddr < hi; j++)
-			if (pt->pg[j].kind == K_COLD)
-				pt->pg[j].kind = K_HOT;
-	}
-}
-
 static int add_object(struct packer *pk, uint8_t type, uint8_t flags,
 		      const uint8_t *data, size_t len, uint32_t *idx)
 {
@@ -758,8 +722,6 @@ int lzb_pack(const struct lzb_pack_opts *o, struct lzb_pack_result *res,
 	}
 	if (apply_profile(&pk))
 		goto out;
-	for (size_t t = 0; t < pk.nr_tasks; t++)
-		hot_blocks(&pk.tasks[t]);
 	for (size_t t = 0; t < pk.nr_tasks; t++)
 		for (size_t i = 0; i < pk.tasks[t].nr; i++) {
 			uint8_t k = pk.tasks[t].pg[i].kind;
