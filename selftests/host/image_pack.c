@@ -143,17 +143,6 @@ static int cmp_page(const void *a, const void *b)
 		      ((const struct pageref *)b)->p, 4096);
 }
 
-static bool profile_hot(const struct lzb_profile *prof, uint32_t pid,
-			uint64_t va)
-{
-	for (size_t p = 0; p < prof->nr; p++)
-		if (prof->e[p].hot && prof->e[p].pid == pid &&
-		    va >= prof->e[p].vaddr &&
-		    va < prof->e[p].vaddr + prof->e[p].nr_pages * 4096ull)
-			return true;
-	return false;
-}
-
 /* Count hot/cold/zero/dedup straight from the dump, independently. */
 TEST_F_TIMEOUT(packed, counts_match_dump, 300)
 {
@@ -162,8 +151,7 @@ TEST_F_TIMEOUT(packed, counts_match_dump, 300)
 	struct lzb_profile prof = { 0 };
 	uint64_t hot = 0, cold = 0, zero = 0, total = 0, unique = 0;
 	struct pageref *refs = NULL;
-	size_t nrefs = 0, nblocks;
-	uint64_t blocks[64][2];
+	size_t nrefs = 0;
 	uint8_t *bufs[2] = { 0 };
 	static const uint8_t zpage[4096];
 
@@ -178,38 +166,20 @@ TEST_F_TIMEOUT(packed, counts_match_dump, 300)
 		snprintf(path, sizeof(path), "%s/%s", self->dump, tk->pages_name);
 		ASSERT_EQ(0, read_all(path, &bufs[t], &len));
 		refs = realloc(refs, (nrefs + len / 4096) * sizeof(*refs));
-		/* 2 MiB blocks (of one VMA) holding a profile-hot page: their
-		 * cold pages are hot too (a huge page may back the block) */
-		nblocks = 0;
 		for (size_t i = 0; i < tk->pm.nr; i++) {
 			const struct criu_pagemap_entry *e = &tk->pm.e[i];
 
 			for (uint64_t k = 0; k < e->nr_pages; k++, off += 4096) {
 				uint64_t va = e->vaddr + k * 4096;
 				const struct criu_vma *v = criu_mm_find(&tk->mm, va);
+				bool profhot = false;
 
-				if (!(e->flags & CRIU_PE_LAZY) || !criu_vma_can_be_lazy(v) ||
-				    !memcmp(bufs[t] + off, zpage, 4096) ||
-				    !profile_hot(&prof, tk->ps->pid, va))
-					continue;
-				if (nblocks < 64) {
-					blocks[nblocks][0] = va & ~((2ull << 20) - 1);
-					blocks[nblocks++][1] = v->start;
-				}
-			}
-		}
-		off = 0;
-		for (size_t i = 0; i < tk->pm.nr; i++) {
-			const struct criu_pagemap_entry *e = &tk->pm.e[i];
-
-			for (uint64_t k = 0; k < e->nr_pages; k++, off += 4096) {
-				uint64_t va = e->vaddr + k * 4096;
-				const struct criu_vma *v = criu_mm_find(&tk->mm, va);
-				bool profhot = profile_hot(&prof, tk->ps->pid, va);
-
-				for (size_t b = 0; b < nblocks; b++)
-					if (blocks[b][0] == (va & ~((2ull << 20) - 1)) &&
-					    blocks[b][1] == v->start)
+				for (size_t p = 0; p < prof.nr; p++)
+					if (prof.e[p].hot &&
+					    prof.e[p].pid == tk->ps->pid &&
+					    va >= prof.e[p].vaddr &&
+					    va < prof.e[p].vaddr +
+							 prof.e[p].nr_pages * 4096ull)
 						profhot = true;
 				total++;
 				if (!(e->flags & CRIU_PE_LAZY) ||
