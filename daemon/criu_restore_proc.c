@@ -4,15 +4,17 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "capture.h"
 #include "plugin_link.h"
 
-pid_t lzb_spawn(char *const argv[], const char *log)
+static pid_t spawn(char *const argv[], const char *log, bool thp_off)
 {
 	pid_t pid = fork();
 
@@ -23,10 +25,20 @@ pid_t lzb_spawn(char *const argv[], const char *log)
 			if (!f || dup2(STDOUT_FILENO, STDERR_FILENO) < 0)
 				_exit(126);
 		}
+		if (thp_off && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0)) {
+			fprintf(stderr, "lazyboot: cannot turn transparent huge "
+				"pages off for criu: %s\n", strerror(errno));
+			_exit(125);
+		}
 		execvp(argv[0], argv);
 		_exit(127);
 	}
 	return pid;
+}
+
+pid_t lzb_spawn(char *const argv[], const char *log)
+{
+	return spawn(argv, log, false);
 }
 
 pid_t lzb_criu_restore_start(const struct lzb_criu_restore *r,
@@ -66,7 +78,17 @@ pid_t lzb_criu_restore_start(const struct lzb_criu_restore *r,
 		setenv(LZB_PLUGIN_SOCKET_ENV, r->pager_socket, 1);
 	else
 		unsetenv(LZB_PLUGIN_SOCKET_ENV);
-	pid = lzb_spawn(argv, log);
+	/*
+	 * Transparent huge pages off for criu and so for the tasks it forks:
+	 * CRIU writes a task's eager pages before it registers the memory
+	 * with userfaultfd, and with THP on, such a write can make the kernel
+	 * back the whole 2 MiB block with a huge page, so the block's lazy
+	 * pages would be present zeros the pager can no longer fill (EEXIST).
+	 * CRIU's restorer sets the task's own dumped THP setting again after
+	 * the memory is registered, where a missing page always goes to the
+	 * pager.
+	 */
+	pid = spawn(argv, log, true);
 	free(argv);
 	if (pid < 0)
 		return lzb_errf(err, "cannot start criu: %s", strerror(errno));
