@@ -55,16 +55,27 @@ timeout -k 30 900 "$lazyboot" restore "http://127.0.0.1:18091/img" \
 	--pubkey "$dir/sign.pub" --workdir "$dir/work" \
 	-- --tcp-established >"$out" 2>&1 &
 rpid=$!
+# CRIU's restore log too, copied while it grows
+if [ -n "${LZB_RESULTS:-}" ]; then
+	while kill -0 "$rpid" 2>/dev/null; do
+		cp "$dir/work/restore.log" "$LZB_RESULTS/lazy_redis-criu-restore.log" 2>/dev/null
+		sleep 5
+	done &
+fi
 
 # As soon as CRIU has resumed redis: ask it while the pager streams.
 live=1
-if wait_line "$out" 'criu restore finished' 600; then
+if wait_line "$out" 'criu restore finished' 300; then
 	strlen=$(timeout 120 redis-cli -p "$port" STRLEN key:123457 2>&1)
 	live_dbsize=$(timeout 120 redis-cli -p "$port" DBSIZE 2>&1)
 	answered=$(($(now_ms) - start))
 	# still streaming: the pager is running and has not said it is done
 	kill -0 "$rpid" 2>/dev/null &&
 		! grep -q 'every page resident' "$out" && live=0
+else
+	echo "criu restore did not finish within 300 s" | diag
+	tail -n 30 "$dir/work/restore.log" 2>/dev/null | diag
+	kill "$rpid"
 fi
 wait "$rpid"
 status=$?
