@@ -10,6 +10,7 @@
 #   criu_modules        what criu dump/restore need loaded in the guest
 #   start_nginx DIR ADDR:PORT ROOT / stop_nginx DIR
 #   start_atftpd ADDR ROOT / start_tftpd_hpa ADDR ROOT: set server_pid
+#                       (tftpd-hpa listens on every address, port 69)
 #   stop_server         kills server_pid
 n=0
 failed=0
@@ -91,7 +92,10 @@ start_tftpd_hpa() {
 		server_pid=
 		return 1
 	}
-	"$bin" -L -s "$2" -a "$1:69" -u root </dev/null >/dev/null 2>&1 &
+	# Not -a ADDR: tftpd-hpa resolves it with AI_ADDRCONFIG, which finds
+	# nothing on a guest whose only interface is lo (exit 66); it binds
+	# every address instead, so ADDR is only what the client uses.
+	"$bin" -L -s "$2" -u root </dev/null >/dev/null 2>&1 &
 	server_pid=$!
 	sleep 0.5
 }
