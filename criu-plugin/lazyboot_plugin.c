@@ -19,17 +19,31 @@
  * stopped tasks instead: the same files, in the same state.
  *
  * LAZYBOOT_SKIP_FILE_CHECK=1 in criu's environment turns the check off.
+ *
+ * The hand-off to the pager (daemon/plugin_link.h): a lazy restore
+ * (`criu restore --lazy-pages`) is served by the lazyboot pager that
+ * started criu and named its control socket in LAZYBOOT_PAGER_SOCKET.  At
+ * restore init the plugin connects to it and refuses the restore when it
+ * cannot: without a pager the restored tasks would block on their first
+ * fault.  RESUME_DEVICES_LATE(pid) sends the real pid of each restored
+ * process (CRIU calls it in the criu master for every live task, with the
+ * pid in criu's namespace), and exit sends criu's result.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <criu/criu-plugin.h>
 
 #include "filedeps.h"
+#include "plugin_link.h"
+
+static int pager_fd = -1;
 
 static const char *stage_name(int stage)
 {
@@ -109,6 +123,80 @@ static int check_filedeps(void)
 	return bad ? -1 : 0;
 }
 
+/* Whether this criu was started with --lazy-pages (its command line). */
+static int restore_is_lazy(void)
+{
+	char buf[8192];
+	ssize_t n;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC), lazy = 0;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1) {
+		if (!strcmp(buf + i, "--lazy-pages"))
+			lazy = 1;
+	}
+	return lazy;
+}
+
+static void pager_send(const char *fmt, int v)
+{
+	if (pager_fd >= 0 && dprintf(pager_fd, fmt, v) < 0)
+		fprintf(stderr, "lazyboot plugin: cannot write to the pager: "
+			"%s\n", strerror(errno));
+}
+
+/* A lazy restore needs the pager that started this criu: connect to it. */
+static int connect_pager(void)
+{
+	const char *path = getenv(LZB_PLUGIN_SOCKET_ENV);
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+	if (!restore_is_lazy())
+		return 0;
+	if (!path || !*path) {
+		fprintf(stderr, "lazyboot plugin: refusing a lazy restore: no "
+			"lazyboot pager serves it (%s is not set; run it "
+			"through `lazyboot restore` or `lazyboot profile`)\n",
+			LZB_PLUGIN_SOCKET_ENV);
+		return -1;
+	}
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		fprintf(stderr, "lazyboot plugin: %s: path too long\n", path);
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	pager_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (pager_fd < 0 ||
+	    connect(pager_fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		fprintf(stderr, "lazyboot plugin: refusing a lazy restore: the "
+			"lazyboot pager at %s does not answer (%s)\n", path,
+			strerror(errno));
+		if (pager_fd >= 0)
+			close(pager_fd);
+		pager_fd = -1;
+		return -1;
+	}
+	pager_send("hello %d\n", (int)getpid());
+	fprintf(stderr, "lazyboot plugin: the lazyboot pager at %s serves "
+		"this restore\n", path);
+	return 0;
+}
+
+static int lazyboot_resume_devices_late(int pid)
+{
+	pager_send("task %d\n", pid);
+	return 0;
+}
+
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__RESUME_DEVICES_LATE,
+			lazyboot_resume_devices_late)
+
 static int lazyboot_plugin_init(int stage)
 {
 	if (stage < 0 || stage >= CR_PLUGIN_STAGE_MAX) {
@@ -118,7 +206,7 @@ static int lazyboot_plugin_init(int stage)
 	}
 	fprintf(stderr, "lazyboot plugin: init for %s\n", stage_name(stage));
 	if (stage == CR_PLUGIN_STAGE__RESTORE)
-		return check_filedeps();
+		return connect_pager() || check_filedeps() ? -1 : 0;
 	return 0;
 }
 
@@ -126,6 +214,10 @@ static void lazyboot_plugin_exit(int stage, int ret)
 {
 	fprintf(stderr, "lazyboot plugin: %s finished with %d\n",
 		stage_name(stage), ret);
+	pager_send("exit %d\n", ret);
+	if (pager_fd >= 0)
+		close(pager_fd);
+	pager_fd = -1;
 }
 
 CR_PLUGIN_REGISTER("lazyboot", lazyboot_plugin_init, lazyboot_plugin_exit)

@@ -641,6 +641,9 @@ int cmd_capture(int argc, char **argv)
 		fprintf(stderr, "capture: %s: %s\n", path, strerror(errno));
 		goto out_kill;
 	}
+	/* lazyboot profile runs the probes from here again. */
+	snprintf(path, sizeof(path), "%s", appbuf);
+	fprintf(info, "appset_dir = %s\n", dirname(path));
 	fprintf(info, "appset = %s\nnamespaces = %s\nroot_pid = %d\n"
 		"coldstart_ready_ms = %lld\n", c.a.name, ns, (int)c.root,
 		t_ready - t0);

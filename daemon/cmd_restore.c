@@ -6,12 +6,14 @@
 #include <string.h>
 
 #include "commands.h"
+#include "criu_restore_proc.h"
 #include "restore.h"
 
 static const char usage[] =
 	"usage: lazyboot restore URL [MIRROR...] (--pubkey FILE | --allow-unsigned)\n"
 	"                        [--encrypt-key FILE] [--workdir DIR] [--ready CMD]\n"
-	"                        [--criu PATH] [--max-background N] [--quiet]\n"
+	"                        [--criu PATH] [--plugin-dir DIR]\n"
+	"                        [--max-background N] [--quiet]\n"
 	"                        [-- CRIU-RESTORE-OPTION...]\n"
 	"\n"
 	"Restore the application set of a lazyboot image lazily.  URL (and any\n"
@@ -30,6 +32,10 @@ static const char usage[] =
 	"  --encrypt-key FILE the key of an encrypted image (lazyboot keygen --encrypt)\n"
 	"  --ready CMD        readiness probe run with sh -c until it exits 0\n"
 	"  --criu PATH        the criu binary (default: criu from PATH)\n"
+	"  --plugin-dir DIR   criu --libdir holding lazyboot_plugin.so (default:\n"
+	"                     this program's directory if the plugin is there,\n"
+	"                     else CRIU's /usr/lib/criu); the plugin checks the\n"
+	"                     node's files and hands the real pids over\n"
 	"  options after --   passed to criu restore (e.g. --shell-job)\n"
 	"\n"
 	"The command returns when every page is resident (and the probe passed),\n"
@@ -47,6 +53,7 @@ int cmd_restore(int argc, char **argv)
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "ready", required_argument, NULL, 'r' },
 		{ "criu", required_argument, NULL, 'c' },
+		{ "plugin-dir", required_argument, NULL, 'P' },
 		{ "max-background", required_argument, NULL, 'b' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -55,6 +62,7 @@ int cmd_restore(int argc, char **argv)
 	struct lzb_restore_opts o = { 0 };
 	struct lzb_restore_report rep;
 	int opt, first_criu = argc;
+	char plugin_dir[4096];
 	char *end;
 
 	for (int i = 1; i < argc; i++)
@@ -70,6 +78,7 @@ int cmd_restore(int argc, char **argv)
 		case 'w': o.workdir = optarg; break;
 		case 'r': o.ready_cmd = optarg; break;
 		case 'c': o.criu = optarg; break;
+		case 'P': o.plugin_dir = optarg; break;
 		case 'q': o.quiet = true; break;
 		case 'b':
 			o.max_background = (unsigned int)strtoul(optarg, &end, 10);
@@ -102,6 +111,8 @@ int cmd_restore(int argc, char **argv)
 		o.criu_args = &argv[first_criu + 1];
 		o.nr_criu_args = (size_t)(argc - first_criu - 1);
 	}
+	if (!o.plugin_dir)
+		o.plugin_dir = lzb_default_plugin_dir(plugin_dir, sizeof(plugin_dir));
 	if (lzb_restore_run(&o, &rep))
 		return 1;
 	printf("restored: bundle %llu ms, restore finished %llu ms, ready %s%llu ms, "

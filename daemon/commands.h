@@ -19,5 +19,6 @@ int cmd_unpack(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_sessions(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 
 #endif

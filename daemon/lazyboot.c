@@ -20,6 +20,8 @@ static const struct lzb_command commands[] = {
 	  cmd_sessions },
 	{ "capture", "start an app set, wait until ready, criu dump it",
 	  cmd_capture },
+	{ "profile", "restore a capture lazily, record its first touches",
+	  cmd_profile },
 };
 
 static void print_usage(FILE *out)

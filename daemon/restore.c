@@ -14,11 +14,13 @@
 #include <unistd.h>
 
 #include "criu_lazy_socket.h"
+#include "criu_restore_proc.h"
 #include "fetch.h"
 #include "file_util.h"
 #include "image_pack.h"
 #include "image_reader.h"
 #include "image_source.h"
+#include "plugin_link.h"
 #include "uffd_engine.h"
 
 #define PROBE_INTERVAL_MS 100
@@ -32,13 +34,14 @@ struct restore {
 	struct lzb_image_source *source;
 	struct lzb_engine *engine;
 	struct lzb_lazy_socket *sock;
+	struct lzb_plugin_link *plugin;
+	size_t plugin_tasks;	/* real pids from the plugin, logged */
 	char workdir[4096];
 	uint64_t t0;
 	pid_t criu, probe;
 	bool criu_ok, restored, ready;
 	uint64_t next_probe;
 	int tasks;
-	int task_pids[64];	/* image pids handed over (= real pids) */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -229,53 +232,18 @@ static int load_image(struct restore *r, struct lzb_err *err)
 
 /* ---- CRIU and the probe --------------------------------------------- */
 
-static pid_t spawn(char *const argv[], const char *log)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		if (log) {
-			FILE *f = freopen(log, "a", stdout);
-
-			if (!f || dup2(STDOUT_FILENO, STDERR_FILENO) < 0)
-				_exit(126);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
 static int start_criu(struct restore *r, struct lzb_err *err)
 {
-	char **argv = calloc(16 + r->o->nr_criu_args, sizeof(char *));
-	char pidfile[4200], log[4200];
-	size_t n = 0;
+	struct lzb_criu_restore cr = {
+		.criu = r->o->criu, .images_dir = r->workdir,
+		.workdir = r->workdir, .plugin_dir = r->o->plugin_dir,
+		.pager_socket = lzb_plugin_link_path(r->plugin),
+		.extra = r->o->criu_args, .nr_extra = r->o->nr_criu_args,
+	};
 
-	if (!argv)
-		return lzb_errf(err, "out of memory");
-	snprintf(pidfile, sizeof(pidfile), "%s/restore.pid", r->workdir);
-	snprintf(log, sizeof(log), "%s/criu-restore.out", r->workdir);
-	unlink(pidfile);
-	argv[n++] = (char *)(r->o->criu ? r->o->criu : "criu");
-	argv[n++] = "restore";
-	argv[n++] = "--images-dir";
-	argv[n++] = r->workdir;
-	argv[n++] = "--work-dir";
-	argv[n++] = r->workdir;
-	argv[n++] = "--lazy-pages";
-	argv[n++] = "--restore-detached";
-	argv[n++] = "--pidfile";
-	argv[n++] = pidfile;
-	argv[n++] = "--log-file";
-	argv[n++] = "restore.log";
-	argv[n++] = "-v4";
-	for (size_t i = 0; i < r->o->nr_criu_args; i++)
-		argv[n++] = r->o->criu_args[i];
-	r->criu = spawn(argv, log);
-	free(argv);
+	r->criu = lzb_criu_restore_start(&cr, err);
 	if (r->criu < 0)
-		return lzb_errf(err, "cannot start criu: %s", strerror(errno));
+		return -1;
 	say(r, "criu restore --lazy-pages started (log: %s/restore.log)",
 	    r->workdir);
 	return 0;
@@ -283,40 +251,27 @@ static int start_criu(struct restore *r, struct lzb_err *err)
 
 static int read_root_pid(struct restore *r)
 {
-	char path[4200];
-	FILE *f;
-	int pid = 0;
-
-	snprintf(path, sizeof(path), "%s/restore.pid", r->workdir);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%d", &pid) != 1)
-		pid = 0;
-	fclose(f);
-	return pid;
+	return lzb_criu_restore_root(r->workdir);
 }
 
 /*
- * The restored tree must not run on with pages missing: end it.  CRIU
- * restores into the caller's pid namespace with the image's pids, so the
- * tasks that handed a userfaultfd over are known by pid even before CRIU
- * wrote its pidfile.
+ * The restored tree must not run on with pages missing: end it, by real
+ * pids only (the lazy socket's pids are the image's: in the app set's own
+ * PID namespace they name other processes here).
  */
 static void kill_restored(struct restore *r, const char *why)
 {
 	int root = r->rep->root_pid ? r->rep->root_pid : read_root_pid(r);
-	int n = r->tasks < 64 ? r->tasks : 64;
+	const struct lzb_plugin_task *pt = NULL;
+	size_t n = r->plugin ? lzb_plugin_link_tasks(r->plugin, &pt) : 0;
+	int real[64], killed;
 
-	if (r->criu > 0)
-		kill(r->criu, SIGKILL);
-	if (root > 0)
-		kill(root, SIGKILL);
-	for (int i = 0; i < n; i++)
-		kill(r->task_pids[i], SIGKILL);
-	if (root > 0 || n)
+	for (size_t i = 0; i < n && i < 64; i++)
+		real[i] = pt[i].real_pid;
+	killed = lzb_kill_restored(r->criu, root, real, n < 64 ? n : 64);
+	if (killed)
 		fprintf(stderr, "lazyboot: killed the restored tree (root pid "
-			"%d, %d tasks): %s\n", root, n, why);
+			"%d, %d processes): %s\n", root, killed, why);
 }
 
 static void poll_children(struct restore *r, struct lzb_err *err)
@@ -353,7 +308,7 @@ static void poll_children(struct restore *r, struct lzb_err *err)
 		char log[4200];
 
 		snprintf(log, sizeof(log), "%s/probe.out", r->workdir);
-		r->probe = spawn(argv, log);
+		r->probe = lzb_spawn(argv, log);
 		r->next_probe = now_ms() + PROBE_INTERVAL_MS;
 	}
 }
@@ -364,8 +319,6 @@ static int on_task(void *ctx, int img_pid, int uffd)
 {
 	struct restore *r = ctx;
 
-	if (r->tasks < (int)(sizeof(r->task_pids) / sizeof(r->task_pids[0])))
-		r->task_pids[r->tasks] = img_pid;
 	r->tasks++;
 	return lzb_engine_attach(r->engine, img_pid, uffd);
 }
@@ -384,6 +337,24 @@ static int on_finished(void *ctx)
 static const struct lzb_lazy_socket_ops socket_ops = {
 	.task = on_task, .finished = on_finished,
 };
+
+/* The CRIU plugin's hand-off: real pids and criu's result, logged. */
+static void poll_plugin(struct restore *r, struct lzb_err *err)
+{
+	const struct lzb_plugin_task *pt;
+	size_t n;
+	int ret;
+
+	if (lzb_plugin_link_process(r->plugin) && !err->msg[0])
+		lzb_errf(err, "the CRIU plugin sent a malformed line");
+	n = lzb_plugin_link_tasks(r->plugin, &pt);
+	for (; r->plugin_tasks < n; r->plugin_tasks++)
+		say(r, "plugin: image pid %d is pid %d",
+		    pt[r->plugin_tasks].img_pid, pt[r->plugin_tasks].real_pid);
+	if (lzb_plugin_link_result(r->plugin, &ret) && ret && !err->msg[0])
+		lzb_errf(err, "criu restore failed (the plugin says %d); see "
+			 "%s/restore.log", ret, r->workdir);
+}
 
 static bool finished(const struct restore *r)
 {
@@ -408,6 +379,7 @@ static int serve(struct restore *r, struct lzb_err *err)
 			break;
 		}
 		poll(fds, 3, 20);
+		poll_plugin(r, err);
 		if (fds[2].revents)
 			lzb_fetcher_process(r->fetcher);
 		/* Also after RSTF: reading CRIU's hang-up closes the socket,
@@ -480,6 +452,8 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 		ret = lzb_image_source_add_tasks(r.source, r.engine);
 	if (!ret)
 		ret = lzb_lazy_socket_listen(r.workdir, &r.sock);
+	if (!ret)
+		ret = lzb_plugin_link_listen(r.workdir, &r.plugin);
 	if (ret) {
 		lzb_errf(&err, "cannot set up the pager: %s", strerror(-ret));
 		ret = -1;
@@ -517,6 +491,7 @@ out:
 		waitpid(r.probe, NULL, 0);
 	}
 	lzb_lazy_socket_close(r.sock);
+	lzb_plugin_link_close(r.plugin);
 	/* The source cancels its fetches, telling the engine: engine last. */
 	lzb_image_source_free(r.source);
 	lzb_engine_free(r.engine);

@@ -25,6 +25,7 @@ struct lzb_restore_opts {
 	const char *workdir;		/* bundle + CRIU logs; made if missing */
 	const char *ready_cmd;		/* readiness probe (sh -c), optional */
 	const char *criu;		/* criu binary; "criu" */
+	const char *plugin_dir;		/* criu --libdir (lazyboot_plugin.so) */
 	char *const *criu_args;		/* extra `criu restore` arguments */
 	size_t nr_criu_args;
 	unsigned int max_background;	/* chunks streamed at once; 4 */

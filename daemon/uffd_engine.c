@@ -459,6 +459,8 @@ static int handle_fault(struct lzb_engine *e, struct lzb_task *t,
 		return errno == EAGAIN ? 0 : -errno;
 	}
 	img = r->img_start + (page - r->start);
+	if (e->config.on_fault)
+		e->config.on_fault(e->config.on_fault_ctx, t->img_pid, img);
 	if (is_requested(e, t->img_pid, img))
 		return 0;
 	e->stats.fault_requests++;

@@ -42,6 +42,13 @@ struct lzb_engine_config {
 	unsigned int max_background;	/* background requests in flight;
 					 * 0 serves faults only */
 	uint64_t stream_bytes;		/* size of one background request */
+	/*
+	 * Optional: told of every fault on lazy memory (dump-time address of
+	 * the page), before it is served.  lazyboot profile records first
+	 * touches with it.
+	 */
+	void (*on_fault)(void *ctx, int img_pid, uint64_t img_addr);
+	void *on_fault_ctx;
 };
 
 struct lzb_engine_stats {

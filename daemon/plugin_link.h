@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The pager's end of the link with the CRIU plugin (lazyboot_plugin.so)
+ * running inside the `criu restore` the pager started.  The pager listens
+ * on WORKDIR/lazyboot-pager.socket and names it in criu's environment
+ * (LAZYBOOT_PAGER_SOCKET); the plugin connects at restore init (and
+ * refuses a lazy restore when it cannot: no pager would serve its faults),
+ * then sends text lines:
+ *
+ *   hello CRIU_PID          restore init: a pager serves this restore
+ *   task REAL_PID           RESUME_DEVICES_LATE: a restored process, by
+ *                           its pid in criu's (= the pager's) namespace
+ *   exit RET                restore exit: 0 success, else CRIU's error
+ *
+ * The pager maps each real pid to the pid the image knows it by (the
+ * innermost NSpid: when CRIU restores into a new PID namespace, the lazy
+ * socket's pids are that namespace's, not the pager's).
+ */
+#ifndef LAZYBOOT_PLUGIN_LINK_H
+#define LAZYBOOT_PLUGIN_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LZB_PLUGIN_SOCKET_ENV	"LAZYBOOT_PAGER_SOCKET"
+#define LZB_PLUGIN_SOCKET_NAME	"lazyboot-pager.socket"
+#define LZB_PLUGIN_MAX_TASKS	4096
+
+struct lzb_plugin_task {
+	int real_pid;		/* in the pager's PID namespace */
+	int img_pid;		/* in the image (innermost NSpid) */
+};
+
+struct lzb_plugin_link;
+
+/* Listen on DIR/lazyboot-pager.socket; 0 or -errno. */
+int lzb_plugin_link_listen(const char *dir, struct lzb_plugin_link **link);
+void lzb_plugin_link_close(struct lzb_plugin_link *link);
+
+/* The socket's path, for LAZYBOOT_PAGER_SOCKET. */
+const char *lzb_plugin_link_path(const struct lzb_plugin_link *link);
+
+/* Readable when lzb_plugin_link_process() has work. */
+int lzb_plugin_link_fd(const struct lzb_plugin_link *link);
+
+/* Accept the plugin or read its lines; 0, or -EPROTO on a bad line. */
+int lzb_plugin_link_process(struct lzb_plugin_link *link);
+
+bool lzb_plugin_link_hello(const struct lzb_plugin_link *link);
+/* The restored processes reported so far. */
+size_t lzb_plugin_link_tasks(const struct lzb_plugin_link *link,
+			     const struct lzb_plugin_task **tasks);
+/* 1 with *ret once the plugin reported criu's result, else 0. */
+int lzb_plugin_link_result(const struct lzb_plugin_link *link, int *ret);
+
+#endif
