@@ -126,7 +126,7 @@ check: deps
 	$(MAKE) all tests
 	KDIR=$(KDIR) KVER=$(KVER) BUILD=$(BUILD) selftests/run-tests
 
-# DEMO_KEYS=N sets the redis dataset size (default 200000 keys).
+# DEMO_KEYS=N sets the redis dataset size (default 100000 keys).
 demo:
 	BUILD=$(BUILD) scripts/demo
 
