@@ -5,6 +5,8 @@
 #   make            build everything (userspace with -Werror, lazyboot.ko)
 #   make check      install missing packages, build, run host tests and the
 #                   VM selftests; ends with "N passed, N failed, N skipped"
+#   make demo       install missing packages, build, and run the redis demo
+#                   (capture, pack, serve, restore four ways; scripts/demo)
 #   make module     lazyboot.ko against KDIR
 #   make dkms-install  copy the module source to /usr/src and dkms add/build/install
 #   make style      checkpatch on module/ and uapi/
@@ -54,7 +56,7 @@ FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 PROGRAMS := $(BUILD)/lazybootd $(BUILD)/lazyboot $(BUILD)/lazyboot-init \
 	    $(BUILD)/lazyboot_plugin.so
 
-.PHONY: all userspace module tests fuzz check style dkms-install dkms-tree clean deps
+.PHONY: all userspace module tests fuzz check demo style dkms-install dkms-tree clean deps
 all: userspace module
 
 userspace: $(PROGRAMS)
@@ -123,6 +125,10 @@ tests: $(HOST_TESTS) $(GUEST_TESTS) $(FUZZ_TARGETS) $(TEST_PROGS)
 check: deps
 	$(MAKE) all tests
 	KDIR=$(KDIR) KVER=$(KVER) BUILD=$(BUILD) selftests/run-tests
+
+# DEMO_KEYS=N sets the redis dataset size (default 100000 keys).
+demo:
+	BUILD=$(BUILD) scripts/demo
 
 style: $(BUILD)/linux-source/.stamp
 	$(BUILD)/linux-source/scripts/checkpatch.pl --no-tree --strict \

@@ -1,6 +1,7 @@
 #!/bin/sh
 # before-dump of examples/redis: generate the dataset, then record its digest
-# next to the dump (LAZYBOOT_CAPTURE_DIR) for the post-restore check.
+# and key count next to the dump (LAZYBOOT_CAPTURE_DIR: redis.digest,
+# redis.dbsize) for the post-restore checks.
 set -eu
 port=${1:-6390}
 keys=${REDIS_KEYS:-200000}
@@ -14,4 +15,5 @@ $cli ZADD zset:1 1 one 2 two 3 three >/dev/null
 [ "$($cli DBSIZE)" -ge "$keys" ]
 if [ -n "${LAZYBOOT_CAPTURE_DIR:-}" ]; then
 	$cli DEBUG DIGEST > "$LAZYBOOT_CAPTURE_DIR/redis.digest"
+	$cli DBSIZE > "$LAZYBOOT_CAPTURE_DIR/redis.dbsize"
 fi
