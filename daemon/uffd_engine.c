@@ -487,6 +487,12 @@ static int handle_fork(struct lzb_engine *e, struct lzb_task *parent,
 static int handle_message(struct lzb_engine *e, struct lzb_task *t,
 			  const struct uffd_msg *msg)
 {
+	const struct lzb_engine_journal *j = &e->config.journal;
+
+	if (j->event && (msg->event == UFFD_EVENT_REMAP ||
+			 msg->event == UFFD_EVENT_REMOVE ||
+			 msg->event == UFFD_EVENT_UNMAP))
+		j->event(j->ctx, t->img_pid, msg);
 	switch (msg->event) {
 	case UFFD_EVENT_PAGEFAULT:
 		return handle_fault(e, t, msg->arg.pagefault.address);
@@ -536,6 +542,67 @@ static int drain_uffd(struct lzb_engine *e, struct lzb_task *t)
 		}
 	}
 	return 0;
+}
+
+int lzb_engine_replay(struct lzb_engine *e, int img_pid,
+		      const struct uffd_msg *msg)
+{
+	const struct lzb_engine_journal saved = e->config.journal;
+	struct lzb_task *t;
+	int err = -ESRCH;
+
+	if (msg->event != UFFD_EVENT_REMAP && msg->event != UFFD_EVENT_REMOVE &&
+	    msg->event != UFFD_EVENT_UNMAP)
+		return -EINVAL;
+	e->config.journal.event = NULL;	/* on record already */
+	for (t = e->tasks; t; t = t->next)
+		if (t->img_pid == img_pid && !t->gone)
+			err = handle_message(e, t, msg);
+	e->config.journal = saved;
+	return err;
+}
+
+/*
+ * Wake every thread of the task waiting on its uffd: from the lowest
+ * address a mapping may have to the top of the x86-64/arm64 (47/48-bit)
+ * user address space; where the kernel's limit is lower, wake what the
+ * lazy ranges cover.
+ */
+static void wake_all(struct lzb_task *t)
+{
+	struct uffdio_range all = { 0x10000, 0x7ffffffff000ULL - 0x10000 };
+	size_t i;
+
+	if (ioctl(t->uffd, UFFDIO_WAKE, &all) == 0)
+		return;
+	for (i = 0; i < t->lazy.n; i++) {
+		struct uffdio_range r = {
+			t->lazy.v[i].start, t->lazy.v[i].end - t->lazy.v[i].start,
+		};
+
+		ioctl(t->uffd, UFFDIO_WAKE, &r);
+	}
+}
+
+int lzb_engine_reattach(struct lzb_engine *e, int img_pid, int uffd)
+{
+	struct lzb_task *t;
+	int err;
+
+	for (t = e->tasks; t; t = t->next)
+		if (t->img_pid == img_pid && !t->attached && !t->gone)
+			break;
+	if (!t)
+		return -ESRCH;
+	if (uffd < 0) {
+		t->attached = true;
+		task_gone(e, t);
+		return 0;
+	}
+	err = watch_uffd(e, t, uffd);
+	if (!err)
+		wake_all(t);
+	return err;
 }
 
 /* The first lazy bytes of t that nobody has asked for yet. */
