@@ -7,12 +7,14 @@
 
 #include "commands.h"
 #include "restore.h"
+#include "restore_record.h"
 
 static const char usage[] =
 	"usage: lazyboot restore URL [MIRROR...] (--pubkey FILE | --allow-unsigned)\n"
 	"                        [--encrypt-key FILE] [--workdir DIR] [--ready CMD]\n"
 	"                        [--criu PATH] [--max-background N] [--quiet]\n"
-	"                        [-- CRIU-RESTORE-OPTION...]\n"
+	"                        [--deadline-ms N] [-- CRIU-RESTORE-OPTION...]\n"
+	"       lazyboot restore --resume WORKDIR [--ready CMD] [--quiet]\n"
 	"\n"
 	"Restore the application set of a lazyboot image lazily.  URL (and any\n"
 	"MIRROR) is the image directory's base: file://, http://, https:// or\n"
@@ -30,13 +32,24 @@ static const char usage[] =
 	"  --encrypt-key FILE the key of an encrypted image (lazyboot keygen --encrypt)\n"
 	"  --ready CMD        readiness probe run with sh -c until it exits 0\n"
 	"  --criu PATH        the criu binary (default: criu from PATH)\n"
+	"  --deadline-ms N    if this pager dies, a successor must take over within\n"
+	"                     N ms (default 30000) or the tasks are killed\n"
+	"  --resume WORKDIR   finish the restore in WORKDIR whose pager died: take\n"
+	"                     its tasks' uffds back from lazyboot.ko or the holder\n"
+	"                     process, replay its journal, wake the blocked threads\n"
+	"                     and stream the rest (image and keys as on record)\n"
 	"  options after --   passed to criu restore (e.g. --shell-job)\n"
 	"\n"
 	"The command returns when every page is resident (and the probe passed),\n"
 	"leaving the restored tasks running.  If the pager cannot finish (a chunk\n"
 	"that cannot be fetched or does not verify, a signal), the restored tasks\n"
-	"are killed rather than left to run on missing memory.  Exit status 0 on\n"
+	"are killed rather than left to run on missing memory.  If the pager itself\n"
+	"is killed, lazyboot.ko (or, without it, a holder process) keeps the\n"
+	"uffds until --resume takes over, or kills the tasks at the deadline; the\n"
+	"output's \"guarantee:\" line says which.  Exit status 0 on\n"
 	"success, 1 on failure, 2 on bad usage.\n";
+
+static void print_report(const struct lzb_restore_report *r);
 
 int cmd_restore(int argc, char **argv)
 {
@@ -49,12 +62,16 @@ int cmd_restore(int argc, char **argv)
 		{ "criu", required_argument, NULL, 'c' },
 		{ "max-background", required_argument, NULL, 'b' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "deadline-ms", required_argument, NULL, 'd' },
+		{ "resume", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct lzb_restore_opts o = { 0 };
 	struct lzb_restore_report rep;
-	int opt, first_criu = argc;
+	static struct lzb_record rec;
+	struct lzb_err err;
+	int opt, first_criu = argc, ret;
 	char *end;
 
 	for (int i = 1; i < argc; i++)
@@ -79,6 +96,18 @@ int cmd_restore(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'd':
+			o.deadline_ms = (uint32_t)strtoul(optarg, &end, 10);
+			if (*end || !o.deadline_ms || o.deadline_ms > 86400000) {
+				fprintf(stderr, "lazyboot restore: --deadline-ms "
+					"takes 1..86400000, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'R':
+			o.resume = true;
+			o.workdir = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -86,6 +115,31 @@ int cmd_restore(int argc, char **argv)
 			fputs(usage, stderr);
 			return 2;
 		}
+	}
+	if (o.resume) {
+		if (optind < argc) {
+			fprintf(stderr, "lazyboot restore: --resume takes the "
+				"image and options on record, not '%s'\n",
+				argv[optind]);
+			return 2;
+		}
+		if (lzb_record_load(o.workdir, &rec, &err)) {
+			fprintf(stderr, "lazyboot restore: %s\n", err.msg);
+			return 1;
+		}
+		o.mirrors = (const char *const *)rec.mirrors;
+		o.nr_mirrors = rec.nr_mirrors;
+		o.pubkey = rec.pubkey;
+		o.encrypt_key = rec.encrypt_key;
+		o.allow_unsigned = rec.allow_unsigned;
+		o.max_background = rec.max_background;
+		o.deadline_ms = rec.deadline_ms;
+		ret = lzb_restore_run(&o, &rep);
+		lzb_record_free(&rec);
+		if (ret)
+			return 1;
+		print_report(&rep);
+		return 0;
 	}
 	if (optind >= first_criu) {
 		fprintf(stderr, "lazyboot restore: no image URL given\n%s", usage);
@@ -104,6 +158,14 @@ int cmd_restore(int argc, char **argv)
 	}
 	if (lzb_restore_run(&o, &rep))
 		return 1;
+	print_report(&rep);
+	return 0;
+}
+
+static void print_report(const struct lzb_restore_report *r)
+{
+	const struct lzb_restore_report rep = *r;
+
 	printf("restored: bundle %llu ms, restore finished %llu ms, ready %s%llu ms, "
 	       "all resident %llu ms\n",
 	       (unsigned long long)rep.ms_bundle,
@@ -119,5 +181,4 @@ int cmd_restore(int argc, char **argv)
 	       (unsigned long long)rep.bytes_fetched,
 	       (unsigned long long)rep.bytes_before_ready);
 	printf("root pid %d\n", rep.root_pid);
-	return 0;
 }

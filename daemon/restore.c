@@ -19,7 +19,11 @@
 #include "image_pack.h"
 #include "image_reader.h"
 #include "image_source.h"
+#include "restore_record.h"
 #include "uffd_engine.h"
+#include "uffd_keeper.h"
+
+#include <linux/lazyboot.h>
 
 #define PROBE_INTERVAL_MS 100
 
@@ -38,7 +42,17 @@ struct restore {
 	bool criu_ok, restored, ready;
 	uint64_t next_probe;
 	int tasks;
-	int task_pids[64];	/* image pids handed over (= real pids) */
+	int task_pids[64];	/* image pids handed over */
+	/* Their real pids when not the image's (0: the same); whoever
+	 * restores into another pid namespace fills this. */
+	int task_real_pids[64];
+	struct lzb_keeper *keeper;	/* who keeps the uffds alive */
+	char guarantee[128];		/* what it guarantees, in words */
+	int record_fd, journal_fd;	/* for a successor (restore_record.h) */
+	uint64_t lazy_total;
+	unsigned int resident_pct;	/* last 10 % step reported */
+	bool first_fault;
+	bool taken_over;		/* --resume: every uffd is ours */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -197,6 +211,8 @@ static int load_image(struct restore *r, struct lzb_err *err)
 	if (fetch_object(r, 1, &buf, &len, err) ||
 	    lzb_image_set_index(&r->img, "index", buf, len, err))
 		return -1;
+	if (r->o->resume)	/* CRIU restored from the bundle already */
+		return 0;
 	if (fetch_object(r, 0, &buf, &len, err))
 		return -1;
 	snprintf(where, sizeof(where), "boot bundle");
@@ -278,6 +294,7 @@ static int start_criu(struct restore *r, struct lzb_err *err)
 		return lzb_errf(err, "cannot start criu: %s", strerror(errno));
 	say(r, "criu restore --lazy-pages started (log: %s/restore.log)",
 	    r->workdir);
+	lzb_keeper_milestone(r->keeper, LAZYBOOT_MILESTONE_RESTORE_STARTED);
 	return 0;
 }
 
@@ -297,6 +314,14 @@ static int read_root_pid(struct restore *r)
 	return pid;
 }
 
+static int real_pid(const struct restore *r, int img_pid)
+{
+	for (int i = 0; i < r->tasks && i < 64; i++)
+		if (r->task_pids[i] == img_pid && r->task_real_pids[i])
+			return r->task_real_pids[i];
+	return img_pid;
+}
+
 /*
  * The restored tree must not run on with pages missing: end it.  CRIU
  * restores into the caller's pid namespace with the image's pids, so the
@@ -313,7 +338,7 @@ static void kill_restored(struct restore *r, const char *why)
 	if (root > 0)
 		kill(root, SIGKILL);
 	for (int i = 0; i < n; i++)
-		kill(r->task_pids[i], SIGKILL);
+		kill(real_pid(r, r->task_pids[i]), SIGKILL);
 	if (root > 0 || n)
 		fprintf(stderr, "lazyboot: killed the restored tree (root pid "
 			"%d, %d tasks): %s\n", root, n, why);
@@ -345,6 +370,8 @@ static void poll_children(struct restore *r, struct lzb_err *err)
 			lzb_image_source_get_stats(r->source, &st);
 			r->rep->bytes_before_ready = st.bytes_fetched;
 			say(r, "ready: probe passed");
+			lzb_keeper_milestone(r->keeper,
+					     LAZYBOOT_MILESTONE_READY);
 		}
 	}
 	if (r->o->ready_cmd && !r->ready && r->criu_ok && !r->probe &&
@@ -363,11 +390,78 @@ static void poll_children(struct restore *r, struct lzb_err *err)
 static int on_task(void *ctx, int img_pid, int uffd)
 {
 	struct restore *r = ctx;
+	uint32_t session;
+	int err;
 
 	if (r->tasks < (int)(sizeof(r->task_pids) / sizeof(r->task_pids[0])))
 		r->task_pids[r->tasks] = img_pid;
 	r->tasks++;
+	/* Kept before it is used: from now on the pager may die. */
+	err = lzb_keeper_keep(r->keeper, img_pid, real_pid(r, img_pid), uffd,
+			      &session);
+	if (err) {
+		fprintf(stderr, "lazyboot: the %s cannot keep the uffd of task "
+			"%d: %s\n", lzb_keeper_kind(r->keeper),
+			real_pid(r, img_pid), strerror(-err));
+		close(uffd);
+		return err;
+	}
+	lzb_record_add_task(r->record_fd, img_pid, real_pid(r, img_pid),
+			    session);
 	return lzb_engine_attach(r->engine, img_pid, uffd);
+}
+
+/* A successor takes over a task's uffd (-1: it is gone). */
+static int on_resumed_task(void *ctx, int img_pid, int pid, int uffd)
+{
+	struct restore *r = ctx;
+
+	if (r->tasks < 64) {
+		r->task_pids[r->tasks] = img_pid;
+		r->task_real_pids[r->tasks] = pid;
+	}
+	r->tasks++;
+	return lzb_engine_reattach(r->engine, img_pid, uffd);
+}
+
+static void journal_event(void *ctx, int img_pid, const struct uffd_msg *msg)
+{
+	const struct restore *r = ctx;
+
+	lzb_journal_add(r->journal_fd, img_pid, msg);
+}
+
+/* Say each 10 % step of residency; milestones at 50, 90 and 100 %. */
+static void report_progress(struct restore *r)
+{
+	static const struct { unsigned int pct, milestone; } marks[] = {
+		{ 50, LAZYBOOT_MILESTONE_RESIDENT_50 },
+		{ 90, LAZYBOOT_MILESTONE_RESIDENT_90 },
+		{ 100, LAZYBOOT_MILESTONE_RESIDENT_100 },
+	};
+	struct lzb_engine_stats st;
+	unsigned int pct;
+
+	lzb_engine_get_stats(r->engine, &st);
+	if (st.faults && !r->first_fault) {
+		r->first_fault = true;
+		lzb_keeper_milestone(r->keeper, LAZYBOOT_MILESTONE_FIRST_FAULT);
+	}
+	if (!r->restored)
+		return;
+	pct = r->lazy_total && st.bytes_lazy < r->lazy_total ?
+	      (unsigned int)((r->lazy_total - st.bytes_lazy) * 100 /
+			     r->lazy_total) : 0;
+	if (lzb_engine_done(r->engine))
+		pct = 100;
+	while (r->resident_pct + 10 <= pct) {
+		r->resident_pct += 10;
+		say(r, "resident %u%%", r->resident_pct);
+		for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+			if (marks[i].pct == r->resident_pct)
+				lzb_keeper_milestone(r->keeper,
+						     marks[i].milestone);
+	}
 }
 
 static int on_finished(void *ctx)
@@ -378,6 +472,7 @@ static int on_finished(void *ctx)
 	r->rep->ms_restored = now_ms() - r->t0;
 	lzb_engine_start_streaming(r->engine);
 	say(r, "restore finished (RSTF): %d tasks handed over", r->tasks);
+	lzb_keeper_milestone(r->keeper, LAZYBOOT_MILESTONE_TASKS_RESUMED);
 	return 0;
 }
 
@@ -425,6 +520,7 @@ static int serve(struct restore *r, struct lzb_err *err)
 			lzb_errf(err, "pager stopped: %s",
 				 why ? why : strerror(-ret));
 		}
+		report_progress(r);
 		if (!resident && r->restored && lzb_engine_done(r->engine)) {
 			resident = true;
 			r->rep->ms_resident = now_ms() - r->t0;
@@ -435,16 +531,49 @@ static int serve(struct restore *r, struct lzb_err *err)
 	return err->msg[0] ? -1 : 0;
 }
 
+/*
+ * Take over the restore of a pager that died: its tasks' uffds from the
+ * module or the holder, its journal replayed first, every thread woken.
+ */
+static int resume(struct restore *r, struct lzb_err *err)
+{
+	struct lzb_record rec;
+	int events, ret;
+
+	if (lzb_record_load(r->workdir, &rec, err))
+		return -1;
+	events = lzb_journal_replay(r->workdir, r->engine, err);
+	if (events < 0) {
+		lzb_record_free(&rec);
+		return -1;
+	}
+	lzb_engine_start_streaming(r->engine);
+	ret = lzb_keeper_resume(r->workdir, &rec, &r->keeper, on_resumed_task,
+				r, err);
+	lzb_record_free(&rec);
+	if (ret)
+		return -1;
+	r->taken_over = true;
+	r->criu_ok = r->restored = true;
+	r->rep->root_pid = read_root_pid(r);
+	say(r, "resumed: %d tasks taken over from the %s, %d journaled "
+	    "events replayed, root pid %d", r->tasks,
+	    lzb_keeper_kind(r->keeper), events, r->rep->root_pid);
+	return 0;
+}
+
 int lzb_restore_run(const struct lzb_restore_opts *o,
 		    struct lzb_restore_report *rep)
 {
 	struct lzb_fetcher_opts fopts = { .max_background = o->max_background };
 	struct lzb_engine_config config = { 0 };
-	struct restore r = { .o = o, .rep = rep };
+	struct restore r = { .o = o, .rep = rep, .record_fd = -1,
+			     .journal_fd = -1 };
 	struct lzb_engine_stats es;
 	struct lzb_image_source_stats ss;
 	struct sigaction sa = { .sa_handler = on_stop };
 	struct lzb_err err = { { 0 } };
+	bool killed = false;
 	int ret = -1;
 
 	memset(rep, 0, sizeof(*rep));
@@ -462,6 +591,14 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	}
 	if (lzb_mkdir(r.workdir, &err))
 		goto out;
+	/* Before anything else: the holder, if any, inherits only stdio. */
+	if (!o->resume &&
+	    (lzb_keeper_start(r.workdir, o->deadline_ms, &r.keeper) ||
+	     lzb_record_create(r.workdir, o, o->deadline_ms,
+			       lzb_keeper_kind(r.keeper), &err)))
+		goto out;
+	if (lzb_record_open(r.workdir, &r.record_fd, &r.journal_fd, &err))
+		goto out;
 	r.fetcher = lzb_fetcher_new(&fopts);
 	r.mirrors = lzb_mirrors_new(o->mirrors, o->nr_mirrors);
 	if (!r.fetcher || !r.mirrors) {
@@ -475,29 +612,52 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	config.source.ctx = r.source;
 	config.max_background = o->max_background ? o->max_background : 4;
 	config.stream_bytes = r.img.m.chunk_size ? r.img.m.chunk_size : 65536;
+	config.journal.event = journal_event;
+	config.journal.ctx = &r;
 	ret = lzb_engine_new(&config, &r.engine);
 	if (!ret)
 		ret = lzb_image_source_add_tasks(r.source, r.engine);
-	if (!ret)
+	if (!ret && !o->resume)
 		ret = lzb_lazy_socket_listen(r.workdir, &r.sock);
 	if (ret) {
 		lzb_errf(&err, "cannot set up the pager: %s", strerror(-ret));
 		ret = -1;
 		goto out;
 	}
+	lzb_engine_get_stats(r.engine, &es);
+	r.lazy_total = es.bytes_lazy;
 	ret = -1;
-	if (start_criu(&r, &err))
+	if (o->resume ? resume(&r, &err) : start_criu(&r, &err))
 		goto out;
+	snprintf(r.guarantee, sizeof(r.guarantee), "%s",
+		 lzb_keeper_guarantee(r.keeper));
+	say(&r, "guarantee: %s", r.guarantee);
 	ret = serve(&r, &err);
+	if (!ret)
+		lzb_keeper_milestone(r.keeper, LAZYBOOT_MILESTONE_DONE);
 out:
 	if (err.msg[0]) {
 		fprintf(stderr, "lazyboot restore: %s\n", err.msg);
-		if (r.engine && !lzb_engine_done(r.engine))
+		/* A resume that could not take over kills nothing: the
+		 * tasks may be another pager's, and are kept till the
+		 * deadline anyway. */
+		if (r.engine && !lzb_engine_done(r.engine) &&
+		    (!o->resume || r.taken_over)) {
 			kill_restored(&r, err.msg);
-		else if (r.criu > 0)
+			killed = true;
+		} else if (r.criu > 0) {
 			kill(r.criu, SIGKILL);
+		}
 		ret = -1;
 	}
+	/* Resident, or killed, or none handed over: nothing to keep. */
+	if (!ret || killed || !r.tasks)
+		lzb_keeper_release(r.keeper);
+	lzb_keeper_free(r.keeper);
+	if (r.record_fd >= 0)
+		close(r.record_fd);
+	if (r.journal_fd >= 0)
+		close(r.journal_fd);
 	if (r.engine) {
 		lzb_engine_get_stats(r.engine, &es);
 		rep->faults = es.faults;
