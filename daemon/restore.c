@@ -493,7 +493,8 @@ static int serve(struct restore *r, struct lzb_err *err)
 
 	while (!finished(r) && !err->msg[0]) {
 		struct pollfd fds[3] = {
-			{ .fd = lzb_lazy_socket_fd(r->sock), .events = POLLIN },
+			{ .fd = r->sock ? lzb_lazy_socket_fd(r->sock) : -1,
+			  .events = POLLIN },
 			{ .fd = lzb_engine_fd(r->engine), .events = POLLIN },
 			{ .fd = lzb_fetcher_fd(r->fetcher), .events = POLLIN },
 		};

@@ -16,6 +16,7 @@ pattern=$PWD/$BUILD/selftests/progs/lzb-pattern
 dir=$(mktemp -d /tmp/lzb-lazy.XXXXXX)
 n=0
 failed=0
+. "$(dirname "$0")/lib/pattern_image.sh"
 
 ok() {
 	n=$((n + 1))
@@ -28,15 +29,6 @@ ok() {
 }
 
 diag() { sed 's/^/# /'; }
-
-wait_file() {
-	local i
-	for i in $(seq 1 "$2"); do
-		[ -e "$1" ] && return 0
-		sleep 1
-	done
-	return 1
-}
 
 # Restore from URL into a fresh workdir; check the processes' own verdict.
 restore_and_check() {
@@ -68,21 +60,12 @@ restore_and_check() {
 
 echo "TAP version 13"
 echo "1..10"
-modprobe -a nf_tables nft_ct unix_diag inet_diag tcp_diag netlink_diag \
-	af_packet_diag 2>/dev/null
-
 # --- dump and pack -----------------------------------------------------
-mkdir -p "$dir/state" "$dir/dump"
-setsid "$pattern" "$dir/state" "$MIB" </dev/null >/dev/null 2>&1 &
-pid=$!
-wait_file "$dir/state/ready" 300
-criu dump -t "$pid" -D "$dir/dump" -o dump.log -v4 >/dev/null 2>&1
+pattern_dump "$dir" "$MIB"
 status=$?
 [ $status -eq 0 ] || tail -n 20 "$dir/dump/dump.log" | diag
 ok $status dump
-"$lazyboot" keygen --out "$dir/sign" >/dev/null &&
-	"$lazyboot" pack --criu-dir "$dir/dump" --out "$dir/img" --key "$dir/sign.key" \
-		>"$dir/pack.out" 2>&1
+pattern_pack "$dir"
 status=$?
 diag < "$dir/pack.out"
 ok $status pack
