@@ -2,6 +2,7 @@
 #include "restore.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -415,13 +416,21 @@ static int on_task(void *ctx, int img_pid, int uffd)
 static int on_resumed_task(void *ctx, int img_pid, int pid, int uffd)
 {
 	struct restore *r = ctx;
+	char path[64];
+	int pagemap, err;
 
 	if (r->tasks < 64) {
 		r->task_pids[r->tasks] = img_pid;
 		r->task_real_pids[r->tasks] = pid;
 	}
 	r->tasks++;
-	return lzb_engine_reattach(r->engine, img_pid, uffd);
+	/* What the dead pager installed need not be fetched again. */
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	pagemap = uffd >= 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	err = lzb_engine_reattach(r->engine, img_pid, uffd, pagemap);
+	if (pagemap >= 0)
+		close(pagemap);
+	return err;
 }
 
 static void journal_event(void *ctx, int img_pid, const struct uffd_msg *msg)

@@ -584,7 +584,57 @@ static void wake_all(struct lzb_task *t)
 	}
 }
 
-int lzb_engine_reattach(struct lzb_engine *e, int img_pid, int uffd)
+#define PAGEMAP_PRESENT (1ULL << 63)
+
+/*
+ * Take the pages pagemap shows present out of t's lazy memory.  Only
+ * installed pages can be present there: the journal replay took out what
+ * the task removed or unmapped, and zero pages go only where nothing is
+ * lazy.
+ */
+static int trim_resident(struct lzb_task *t, int pagemap_fd)
+{
+	struct lzb_ranges present;
+	uint64_t entries[512];
+	size_t i;
+	int err = 0;
+
+	lzb_ranges_init(&present);
+	for (i = 0; i < t->lazy.n && !err; i++) {
+		uint64_t a = t->lazy.v[i].start, end = t->lazy.v[i].end;
+
+		while (a < end && !err) {
+			uint64_t n = (end - a) / PAGE_SIZE_BYTES;
+			ssize_t got;
+
+			if (n > 512)
+				n = 512;
+			got = pread(pagemap_fd, entries, n * sizeof(entries[0]),
+				    (off_t)(a / PAGE_SIZE_BYTES * sizeof(entries[0])));
+			if (got <= 0)
+				break;
+			n = (uint64_t)got / sizeof(entries[0]);
+			for (uint64_t k = 0, run = 0; k <= n && !err; k++) {
+				if (k < n && entries[k] & PAGEMAP_PRESENT)
+					continue;
+				if (k > run)	/* present: [run, k) */
+					err = lzb_ranges_add(&present,
+						a + run * PAGE_SIZE_BYTES,
+						a + k * PAGE_SIZE_BYTES, 0);
+				run = k + 1;
+			}
+			a += n * PAGE_SIZE_BYTES;
+		}
+	}
+	for (i = 0; i < present.n && !err; i++)
+		err = lzb_ranges_remove(&t->lazy, present.v[i].start,
+					present.v[i].end);
+	lzb_ranges_free(&present);
+	return err;
+}
+
+int lzb_engine_reattach(struct lzb_engine *e, int img_pid, int uffd,
+			int pagemap_fd)
 {
 	struct lzb_task *t;
 	int err;
@@ -599,7 +649,9 @@ int lzb_engine_reattach(struct lzb_engine *e, int img_pid, int uffd)
 		task_gone(e, t);
 		return 0;
 	}
-	err = watch_uffd(e, t, uffd);
+	err = pagemap_fd >= 0 ? trim_resident(t, pagemap_fd) : 0;
+	if (!err)
+		err = watch_uffd(e, t, uffd);
 	if (!err)
 		wake_all(t);
 	return err;

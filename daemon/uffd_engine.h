@@ -85,10 +85,14 @@ int lzb_engine_attach(struct lzb_engine *engine, int img_pid, int uffd);
  * journal with lzb_engine_replay().  Threads blocked on requests the dead
  * pager had read stay blocked until woken: this wakes the task's whole
  * address space, so they fault again and this engine sees the faults.
- * Pages already present are skipped when the stream reaches them.
+ * pagemap_fd (the task's /proc/PID/pagemap, or -1): pages it shows present
+ * are taken out of the lazy memory first, so what the dead pager installed
+ * is not fetched again (without it, they are skipped when the stream
+ * reaches them: UFFDIO_COPY answers EEXIST).
  * uffd < 0: the task is gone (its uffd is no longer held).
  */
-int lzb_engine_reattach(struct lzb_engine *engine, int img_pid, int uffd);
+int lzb_engine_reattach(struct lzb_engine *engine, int img_pid, int uffd,
+			int pagemap_fd);
 
 /* Apply a journaled REMAP/REMOVE/UNMAP to img_pid's lazy memory. */
 int lzb_engine_replay(struct lzb_engine *engine, int img_pid,

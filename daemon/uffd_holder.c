@@ -278,17 +278,27 @@ static int holder_main(struct holder *h)
 	return 0;
 }
 
-static int listen_at(const char *workdir, int *fd)
+/* A socket for WORKDIR/holder.socket; returns it or -errno. */
+static int holder_socket(const char *workdir, struct sockaddr_un *addr)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int s;
 
-	if (snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s", workdir,
-		     LZB_HOLDER_SOCKET_NAME) >= (int)sizeof(addr.sun_path))
+	memset(addr, 0, sizeof(*addr));
+	addr->sun_family = AF_UNIX;
+	if (snprintf(addr->sun_path, sizeof(addr->sun_path), "%s/%s", workdir,
+		     LZB_HOLDER_SOCKET_NAME) >= (int)sizeof(addr->sun_path))
 		return -ENAMETOOLONG;
 	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	return s < 0 ? -errno : s;
+}
+
+static int listen_at(const char *workdir, int *fd)
+{
+	struct sockaddr_un addr;
+	int s = holder_socket(workdir, &addr);
+
 	if (s < 0)
-		return -errno;
+		return s;
 	unlink(addr.sun_path);
 	if (bind(s, (struct sockaddr *)&addr, sizeof(addr)) ||
 	    listen(s, 4)) {
@@ -348,15 +358,11 @@ int lzb_holder_start(const char *workdir, uint32_t deadline_ms, pid_t *holder,
 
 int lzb_holder_connect(const char *workdir, int *conn)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int s;
+	struct sockaddr_un addr;
+	int s = holder_socket(workdir, &addr);
 
-	if (snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s", workdir,
-		     LZB_HOLDER_SOCKET_NAME) >= (int)sizeof(addr.sun_path))
-		return -ENAMETOOLONG;
-	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		return -errno;
+		return s;
 	if (connect(s, (struct sockaddr *)&addr, sizeof(addr))) {
 		int err = -errno;
 

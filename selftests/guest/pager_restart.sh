@@ -18,9 +18,12 @@ pattern=$PWD/$BUILD/selftests/progs/lzb-pattern
 dir=$(mktemp -d /tmp/lzb-restart.XXXXXX)
 n=0
 failed=0
+case_start=$SECONDS
 . "$(dirname "$0")/lib/pattern_image.sh"
 
 ok() {
+	echo "$2: $((SECONDS - case_start)) s" | diag
+	case_start=$SECONDS
 	n=$((n + 1))
 	if [ "$1" -eq 0 ]; then
 		echo "ok $n pager_restart.$2"

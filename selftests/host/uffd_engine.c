@@ -353,26 +353,38 @@ FIXTURE_VARIANT_ADD(engine, dontneed) { .workload = DONTNEED, .max_background = 
 FIXTURE_VARIANT_ADD(engine, munmap) { .workload = MUNMAP, .max_background = 2 };
 FIXTURE_VARIANT_ADD(engine, stream_only) { .workload = STREAM_ONLY, .max_background = 8 };
 
-FIXTURE_SETUP(engine)
+/* A directory with CRIU's lazy-pages socket; whether uffds can be made. */
+static int open_socket_dir(char *dir, struct lzb_lazy_socket **sock)
 {
 	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
 
-	self->uffd_ok = fd >= 0;
 	if (fd >= 0)
 		close(fd);
-	strcpy(self->dir, "/tmp/lzb-engine-XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->dir));
-	ASSERT_EQ(0, lzb_lazy_socket_listen(self->dir, &self->sock));
+	strcpy(dir, "/tmp/lzb-engine-XXXXXX");
+	if (!mkdtemp(dir) || lzb_lazy_socket_listen(dir, sock))
+		return -1;
+	return fd >= 0;
+}
+
+static void close_socket_dir(const char *dir, struct lzb_lazy_socket *sock)
+{
+	char path[128];
+
+	lzb_lazy_socket_close(sock);
+	snprintf(path, sizeof(path), "%s/%s", dir, LZB_LAZY_SOCKET_NAME);
+	unlink(path);
+	rmdir(dir);
+}
+
+FIXTURE_SETUP(engine)
+{
+	self->uffd_ok = open_socket_dir(self->dir, &self->sock);
+	ASSERT_LE(0, self->uffd_ok);
 }
 
 FIXTURE_TEARDOWN(engine)
 {
-	char path[128];
-
-	lzb_lazy_socket_close(self->sock);
-	snprintf(path, sizeof(path), "%s/%s", self->dir, LZB_LAZY_SOCKET_NAME);
-	unlink(path);
-	rmdir(self->dir);
+	close_socket_dir(self->dir, self->sock);
 }
 
 /* Serve until the app exits; returns its wait status. */
@@ -544,24 +556,13 @@ FIXTURE(takeover)
 
 FIXTURE_SETUP(takeover)
 {
-	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
-
-	self->uffd_ok = fd >= 0;
-	if (fd >= 0)
-		close(fd);
-	strcpy(self->dir, "/tmp/lzb-takeover-XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->dir));
-	ASSERT_EQ(0, lzb_lazy_socket_listen(self->dir, &self->sock));
+	self->uffd_ok = open_socket_dir(self->dir, &self->sock);
+	ASSERT_LE(0, self->uffd_ok);
 }
 
 FIXTURE_TEARDOWN(takeover)
 {
-	char path[128];
-
-	lzb_lazy_socket_close(self->sock);
-	snprintf(path, sizeof(path), "%s/%s", self->dir, LZB_LAZY_SOCKET_NAME);
-	unlink(path);
-	rmdir(self->dir);
+	close_socket_dir(self->dir, self->sock);
 }
 
 /*
@@ -575,8 +576,9 @@ TEST_F_TIMEOUT(takeover, dup_uffd, 120)
 	struct keeper_pager k = { .kept_uffd = -1 };
 	struct lzb_engine_stats st1, st2;
 	struct journal j = { .n = 0 };
-	int status = 0, rounds = 0, i;
+	int status = 0, rounds = 0, i, fd;
 	pid_t app, done = 0;
+	char pagemap[64];
 
 	if (!self->uffd_ok)
 		SKIP(return, "userfaultfd unavailable (needs root)");
@@ -615,8 +617,12 @@ TEST_F_TIMEOUT(takeover, dup_uffd, 120)
 		EXPECT_EQ(0, lzb_engine_replay(k.pager.engine, IMG_PID,
 					       &j.msgs[i]));
 	lzb_engine_start_streaming(k.pager.engine);
+	snprintf(pagemap, sizeof(pagemap), "/proc/%d/pagemap", app);
+	fd = open(pagemap, O_RDONLY);
+	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, lzb_engine_reattach(k.pager.engine, IMG_PID,
-					 k.kept_uffd));
+					 k.kept_uffd, fd));
+	close(fd);
 	rounds = 0;
 	while (!done && ++rounds < 200000) {
 		struct pollfd fd = {
@@ -644,6 +650,10 @@ TEST_F_TIMEOUT(takeover, dup_uffd, 120)
 	 * never again: without the journal the second would refill it. */
 	EXPECT_EQ((AREA0_LEN + AREA1_LAZY) / PAGE,
 		  st1.pages_installed + st2.pages_installed);
+	/* Nothing the first installed was fetched again: neither the
+	 * dropped MiB (journal) nor area 1's first chunks (pagemap). */
+	EXPECT_EQ((AREA0_LEN + AREA1_LAZY) / CHUNK - first.chunks_delivered,
+		  second.chunks_delivered);
 	EXPECT_TRUE(lzb_engine_done(k.pager.engine));
 	lzb_engine_free(k.pager.engine);
 }
