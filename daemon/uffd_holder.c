@@ -229,13 +229,23 @@ static bool serve_conn(struct holder *h, int conn, bool *done)
 	return true;
 }
 
+static volatile sig_atomic_t terminate;
+
+static void on_term(int sig)
+{
+	terminate = sig;
+}
+
 static int holder_main(struct holder *h)
 {
+	struct sigaction sa = { .sa_handler = on_term };
 	bool done = false;
 
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	/* Told to go: with no pager in charge, that is the deadline now. */
+	sigaction(SIGTERM, &sa, NULL);
 	say("started, deadline %u ms", h->deadline_ms);
 	while (!done) {
 		struct pollfd p[3] = {
@@ -245,10 +255,14 @@ static int holder_main(struct holder *h)
 		};
 		int timeout = -1;
 
+		if (terminate && h->owner >= 0) {
+			say("terminated while a pager holds the uffds too");
+			break;
+		}
 		if (h->owner < 0) {
 			uint64_t end = h->orphaned_at + h->deadline_ms;
 
-			if (now_ms() >= end) {
+			if (now_ms() >= end || terminate) {
 				kill_tasks(h);
 				break;
 			}
