@@ -51,6 +51,22 @@ static const char usage[] =
 
 static void print_report(const struct lzb_restore_report *r);
 
+/* 1..max from an option's argument, or say why not. */
+static int parse_count(const char *arg, const char *option, unsigned long max,
+		       uint32_t *out)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+
+	if (*end || !v || v > max || arg[0] == '-') {
+		fprintf(stderr, "lazyboot restore: %s takes 1..%lu, not '%s'\n",
+			option, max, arg);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
 int cmd_restore(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -72,7 +88,7 @@ int cmd_restore(int argc, char **argv)
 	static struct lzb_record rec;
 	struct lzb_err err;
 	int opt, first_criu = argc, ret;
-	char *end;
+	uint32_t n;
 
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--")) {
@@ -89,20 +105,14 @@ int cmd_restore(int argc, char **argv)
 		case 'c': o.criu = optarg; break;
 		case 'q': o.quiet = true; break;
 		case 'b':
-			o.max_background = (unsigned int)strtoul(optarg, &end, 10);
-			if (*end || !o.max_background || o.max_background > 256) {
-				fprintf(stderr, "lazyboot restore: --max-background "
-					"takes 1..256, not '%s'\n", optarg);
+			if (parse_count(optarg, "--max-background", 256, &n))
 				return 2;
-			}
+			o.max_background = n;
 			break;
 		case 'd':
-			o.deadline_ms = (uint32_t)strtoul(optarg, &end, 10);
-			if (*end || !o.deadline_ms || o.deadline_ms > 86400000) {
-				fprintf(stderr, "lazyboot restore: --deadline-ms "
-					"takes 1..86400000, not '%s'\n", optarg);
+			if (parse_count(optarg, "--deadline-ms", 86400000, &n))
 				return 2;
-			}
+			o.deadline_ms = n;
 			break;
 		case 'R':
 			o.resume = true;

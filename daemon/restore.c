@@ -54,6 +54,7 @@ struct restore {
 	unsigned int resident_pct;	/* last 10 % step reported */
 	bool first_fault;
 	bool taken_over;		/* --resume: every uffd is ours */
+	unsigned int kill_at_pct;	/* LAZYBOOT_FAULT_KILL_AT_PCT */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -466,6 +467,10 @@ static void report_progress(struct restore *r)
 	while (r->resident_pct + 10 <= pct) {
 		r->resident_pct += 10;
 		say(r, "resident %u%%", r->resident_pct);
+		/* Fault injection for the restart tests: the pager dies
+		 * here, exactly as from an outside SIGKILL. */
+		if (r->kill_at_pct == r->resident_pct)
+			kill(getpid(), SIGKILL);
 		for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
 			if (marks[i].pct == r->resident_pct)
 				lzb_keeper_milestone(r->keeper,
@@ -636,6 +641,9 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	}
 	lzb_engine_get_stats(r.engine, &es);
 	r.lazy_total = es.bytes_lazy;
+	if (getenv("LAZYBOOT_FAULT_KILL_AT_PCT"))
+		r.kill_at_pct = (unsigned int)atoi(
+			getenv("LAZYBOOT_FAULT_KILL_AT_PCT"));
 	ret = -1;
 	if (o->resume ? resume(&r, &err) : start_criu(&r, &err))
 		goto out;

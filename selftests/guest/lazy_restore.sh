@@ -14,21 +14,8 @@ MIB=${LZB_PATTERN_MIB:-64}
 lazyboot=$PWD/$BUILD/lazyboot
 pattern=$PWD/$BUILD/selftests/progs/lzb-pattern
 dir=$(mktemp -d /tmp/lzb-lazy.XXXXXX)
-n=0
-failed=0
+tap_name=lazy_restore
 . "$(dirname "$0")/lib/pattern_image.sh"
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n lazy_restore.$2"
-	else
-		echo "not ok $n lazy_restore.$2"
-		failed=1
-	fi
-}
-
-diag() { sed 's/^/# /'; }
 
 # Restore from URL into a fresh workdir; check the processes' own verdict.
 restore_and_check() {
@@ -44,17 +31,8 @@ restore_and_check() {
 	fi
 	grep -E '^(restored|pages):' "$dir/$name.out" | diag
 	root=$(sed -n 's/^root pid //p' "$dir/$name.out")
-	kill -USR1 "$root" 2>/dev/null
-	if wait_file "$state/result-parent" 300 && wait_file "$state/result-child" 60 &&
-		[ "$(cat "$state/result-parent")" = OK ] &&
-		[ "$(cat "$state/result-child")" = OK ]; then
-		ok 0 "$name"
-	else
-		echo "parent: $(cat "$state/result-parent" 2>&1)" | diag
-		echo "child: $(cat "$state/result-child" 2>&1)" | diag
-		ok 1 "$name"
-	fi
-	kill -KILL -- -"$root" "$root" 2>/dev/null
+	pattern_verdict "$state" "$root"
+	ok $? "$name"
 	sleep 1
 }
 

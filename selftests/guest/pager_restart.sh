@@ -3,10 +3,11 @@
 #
 # The pattern program is dumped and packed once, then restored lazily from
 # file:// with one chunk in flight (streaming takes seconds under TCG).
-# The pager is SIGKILLed at about 10 %, 50 % and 90 % residency (its
-# "resident N%" lines), `lazyboot restore --resume` takes over, and the
-# restored processes check every page themselves (no zero page where image
-# data belongs).  Then a pager that never comes back: the tasks must be
+# The pager is SIGKILLed at 10 %, 50 % and 90 % residency (by itself, through
+# the fault injection LAZYBOOT_FAULT_KILL_AT_PCT: polling its output from
+# here overshoots under TCG), `lazyboot restore --resume` takes over, and
+# the restored processes check every page themselves (no zero page where
+# image data belongs).  Then a pager that never comes back: the tasks must be
 # killed at the deadline.  All of it twice: with lazyboot.ko loaded (the
 # kernel holds the uffds; the kill is seen as a module event) and without
 # it (the holder process holds them and kills the tasks).
@@ -16,44 +17,27 @@ MIB=${LZB_RESTART_MIB:-16}
 lazyboot=$PWD/$BUILD/lazyboot
 pattern=$PWD/$BUILD/selftests/progs/lzb-pattern
 dir=$(mktemp -d /tmp/lzb-restart.XXXXXX)
-n=0
-failed=0
-case_start=$SECONDS
+tap_name=pager_restart
 . "$(dirname "$0")/lib/pattern_image.sh"
 
-ok() {
+# ok, with how long the case took.
+timed_ok() {
 	echo "$2: $((SECONDS - case_start)) s" | diag
 	case_start=$SECONDS
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n pager_restart.$2"
-	else
-		echo "not ok $n pager_restart.$2"
-		failed=1
-	fi
+	ok "$@"
 }
+case_start=$SECONDS
 
-diag() { sed 's/^/# /'; }
-
-# Start a restore in the background into WORKDIR; sets $pager.
+# Start a restore in the background into WORKDIR, the pager to SIGKILL
+# itself at PCT %; sets $pager.
 start_restore() {
-	local work=$1 out=$2
-	shift 2
+	local work=$1 out=$2 pct=$3
+	shift 3
 	rm -rf "$work" "$dir/state"/result-*
-	"$lazyboot" restore "file://$dir/img" --pubkey "$dir/sign.pub" --workdir "$work" \
+	env LAZYBOOT_FAULT_KILL_AT_PCT="$pct" "$lazyboot" restore \
+		"file://$dir/img" --pubkey "$dir/sign.pub" --workdir "$work" \
 		--max-background 1 "$@" >"$out" 2>&1 &
 	pager=$!
-}
-
-# Wait until the pager says PCT % is resident; 1 if it ended or 300 s passed.
-wait_resident() {
-	local out=$1 pct=$2 i
-	for i in $(seq 1 3000); do
-		grep -q "resident $pct%" "$out" && return 0
-		kill -0 "$pager" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
 }
 
 # The real pids of the tasks on WORKDIR's record.
@@ -77,50 +61,30 @@ cleanup() {
 	done
 }
 
-check_pattern() {
-	local root=$1
-	kill -USR1 "$root" 2>/dev/null
-	wait_file "$dir/state/result-parent" 300 &&
-		wait_file "$dir/state/result-child" 60 &&
-		[ "$(cat "$dir/state/result-parent")" = OK ] &&
-		[ "$(cat "$dir/state/result-child")" = OK ]
-	local status=$?
-	[ $status -eq 0 ] || {
-		echo "parent: $(cat "$dir/state/result-parent" 2>&1)"
-		echo "child: $(cat "$dir/state/result-child" 2>&1)"
-	} | diag
-	kill -KILL -- -"$root" "$root" 2>/dev/null
-	return $status
-}
-
-# Kill the pager at PCT %, resume, check the pattern.
+# The pager dies at PCT %; resume; check the pattern.
 kill_and_resume() {
 	local mode=$1 pct=$2 want=$3 work=$dir/work-$1-$2 name=$1_kill_at_$2
 	local out=$dir/$name.out status=1 root
-	start_restore "$work" "$out"
-	if wait_resident "$out" "$pct"; then
-		kill -KILL "$pager"
-		wait "$pager" 2>/dev/null
-		grep -E "^\[.*\] (guarantee|resident)" "$out" | tail -n 2 | diag
-		if grep -q "every page resident" "$out"; then
-			echo "the pager finished before it was killed" | diag
-		elif ! grep -q "guarantee: $want" "$out"; then
-			echo "expected guarantee: $want" | diag
-		elif timeout 600 "$lazyboot" restore --resume "$work" \
-			>"$out.resume" 2>&1; then
-			grep -E "resumed:|^pages:" "$out.resume" | diag
-			root=$(sed -n 's/^root pid //p' "$out.resume")
-			check_pattern "$root"
-			status=$?
-		else
-			diag < "$out.resume"
-		fi
-	else
+	start_restore "$work" "$out" "$pct"
+	wait "$pager"
+	local pager_status=$?
+	grep -E "^\[.*\] (guarantee|resident)" "$out" | tail -n 2 | diag
+	if [ $pager_status -ne 137 ] || grep -q "every page resident" "$out"; then
+		echo "the pager was not killed at $pct % (status $pager_status)" | diag
 		diag < "$out"
-		kill -KILL "$pager" 2>/dev/null
+	elif ! grep -q "guarantee: $want" "$out"; then
+		echo "expected guarantee: $want" | diag
+	elif timeout 600 "$lazyboot" restore --resume "$work" \
+		>"$out.resume" 2>&1; then
+		grep -E "resumed:|^pages:" "$out.resume" | diag
+		root=$(sed -n 's/^root pid //p' "$out.resume")
+		pattern_verdict "$dir/state" "$root"
+		status=$?
+	else
+		diag < "$out.resume"
 	fi
 	cleanup "$work"
-	ok $status "$name"
+	timed_ok $status "$name"
 }
 
 # A pager killed at 10 % that never comes back: the tasks must die.
@@ -131,11 +95,10 @@ never_back() {
 		"$lazyboot" sessions --events 30000 >"$events" 2>&1 &
 		watcher=$!
 	fi
-	start_restore "$work" "$out" --deadline-ms 2000
-	if wait_resident "$out" 10 && grep -q "guarantee: $want" "$out"; then
+	start_restore "$work" "$out" 10 --deadline-ms 2000
+	wait "$pager"
+	if [ $? -eq 137 ] && grep -q "guarantee: $want" "$out"; then
 		pids=$(task_pids "$work")
-		kill -KILL "$pager"
-		wait "$pager" 2>/dev/null
 		for i in $(seq 1 300); do
 			all_dead $pids && break
 			sleep 0.1
@@ -157,11 +120,10 @@ never_back() {
 		}
 	else
 		diag < "$out"
-		kill -KILL "$pager" 2>/dev/null
 	fi
 	[ -n "$watcher" ] && kill "$watcher" 2>/dev/null
 	cleanup "$work"
-	ok $status "$name"
+	timed_ok $status "$name"
 }
 
 echo "TAP version 13"
@@ -170,9 +132,9 @@ echo "1..10"
 pattern_dump "$dir" "$MIB"
 status=$?
 [ $status -eq 0 ] || tail -n 20 "$dir/dump/dump.log" | diag
-ok $status dump
+timed_ok $status dump
 pattern_pack "$dir"
-ok $? pack
+timed_ok $? pack
 
 # --- with lazyboot.ko: the kernel holds the uffds -----------------------
 was_loaded=0
