@@ -61,11 +61,17 @@ cleanup() {
 	done
 }
 
-# The pager dies at PCT %; resume; check the pattern.
+# The pager dies at PCT %; resume; check the pattern.  With "busy", the
+# processes check their memory while it streams, so threads wait on faults
+# when it dies and the successor must wake them.
 kill_and_resume() {
-	local mode=$1 pct=$2 want=$3 work=$dir/work-$1-$2 name=$1_kill_at_$2
-	local out=$dir/$name.out status=1 root
+	local mode=$1 pct=$2 want=$3 busy=${4:-} work=$dir/work-$1-$2
+	local name=$1_kill_at_$2${4:+_$4} out status=1 root
+	out=$dir/$name.out
 	start_restore "$work" "$out" "$pct"
+	if [ -n "$busy" ] && wait_file "$work/restore.pid" 300; then
+		kill -USR1 "$(cat "$work/restore.pid")"
+	fi
 	wait "$pager"
 	local pager_status=$?
 	grep -E "^\[.*\] (guarantee|resident)" "$out" | tail -n 2 | diag
@@ -141,9 +147,9 @@ was_loaded=0
 [ -d /sys/module/lazyboot ] && was_loaded=1
 [ $was_loaded = 1 ] || insmod "${LAZYBOOT_KO:-lazyboot.ko}" 2>&1 | diag
 echo "guarantee: kernel-held (lazyboot.ko)" | diag
-for pct in 10 50 90; do
-	kill_and_resume module $pct "kernel: lazyboot.ko session"
-done
+kill_and_resume module 10 "kernel: lazyboot.ko session"
+kill_and_resume module 50 "kernel: lazyboot.ko session" busy
+kill_and_resume module 90 "kernel: lazyboot.ko session"
 never_back module "kernel: lazyboot.ko session"
 
 # --- without it: the holder process -------------------------------------
@@ -156,9 +162,9 @@ if [ -d /sys/module/lazyboot ]; then
 	"$lazyboot" sessions 2>&1 | diag
 fi
 echo "guarantee: holder process (no lazyboot.ko)" | diag
-for pct in 10 50 90; do
-	kill_and_resume holder $pct "holder process pid"
-done
+kill_and_resume holder 10 "holder process pid"
+kill_and_resume holder 50 "holder process pid" busy
+kill_and_resume holder 90 "holder process pid"
 never_back holder "holder process pid"
 
 [ $was_loaded = 1 ] && insmod "${LAZYBOOT_KO:-lazyboot.ko}" 2>&1 | diag
