@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <linux/lazyboot.h>
@@ -11,7 +12,7 @@
 #include "module_session.h"
 
 static const char usage[] =
-	"usage: lazyboot sessions\n"
+	"usage: lazyboot sessions [--events MS]\n"
 	"\n"
 	"List the restore sessions held by lazyboot.ko: id, task (thread\n"
 	"group id), state, the netlink port of the owning pager, the deadline\n"
@@ -19,7 +20,48 @@ static const char usage[] =
 	"are killed; then how many times its threads blocked on a missing\n"
 	"page, and for how long on average and at most (when the module can\n"
 	"tell).  Needs CAP_NET_ADMIN.  Exit status: 0 when listed, 1 when the\n"
-	"module is not loaded, 2 when the query failed.\n";
+	"module is not loaded, 2 when the query failed.\n"
+	"\n"
+	"--events MS prints instead the module's events for MS milliseconds,\n"
+	"one a line: orphaned, killed, closed (with why) and milestones.\n";
+
+static const char *event_name(uint8_t cmd)
+{
+	switch (cmd) {
+	case LAZYBOOT_CMD_SESSION_ORPHANED: return "orphaned";
+	case LAZYBOOT_CMD_SESSION_KILLED: return "killed";
+	case LAZYBOOT_CMD_SESSION_CLOSED: return "closed";
+	case LAZYBOOT_CMD_MILESTONE: return "milestone";
+	}
+	return "unknown";
+}
+
+static int watch_events(long ms)
+{
+	struct lzb_session_event ev;
+	struct lzb_module *m;
+	int n = lzb_module_open_events(&m);
+
+	if (n) {
+		fprintf(stderr, "lazyboot: listening to lazyboot.ko's events: "
+			"%s\n", strerror(-n));
+		return n == -ENOENT ? 1 : 2;
+	}
+	/* Each wait restarts the clock: enough for a test's bounded watch. */
+	while ((n = lzb_session_event_recv(m, &ev, (int)ms)) == 0) {
+		printf("event %s id %" PRIu32 " pid %" PRIu32, event_name(ev.cmd),
+		       ev.id, ev.pid);
+		if (ev.cmd == LAZYBOOT_CMD_SESSION_CLOSED)
+			printf(" end %s", ev.end == LAZYBOOT_SESSION_END_EXIT ?
+			       "exit" : "close");
+		if (ev.cmd == LAZYBOOT_CMD_MILESTONE)
+			printf(" milestone %" PRIu32, ev.milestone);
+		printf("\n");
+		fflush(stdout);
+	}
+	lzb_module_close(m);
+	return n == -ETIMEDOUT ? 0 : 2;
+}
 
 static int print_session(const struct lzb_session_info *s, void *arg)
 {
@@ -46,6 +88,8 @@ int cmd_sessions(int argc, char **argv)
 	struct lzb_module *m;
 	int n;
 
+	if (argc == 3 && !strcmp(argv[1], "--events"))
+		return watch_events(strtol(argv[2], NULL, 10));
 	if (argc > 1) {
 		int help = argc == 2 && !strcmp(argv[1], "--help");
 

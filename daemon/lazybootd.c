@@ -33,7 +33,8 @@ static int check_module(void)
 
 	if (err == -ENOENT) {
 		printf("lazyboot.ko is not loaded: restore sessions would have "
-		       "no kernel-held userfaultfd\n");
+		       "no kernel-held userfaultfd (a holder process keeps "
+		       "them instead)\n");
 		return 1;
 	}
 	if (err) {

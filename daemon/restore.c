@@ -2,6 +2,7 @@
 #include "restore.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -22,7 +23,11 @@
 #include "image_source.h"
 #include "restore_status.h"
 #include "plugin_link.h"
+#include "restore_record.h"
 #include "uffd_engine.h"
+#include "uffd_keeper.h"
+
+#include <linux/lazyboot.h>
 
 #define PROBE_INTERVAL_MS 100
 
@@ -41,13 +46,22 @@ struct restore {
 	uint64_t t0;
 	pid_t criu, probe;
 	bool criu_started, criu_ok, restored, ready, resident;
-	/* What protects the restored tasks if this process dies: said in
-	 * the status file's guarantee line. */
-	const char *guarantee;
 	struct lzb_status_throttle throttle;
 	uint64_t started_unix;
 	uint64_t next_probe;
 	int tasks;
+	int task_pids[64];	/* image pids handed over */
+	/* Their real pids when not the image's (0: the same); whoever
+	 * restores into another pid namespace fills this. */
+	int task_real_pids[64];
+	struct lzb_keeper *keeper;	/* who keeps the uffds alive */
+	char guarantee[128];		/* what it guarantees, in words */
+	int record_fd, journal_fd;	/* for a successor (restore_record.h) */
+	uint64_t lazy_total;
+	unsigned int resident_pct;	/* last 10 % step reported */
+	bool first_fault;
+	bool taken_over;		/* --resume: every uffd is ours */
+	unsigned int kill_at_pct;	/* LAZYBOOT_FAULT_KILL_AT_PCT */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -270,6 +284,8 @@ static int load_image(struct restore *r, struct lzb_err *err)
 	if (fetch_object(r, 1, &buf, &len, err) ||
 	    lzb_image_set_index(&r->img, "index", buf, len, err))
 		return -1;
+	if (r->o->resume)	/* CRIU restored from the bundle already */
+		return 0;
 	if (fetch_object(r, 0, &buf, &len, err))
 		return -1;
 	snprintf(where, sizeof(where), "boot bundle");
@@ -317,12 +333,21 @@ static int start_criu(struct restore *r, struct lzb_err *err)
 	r->criu_started = true;
 	say(r, "criu restore --lazy-pages started (log: %s/restore.log)",
 	    r->workdir);
+	lzb_keeper_milestone(r->keeper, LAZYBOOT_MILESTONE_RESTORE_STARTED);
 	return 0;
 }
 
 static int read_root_pid(struct restore *r)
 {
 	return lzb_criu_restore_root(r->workdir);
+}
+
+static int real_pid(const struct restore *r, int img_pid)
+{
+	for (int i = 0; i < r->tasks && i < 64; i++)
+		if (r->task_pids[i] == img_pid && r->task_real_pids[i])
+			return r->task_real_pids[i];
+	return img_pid;
 }
 
 /*
@@ -335,11 +360,13 @@ static void kill_restored(struct restore *r, const char *why)
 	int root = r->rep->root_pid ? r->rep->root_pid : read_root_pid(r);
 	const struct lzb_plugin_task *pt = NULL;
 	size_t n = r->plugin ? lzb_plugin_link_tasks(r->plugin, &pt) : 0;
-	int real[64], killed;
+	int real[128], killed, nr = 0;
 
-	for (size_t i = 0; i < n && i < 64; i++)
-		real[i] = pt[i].real_pid;
-	killed = lzb_kill_restored(r->criu, root, real, n < 64 ? n : 64);
+	for (int i = 0; i < r->tasks && i < 64; i++)
+		real[nr++] = real_pid(r, r->task_pids[i]);
+	for (size_t i = 0; i < n && nr < 64; i++)
+		real[nr++] = pt[i].real_pid;
+	killed = lzb_kill_restored(r->criu, root, real, nr);
 	if (killed)
 		fprintf(stderr, "lazyboot: killed the restored tree (root pid "
 			"%d, %d processes): %s\n", root, killed, why);
@@ -371,6 +398,8 @@ static void poll_children(struct restore *r, struct lzb_err *err)
 			lzb_image_source_get_stats(r->source, &st);
 			r->rep->bytes_before_ready = st.bytes_fetched;
 			say(r, "ready: probe passed");
+			lzb_keeper_milestone(r->keeper,
+					     LAZYBOOT_MILESTONE_READY);
 		}
 	}
 	if (r->o->ready_cmd && !r->ready && r->criu_ok && !r->probe &&
@@ -389,9 +418,88 @@ static void poll_children(struct restore *r, struct lzb_err *err)
 static int on_task(void *ctx, int img_pid, int uffd)
 {
 	struct restore *r = ctx;
+	uint32_t session;
+	int err;
 
 	r->tasks++;
+	/* Kept before it is used: from now on the pager may die. */
+	err = lzb_keeper_keep(r->keeper, img_pid, real_pid(r, img_pid), uffd,
+			      &session);
+	if (err) {
+		fprintf(stderr, "lazyboot: the %s cannot keep the uffd of task "
+			"%d: %s\n", lzb_keeper_kind(r->keeper),
+			real_pid(r, img_pid), strerror(-err));
+		close(uffd);
+		return err;
+	}
+	lzb_record_add_task(r->record_fd, img_pid, real_pid(r, img_pid),
+			    session);
 	return lzb_engine_attach(r->engine, img_pid, uffd);
+}
+
+/* A successor takes over a task's uffd (-1: it is gone). */
+static int on_resumed_task(void *ctx, int img_pid, int pid, int uffd)
+{
+	struct restore *r = ctx;
+	char path[64];
+	int pagemap, err;
+
+	if (r->tasks < 64) {
+		r->task_pids[r->tasks] = img_pid;
+		r->task_real_pids[r->tasks] = pid;
+	}
+	r->tasks++;
+	/* What the dead pager installed need not be fetched again. */
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	pagemap = uffd >= 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	err = lzb_engine_reattach(r->engine, img_pid, uffd, pagemap);
+	if (pagemap >= 0)
+		close(pagemap);
+	return err;
+}
+
+static void journal_event(void *ctx, int img_pid, const struct uffd_msg *msg)
+{
+	const struct restore *r = ctx;
+
+	lzb_journal_add(r->journal_fd, img_pid, msg);
+}
+
+/* Say each 10 % step of residency; milestones at 50, 90 and 100 %. */
+static void report_progress(struct restore *r)
+{
+	static const struct { unsigned int pct, milestone; } marks[] = {
+		{ 50, LAZYBOOT_MILESTONE_RESIDENT_50 },
+		{ 90, LAZYBOOT_MILESTONE_RESIDENT_90 },
+		{ 100, LAZYBOOT_MILESTONE_RESIDENT_100 },
+	};
+	struct lzb_engine_stats st;
+	unsigned int pct;
+
+	lzb_engine_get_stats(r->engine, &st);
+	if (st.faults && !r->first_fault) {
+		r->first_fault = true;
+		lzb_keeper_milestone(r->keeper, LAZYBOOT_MILESTONE_FIRST_FAULT);
+	}
+	if (!r->restored)
+		return;
+	pct = r->lazy_total && st.bytes_lazy < r->lazy_total ?
+	      (unsigned int)((r->lazy_total - st.bytes_lazy) * 100 /
+			     r->lazy_total) : 0;
+	if (lzb_engine_done(r->engine))
+		pct = 100;
+	while (r->resident_pct + 10 <= pct) {
+		r->resident_pct += 10;
+		say(r, "resident %u%%", r->resident_pct);
+		/* Fault injection for the restart tests: the pager dies
+		 * here, exactly as from an outside SIGKILL. */
+		if (r->kill_at_pct == r->resident_pct)
+			kill(getpid(), SIGKILL);
+		for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+			if (marks[i].pct == r->resident_pct)
+				lzb_keeper_milestone(r->keeper,
+						     marks[i].milestone);
+	}
 }
 
 static int on_finished(void *ctx)
@@ -402,6 +510,7 @@ static int on_finished(void *ctx)
 	r->rep->ms_restored = now_ms() - r->t0;
 	lzb_engine_start_streaming(r->engine);
 	say(r, "restore finished (RSTF): %d tasks handed over", r->tasks);
+	lzb_keeper_milestone(r->keeper, LAZYBOOT_MILESTONE_TASKS_RESUMED);
 	return 0;
 }
 
@@ -439,7 +548,8 @@ static int serve(struct restore *r, struct lzb_err *err)
 
 	while (!finished(r) && !err->msg[0]) {
 		struct pollfd fds[3] = {
-			{ .fd = lzb_lazy_socket_fd(r->sock), .events = POLLIN },
+			{ .fd = r->sock ? lzb_lazy_socket_fd(r->sock) : -1,
+			  .events = POLLIN },
 			{ .fd = lzb_engine_fd(r->engine), .events = POLLIN },
 			{ .fd = lzb_fetcher_fd(r->fetcher), .events = POLLIN },
 		};
@@ -467,6 +577,7 @@ static int serve(struct restore *r, struct lzb_err *err)
 			lzb_errf(err, "pager stopped: %s",
 				 why ? why : strerror(-ret));
 		}
+		report_progress(r);
 		if (!r->resident && r->restored && lzb_engine_done(r->engine)) {
 			r->resident = true;
 			r->rep->ms_resident = now_ms() - r->t0;
@@ -478,22 +589,55 @@ static int serve(struct restore *r, struct lzb_err *err)
 	return err->msg[0] ? -1 : 0;
 }
 
+/*
+ * Take over the restore of a pager that died: its tasks' uffds from the
+ * module or the holder, its journal replayed first, every thread woken.
+ */
+static int resume(struct restore *r, struct lzb_err *err)
+{
+	struct lzb_record rec;
+	int events, ret;
+
+	if (lzb_record_load(r->workdir, &rec, err))
+		return -1;
+	events = lzb_journal_replay(r->workdir, r->engine, err);
+	if (events < 0) {
+		lzb_record_free(&rec);
+		return -1;
+	}
+	lzb_engine_start_streaming(r->engine);
+	ret = lzb_keeper_resume(r->workdir, &rec, &r->keeper, on_resumed_task,
+				r, err);
+	lzb_record_free(&rec);
+	if (ret)
+		return -1;
+	r->taken_over = true;
+	r->criu_ok = r->restored = true;
+	r->rep->root_pid = read_root_pid(r);
+	say(r, "resumed: %d tasks taken over from the %s, %d journaled "
+	    "events replayed, root pid %d", r->tasks,
+	    lzb_keeper_kind(r->keeper), events, r->rep->root_pid);
+	return 0;
+}
+
 int lzb_restore_run(const struct lzb_restore_opts *o,
 		    struct lzb_restore_report *rep)
 {
 	struct lzb_fetcher_opts fopts = { .max_background = o->max_background };
 	struct lzb_engine_config config = { 0 };
-	struct restore r = { .o = o, .rep = rep };
+	struct restore r = { .o = o, .rep = rep, .record_fd = -1,
+			     .journal_fd = -1 };
 	struct lzb_engine_stats es;
 	struct lzb_image_source_stats ss;
 	struct sigaction sa = { .sa_handler = on_stop };
 	struct lzb_err err = { { 0 } };
+	bool killed = false;
 	int ret = -1;
 
 	memset(rep, 0, sizeof(*rep));
 	r.t0 = now_ms();
 	r.started_unix = (uint64_t)time(NULL);
-	r.guarantee = LZB_GUARANTEE_PAGER_ONLY;
+	snprintf(r.guarantee, sizeof(r.guarantee), "%s", LZB_GUARANTEE_PAGER_ONLY);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	snprintf(r.workdir, sizeof(r.workdir), "%s",
@@ -508,6 +652,14 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	if (lzb_mkdir(r.workdir, &err))
 		goto out;
 	publish(&r, NULL);
+	/* Before anything else: the holder, if any, inherits only stdio. */
+	if (!o->resume &&
+	    (lzb_keeper_start(r.workdir, o->deadline_ms, &r.keeper) ||
+	     lzb_record_create(r.workdir, o, o->deadline_ms,
+			       lzb_keeper_kind(r.keeper), &err)))
+		goto out;
+	if (lzb_record_open(r.workdir, &r.record_fd, &r.journal_fd, &err))
+		goto out;
 	r.fetcher = lzb_fetcher_new(&fopts);
 	r.mirrors = lzb_mirrors_new(o->mirrors, o->nr_mirrors);
 	if (!r.fetcher || !r.mirrors) {
@@ -521,10 +673,12 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	config.source.ctx = r.source;
 	config.max_background = o->max_background ? o->max_background : 4;
 	config.stream_bytes = r.img.m.chunk_size ? r.img.m.chunk_size : 65536;
+	config.journal.event = journal_event;
+	config.journal.ctx = &r;
 	ret = lzb_engine_new(&config, &r.engine);
 	if (!ret)
 		ret = lzb_image_source_add_tasks(r.source, r.engine);
-	if (!ret)
+	if (!ret && !o->resume)
 		ret = lzb_lazy_socket_listen(r.workdir, &r.sock);
 	if (!ret)
 		ret = lzb_plugin_link_listen(r.workdir, &r.plugin);
@@ -533,20 +687,44 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 		ret = -1;
 		goto out;
 	}
+	lzb_engine_get_stats(r.engine, &es);
+	r.lazy_total = es.bytes_lazy;
+	if (getenv("LAZYBOOT_FAULT_KILL_AT_PCT"))
+		r.kill_at_pct = (unsigned int)atoi(
+			getenv("LAZYBOOT_FAULT_KILL_AT_PCT"));
 	ret = -1;
-	if (start_criu(&r, &err))
+	if (o->resume ? resume(&r, &err) : start_criu(&r, &err))
 		goto out;
+	snprintf(r.guarantee, sizeof(r.guarantee), "%s",
+		 lzb_keeper_guarantee(r.keeper));
+	say(&r, "guarantee: %s", r.guarantee);
 	ret = serve(&r, &err);
+	if (!ret)
+		lzb_keeper_milestone(r.keeper, LAZYBOOT_MILESTONE_DONE);
 out:
 	if (err.msg[0]) {
 		fprintf(stderr, "lazyboot restore: %s\n", err.msg);
-		if (r.engine && !lzb_engine_done(r.engine))
+		/* A resume that could not take over kills nothing: the
+		 * tasks may be another pager's, and are kept till the
+		 * deadline anyway. */
+		if (r.engine && !lzb_engine_done(r.engine) &&
+		    (!o->resume || r.taken_over)) {
 			kill_restored(&r, err.msg);
-		else if (r.criu > 0)
+			killed = true;
+		} else if (r.criu > 0) {
 			kill(r.criu, SIGKILL);
+		}
 		ret = -1;
 	}
 	publish(&r, err.msg[0] ? err.msg : NULL);
+	/* Resident, or killed, or none handed over: nothing to keep. */
+	if (!ret || killed || !r.tasks)
+		lzb_keeper_release(r.keeper);
+	lzb_keeper_free(r.keeper);
+	if (r.record_fd >= 0)
+		close(r.record_fd);
+	if (r.journal_fd >= 0)
+		close(r.journal_fd);
 	if (r.engine) {
 		lzb_engine_get_stats(r.engine, &es);
 		rep->faults = es.faults;

@@ -34,6 +34,11 @@ struct lzb_restore_opts {
 	char *const *criu_args;		/* extra `criu restore` arguments */
 	size_t nr_criu_args;
 	unsigned int max_background;	/* chunks streamed at once; 4 */
+	uint32_t deadline_ms;		/* a dead pager's successor must take
+					 * over within this, else the tasks
+					 * are killed; 0: 30 s */
+	bool resume;			/* take over the restore in workdir
+					 * whose pager died (restore_record.h) */
 	bool quiet;
 	/* Told every status written to WORKDIR/status (optional). */
 	void (*on_status)(void *arg, const struct lzb_restore_status *st);

@@ -8,6 +8,22 @@
 
 #include "criu_restore_proc.h"
 
+/* 1..max from an option's argument, or say why not. */
+static int parse_count(const char *prog, const char *arg, const char *option,
+		       unsigned long max, unsigned int *out)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+
+	if (*end || !v || v > max || arg[0] == '-') {
+		fprintf(stderr, "%s: %s takes 1..%lu, not '%s'\n", prog, option,
+			max, arg);
+		return -1;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
 int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 			   const char *usage,
 			   struct lzb_restore_opts *o)
@@ -22,11 +38,12 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		{ "plugin-dir", required_argument, NULL, 'P' },
 		{ "max-background", required_argument, NULL, 'b' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "deadline-ms", required_argument, NULL, 'd' },
+		{ "resume", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	int opt, first_criu = argc;
-	char *end;
 
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--")) {
@@ -44,13 +61,18 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		case 'P': o->plugin_dir = optarg; break;
 		case 'q': o->quiet = true; break;
 		case 'b':
-			o->max_background = (unsigned int)strtoul(optarg, &end, 10);
-			if (*end || !o->max_background || o->max_background > 256) {
-				fprintf(stderr, "%s: --max-background "
-					"takes 1..256, not '%s'\n", prog,
-					optarg);
+			if (parse_count(prog, optarg, "--max-background", 256,
+					&o->max_background))
 				return 2;
-			}
+			break;
+		case 'd':
+			if (parse_count(prog, optarg, "--deadline-ms", 86400000,
+					&o->deadline_ms))
+				return 2;
+			break;
+		case 'R':
+			o->resume = true;
+			o->workdir = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -59,6 +81,15 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 			fputs(usage, stderr);
 			return 2;
 		}
+	}
+	if (o->resume) {
+		if (optind < argc) {
+			fprintf(stderr, "%s: --resume takes the image and "
+				"options on record, not '%s'\n", prog,
+				argv[optind]);
+			return 2;
+		}
+		return 0;
 	}
 	if (optind >= first_criu) {
 		fprintf(stderr, "%s: no image URL given\n%s", prog, usage);

@@ -718,6 +718,12 @@ static int handle_fork(struct lzb_engine *e, struct lzb_task *parent,
 static int handle_message(struct lzb_engine *e, struct lzb_task *t,
 			  const struct uffd_msg *msg, uint64_t since_ns)
 {
+	const struct lzb_engine_journal *j = &e->config.journal;
+
+	if (j->event && (msg->event == UFFD_EVENT_REMAP ||
+			 msg->event == UFFD_EVENT_REMOVE ||
+			 msg->event == UFFD_EVENT_UNMAP))
+		j->event(j->ctx, t->img_pid, msg);
 	switch (msg->event) {
 	case UFFD_EVENT_PAGEFAULT:
 		return handle_fault(e, t, msg->arg.pagefault.address, since_ns);
@@ -774,6 +780,121 @@ static int drain_uffd(struct lzb_engine *e, struct lzb_task *t)
 	}
 	return 0;
 }
+
+int lzb_engine_replay(struct lzb_engine *e, int img_pid,
+		      const struct uffd_msg *msg)
+{
+	const struct lzb_engine_journal saved = e->config.journal;
+	struct lzb_task *t;
+	int err = -ESRCH;
+
+	if (msg->event != UFFD_EVENT_REMAP && msg->event != UFFD_EVENT_REMOVE &&
+	    msg->event != UFFD_EVENT_UNMAP)
+		return -EINVAL;
+	e->config.journal.event = NULL;	/* on record already */
+	for (t = e->tasks; t; t = t->next)
+		if (t->img_pid == img_pid && !t->gone)
+			err = handle_message(e, t, msg, now_ns());
+	e->config.journal = saved;
+	return err;
+}
+
+/*
+ * Wake every thread of the task waiting on its uffd: from the lowest
+ * address a mapping may have to the top of the x86-64/arm64 (47/48-bit)
+ * user address space; where the kernel's limit is lower, wake what the
+ * lazy ranges cover.
+ */
+static void wake_all(struct lzb_task *t)
+{
+	struct uffdio_range all = { 0x10000, 0x7ffffffff000ULL - 0x10000 };
+	size_t i;
+
+	if (ioctl(t->uffd, UFFDIO_WAKE, &all) == 0)
+		return;
+	for (i = 0; i < t->lazy.n; i++) {
+		struct uffdio_range r = {
+			t->lazy.v[i].start, t->lazy.v[i].end - t->lazy.v[i].start,
+		};
+
+		ioctl(t->uffd, UFFDIO_WAKE, &r);
+	}
+}
+
+#define PAGEMAP_PRESENT (1ULL << 63)
+
+/*
+ * Take the pages pagemap shows present out of t's lazy memory.  Only
+ * installed pages can be present there: the journal replay took out what
+ * the task removed or unmapped, and zero pages go only where nothing is
+ * lazy.
+ */
+static int trim_resident(struct lzb_task *t, int pagemap_fd)
+{
+	struct lzb_ranges present;
+	uint64_t entries[512];
+	size_t i;
+	int err = 0;
+
+	lzb_ranges_init(&present);
+	for (i = 0; i < t->lazy.n && !err; i++) {
+		uint64_t a = t->lazy.v[i].start, end = t->lazy.v[i].end;
+
+		while (a < end && !err) {
+			uint64_t n = (end - a) / PAGE_SIZE_BYTES;
+			ssize_t got;
+
+			if (n > 512)
+				n = 512;
+			got = pread(pagemap_fd, entries, n * sizeof(entries[0]),
+				    (off_t)(a / PAGE_SIZE_BYTES * sizeof(entries[0])));
+			if (got <= 0)
+				break;
+			n = (uint64_t)got / sizeof(entries[0]);
+			for (uint64_t k = 0, run = 0; k <= n && !err; k++) {
+				if (k < n && entries[k] & PAGEMAP_PRESENT)
+					continue;
+				if (k > run)	/* present: [run, k) */
+					err = lzb_ranges_add(&present,
+						a + run * PAGE_SIZE_BYTES,
+						a + k * PAGE_SIZE_BYTES, 0);
+				run = k + 1;
+			}
+			a += n * PAGE_SIZE_BYTES;
+		}
+	}
+	for (i = 0; i < present.n && !err; i++)
+		err = lzb_ranges_remove(&t->lazy, present.v[i].start,
+					present.v[i].end);
+	lzb_ranges_free(&present);
+	return err;
+}
+
+int lzb_engine_reattach(struct lzb_engine *e, int img_pid, int uffd,
+			int pagemap_fd)
+{
+	struct lzb_task *t;
+	int err;
+
+	for (t = e->tasks; t; t = t->next)
+		if (t->img_pid == img_pid && !t->attached && !t->gone)
+			break;
+	if (!t)
+		return -ESRCH;
+	if (uffd < 0) {
+		t->attached = true;
+		task_gone(e, t);
+		return 0;
+	}
+	err = pagemap_fd >= 0 ? trim_resident(t, pagemap_fd) : 0;
+	if (!err)
+		err = watch_uffd(e, t, uffd);
+	if (!err)
+		wake_all(t);
+	return err;
+}
+
+/* The first lazy bytes of t that nobody has asked for yet. */
 
 /*
  * The first lazy bytes of t that nobody has asked for yet, at most

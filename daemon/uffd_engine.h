@@ -23,6 +23,8 @@
 
 #include "lazy_ranges.h"
 
+struct uffd_msg;
+
 struct lzb_engine;
 
 struct lzb_page_source {
@@ -37,8 +39,19 @@ struct lzb_page_source {
 	void *ctx;
 };
 
+/*
+ * Told of every event that changes a task's lazy memory (UFFD_EVENT_REMAP,
+ * _REMOVE, _UNMAP) as soon as it is read, before it is applied: a pager
+ * that dies can only be succeeded if these are on record (uffd_keeper.h).
+ */
+struct lzb_engine_journal {
+	void (*event)(void *ctx, int img_pid, const struct uffd_msg *msg);
+	void *ctx;
+};
+
 struct lzb_engine_config {
 	struct lzb_page_source source;
+	struct lzb_engine_journal journal;	/* optional */
 	unsigned int max_background;	/* background requests in flight;
 					 * 0 serves faults only */
 	uint64_t stream_bytes;		/* size of one background request */
@@ -89,6 +102,25 @@ int lzb_engine_add_task(struct lzb_engine *engine, int img_pid,
 
 /* The userfaultfd of img_pid arrived; the engine owns it from now on. */
 int lzb_engine_attach(struct lzb_engine *engine, int img_pid, int uffd);
+
+/*
+ * A successor pager takes over img_pid's userfaultfd (a new fd for the
+ * same uffd, from lazyboot.ko or the holder process) after replaying the
+ * journal with lzb_engine_replay().  Threads blocked on requests the dead
+ * pager had read stay blocked until woken: this wakes the task's whole
+ * address space, so they fault again and this engine sees the faults.
+ * pagemap_fd (the task's /proc/PID/pagemap, or -1): pages it shows present
+ * are taken out of the lazy memory first, so what the dead pager installed
+ * is not fetched again (without it, they are skipped when the stream
+ * reaches them: UFFDIO_COPY answers EEXIST).
+ * uffd < 0: the task is gone (its uffd is no longer held).
+ */
+int lzb_engine_reattach(struct lzb_engine *engine, int img_pid, int uffd,
+			int pagemap_fd);
+
+/* Apply a journaled REMAP/REMOVE/UNMAP to img_pid's lazy memory. */
+int lzb_engine_replay(struct lzb_engine *engine, int img_pid,
+		      const struct uffd_msg *msg);
 
 /*
  * Background streaming waits for this: until CRIU's restore has finished

@@ -41,6 +41,7 @@
 
 enum workload {
 	SEQUENTIAL, THREADS, FORK, MREMAP, DONTNEED, MUNMAP, STREAM_ONLY,
+	TAKEOVER,
 };
 
 /* The image's byte at dump-time address a. */
@@ -228,6 +229,18 @@ static long app_workload(enum workload w)
 		/* Touch nothing until the pager has streamed everything. */
 		usleep(300000);
 		return check_all();
+	case TAKEOVER:
+		/* Read 1 MiB, drop it, then block on area 1 while the first
+		 * pager dies; the dropped MiB is read only after the second
+		 * pager took over, and must read zero, not image data. */
+		bad = check_range(AREA0, AREA0, 1UL << 20, ~0ULL);
+		if (madvise((void *)AREA0, 1UL << 20, MADV_DONTNEED))
+			return 1000;
+		bad += check_range(AREA1, AREA1, AREA1_LEN, AREA1 + AREA1_LAZY);
+		bad += check_range(AREA0, AREA0, 1UL << 20, 0);
+		bad += check_range(AREA0 + (1UL << 20), AREA0 + (1UL << 20),
+				   AREA0_LEN - (1UL << 20), ~0ULL);
+		return bad;
 	}
 	return 1000;
 }
@@ -246,6 +259,8 @@ static void run_app(const char *dir, enum workload w)
 struct source_state {
 	uint64_t urgent_requests;
 	uint64_t chunks_delivered;
+	uint64_t limit;		/* 0: none; then requests are left unanswered */
+	uint64_t withheld, urgent_withheld;
 };
 
 static int deliver_chunk(void *ctx, struct lzb_engine *engine, int img_pid,
@@ -262,6 +277,11 @@ static int deliver_chunk(void *ctx, struct lzb_engine *engine, int img_pid,
 		return -ESRCH;
 	if (urgent)
 		st->urgent_requests++;
+	if (st->limit && st->chunks_delivered >= st->limit) {
+		st->withheld++;
+		st->urgent_withheld += urgent;
+		return 0;	/* a pager about to die */
+	}
 	for (c = first; c < last; c += CHUNK) {
 		for (i = 0; i < CHUNK; i++)
 			buf[i] = image_byte(c + i);
@@ -333,26 +353,38 @@ FIXTURE_VARIANT_ADD(engine, dontneed) { .workload = DONTNEED, .max_background = 
 FIXTURE_VARIANT_ADD(engine, munmap) { .workload = MUNMAP, .max_background = 2 };
 FIXTURE_VARIANT_ADD(engine, stream_only) { .workload = STREAM_ONLY, .max_background = 8 };
 
-FIXTURE_SETUP(engine)
+/* A directory with CRIU's lazy-pages socket; whether uffds can be made. */
+static int open_socket_dir(char *dir, struct lzb_lazy_socket **sock)
 {
 	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
 
-	self->uffd_ok = fd >= 0;
 	if (fd >= 0)
 		close(fd);
-	strcpy(self->dir, "/tmp/lzb-engine-XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->dir));
-	ASSERT_EQ(0, lzb_lazy_socket_listen(self->dir, &self->sock));
+	strcpy(dir, "/tmp/lzb-engine-XXXXXX");
+	if (!mkdtemp(dir) || lzb_lazy_socket_listen(dir, sock))
+		return -1;
+	return fd >= 0;
+}
+
+static void close_socket_dir(const char *dir, struct lzb_lazy_socket *sock)
+{
+	char path[128];
+
+	lzb_lazy_socket_close(sock);
+	snprintf(path, sizeof(path), "%s/%s", dir, LZB_LAZY_SOCKET_NAME);
+	unlink(path);
+	rmdir(dir);
+}
+
+FIXTURE_SETUP(engine)
+{
+	self->uffd_ok = open_socket_dir(self->dir, &self->sock);
+	ASSERT_LE(0, self->uffd_ok);
 }
 
 FIXTURE_TEARDOWN(engine)
 {
-	char path[128];
-
-	lzb_lazy_socket_close(self->sock);
-	snprintf(path, sizeof(path), "%s/%s", self->dir, LZB_LAZY_SOCKET_NAME);
-	unlink(path);
-	rmdir(self->dir);
+	close_socket_dir(self->dir, self->sock);
 }
 
 /* Serve until the app exits; returns its wait status. */
@@ -510,6 +542,173 @@ TEST(latency_percentiles)
 	EXPECT_EQ(16, lzb_latency_percentile_us(&st, 98));
 	EXPECT_EQ(1500, lzb_latency_percentile_us(&st, 99));
 	EXPECT_EQ(1500, lzb_latency_percentile_us(&st, 100));
+}
+
+/* ---- a pager dies mid-stream, a second one finishes ----------------- */
+
+struct journal {
+	struct uffd_msg msgs[16];
+	int n;
+};
+
+static void record(void *ctx, int img_pid, const struct uffd_msg *msg)
+{
+	struct journal *j = ctx;
+
+	if (img_pid == IMG_PID && j->n < 16)
+		j->msgs[j->n++] = *msg;
+}
+
+struct keeper_pager {
+	struct pager pager;
+	int kept_uffd;		/* what the module or holder keeps */
+};
+
+static int keep_task(void *ctx, int img_pid, int uffd)
+{
+	struct keeper_pager *k = ctx;
+
+	k->kept_uffd = dup(uffd);
+	return on_task(&k->pager, img_pid, uffd);
+}
+
+static const struct lzb_lazy_socket_ops keeper_ops = {
+	.task = keep_task, .zombie = on_zombie, .finished = on_finished,
+};
+
+static struct lzb_engine *new_engine(struct source_state *src,
+				     struct journal *j, unsigned int bg)
+{
+	struct lzb_engine_config config = {
+		.source = { .request = deliver_chunk, .ctx = src },
+		.journal = { .event = j ? record : NULL, .ctx = j },
+		.max_background = bg,
+		.stream_bytes = 256 * 1024,
+	};
+	struct lzb_ranges lazy;
+	struct lzb_engine *e = NULL;
+
+	lzb_ranges_init(&lazy);
+	if (lzb_ranges_add(&lazy, AREA0, AREA0 + AREA0_LEN, AREA0) ||
+	    lzb_ranges_add(&lazy, AREA1, AREA1 + AREA1_LAZY, AREA1) ||
+	    lzb_engine_new(&config, &e) ||
+	    lzb_engine_add_task(e, IMG_PID, &lazy)) {
+		lzb_engine_free(e);
+		e = NULL;
+	}
+	lzb_ranges_free(&lazy);
+	return e;
+}
+
+FIXTURE(takeover)
+{
+	char dir[64];
+	struct lzb_lazy_socket *sock;
+	int uffd_ok;
+};
+
+FIXTURE_SETUP(takeover)
+{
+	self->uffd_ok = open_socket_dir(self->dir, &self->sock);
+	ASSERT_LE(0, self->uffd_ok);
+}
+
+FIXTURE_TEARDOWN(takeover)
+{
+	close_socket_dir(self->dir, self->sock);
+}
+
+/*
+ * A pager dies (its engine torn down) while a thread waits on a request it
+ * read; a second engine takes over from a dup of the uffd (what the module
+ * or the holder keeps), replays the journal, wakes the thread and finishes.
+ */
+TEST_F_TIMEOUT(takeover, dup_uffd, 120)
+{
+	struct source_state first = { .limit = 20 }, second = { 0 };
+	struct keeper_pager k = { .kept_uffd = -1 };
+	struct lzb_engine_stats st1, st2;
+	struct journal j = { .n = 0 };
+	int status = 0, rounds = 0, i, fd;
+	pid_t app, done = 0;
+	char pagemap[64];
+
+	if (!self->uffd_ok)
+		SKIP(return, "userfaultfd unavailable (needs root)");
+	k.pager.engine = new_engine(&first, &j, 0);
+	ASSERT_NE(NULL, k.pager.engine);
+	app = fork();
+	ASSERT_GE(app, 0);
+	if (app == 0)
+		run_app(self->dir, TAKEOVER);
+
+	/* The first pager serves faults until a thread waits on a request
+	 * it will never answer. */
+	while (!first.urgent_withheld && ++rounds < 100000) {
+		struct pollfd fds[2] = {
+			{ .fd = lzb_lazy_socket_fd(self->sock), .events = POLLIN },
+			{ .fd = lzb_engine_fd(k.pager.engine), .events = POLLIN },
+		};
+
+		poll(fds, 2, 20);
+		if (fds[0].revents)
+			EXPECT_EQ(0, lzb_lazy_socket_process(self->sock,
+							     &keeper_ops, &k));
+		EXPECT_EQ(0, lzb_engine_run(k.pager.engine, 0));
+	}
+	ASSERT_NE(0, first.urgent_withheld);
+	ASSERT_LE(0, k.kept_uffd);
+	usleep(50000);
+	lzb_engine_get_stats(k.pager.engine, &st1);
+	lzb_engine_free(k.pager.engine);	/* the pager dies */
+	EXPECT_EQ(1, j.n) TH_LOG("the MADV_DONTNEED is on record");
+
+	/* The successor: same lazy memory, the journal, the kept uffd. */
+	k.pager.engine = new_engine(&second, NULL, 4);
+	ASSERT_NE(NULL, k.pager.engine);
+	for (i = 0; i < j.n; i++)
+		EXPECT_EQ(0, lzb_engine_replay(k.pager.engine, IMG_PID,
+					       &j.msgs[i]));
+	lzb_engine_start_streaming(k.pager.engine);
+	snprintf(pagemap, sizeof(pagemap), "/proc/%d/pagemap", app);
+	fd = open(pagemap, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, lzb_engine_reattach(k.pager.engine, IMG_PID,
+					 k.kept_uffd, fd));
+	close(fd);
+	rounds = 0;
+	while (!done && ++rounds < 200000) {
+		struct pollfd fd = {
+			.fd = lzb_engine_fd(k.pager.engine), .events = POLLIN,
+		};
+
+		poll(&fd, 1, 20);
+		EXPECT_EQ(0, lzb_engine_run(k.pager.engine, 0));
+		done = waitpid(app, &status, WNOHANG);
+	}
+	if (!done) {
+		kill(app, SIGKILL);
+		waitpid(app, &status, 0);
+	}
+	lzb_engine_get_stats(k.pager.engine, &st2);
+	TH_LOG("first pager: %llu pages, %llu faults; second: %llu pages, "
+	       "%llu faults", (unsigned long long)st1.pages_installed,
+	       (unsigned long long)st1.faults,
+	       (unsigned long long)st2.pages_installed,
+	       (unsigned long long)st2.faults);
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("app died: status 0x%x", status);
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("app saw wrong bytes");
+	/* Every image page went in once across both (what the first had
+	 * installed is skipped), and the dropped MiB, installed by the first,
+	 * never again: without the journal the second would refill it. */
+	EXPECT_EQ((AREA0_LEN + AREA1_LAZY) / PAGE,
+		  st1.pages_installed + st2.pages_installed);
+	/* Nothing the first installed was fetched again: neither the
+	 * dropped MiB (journal) nor area 1's first chunks (pagemap). */
+	EXPECT_EQ((AREA0_LEN + AREA1_LAZY) / CHUNK - first.chunks_delivered,
+		  second.chunks_delivered);
+	EXPECT_TRUE(lzb_engine_done(k.pager.engine));
+	lzb_engine_free(k.pager.engine);
 }
 
 TEST_HARNESS_MAIN

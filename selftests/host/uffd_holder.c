@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host selftest of the holder process (daemon/uffd_holder.c), the keeper of
+ * the restored tasks' userfaultfds when lazyboot.ko is absent: a "task"
+ * (a forked child with a registered uffd) is kept; when the pager's
+ * connection goes, a successor takes the uffd back before the deadline
+ * (the task lives on), or nobody does (the holder SIGKILLs the task).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "uffd_holder.h"
+
+/* A task with a uffd: the child waits to be killed; *uffd is the parent's
+ * copy (what CRIU hands the pager). */
+static pid_t start_task(int *uffd)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	pid_t pid;
+
+	*uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (*uffd < 0 || ioctl(*uffd, UFFDIO_API, &api))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	return pid;
+}
+
+/* 1 when pid ended by SIGKILL within ms, 0 when still alive after it. */
+static int killed_within(pid_t pid, int ms)
+{
+	int status;
+
+	for (int i = 0; i < ms / 10; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+		usleep(10000);
+	}
+	return 0;
+}
+
+FIXTURE(holder)
+{
+	char dir[64];
+	int uffd, conn;
+	pid_t task, holder;
+};
+
+FIXTURE_SETUP(holder)
+{
+	strcpy(self->dir, "/tmp/lzb-holder-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	self->task = start_task(&self->uffd);
+	self->conn = -1;
+	self->holder = 0;
+}
+
+FIXTURE_TEARDOWN(holder)
+{
+	char path[128];
+
+	if (self->task > 0) {
+		kill(self->task, SIGKILL);
+		waitpid(self->task, NULL, 0);
+	}
+	if (self->holder > 0)
+		waitpid(self->holder, NULL, 0);
+	snprintf(path, sizeof(path), "rm -rf %s", self->dir);
+	if (system(path))
+		TH_LOG("cannot remove %s", self->dir);
+}
+
+TEST_F(holder, deadline_kills_the_task)
+{
+	if (self->task < 0)
+		SKIP(return, "userfaultfd unavailable (needs root)");
+	ASSERT_EQ(0, lzb_holder_start(self->dir, 300, &self->holder,
+				      &self->conn));
+	ASSERT_EQ(0, lzb_holder_keep(self->conn, 1234, self->task, self->uffd));
+	close(self->uffd);
+	close(self->conn);	/* the pager dies */
+	EXPECT_EQ(1, killed_within(self->task, 5000));
+	self->task = 0;
+	/* The holder exits once the task is gone. */
+	EXPECT_EQ(self->holder, waitpid(self->holder, NULL, 0));
+	self->holder = 0;
+}
+
+TEST_F(holder, successor_takes_over)
+{
+	struct lzb_held_task held[4];
+	struct uffdio_api api = { .api = UFFD_API };
+	int conn, n;
+
+	if (self->task < 0)
+		SKIP(return, "userfaultfd unavailable (needs root)");
+	ASSERT_EQ(0, lzb_holder_start(self->dir, 500, &self->holder,
+				      &self->conn));
+	ASSERT_EQ(0, lzb_holder_keep(self->conn, 1234, self->task, self->uffd));
+	/* While the first pager is alive, nobody else takes over. */
+	ASSERT_EQ(0, lzb_holder_connect(self->dir, &conn));
+	EXPECT_EQ(-EBUSY, lzb_holder_take(conn, held, 4));
+	close(conn);
+	close(self->uffd);
+	close(self->conn);	/* the pager dies */
+	usleep(100000);
+	ASSERT_EQ(0, lzb_holder_connect(self->dir, &conn));
+	n = lzb_holder_take(conn, held, 4);
+	ASSERT_EQ(1, n);
+	EXPECT_EQ(1234, held[0].img_pid);
+	EXPECT_EQ(self->task, held[0].pid);
+	/* The same uffd (its API handshake was done): a second one fails. */
+	EXPECT_NE(0, ioctl(held[0].uffd, UFFDIO_API, &api));
+	/* Past the deadline the task lives: a pager is in charge. */
+	EXPECT_EQ(0, killed_within(self->task, 1000));
+	close(held[0].uffd);
+	EXPECT_EQ(0, lzb_holder_done(conn));
+	EXPECT_EQ(self->holder, waitpid(self->holder, NULL, 0));
+	self->holder = 0;
+	close(conn);
+}
+
+TEST_HARNESS_MAIN
