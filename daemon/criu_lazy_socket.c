@@ -95,10 +95,16 @@ static int read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
-/* The one data byte carrying the task's userfaultfd. */
-static int read_fd(int fd)
+/*
+ * The one data byte carrying the task's userfaultfd.  The task sends it
+ * itself (CRIU's setup_uffd() runs in each restored task), so the
+ * credentials the kernel attaches (SO_PASSCRED) name its pid in our pid
+ * namespace: *real_pid, 0 if none came.
+ */
+static int read_fd(int fd, int *real_pid)
 {
-	char byte, control[CMSG_SPACE(sizeof(int))];
+	char byte, control[CMSG_SPACE(sizeof(int)) +
+			   CMSG_SPACE(sizeof(struct ucred))];
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
 	struct msghdr msg = {
 		.msg_iov = &iov, .msg_iovlen = 1,
@@ -120,13 +126,27 @@ static int read_fd(int fd)
 		return -errno;
 	if (n == 0)
 		return -EPIPE;
-	cmsg = CMSG_FIRSTHDR(&msg);
-	if (!cmsg || cmsg->cmsg_level != SOL_SOCKET ||
-	    cmsg->cmsg_type != SCM_RIGHTS ||
-	    cmsg->cmsg_len != CMSG_LEN(sizeof(int)) ||
-	    (msg.msg_flags & MSG_CTRUNC))
+	uffd = -1;
+	*real_pid = 0;
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+		if (cmsg->cmsg_level != SOL_SOCKET)
+			continue;
+		if (cmsg->cmsg_type == SCM_RIGHTS &&
+		    cmsg->cmsg_len == CMSG_LEN(sizeof(int)) && uffd < 0) {
+			memcpy(&uffd, CMSG_DATA(cmsg), sizeof(uffd));
+		} else if (cmsg->cmsg_type == SCM_CREDENTIALS &&
+			   cmsg->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+			struct ucred cred;
+
+			memcpy(&cred, CMSG_DATA(cmsg), sizeof(cred));
+			*real_pid = cred.pid;
+		}
+	}
+	if (uffd < 0 || (msg.msg_flags & MSG_CTRUNC)) {
+		if (uffd >= 0)
+			close(uffd);
 		return -EPROTO;
-	memcpy(&uffd, CMSG_DATA(cmsg), sizeof(uffd));
+	}
 	return uffd;
 }
 
@@ -134,7 +154,7 @@ static int read_message(struct lzb_lazy_socket *s,
 			const struct lzb_lazy_socket_ops *ops, void *ctx)
 {
 	int32_t value;
-	int err, uffd;
+	int err, uffd, real_pid = 0;
 
 	err = read_full(s->conn_fd, &value, sizeof(value));
 	if (err == -EPIPE && s->finished) {
@@ -154,10 +174,10 @@ static int read_message(struct lzb_lazy_socket *s,
 		return -EPROTO;
 	if (value < 0)
 		return ops->zombie ? ops->zombie(ctx, -value) : 0;
-	uffd = read_fd(s->conn_fd);
+	uffd = read_fd(s->conn_fd, &real_pid);
 	if (uffd < 0)
 		return uffd;
-	err = ops->task(ctx, value, uffd);
+	err = ops->task(ctx, value, real_pid ? real_pid : value, uffd);
 	if (err)
 		close(uffd);
 	return err;
@@ -175,6 +195,9 @@ int lzb_lazy_socket_process(struct lzb_lazy_socket *s,
 				     SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (s->conn_fd < 0)
 			return errno == EAGAIN ? 0 : -errno;
+		/* Credentials with every message: the sending task's pid. */
+		setsockopt(s->conn_fd, SOL_SOCKET, SO_PASSCRED, &(int){ 1 },
+			   sizeof(int));
 		/* CRIU connects once per restore. */
 		close(s->listen_fd);
 		s->listen_fd = -1;

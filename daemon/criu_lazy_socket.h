@@ -19,8 +19,13 @@
 struct lzb_lazy_socket;
 
 struct lzb_lazy_socket_ops {
-	/* A task's userfaultfd arrived; the callee owns uffd. */
-	int (*task)(void *ctx, int img_pid, int uffd);
+	/*
+	 * A task's userfaultfd arrived; the callee owns uffd.  img_pid is
+	 * the pid CRIU sent (the image's, virtual in a restored pid
+	 * namespace), real_pid the sending task's pid in the caller's pid
+	 * namespace (from the kernel's credentials; img_pid if none came).
+	 */
+	int (*task)(void *ctx, int img_pid, int real_pid, int uffd);
 	/* A zombie of the image was restored (it has no memory). */
 	int (*zombie)(void *ctx, int img_pid);
 	/* CRIU sent the restore-finished marker. */

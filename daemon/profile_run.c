@@ -77,10 +77,11 @@ static void on_fault(void *ctx, int img_pid, uint64_t img_addr)
 					     !r->ready);
 }
 
-static int on_task(void *ctx, int img_pid, int uffd)
+static int on_task(void *ctx, int img_pid, int pid, int uffd)
 {
 	struct run *r = ctx;
 
+	(void)pid;
 	return lzb_engine_attach(r->engine, img_pid, uffd);
 }
 

@@ -51,8 +51,8 @@ struct restore {
 	uint64_t next_probe;
 	int tasks;
 	int task_pids[64];	/* image pids handed over */
-	/* Their real pids when not the image's (0: the same); whoever
-	 * restores into another pid namespace fills this. */
+	/* Their pids here, from the kernel's credentials on the lazy
+	 * socket (the image's are virtual in a restored pid namespace). */
 	int task_real_pids[64];
 	struct lzb_keeper *keeper;	/* who keeps the uffds alive */
 	char guarantee[128];		/* what it guarantees, in words */
@@ -342,14 +342,6 @@ static int read_root_pid(struct restore *r)
 	return lzb_criu_restore_root(r->workdir);
 }
 
-static int real_pid(const struct restore *r, int img_pid)
-{
-	for (int i = 0; i < r->tasks && i < 64; i++)
-		if (r->task_pids[i] == img_pid && r->task_real_pids[i])
-			return r->task_real_pids[i];
-	return img_pid;
-}
-
 /*
  * The restored tree must not run on with pages missing: end it, by real
  * pids only (the lazy socket's pids are the image's: in the app set's own
@@ -363,7 +355,8 @@ static void kill_restored(struct restore *r, const char *why)
 	int real[128], killed, nr = 0;
 
 	for (int i = 0; i < r->tasks && i < 64; i++)
-		real[nr++] = real_pid(r, r->task_pids[i]);
+		if (r->task_real_pids[i] > 0)
+			real[nr++] = r->task_real_pids[i];
 	for (size_t i = 0; i < n && nr < 64; i++)
 		real[nr++] = pt[i].real_pid;
 	killed = lzb_kill_restored(r->criu, root, real, nr);
@@ -415,24 +408,28 @@ static void poll_children(struct restore *r, struct lzb_err *err)
 
 /* ---- the loop ------------------------------------------------------- */
 
-static int on_task(void *ctx, int img_pid, int uffd)
+static int on_task(void *ctx, int img_pid, int pid, int uffd)
 {
 	struct restore *r = ctx;
 	uint32_t session;
 	int err;
 
+	if (r->tasks < 64) {
+		r->task_pids[r->tasks] = img_pid;
+		r->task_real_pids[r->tasks] = pid;
+	}
 	r->tasks++;
 	/* Kept before it is used: from now on the pager may die. */
-	err = lzb_keeper_keep(r->keeper, img_pid, real_pid(r, img_pid), uffd,
+	err = lzb_keeper_keep(r->keeper, img_pid, pid, uffd,
 			      &session);
 	if (err) {
 		fprintf(stderr, "lazyboot: the %s cannot keep the uffd of task "
 			"%d: %s\n", lzb_keeper_kind(r->keeper),
-			real_pid(r, img_pid), strerror(-err));
+			pid, strerror(-err));
 		close(uffd);
 		return err;
 	}
-	lzb_record_add_task(r->record_fd, img_pid, real_pid(r, img_pid),
+	lzb_record_add_task(r->record_fd, img_pid, pid,
 			    session);
 	return lzb_engine_attach(r->engine, img_pid, uffd);
 }

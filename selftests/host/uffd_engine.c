@@ -296,13 +296,15 @@ static int deliver_chunk(void *ctx, struct lzb_engine *engine, int img_pid,
 struct pager {
 	struct lzb_engine *engine;
 	int tasks, zombies, finished;
+	int last_real_pid;	/* the sender's pid, from its credentials */
 };
 
-static int on_task(void *ctx, int img_pid, int uffd)
+static int on_task(void *ctx, int img_pid, int real_pid, int uffd)
 {
 	struct pager *p = ctx;
 
 	p->tasks++;
+	p->last_real_pid = real_pid;
 	return lzb_engine_attach(p->engine, img_pid, uffd);
 }
 
@@ -495,6 +497,8 @@ TEST_F_TIMEOUT(engine, restore, 120)
 	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("app died: status 0x%x", status);
 	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("app saw wrong bytes");
 	EXPECT_EQ(1, self->pager.tasks);
+	/* The kernel's credentials name the task that sent its uffd. */
+	EXPECT_EQ(app, self->pager.last_real_pid);
 	EXPECT_EQ(1, self->pager.zombies);
 	EXPECT_EQ(1, self->pager.finished);
 
@@ -564,12 +568,12 @@ struct keeper_pager {
 	int kept_uffd;		/* what the module or holder keeps */
 };
 
-static int keep_task(void *ctx, int img_pid, int uffd)
+static int keep_task(void *ctx, int img_pid, int real_pid, int uffd)
 {
 	struct keeper_pager *k = ctx;
 
 	k->kept_uffd = dup(uffd);
-	return on_task(&k->pager, img_pid, uffd);
+	return on_task(&k->pager, img_pid, real_pid, uffd);
 }
 
 static const struct lzb_lazy_socket_ops keeper_ops = {
