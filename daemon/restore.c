@@ -577,6 +577,10 @@ static int serve(struct restore *r, struct lzb_err *err)
 		report_progress(r);
 		if (!r->resident && r->restored && lzb_engine_done(r->engine)) {
 			r->resident = true;
+			/* The engine closed its uffds: the keeper must let go
+			 * of them too, or a later fault on a hole of a
+			 * registered range would wait for nobody. */
+			lzb_keeper_release(r->keeper);
 			r->rep->ms_resident = now_ms() - r->t0;
 			say(r, "every page resident");
 		}

@@ -999,10 +999,15 @@ int lzb_engine_run(struct lzb_engine *e, int timeout_ms)
 	}
 	if (!e->error && e->streaming)
 		stream_more(e);
-	if (lzb_engine_done(e)) {
+	if (e->streaming && lzb_engine_done(e)) {
 		struct lzb_task *t;
 
-		/* Everything is resident: let the kernel have the uffds. */
+		/*
+		 * Everything is resident: let the kernel have the uffds.  Not
+		 * before CRIU's restore has finished: until then the restorer
+		 * still faults (on holes too), and the caller's keeper may
+		 * hold the uffds, so no fault would get an answer.
+		 */
 		for (t = e->tasks; t; t = t->next)
 			task_drop_uffd(e, t);
 	}
