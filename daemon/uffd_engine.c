@@ -323,17 +323,30 @@ static void task_gone(struct lzb_engine *e, struct lzb_task *t)
 static int copy_into(struct lzb_engine *e, struct lzb_task *t, uint64_t dst,
 		     const unsigned char *src, uint64_t len, uint64_t *copied)
 {
+	bool one_page = false;
+
 	*copied = 0;
 	while (len) {
+		/*
+		 * One UFFDIO_COPY must stay inside one VMA (else ENOENT for
+		 * all of it): after an ENOENT the run is tried page by page,
+		 * so a run that spans two VMAs still goes in, and only a page
+		 * with no registered VMA at all counts as missing.
+		 */
+		uint64_t n = one_page ? PAGE_SIZE_BYTES : len;
 		struct uffdio_copy copy = {
-			.dst = dst, .src = (uintptr_t)src, .len = len,
+			.dst = dst, .src = (uintptr_t)src, .len = n,
 		};
 		int64_t done;
 
 		if (ioctl(t->uffd, UFFDIO_COPY, &copy) == 0) {
-			e->stats.pages_installed += len / PAGE_SIZE_BYTES;
-			*copied += len;
-			return 0;
+			e->stats.pages_installed += n / PAGE_SIZE_BYTES;
+			*copied += n;
+			dst += n;
+			src += n;
+			len -= n;
+			one_page = false;
+			continue;
 		}
 		done = copy.copy > 0 ? copy.copy : 0;
 		e->stats.pages_installed += done / PAGE_SIZE_BYTES;
@@ -353,6 +366,9 @@ static int copy_into(struct lzb_engine *e, struct lzb_task *t, uint64_t dst,
 			len -= PAGE_SIZE_BYTES;
 		} else if (errno == ESRCH || errno == ENOSPC) {
 			return -ESRCH;
+		} else if (errno == ENOENT && !done && !one_page &&
+			   len > PAGE_SIZE_BYTES) {
+			one_page = true;
 		} else if (errno == ENOENT && !e->streaming) {
 			/* During restore the restorer has not yet moved and
 			 * registered this memory: try again later, never
@@ -367,6 +383,7 @@ static int copy_into(struct lzb_engine *e, struct lzb_task *t, uint64_t dst,
 			dst += PAGE_SIZE_BYTES;
 			src += PAGE_SIZE_BYTES;
 			len -= PAGE_SIZE_BYTES;
+			one_page = false;
 		} else if (errno != EEXIST && errno != ENOENT) {
 			return -errno;
 		}

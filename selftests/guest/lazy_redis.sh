@@ -48,11 +48,6 @@ ok $status pack
 rm -rf "$dir/dump"
 
 start_nginx "$dir" 127.0.0.1:18091 "$dir"
-# Open bug: restored from an image without a profile, a redis thread can
-# stay blocked in a userfault during CRIU's restore (right after its rseq
-# registration) and CRIU never finishes.  Restores packed with a profile
-# (capture.sh, make demo) pass.  The checks run and say so as TAP TODO.
-known_bug="lazy restore of redis without a profile can deadlock before RSTF (open bug)"
 start=$(now_ms)
 # the output also goes to the VM's results directory, to be read live
 out=${LZB_RESULTS:-$dir}/lazy_redis-restore.out
