@@ -21,7 +21,7 @@ mkdir -p "$work"
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 fail() {
 	n=$((n + 1))
-	echo "not ok $n $1${todo:+ # TODO $todo}"
+	echo "not ok $n $1"
 	shift
 	for f in "$@"; do
 		[ -f "$f" ] && tail -n 20 "$f" | sed "s|^|#   $(basename "$f"): |"
@@ -62,7 +62,7 @@ kill_restored() {
 # profile, restore the image lazily (file://) until READY-CMD passes.
 "$LZB" keygen --out "$work/sign" >/dev/null
 lazy_e2e() {
-	local name=$1 dump=$2 runs=$3 ready=$4 known_bug=${5:-} t0
+	local name=$1 dump=$2 runs=$3 ready=$4 t0
 	t0=$(date +%s)
 	if timeout 600 "$LZB" profile "$dump" --out "$work/$name.profile" --runs "$runs" \
 		--warmup 1 --timeout 300 >"$work/$name-profile.out" 2>&1 &&
@@ -89,8 +89,7 @@ lazy_e2e() {
 		--workdir "$work/$name-rw" --ready "$ready" >"$work/$name-lazy.out" 2>&1; then
 		ok "lazy_restore.$name"
 	else
-		todo=$known_bug fail "lazy_restore.$name" "$work/$name-lazy.out" \
-			"$work/$name-rw/restore.log"
+		fail "lazy_restore.$name" "$work/$name-lazy.out" "$work/$name-rw/restore.log"
 	fi
 	sed -n 's/^restored: /restored: /p; s/^pages: /pages: /p' "$work/$name-lazy.out" | sed "s/^/# $name: /"
 	echo "# $name: profile, pack and lazy restore took $(($(date +%s) - t0)) s"
@@ -222,12 +221,7 @@ if command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then
 		fail restore.x11_xterm_takes_keystrokes "$work/x11-restore.out" "$work/x11-restore.log" "$work/x11-ready.out"
 	fi
 	kill_restored x11
-	# Known bug, not yet understood: after `lazyboot restore` of the
-	# packed x11 image every page is resident within seconds but the
-	# xterm never passes its probe (the same capture passes it restored by
-	# plain criu, and under `lazyboot profile`).  Reported as TAP TODO.
-	todo_x11="x11 lazy restore: pages resident but xterm never ready (open bug)"
-	lazy_e2e x11 "$xd" 1 "/bin/sh $PWD/examples/x11/xterm-ready.sh :7" "$todo_x11"
+	lazy_e2e x11 "$xd" 1 "/bin/sh $PWD/examples/x11/xterm-ready.sh :7"
 	# A title set from the shell the restored xterm runs: keystrokes went
 	# in, bash ran them, and xterm redrew its window title.
 	title=lzb-typed-$RANDOM
@@ -245,7 +239,7 @@ if command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then
 		ok lazy_restore.x11_typed_title_shows
 	else
 		echo "# window '$win' title '$got', typed '$title'"
-		todo=$todo_x11 fail lazy_restore.x11_typed_title_shows "$work/x11-lazy.out"
+		fail lazy_restore.x11_typed_title_shows "$work/x11-lazy.out"
 	fi
 	kill_restored x11
 else
