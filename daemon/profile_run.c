@@ -5,13 +5,11 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "criu_image.h"
@@ -21,6 +19,7 @@
 #include "criu_restore_proc.h"
 #include "plugin_link.h"
 #include "probe.h"
+#include "progress_log.h"
 #include "uffd_engine.h"
 
 #define PROBE_INTERVAL_MS 100
@@ -42,30 +41,7 @@ struct run {
 	char probe_err[256];
 };
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static void say(const struct run *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void say(const struct run *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->o->quiet)
-		return;
-	printf("[%7.3f] ", (double)(now_us() - r->t0) / 1e6);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
+#define say(r, ...) lzb_progress((r)->o->quiet, (r)->t0, __VA_ARGS__)
 
 static void on_fault(void *ctx, int img_pid, uint64_t img_addr)
 {
@@ -73,7 +49,7 @@ static void on_fault(void *ctx, int img_pid, uint64_t img_addr)
 
 	if (!r->add_err)
 		r->add_err = lzb_touches_add(r->touches, (uint32_t)img_pid,
-					     img_addr, now_us() - r->t0,
+					     img_addr, lzb_clock_us() - r->t0,
 					     !r->ready);
 }
 
@@ -90,7 +66,7 @@ static int on_finished(void *ctx)
 	struct run *r = ctx;
 
 	r->restored = true;
-	r->res->restored_us = now_us() - r->t0;
+	r->res->restored_us = lzb_clock_us() - r->t0;
 	say(r, "restore finished (RSTF)");
 	return 0;
 }
@@ -172,7 +148,7 @@ static void poll_children(struct run *r, struct lzb_err *err)
 		r->probe = 0;
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
 			r->ready = true;
-			r->res->ready_us = now_us() - r->t0;
+			r->res->ready_us = lzb_clock_us() - r->t0;
 			say(r, "ready: every probe passed (%zu faults so far)",
 			    r->touches->nr);
 			r->warmup = run_warmup(r);
@@ -181,15 +157,15 @@ static void poll_children(struct run *r, struct lzb_err *err)
 	if (r->warmup > 0 && waitpid(r->warmup, &st, WNOHANG) == r->warmup) {
 		r->warmup = 0;
 		r->warmed = true;
-		r->end_us = now_us() + (uint64_t)r->o->warmup_ms * 1000;
+		r->end_us = lzb_clock_us() + (uint64_t)r->o->warmup_ms * 1000;
 		say(r, "warm-up commands done%s; recording %u ms more",
 		    WIFEXITED(st) && !WEXITSTATUS(st) ? "" : " (one failed)",
 		    r->o->warmup_ms);
 	}
 	if (!r->ready && !r->probe && r->criu_ok && r->restored &&
-	    now_us() >= r->next_probe) {
+	    lzb_clock_us() >= r->next_probe) {
 		r->probe = run_probes(r);
-		r->next_probe = now_us() + PROBE_INTERVAL_MS * 1000;
+		r->next_probe = lzb_clock_us() + PROBE_INTERVAL_MS * 1000;
 	}
 }
 
@@ -209,16 +185,16 @@ static void poll_plugin(struct run *r, struct lzb_err *err)
 
 static int serve(struct run *r, struct lzb_err *err)
 {
-	uint64_t deadline = now_us() + (uint64_t)r->o->timeout_s * 1000000;
+	uint64_t deadline = lzb_clock_us() + (uint64_t)r->o->timeout_s * 1000000;
 	int ret;
 
-	while (!err->msg[0] && !(r->warmed && now_us() >= r->end_us)) {
+	while (!err->msg[0] && !(r->warmed && lzb_clock_us() >= r->end_us)) {
 		struct pollfd fds[2] = {
 			{ .fd = lzb_lazy_socket_fd(r->sock), .events = POLLIN },
 			{ .fd = lzb_engine_fd(r->engine), .events = POLLIN },
 		};
 
-		if (now_us() >= deadline) {
+		if (lzb_clock_us() >= deadline) {
 			lzb_errf(err, "not %s after %u s (--timeout)",
 				 r->ready ? "done warming up" : r->restored ?
 				 "ready" : "restored", r->o->timeout_s);
@@ -292,7 +268,7 @@ int lzb_profile_run(const struct lzb_profile_run_opts *o,
 	int ret;
 
 	memset(res, 0, sizeof(*res));
-	r.t0 = now_us();
+	r.t0 = lzb_clock_us();
 	if (lzb_mkdir(o->workdir, err))
 		return -1;
 	if (criu_dump_open(o->dump_dir, &dump, err))

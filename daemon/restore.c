@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "image_source.h"
 #include "restore_status.h"
 #include "plugin_link.h"
+#include "progress_log.h"
 #include "restore_record.h"
 #include "uffd_engine.h"
 #include "uffd_keeper.h"
@@ -73,28 +73,10 @@ static void on_stop(int sig)
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return lzb_clock_us() / 1000;
 }
 
-static void say(const struct restore *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void say(const struct restore *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->o->quiet)
-		return;
-	printf("[%7.3f] ", (now_ms() - r->t0) / 1000.0);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
+#define say(r, ...) lzb_progress((r)->o->quiet, (r)->t0 * 1000, __VA_ARGS__)
 
 /* ---- WORKDIR/status --------------------------------------------------- */
 
