@@ -445,6 +445,68 @@ int criu_parse_inventory(const char *name, const uint8_t *buf, size_t len,
 	return 0;
 }
 
+/* The only field a core image is read for: gpregs.sp of x86-64. */
+static int core_find_sp(const uint8_t *p, size_t len, int depth, uint64_t *sp)
+{
+	/* core_entry.thread_info (2) -> thread_info_x86.gpregs (2) -> sp (20) */
+	static const uint32_t path[] = { 2, 2, 20 };
+	struct pb_reader rd;
+	struct pb_field f;
+	int k, found = 0;
+
+	pb_reader_init(&rd, p, len);
+	while ((k = pb_next(&rd, &f)) == 1) {
+		if (f.num != path[depth])
+			continue;
+		if (depth == 2 && f.wire == PB_VARINT) {
+			*sp = f.v;
+			found = 1;
+		} else if (depth < 2 && f.wire == PB_LEN) {
+			found = core_find_sp(f.data, f.len, depth + 1, sp);
+			if (found < 0)
+				return -1;
+		}
+	}
+	return k < 0 ? -1 : found;
+}
+
+int criu_parse_core_sp(const char *name, const uint8_t *buf, size_t len,
+		       uint64_t *sp, struct lzb_err *err)
+{
+	struct criu_img_iter it;
+	const uint8_t *rec;
+	size_t rec_len;
+	struct pb_reader rd;
+	struct pb_field f;
+	uint64_t mtype = 0;
+	int r, k;
+
+	if (criu_img_open(&it, name, buf, len, CRIU_MAGIC_CORE, err))
+		return -1;
+	r = criu_img_next(&it, &rec, &rec_len, err);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return lzb_errf(err, "%s: truncated: no core entry", name);
+	pb_reader_init(&rd, rec, rec_len);
+	while ((k = pb_next(&rd, &f)) == 1)
+		if (f.num == 1 && f.wire == PB_VARINT)
+			mtype = f.v;
+	if (k < 0)
+		return bad_pb(err, name, "core entry", 0);
+	if (mtype != 1)
+		return lzb_errf(err, "%s: the dump is not of an x86-64 task "
+				"(core_entry.mtype %llu); lazyboot reads x86-64 "
+				"dumps only", name, (unsigned long long)mtype);
+	r = core_find_sp(rec, rec_len, 0, sp);
+	if (r < 0)
+		return bad_pb(err, name, "core entry", 0);
+	if (!r)
+		return lzb_errf(err, "%s: the core entry has no stack pointer "
+				"(thread_info.gpregs.sp)", name);
+	return 0;
+}
+
 void criu_pagemap_free(struct criu_pagemap *pm)
 {
 	free(pm->e);
@@ -545,6 +607,33 @@ static int load_image(const char *dir, const char *name, uint8_t **buf,
 	return lzb_read_file(path, CRIU_MAX_IMAGE_BYTES, buf, len, err);
 }
 
+/* Every thread's stack pointer, from core-TID.img. */
+static int load_thread_sps(const char *dir, struct criu_task *t,
+			   struct lzb_err *err)
+{
+	char name[64], path[4200];
+	uint8_t *buf = NULL;
+	size_t len;
+
+	t->thread_sp = calloc(t->ps->nr_threads ? t->ps->nr_threads : 1,
+			      sizeof(*t->thread_sp));
+	if (!t->thread_sp)
+		return lzb_errf(err, "%s: out of memory", dir);
+	for (uint32_t i = 0; i < t->ps->nr_threads; i++) {
+		snprintf(name, sizeof(name), "core-%u.img", t->ps->threads[i]);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (load_image(dir, name, &buf, &len, err) ||
+		    criu_parse_core_sp(path, buf, len, &t->thread_sp[i], err)) {
+			free(buf);
+			return -1;
+		}
+		free(buf);
+		buf = NULL;
+		t->nr_thread_sp++;
+	}
+	return 0;
+}
+
 int criu_dump_open(const char *dir, struct criu_dump *d, struct lzb_err *err)
 {
 	uint8_t *buf;
@@ -619,6 +708,10 @@ int criu_dump_open(const char *dir, struct criu_dump *d, struct lzb_err *err)
 			return -1;
 		}
 		free(buf);
+		if (load_thread_sps(dir, t, err)) {
+			criu_dump_close(d);
+			return -1;
+		}
 		t->has_memory = true;
 	}
 	return 0;
@@ -629,6 +722,7 @@ void criu_dump_close(struct criu_dump *d)
 	for (size_t i = 0; i < d->nr_tasks; i++) {
 		criu_pagemap_free(&d->tasks[i].pm);
 		criu_mm_free(&d->tasks[i].mm);
+		free(d->tasks[i].thread_sp);
 	}
 	free(d->tasks);
 	criu_pstree_free(&d->pstree);

@@ -22,6 +22,7 @@
 #define CRIU_MAGIC_PSTREE	0x50273030u
 #define CRIU_MAGIC_MM		0x57492820u
 #define CRIU_MAGIC_PAGEMAP	0x56084025u
+#define CRIU_MAGIC_CORE		0x55053847u
 
 /* pagemap_entry.flags */
 #define CRIU_PE_PARENT		(1u << 0)
@@ -119,6 +120,12 @@ int criu_parse_pstree(const char *name, const uint8_t *buf, size_t len,
 		      struct criu_pstree *ps, struct lzb_err *err);
 int criu_parse_inventory(const char *name, const uint8_t *buf, size_t len,
 			 struct criu_inventory *inv, struct lzb_err *err);
+/*
+ * The stack pointer of the thread a core-TID.img describes (x86-64 only:
+ * another architecture is refused with an error naming it).
+ */
+int criu_parse_core_sp(const char *name, const uint8_t *buf, size_t len,
+		       uint64_t *sp, struct lzb_err *err);
 void criu_pagemap_free(struct criu_pagemap *pm);
 void criu_mm_free(struct criu_mm *mm);
 void criu_pstree_free(struct criu_pstree *ps);
@@ -141,6 +148,8 @@ struct criu_task {
 	bool has_memory;		/* false for zombies */
 	struct criu_pagemap pm;
 	struct criu_mm mm;
+	size_t nr_thread_sp;
+	uint64_t *thread_sp;		/* each thread's SP (core-TID.img) */
 	char pagemap_name[64];		/* "pagemap-PID.img" */
 	char pages_name[64];		/* "pages-ID.img" */
 };
@@ -153,7 +162,10 @@ struct criu_dump {
 	struct criu_task *tasks;	/* pstree order */
 };
 
-/* Read inventory, pstree, and every process's pagemap and mm. */
+/*
+ * Read inventory, pstree, and every process's pagemap, mm and threads'
+ * stack pointers.
+ */
 int criu_dump_open(const char *dir, struct criu_dump *d, struct lzb_err *err);
 void criu_dump_close(struct criu_dump *d);
 

@@ -5,8 +5,9 @@
  * Every page of every process's pagemap gets one of three fates:
  *  - hot:  eager; kept in a rewritten local pages-<id>.img inside the boot
  *          bundle, with a PE_PRESENT pagemap entry.  Pages CRIU cannot
- *          restore lazily (entries without PE_LAZY, VMAs that are not private
- *          anonymous) are always hot, as are the profile's pre-ready pages;
+ *          restore lazily (VMAs that are not private anonymous, locked,
+ *          hugetlb, vdso...) and the page under each thread's stack pointer
+ *          are always hot, as are the profile's pre-ready pages;
  *  - zero: lazy, all-zero: PE_LAZY, never stored, served as a zero page;
  *  - cold: lazy: PE_LAZY, stored once (by content) in a zstd chunk.
  * The original pagemap is kept in the bundle so `unpack` can rebuild the
@@ -111,6 +112,23 @@ static struct ptask *find_task(struct packer *pk, uint32_t pid)
 	return NULL;
 }
 
+
+/*
+ * The page a thread's stack pointer is in stays hot, as CRIU means it to:
+ * its dump-side test (is_stack() in criu/mem.c) compares the wrong bits
+ * since CRIU commit 1bc68dd87 (2019), so it leaves that page PE_LAZY and,
+ * when an SP is page-aligned, drops PE_LAZY from every page of the task.
+ * Which pages may be lazy is therefore decided here from the VMAs and the
+ * SPs, not from the dump's PE_LAZY flags.
+ */
+static bool under_a_stack_pointer(const struct criu_task *t, uint64_t vaddr)
+{
+	for (size_t i = 0; i < t->nr_thread_sp; i++)
+		if ((t->thread_sp[i] & ~(uint64_t)(CRIU_PAGE_SIZE - 1)) == vaddr)
+			return true;
+	return false;
+}
+
 static int load_task_pages(struct packer *pk, struct ptask *pt)
 {
 	struct criu_task *t = pt->t;
@@ -174,8 +192,8 @@ static int load_task_pages(struct packer *pk, struct ptask *pt)
 			p->src = off;
 			p->rank = UINT64_MAX;
 			v = criu_mm_find(&t->mm, p->vaddr);
-			p->forced_hot = !(e->flags & CRIU_PE_LAZY) || !v ||
-					!criu_vma_can_be_lazy(v);
+			p->forced_hot = !v || !criu_vma_can_be_lazy(v) ||
+					under_a_stack_pointer(t, p->vaddr);
 			if (p->forced_hot)
 				p->kind = K_HOT;
 			else

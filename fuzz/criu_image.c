@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target: the CRIU image readers and the profile parser.  The
- * first byte picks the parser, the rest is the file.  Parsed pagemaps are
- * re-encoded and re-parsed; the round trip must be exact.
+ * libFuzzer target: the CRIU image readers (of a core image: its SP) and
+ * the profile parser.  The first byte picks the parser, the rest is the
+ * file.  Parsed pagemaps are re-encoded and re-parsed; the round trip must
+ * be exact.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!size)
 		return 0;
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0: {
 		struct criu_pagemap pm, back;
 		uint8_t *enc;
@@ -71,6 +72,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct criu_inventory inv;
 
 		criu_parse_inventory("f", data + 1, size - 1, &inv, &err);
+		break;
+	}
+	case 5: {
+		uint64_t sp;
+
+		criu_parse_core_sp("f", data + 1, size - 1, &sp, &err);
 		break;
 	}
 	default: {

@@ -31,6 +31,9 @@ static const char normalise_py[] =
 	" for t in e:\n"
 	"  print('task %d %d %d %d %s'%(t['pid'],t['ppid'],t['pgid'],t['sid'],"
 	"','.join(str(x) for x in t.get('threads',[]))))\n"
+	"elif m=='CORE':\n"
+	" sp=e[0]['thread_info']['gpregs']['sp']\n"
+	" print('sp %x'%(int(sp,16) if isinstance(sp,str) else sp))\n"
 	"elif m=='INVENTORY':\n"
 	" print('inv %d'%e[0]['img_version'])\n";
 
@@ -124,6 +127,12 @@ static inline char *our_lines(const char *path, uint32_t magic)
 		}
 		if (!r)
 			criu_pstree_free(&ps);
+	} else if (magic == CRIU_MAGIC_CORE) {
+		uint64_t sp;
+
+		r = criu_parse_core_sp(path, buf, len, &sp, &err);
+		if (!r)
+			fprintf(m, "sp %llx\n", (unsigned long long)sp);
 	} else {
 		struct criu_inventory inv;
 

@@ -2,7 +2,7 @@
 /*
  * The CRIU image reader against `crit`: synthetic dumps built with
  * `crit encode` must parse to what `crit decode` shows (pagemap, mm/VMAs,
- * pstree, inventory); CRIU >= 4.2 pagemaps (count in field 5) must parse
+ * pstree, inventory, a thread's stack pointer from its core image); CRIU >= 4.2 pagemaps (count in field 5) must parse
  * like 3.17 ones; and malformed or truncated images must give a one-line
  * error naming the file, never a crash.
  */
@@ -53,6 +53,8 @@ static const struct {
 	{ "mm-7.img", CRIU_MAGIC_MM },
 	{ "pagemap-1.img", CRIU_MAGIC_PAGEMAP },
 	{ "pagemap-7.img", CRIU_MAGIC_PAGEMAP },
+	{ "core-2.img", CRIU_MAGIC_CORE },
+	{ "core-7.img", CRIU_MAGIC_CORE },
 };
 
 TEST_F_TIMEOUT(dump, parser_matches_crit_decode, 300)
@@ -120,6 +122,10 @@ TEST_F_TIMEOUT(dump, whole_dump, 300)
 		EXPECT_EQ(&t->mm.vmas[1],
 			  criu_mm_find(&t->mm, t->mm.vmas[1].start + 4096));
 		EXPECT_EQ(NULL, criu_mm_find(&t->mm, 4096));
+		/* one SP per thread, each in the task's stack page */
+		EXPECT_EQ(t->ps->nr_threads, t->nr_thread_sp);
+		for (size_t k = 0; k < t->nr_thread_sp; k++)
+			EXPECT_EQ(0x7ffff0007000ull, t->thread_sp[k] & ~0xfffull);
 	}
 	criu_dump_close(&d);
 }
@@ -166,6 +172,12 @@ TEST_F_TIMEOUT(dump, every_truncation_is_clean, 300)
 					criu_pstree_free(&ps);
 				break;
 			}
+			case CRIU_MAGIC_CORE: {
+				uint64_t sp;
+
+				r = criu_parse_core_sp("X.img", cut, n, &sp, &err);
+				break;
+			}
 			default: {
 				struct criu_inventory inv;
 
@@ -179,7 +191,8 @@ TEST_F_TIMEOUT(dump, every_truncation_is_clean, 300)
 				ASSERT_EQ(0, strncmp(err.msg, "X.img: ", 7))
 					TH_LOG("%s cut at %zu: '%s'",
 					       images[i].file, n, err.msg);
-			if (images[i].magic == CRIU_MAGIC_MM)
+			if (images[i].magic == CRIU_MAGIC_MM ||
+			    images[i].magic == CRIU_MAGIC_CORE)
 				ASSERT_NE(0, r);	/* one record: all-or-nothing */
 		}
 		free(buf);
@@ -246,6 +259,15 @@ BAD(pstree_dup, CRIU_MAGIC_PSTREE, "appears twice", HDR(CRIU_MAGIC_PSTREE),
 BAD(pstree_empty, CRIU_MAGIC_PSTREE, "no processes", HDR(CRIU_MAGIC_PSTREE));
 BAD(pstree_pid0, CRIU_MAGIC_PSTREE, "malformed", HDR(CRIU_MAGIC_PSTREE),
     2, 0, 0, 0, 0x10, 0x05);
+/* core_entry { mtype: AARCH64, ti_aarch64 {} } */
+BAD(core_not_x86_64, CRIU_MAGIC_CORE, "not of an x86-64 task",
+    HDR(CRIU_MAGIC_CORE), 4, 0, 0, 0, 0x08, 0x03, 0x42, 0x00);
+/* core_entry { mtype: X86_64, thread_info { gpregs { r15: 0 } } } */
+BAD(core_no_sp, CRIU_MAGIC_CORE, "no stack pointer", HDR(CRIU_MAGIC_CORE),
+    8, 0, 0, 0, 0x08, 0x01, 0x12, 0x04, 0x12, 0x02, 0x08, 0x00);
+BAD(core_bad_gpregs, CRIU_MAGIC_CORE, "malformed core entry",
+    HDR(CRIU_MAGIC_CORE), 7, 0, 0, 0, 0x08, 0x01, 0x12, 0x03, 0x12, 0x05, 0x08);
+BAD(core_empty, CRIU_MAGIC_CORE, "no core entry", HDR(CRIU_MAGIC_CORE));
 BAD(inventory_with_common, CRIU_MAGIC_INVENTORY, "wrong image type",
     HDR(CRIU_MAGIC_INVENTORY), 2, 0, 0, 0, 0x08, 2);
 BAD(inventory_no_version, CRIU_MAGIC_INVENTORY, "malformed",
@@ -276,6 +298,13 @@ TEST_F(bad, rejected_with_reason)
 
 		r = criu_parse_pstree("bad.img", variant->bytes, variant->len,
 				      &ps, &err);
+		break;
+	}
+	case CRIU_MAGIC_CORE: {
+		uint64_t sp;
+
+		r = criu_parse_core_sp("bad.img", variant->bytes, variant->len,
+				       &sp, &err);
 		break;
 	}
 	default: {
