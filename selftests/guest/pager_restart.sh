@@ -17,7 +17,7 @@ MIB=${LZB_RESTART_MIB:-16}
 lazyboot=$PWD/$BUILD/lazyboot
 pattern=$PWD/$BUILD/selftests/progs/lzb-pattern
 dir=$(mktemp -d /tmp/lzb-restart.XXXXXX)
-tap_name=pager_restart
+TAP_NAME=pager_restart
 . "$(dirname "$0")/lib/pattern_image.sh"
 
 # ok, with how long the case took.

@@ -1,58 +1,13 @@
 # Shell helpers for the guest tests that restore lazily (sourced, not run):
-# TAP lines, waiting for files and output lines, CRIU's kernel modules, and
-# the servers an image is restored from.  The sourcing script sets TAP_NAME
-# (the test's prefix) before calling ok.
+# the servers an image is restored from, on top of lib/tap.sh (TAP lines,
+# waits, CRIU's kernel modules).  The sourcing script sets TAP_NAME.
 #
-#   ok STATUS NAME      one TAP line; STATUS 0 passes, anything else fails
-#   diag                stdin as TAP comments
-#   wait_file PATH S    0 once PATH exists, 1 after S seconds
-#   wait_line FILE RE S 0 once a line of FILE matches RE, 1 after S seconds
-#   criu_modules        what criu dump/restore need loaded in the guest
 #   start_nginx DIR ADDR:PORT ROOT / stop_nginx DIR
 #   start_atftpd ADDR ROOT / start_tftpd_hpa ADDR ROOT: set server_pid
 #                       (tftpd-hpa listens on every address, port 69)
 #   stop_server         kills server_pid
-n=0
-failed=0
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 server_pid=
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n $TAP_NAME.$2"
-	else
-		echo "not ok $n $TAP_NAME.$2"
-		failed=1
-	fi
-}
-
-diag() { sed 's/^/# /'; }
-
-# Deadlines by the clock: a poll loop's iterations take far longer than
-# its sleep when the emulated guest is busy.
-wait_file() {
-	local end=$((SECONDS + $2))
-	while [ "$SECONDS" -lt "$end" ]; do
-		[ -e "$1" ] && return 0
-		sleep 0.2
-	done
-	[ -e "$1" ]
-}
-
-wait_line() {
-	local end=$((SECONDS + $3))
-	while [ "$SECONDS" -lt "$end" ]; do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	grep -qE "$2" "$1" 2>/dev/null
-}
-
-criu_modules() {
-	ip link set lo up
-	modprobe -a nf_tables nft_ct unix_diag inet_diag tcp_diag netlink_diag \
-		af_packet_diag 2>/dev/null
-}
 
 start_nginx() {
 	local dir=$1 listen=$2 root=$3

@@ -1,10 +1,8 @@
 # Sourced by guest tests (bash): TAP output, and the pattern program dumped
 # with criu, packed into a signed lazyboot image and checked once restored.
-# Needs $lazyboot, $pattern and $tap_name (the test's name in TAP lines).
+# Needs $lazyboot, $pattern and TAP_NAME (the test's name in TAP lines);
+# ok, diag and wait_file come from lib/tap.sh.
 #
-#   ok STATUS NAME           "ok N TEST.NAME" (or "not ok"; sets failed=1)
-#   diag                     stdin as TAP comments
-#   wait_file FILE SECS      wait until FILE exists; 1 on timeout
 #   pattern_dump DIR MIB     run lzb-pattern (state in DIR/state), wait until
 #                            it filled its memory, criu dump it to DIR/dump;
 #                            returns criu's status (its log: DIR/dump/dump.log)
@@ -16,34 +14,11 @@
 #                            STATE; 0 when both say OK, else diag them; then
 #                            kill the tree
 
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n $tap_name.$2"
-	else
-		echo "not ok $n $tap_name.$2"
-		failed=1
-	fi
-}
-
-diag() { sed 's/^/# /'; }
-
-wait_file() {
-	local i
-	for i in $(seq 1 "$2"); do
-		[ -e "$1" ] && return 0
-		sleep 1
-	done
-	return 1
-}
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 
 pattern_dump() {
 	local dir=$1 mib=$2 pid
-	modprobe -a nf_tables nft_ct unix_diag inet_diag tcp_diag netlink_diag \
-		af_packet_diag 2>/dev/null
+	criu_modules
 	mkdir -p "$dir/state" "$dir/dump"
 	setsid "$pattern" "$dir/state" "$mib" </dev/null >/dev/null 2>&1 &
 	pid=$!
