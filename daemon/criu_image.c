@@ -597,6 +597,56 @@ int criu_encode_pagemap(const struct criu_pagemap *pm, uint8_t **out,
 	return 0;
 }
 
+bool criu_page_can_be_lazy(const struct criu_task *t, uint64_t vaddr)
+{
+	const struct criu_vma *v = criu_mm_find(&t->mm, vaddr);
+
+	if (!v || !criu_vma_can_be_lazy(v))
+		return false;
+	for (size_t i = 0; i < t->nr_thread_sp; i++)
+		if ((t->thread_sp[i] & ~(uint64_t)(CRIU_PAGE_SIZE - 1)) ==
+		    (vaddr & ~(uint64_t)(CRIU_PAGE_SIZE - 1)))
+			return false;
+	return true;
+}
+
+int criu_task_lazy_pagemap(const struct criu_task *t, struct criu_pagemap *out)
+{
+	size_t cap = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->pages_id = t->pm.pages_id;
+	for (size_t i = 0; i < t->pm.nr; i++) {
+		const struct criu_pagemap_entry *e = &t->pm.e[i];
+
+		for (uint64_t k = 0; k < e->nr_pages; k++) {
+			uint64_t va = e->vaddr + k * CRIU_PAGE_SIZE;
+			uint32_t fl = e->flags & ~CRIU_PE_LAZY;
+			struct criu_pagemap_entry *last =
+				out->nr ? &out->e[out->nr - 1] : NULL;
+
+			if ((e->flags & CRIU_PE_PRESENT) &&
+			    criu_page_can_be_lazy(t, va))
+				fl |= CRIU_PE_LAZY;
+			if (last && last->flags == fl && last->vaddr +
+			    last->nr_pages * CRIU_PAGE_SIZE == va) {
+				last->nr_pages++;
+				continue;
+			}
+			if (grow((void **)&out->e, &cap, out->nr + 1,
+				 sizeof(*out->e))) {
+				criu_pagemap_free(out);
+				return -1;
+			}
+			out->e[out->nr++] = (struct criu_pagemap_entry){
+				.vaddr = va, .nr_pages = 1, .flags = fl };
+		}
+	}
+	out->present_pages = t->pm.present_pages;
+	out->total_pages = t->pm.total_pages;
+	return 0;
+}
+
 static int load_image(const char *dir, const char *name, uint8_t **buf,
 		      size_t *len, struct lzb_err *err)
 {

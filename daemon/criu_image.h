@@ -163,6 +163,22 @@ struct criu_dump {
 };
 
 /*
+ * Whether the page at VADDR of task T may be restored lazily: its VMA can be
+ * registered with userfaultfd and no thread's stack pointer is in it.  This
+ * is what CRIU means its PE_LAZY flags to say; the flags a dump carries are
+ * not trusted for it (criu/mem.c is_stack() compares the low 12 bits of SP
+ * since CRIU commit 1bc68dd87: the page under SP stays PE_LAZY, and when
+ * some SP is page-aligned no page of the task is PE_LAZY).
+ */
+bool criu_page_can_be_lazy(const struct criu_task *t, uint64_t vaddr);
+/*
+ * T's pagemap with PE_LAZY set by criu_page_can_be_lazy() on every page
+ * with data and cleared elsewhere (entries split where that changes; the
+ * order of the data in pages-<id>.img is kept).  -1 when out of memory.
+ */
+int criu_task_lazy_pagemap(const struct criu_task *t, struct criu_pagemap *out);
+
+/*
  * Read inventory, pstree, and every process's pagemap, mm and threads'
  * stack pointers.
  */

@@ -112,23 +112,6 @@ static struct ptask *find_task(struct packer *pk, uint32_t pid)
 	return NULL;
 }
 
-
-/*
- * The page a thread's stack pointer is in stays hot, as CRIU means it to:
- * its dump-side test (is_stack() in criu/mem.c) compares the wrong bits
- * since CRIU commit 1bc68dd87 (2019), so it leaves that page PE_LAZY and,
- * when an SP is page-aligned, drops PE_LAZY from every page of the task.
- * Which pages may be lazy is therefore decided here from the VMAs and the
- * SPs, not from the dump's PE_LAZY flags.
- */
-static bool under_a_stack_pointer(const struct criu_task *t, uint64_t vaddr)
-{
-	for (size_t i = 0; i < t->nr_thread_sp; i++)
-		if ((t->thread_sp[i] & ~(uint64_t)(CRIU_PAGE_SIZE - 1)) == vaddr)
-			return true;
-	return false;
-}
-
 static int load_task_pages(struct packer *pk, struct ptask *pt)
 {
 	struct criu_task *t = pt->t;
@@ -186,14 +169,10 @@ static int load_task_pages(struct packer *pk, struct ptask *pt)
 					pk->dump.dir, t->pagemap_name, i);
 		for (uint64_t k = 0; k < e->nr_pages; k++, n++, off += CRIU_PAGE_SIZE) {
 			struct page *p = &pt->pg[n];
-			const struct criu_vma *v;
-
 			p->vaddr = e->vaddr + k * CRIU_PAGE_SIZE;
 			p->src = off;
 			p->rank = UINT64_MAX;
-			v = criu_mm_find(&t->mm, p->vaddr);
-			p->forced_hot = !v || !criu_vma_can_be_lazy(v) ||
-					under_a_stack_pointer(t, p->vaddr);
+			p->forced_hot = !criu_page_can_be_lazy(t, p->vaddr);
 			if (p->forced_hot)
 				p->kind = K_HOT;
 			else

@@ -15,6 +15,7 @@
 #include "criu_image.h"
 #include "file_util.h"
 #include "criu_lazy_socket.h"
+#include "criu_lazy_view.h"
 #include "criu_page_source.h"
 #include "criu_restore_proc.h"
 #include "plugin_link.h"
@@ -265,15 +266,19 @@ int lzb_profile_run(const struct lzb_profile_run_opts *o,
 	struct run r = { .o = o, .res = res, .touches = touches };
 	struct lzb_criu_source *src = NULL;
 	struct criu_dump dump;
+	char view[4200];
 	int ret;
 
 	memset(res, 0, sizeof(*res));
 	r.t0 = lzb_clock_us();
 	if (lzb_mkdir(o->workdir, err))
 		return -1;
+	if (lzb_path(view, sizeof(view), o->workdir, "images"))
+		return lzb_errf(err, "%s: path too long", o->workdir);
 	if (criu_dump_open(o->dump_dir, &dump, err))
 		return -1;
-	if (lzb_criu_source_new(&dump, &src, err)) {
+	if (lzb_criu_lazy_view(&dump, view, err) ||
+	    lzb_criu_source_new(&dump, &src, err)) {
 		criu_dump_close(&dump);
 		return -1;
 	}
@@ -296,7 +301,7 @@ int lzb_profile_run(const struct lzb_profile_run_opts *o,
 		lzb_errf(err, "cannot set up the pager: %s", strerror(-ret));
 	} else {
 		struct lzb_criu_restore cr = {
-			.criu = o->criu, .images_dir = o->dump_dir,
+			.criu = o->criu, .images_dir = view,
 			.workdir = o->workdir, .plugin_dir = o->plugin_dir,
 			.pager_socket = lzb_plugin_link_path(r.plugin),
 			.extra = o->criu_args, .nr_extra = o->nr_criu_args,

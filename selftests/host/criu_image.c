@@ -36,6 +36,9 @@ FIXTURE_SETUP(dump)
 	ASSERT_EQ(0, cached_dump(sub, "v317", "--mib 2 --seed 7"));
 	snprintf(sub, sizeof(sub), "%s/v42", self->dir);
 	ASSERT_EQ(0, cached_dump(sub, "v42", "--mib 2 --seed 7 --field5"));
+	snprintf(sub, sizeof(sub), "%s/aligned", self->dir);
+	ASSERT_EQ(0, cached_dump(sub, "aligned7",
+				 "--mib 2 --seed 7 --aligned-sp"));
 }
 
 FIXTURE_TEARDOWN(dump)
@@ -128,6 +131,59 @@ TEST_F_TIMEOUT(dump, whole_dump, 300)
 			EXPECT_EQ(0x7ffff0007000ull, t->thread_sp[k] & ~0xfffull);
 	}
 	criu_dump_close(&d);
+}
+
+/*
+ * PE_LAZY recomputed from VMAs and SPs gives the flags of an ordinary dump,
+ * both for that dump and for one in which CRIU set no PE_LAZY at all (every
+ * SP page-aligned); the SP pages themselves stay without PE_LAZY.
+ */
+TEST_F_TIMEOUT(dump, lazy_pagemap_as_criu_means_it, 300)
+{
+	struct criu_dump plain, aligned;
+	struct lzb_err err;
+	char dir[128];
+
+	snprintf(dir, sizeof(dir), "%s/v317", self->dir);
+	ASSERT_EQ(0, criu_dump_open(dir, &plain, &err)) TH_LOG("%s", err.msg);
+	snprintf(dir, sizeof(dir), "%s/aligned", self->dir);
+	ASSERT_EQ(0, criu_dump_open(dir, &aligned, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(plain.nr_tasks, aligned.nr_tasks);
+	for (size_t i = 0; i < plain.nr_tasks; i++) {
+		const struct criu_task *pt = &plain.tasks[i], *at = &aligned.tasks[i];
+		struct criu_pagemap a, b;
+
+		for (size_t k = 0; k < at->pm.nr; k++)
+			EXPECT_EQ(0, at->pm.e[k].flags & CRIU_PE_LAZY);
+		ASSERT_EQ(0, criu_task_lazy_pagemap(pt, &a));
+		ASSERT_EQ(0, criu_task_lazy_pagemap(at, &b));
+		ASSERT_EQ(pt->pm.nr, a.nr);
+		ASSERT_EQ(pt->pm.nr, b.nr);
+		for (size_t k = 0; k < a.nr; k++) {
+			const struct criu_pagemap_entry *w = &pt->pm.e[k];
+
+			EXPECT_TRUE(w->vaddr == a.e[k].vaddr &&
+				    w->nr_pages == a.e[k].nr_pages &&
+				    w->flags == a.e[k].flags);
+			EXPECT_TRUE(w->vaddr == b.e[k].vaddr &&
+				    w->nr_pages == b.e[k].nr_pages &&
+				    w->flags == b.e[k].flags)
+				TH_LOG("task %zu entry %zu: %llx+%llu flags %u, "
+				       "want flags %u", i, k,
+				       (unsigned long long)b.e[k].vaddr,
+				       (unsigned long long)b.e[k].nr_pages,
+				       b.e[k].flags, w->flags);
+		}
+		for (size_t th = 0; th < at->nr_thread_sp; th++) {
+			EXPECT_EQ(0, at->thread_sp[th] & 0xfff);
+			EXPECT_FALSE(criu_page_can_be_lazy(at, at->thread_sp[th]));
+		}
+		EXPECT_EQ(a.present_pages, pt->pm.present_pages);
+		criu_pagemap_free(&a);
+		criu_pagemap_free(&b);
+	}
+	criu_dump_close(&plain);
+	criu_dump_close(&aligned);
 }
 
 /* Every prefix of every image either parses or fails naming the file. */
