@@ -23,6 +23,10 @@
  * result-threads (the four threads check disjoint quarters of every region
  * at the same moment).  The following SIGUSR1 then checks everything again
  * with the moved and dropped ranges taken into account.
+ *
+ * With LZB_PATTERN_ALIGNED_SP=1 in the environment the parent also parks a
+ * thread whose stack pointer is exactly on a page boundary (x86-64), the
+ * case in which CRIU 3.17's dump marks no page of the process PE_LAZY.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -308,6 +312,44 @@ static void wait_and_check(const char *result_name, struct job *jobs)
 	write_file(result_name, bad);
 }
 
+/*
+ * A thread that sleeps in pause() forever with SP on a page boundary: it
+ * switches to the top of a page of its own mapping and never touches the
+ * stack again (every signal is blocked, so none is delivered on it).
+ */
+static void *parked_aligned_sp(void *arg)
+{
+#ifdef __x86_64__
+	__asm__ volatile("mov %0, %%rsp\n"
+			 "1: mov $34, %%eax\n"	/* SYS_pause */
+			 "syscall\n"
+			 "jmp 1b\n"
+			 : : "r"(arg) : "rax", "rcx", "r11", "memory");
+#endif
+	return arg;
+}
+
+static int park_aligned_sp_thread(void)
+{
+	unsigned char *stack = map(2, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+	pthread_t th;
+	sigset_t all;
+	int err;
+
+#ifndef __x86_64__
+	fprintf(stderr, "lzb-pattern: LZB_PATTERN_ALIGNED_SP is x86-64 only\n");
+	return -1;
+#endif
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);	/* the new thread's mask */
+	err = pthread_create(&th, NULL, parked_aligned_sp, stack + PAGE);
+	sigemptyset(&all);
+	sigaddset(&all, SIGUSR1);
+	sigaddset(&all, SIGUSR2);
+	pthread_sigmask(SIG_SETMASK, &all, NULL);
+	return err ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	size_t mib = argc > 2 ? strtoul(argv[2], NULL, 0) : 256;
@@ -394,6 +436,8 @@ int main(int argc, char **argv)
 		wait_and_check("result-child", NULL);
 		return 0;
 	}
+	if (getenv("LZB_PATTERN_ALIGNED_SP") && park_aligned_sp_thread())
+		return 2;
 	snprintf(path, sizeof(path), "%s/child-ready", dir);
 	while (access(path, F_OK))
 		usleep(10000);
