@@ -11,7 +11,8 @@ static const char usage[] =
 	"usage: lazyboot restore URL [MIRROR...] (--pubkey FILE | --allow-unsigned)\n"
 	"                        [--encrypt-key FILE] [--workdir DIR] [--ready CMD]\n"
 	"                        [--criu PATH] [--plugin-dir DIR]\n"
-	"                        [--max-background N] [--deadline-ms N] [--quiet]\n"
+	"                        [--max-background N] [--tftp-blksize N]\n"
+	"                        [--deadline-ms N] [--quiet]\n"
 	"                        [-- CRIU-RESTORE-OPTION...]\n"
 	"       lazyboot restore --resume WORKDIR [--ready CMD] [--quiet]\n"
 	"\n"
@@ -35,6 +36,10 @@ static const char usage[] =
 	"                     this program's directory if the plugin is there,\n"
 	"                     else CRIU's /usr/lib/criu); the plugin checks the\n"
 	"                     node's files and hands the real pids over\n"
+	"  --tftp-blksize N   tftp:// block size to ask for (RFC 2348, 8..65464;\n"
+	"                     default 1468, one unfragmented datagram on a\n"
+	"                     1500-byte MTU); larger blocks for jumbo frames or\n"
+	"                     servers without windowsize (RFC 7440)\n"
 	"  --deadline-ms N    if this pager dies, a successor must take over within\n"
 	"                     N ms (default 30000) or the tasks are killed\n"
 	"  --resume WORKDIR   finish the restore in WORKDIR whose pager died: take\n"
@@ -76,6 +81,7 @@ int cmd_restore(int argc, char **argv)
 		o.encrypt_key = rec.encrypt_key;
 		o.allow_unsigned = rec.allow_unsigned;
 		o.max_background = rec.max_background;
+		o.tftp_blksize = rec.tftp_blksize;
 		o.deadline_ms = rec.deadline_ms;
 		ret = lzb_restore_run(&o, &rep);
 		lzb_record_free(&rec);

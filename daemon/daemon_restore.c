@@ -19,7 +19,8 @@
 static const char usage[] =
 	"usage: lazybootd restore URL [MIRROR...] (--pubkey FILE | --allow-unsigned)\n"
 	"                         [--encrypt-key FILE] [--workdir DIR] [--ready CMD]\n"
-	"                         [--criu PATH] [--max-background N] [--quiet]\n"
+	"                         [--criu PATH] [--max-background N]\n"
+	"                         [--tftp-blksize N] [--quiet]\n"
 	"                         [-- CRIU-RESTORE-OPTION...]\n"
 	"\n"
 	"The restore of `lazyboot restore` (same options; see its --help) as the\n"

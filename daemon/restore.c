@@ -606,7 +606,8 @@ static int resume(struct restore *r, struct lzb_err *err)
 int lzb_restore_run(const struct lzb_restore_opts *o,
 		    struct lzb_restore_report *rep)
 {
-	struct lzb_fetcher_opts fopts = { .max_background = o->max_background };
+	struct lzb_fetcher_opts fopts = { .max_background = o->max_background,
+					  .tftp_blksize = o->tftp_blksize };
 	struct lzb_engine_config config = { 0 };
 	struct restore r = { .o = o, .rep = rep, .record_fd = -1,
 			     .journal_fd = -1 };

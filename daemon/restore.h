@@ -34,6 +34,7 @@ struct lzb_restore_opts {
 	char *const *criu_args;		/* extra `criu restore` arguments */
 	size_t nr_criu_args;
 	unsigned int max_background;	/* chunks streamed at once; 4 */
+	unsigned int tftp_blksize;	/* tftp:// blksize asked for; 0: 1468 */
 	uint32_t deadline_ms;		/* a dead pager's successor must take
 					 * over within this, else the tasks
 					 * are killed; 0: 30 s */

@@ -37,6 +37,7 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		{ "criu", required_argument, NULL, 'c' },
 		{ "plugin-dir", required_argument, NULL, 'P' },
 		{ "max-background", required_argument, NULL, 'b' },
+		{ "tftp-blksize", required_argument, NULL, 'B' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "deadline-ms", required_argument, NULL, 'd' },
 		{ "resume", required_argument, NULL, 'R' },
@@ -64,6 +65,16 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 			if (parse_count(prog, optarg, "--max-background", 256,
 					&o->max_background))
 				return 2;
+			break;
+		case 'B':	/* RFC 2348: 8..65464 */
+			if (parse_count(prog, optarg, "--tftp-blksize", 65464,
+					&o->tftp_blksize))
+				return 2;
+			if (o->tftp_blksize < 8) {
+				fprintf(stderr, "%s: --tftp-blksize takes "
+					"8..65464, not '%s'\n", prog, optarg);
+				return 2;
+			}
 			break;
 		case 'd':
 			if (parse_count(prog, optarg, "--deadline-ms", 86400000,

@@ -87,6 +87,7 @@ int lzb_record_create(const char *workdir, const struct lzb_restore_opts *o,
 	if (o->allow_unsigned)
 		put_line(fd, "allow-unsigned");
 	put_line(fd, "max-background %u", o->max_background);
+	put_line(fd, "tftp-blksize %u", o->tftp_blksize);
 	put_line(fd, "deadline-ms %u", deadline_ms);
 	put_line(fd, "keeper %s", keeper);
 	close(fd);
@@ -157,6 +158,7 @@ static int parse_line(struct lzb_record *rec, const char *line)
 	} else if (!strcmp(line, "allow-unsigned")) {
 		rec->allow_unsigned = true;
 	} else if (sscanf(line, "max-background %u", &rec->max_background) == 1 ||
+		   sscanf(line, "tftp-blksize %u", &rec->tftp_blksize) == 1 ||
 		   sscanf(line, "deadline-ms %" SCNu32, &rec->deadline_ms) == 1 ||
 		   sscanf(line, "keeper %15s", rec->keeper) == 1) {
 		return 0;

@@ -42,6 +42,7 @@ struct lzb_record {
 	char *pubkey, *encrypt_key;	/* absolute paths, or NULL */
 	bool allow_unsigned;
 	unsigned int max_background;
+	unsigned int tftp_blksize;
 	uint32_t deadline_ms;
 	char keeper[16];		/* "module", "holder" or "none" */
 	struct lzb_record_task tasks[LZB_RECORD_MAX_TASKS];

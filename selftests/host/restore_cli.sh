@@ -1,0 +1,42 @@
+#!/bin/bash
+# Host selftest (TAP): `lazyboot restore` and `lazybootd restore` option
+# checks (exit status 2 and a line naming the option and its range), and
+# that the options a successor needs reach the pager record before the
+# image is fetched (`--resume` reads them back).  Restores themselves need
+# CRIU: the VM tests cover them.
+set -u
+BUILD=${BUILD:-build}
+LZB=$PWD/$BUILD/lazyboot
+LZBD=$PWD/$BUILD/lazybootd
+w=$(mktemp -d /tmp/lzb-restore-cli-XXXXXX)
+n=0
+trap 'rm -rf "$w"' EXIT
+
+. "$(dirname "$0")/cli-tap.sh"
+
+echo "TAP version 13"
+echo "1..7"
+expect tftp_blksize_below_8 2 "--tftp-blksize takes 8\.\.65464, not '7'" \
+	"$LZB" restore --tftp-blksize 7 --allow-unsigned file:///x
+expect tftp_blksize_above_65464 2 "--tftp-blksize takes .*65464, not '65465'" \
+	"$LZB" restore --tftp-blksize 65465 --allow-unsigned file:///x
+expect tftp_blksize_not_a_number 2 "--tftp-blksize takes .*not '1k'" \
+	"$LZB" restore --tftp-blksize 1k --allow-unsigned file:///x
+expect max_background_zero 2 "--max-background takes 1\.\.256, not '0'" \
+	"$LZB" restore --max-background 0 --allow-unsigned file:///x
+expect daemon_checks_the_same 2 "--tftp-blksize takes 8\.\.65464, not '3'" \
+	"$LZBD" restore --tftp-blksize 3 --allow-unsigned file:///x
+expect no_url 2 "no image URL given" "$LZB" restore --allow-unsigned
+
+# An image that is not there: the restore fails (1) after writing its record.
+"$LZB" restore "file://$w/none/img" --allow-unsigned --workdir "$w/work" \
+	--tftp-blksize 65464 --max-background 7 >"$w/out" 2>&1
+rc=$?
+cat "$w/work/pager.record" >>"$w/out" 2>&1
+if [ $rc -eq 1 ] && grep -q "manifest: No such file" "$w/out" &&
+	grep -qx "tftp-blksize 65464" "$w/work/pager.record" &&
+	grep -qx "max-background 7" "$w/work/pager.record"; then
+	ok record_keeps_the_options
+else
+	no record_keeps_the_options
+fi
