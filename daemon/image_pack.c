@@ -169,6 +169,7 @@ static int load_task_pages(struct packer *pk, struct ptask *pt)
 					pk->dump.dir, t->pagemap_name, i);
 		for (uint64_t k = 0; k < e->nr_pages; k++, n++, off += CRIU_PAGE_SIZE) {
 			struct page *p = &pt->pg[n];
+
 			p->vaddr = e->vaddr + k * CRIU_PAGE_SIZE;
 			p->src = off;
 			p->rank = UINT64_MAX;
