@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -128,6 +129,24 @@ int lzb_criu_restore_root(const char *workdir)
 		pid = 0;
 	fclose(f);
 	return pid;
+}
+
+int lzb_criu_restore_reap(pid_t *criu, const char *workdir, int *root_pid,
+			  struct lzb_err *err)
+{
+	int status;
+
+	if (*criu <= 0 || waitpid(*criu, &status, WNOHANG) != *criu)
+		return 0;
+	*criu = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		*root_pid = lzb_criu_restore_root(workdir);
+		return 1;
+	}
+	if (!err->msg[0])
+		lzb_errf(err, "criu restore failed (status 0x%x); see "
+			 "%s/restore.log and criu-restore.out", status, workdir);
+	return -1;
 }
 
 int lzb_kill_restored(pid_t criu, int root, const int *real_pids, size_t n)

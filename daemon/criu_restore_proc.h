@@ -47,6 +47,15 @@ const char *lzb_default_plugin_dir(char *buf, size_t len);
 int lzb_criu_restore_root(const char *workdir);
 
 /*
+ * Reap the `criu restore` *CRIU started for WORKDIR if it has exited
+ * (*CRIU becomes 0): 1 when it exited 0, *ROOT_PID then read from
+ * restore.pid; -1 when it failed, with ERR naming its logs unless ERR
+ * already holds an error; 0 while it runs (or was reaped before).
+ */
+int lzb_criu_restore_reap(pid_t *criu, const char *workdir, int *root_pid,
+			  struct lzb_err *err);
+
+/*
  * SIGKILL whatever the restore brought up: every descendant of CRIU (the
  * tasks it is still restoring), the restored root and its descendants
  * (when it is a PID namespace's init, that ends the namespace), and the

@@ -132,18 +132,10 @@ static void poll_children(struct run *r, struct lzb_err *err)
 {
 	int st;
 
-	if (r->criu > 0 && waitpid(r->criu, &st, WNOHANG) == r->criu) {
-		r->criu = 0;
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-			r->criu_ok = true;
-			r->res->root_pid = lzb_criu_restore_root(r->o->workdir);
-			say(r, "criu restore finished: root pid %d",
-			    r->res->root_pid);
-		} else if (!err->msg[0]) {
-			lzb_errf(err, "criu restore failed (status 0x%x); see "
-				 "%s/restore.log and criu-restore.out", st,
-				 r->o->workdir);
-		}
+	if (lzb_criu_restore_reap(&r->criu, r->o->workdir, &r->res->root_pid,
+				  err) > 0) {
+		r->criu_ok = true;
+		say(r, "criu restore finished: root pid %d", r->res->root_pid);
 	}
 	if (r->probe > 0 && waitpid(r->probe, &st, WNOHANG) == r->probe) {
 		r->probe = 0;

@@ -351,17 +351,10 @@ static void poll_children(struct restore *r, struct lzb_err *err)
 {
 	int status;
 
-	if (r->criu > 0 && waitpid(r->criu, &status, WNOHANG) == r->criu) {
-		r->criu = 0;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-			r->criu_ok = true;
-			r->rep->root_pid = read_root_pid(r);
-			say(r, "criu restore finished: root pid %d",
-			    r->rep->root_pid);
-		} else if (!err->msg[0]) {
-			lzb_errf(err, "criu restore failed (status 0x%x); see "
-				 "%s/restore.log", status, r->workdir);
-		}
+	if (lzb_criu_restore_reap(&r->criu, r->workdir, &r->rep->root_pid,
+				  err) > 0) {
+		r->criu_ok = true;
+		say(r, "criu restore finished: root pid %d", r->rep->root_pid);
 	}
 	if (r->probe > 0 && waitpid(r->probe, &status, WNOHANG) == r->probe) {
 		r->probe = 0;
