@@ -170,6 +170,12 @@ int lzb_index_lookup_fd(int fd, uint32_t pid, uint64_t vaddr,
 #define LZB_MAX_BUNDLE_FILES	(1u << 20)
 #define LZB_MAX_NAME		255u
 
+/*
+ * A bundle file under this prefix + "pagemap-PID.img" is the dump's own
+ * pagemap, kept for unpack; a restore uses the rewritten one and skips it.
+ */
+#define LZB_ORIG_PAGEMAP_PREFIX	"lazyboot-orig-"
+
 /* Compress and optionally seal RAW into a chunk object. */
 int lzb_chunk_encode(const uint8_t *raw, size_t raw_len, int level,
 		     const uint8_t *key, uint8_t **out, size_t *out_len);

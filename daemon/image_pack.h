@@ -10,7 +10,6 @@
 #include "lzb_error.h"
 
 #define LZB_DEFAULT_LEVEL	3
-#define LZB_ORIG_PAGEMAP_PREFIX	"lazyboot-orig-"	/* + "pagemap-PID.img" */
 
 struct lzb_pack_opts {
 	const char *criu_dir;

@@ -14,7 +14,6 @@
 
 #include "criu_image.h"
 #include "file_util.h"
-#include "image_pack.h"
 #include "image_reader.h"
 
 #define CACHE_SLOTS 64
