@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct lzb_err;
 struct lzb_fetcher;
 struct lzb_fetch;
 struct lzb_mirrors;
@@ -167,6 +168,16 @@ void lzb_fetch_cancel(struct lzb_fetch *req);
  * stops counting against max_background.  No-op for a fault request.
  */
 void lzb_fetch_promote(struct lzb_fetch *req);
+
+/*
+ * Fetch PATH whole from mirror set M at fault priority, blocking (for
+ * callers with no loop of their own yet, such as an image's metadata):
+ * exactly SIZE bytes when SIZE >= 0, else at most MAX.  0 with *BUF
+ * malloc'd (never NULL, even for an empty object) and *LEN, or -1 with ERR.
+ */
+int lzb_fetch_whole(struct lzb_fetcher *f, struct lzb_mirrors *m,
+		    const char *path, int64_t size, size_t max, uint8_t **buf,
+		    size_t *len, struct lzb_err *err);
 
 /*
  * The mirror set of one image: base URLs tried in order starting from the
