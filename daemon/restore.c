@@ -17,8 +17,7 @@
 #include "criu_restore_proc.h"
 #include "fetch.h"
 #include "file_util.h"
-#include "image_pack.h"
-#include "image_reader.h"
+#include "image_fetch.h"
 #include "image_source.h"
 #include "restore_status.h"
 #include "plugin_link.h"
@@ -142,153 +141,27 @@ static void publish(struct restore *r, const char *failure)
 		r->o->on_status(r->o->status_arg, &st);
 }
 
-/* ---- fetching the metadata objects, synchronously ------------------- */
-
-struct whole {
-	uint8_t *buf;
-	size_t len, cap, max;
-	int err;
-	char msg[512];
-};
-
-static int whole_sink(void *arg, uint64_t offset, const void *data,
-		      size_t len)
-{
-	struct whole *w = arg;
-
-	if (offset + len > w->max)
-		return -EFBIG;
-	if (offset + len > w->cap) {
-		size_t cap = w->cap ? w->cap : 65536;
-		uint8_t *p;
-
-		while (cap < offset + len)
-			cap *= 2;
-		p = realloc(w->buf, cap);
-		if (!p)
-			return -ENOMEM;
-		w->buf = p;
-		w->cap = cap;
-	}
-	memcpy(w->buf + offset, data, len);
-	if (offset + len > w->len)
-		w->len = offset + len;
-	return 0;
-}
-
-static void whole_done(struct lzb_fetch *req, int err, const char *msg,
-		       uint64_t len, void *arg)
-{
-	struct whole *w = arg;
-
-	(void)req;
-	w->err = err;
-	if (err)
-		snprintf(w->msg, sizeof(w->msg), "%s", msg);
-	else
-		w->len = (size_t)len;
-}
-
-/* Fetch PATH of the image whole: at most MAX bytes, or exactly SIZE. */
-static int fetch_whole(struct restore *r, const char *path, int64_t size,
-		       size_t max, uint8_t **buf, size_t *len,
-		       struct lzb_err *err)
-{
-	struct whole w = { .max = size >= 0 ? (size_t)size : max };
-	struct lzb_fetch_spec spec = {
-		.mirrors = r->mirrors, .path = path, .expected_size = size,
-		.sink = whole_sink, .sink_arg = &w, .prio = LZB_PRIO_FAULT,
-		.deadline_ms = 120000, .done = whole_done, .done_arg = &w,
-	};
-
-	w.err = 1;
-	if (!lzb_fetch_submit(r->fetcher, &spec))
-		return lzb_errf(err, "%s: cannot start the fetch: %s", path,
-				strerror(errno));
-	while (w.err == 1)
-		lzb_fetcher_run(r->fetcher, 1000);
-	if (w.err) {
-		free(w.buf);
-		return lzb_errf(err, "%s", w.msg);
-	}
-	*buf = w.buf ? w.buf : malloc(1);
-	*len = w.len;
-	return 0;
-}
-
-static int fetch_object(struct restore *r, uint32_t i, uint8_t **buf,
-			size_t *len, struct lzb_err *err)
-{
-	char name[4 + 2 * LZB_HASH_BYTES + 1];
-
-	lzb_object_name(name, &r->img.m.objects[i]);
-	if (fetch_whole(r, name, (int64_t)r->img.m.objects[i].size, 0, buf,
-			len, err))
-		return -1;
-	if (lzb_image_check_object(&r->img, i, name, *buf, *len, err)) {
-		free(*buf);
-		return -1;
-	}
-	return 0;
-}
+/* ---- the image's manifest, index and boot bundle -------------------- */
 
 static int load_image(struct restore *r, struct lzb_err *err)
 {
-	uint8_t pk[LZB_SIGN_PUB_BYTES], *buf;
-	const uint8_t *pkp = NULL;
-	struct lzb_bundle bundle;
-	char where[128];
-	size_t len;
-	int ret;
+	const struct lzb_image_keys keys = {
+		.pubkey = r->o->pubkey, .allow_unsigned = r->o->allow_unsigned,
+		.encrypt_key = r->o->encrypt_key,
+	};
 
-	if (r->o->pubkey) {
-		if (lzb_load_sign_public(r->o->pubkey, pk, err))
-			return -1;
-		pkp = pk;
-	} else if (!r->o->allow_unsigned) {
-		return lzb_errf(err, "no --pubkey given: refusing to restore "
-				"an image whose manifest is not verified "
-				"(--allow-unsigned overrides)");
-	}
-	if (fetch_whole(r, "manifest", -1, LZB_MANIFEST_MAX, &buf, &len, err) ||
-	    lzb_image_open_buffer(&r->img, "manifest", buf, len, pkp, err))
+	if (lzb_image_fetch_manifest(&r->img, r->fetcher, r->mirrors, &keys,
+				     err))
 		return -1;
-	if (r->o->encrypt_key &&
-	    lzb_image_set_key(&r->img, r->o->encrypt_key, err))
-		return -1;
-	if ((r->img.m.flags & LZB_MF_ENCRYPTED) && !r->img.key)
-		return lzb_errf(err, "manifest: the image is encrypted; give "
-				"its key with --encrypt-key");
 	say(r, "manifest: image version %llu, %u objects, %s",
 	    (unsigned long long)r->img.m.version, r->img.m.nr_objects,
-	    pkp ? "signature verified" : "NOT VERIFIED (no --pubkey)");
-
-	if (fetch_object(r, 1, &buf, &len, err) ||
-	    lzb_image_set_index(&r->img, "index", buf, len, err))
+	    keys.pubkey ? "signature verified" : "NOT VERIFIED (no --pubkey)");
+	if (lzb_image_fetch_index(&r->img, r->fetcher, r->mirrors, err))
 		return -1;
 	if (r->o->resume)	/* CRIU restored from the bundle already */
 		return 0;
-	if (fetch_object(r, 0, &buf, &len, err))
-		return -1;
-	snprintf(where, sizeof(where), "boot bundle");
-	ret = lzb_bundle_decode(where, buf, len, r->img.key, &bundle, err);
-	free(buf);
-	if (ret)
-		return -1;
-	for (uint32_t i = 0; i < bundle.nr && !ret; i++) {
-		const struct lzb_bundle_file *bf = &bundle.files[i];
-		char path[4400];
-
-		/* The original pagemaps are for unpack, not for restore. */
-		if (!strncmp(bf->name, LZB_ORIG_PAGEMAP_PREFIX,
-			     strlen(LZB_ORIG_PAGEMAP_PREFIX)))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", r->workdir, bf->name);
-		ret = lzb_write_file_nosync(path, bf->data, (size_t)bf->size,
-					    0600, err);
-	}
-	lzb_bundle_free(&bundle);
-	if (ret)
+	if (lzb_image_fetch_bundle(&r->img, r->fetcher, r->mirrors, r->workdir,
+				   err))
 		return -1;
 	r->rep->ms_bundle = now_ms() - r->t0;
 	say(r, "index and boot bundle verified: %u tasks, %u chunks, "
