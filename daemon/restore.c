@@ -438,6 +438,22 @@ static int serve(struct restore *r, struct lzb_err *err)
 	return err->msg[0] ? -1 : 0;
 }
 
+/* What a successor needs to fetch the image again and go on as this did. */
+static int start_record(const struct restore *r, struct lzb_err *err)
+{
+	const struct lzb_record_settings rs = {
+		.mirrors = r->o->mirrors, .nr_mirrors = r->o->nr_mirrors,
+		.pubkey = r->o->pubkey, .encrypt_key = r->o->encrypt_key,
+		.allow_unsigned = r->o->allow_unsigned,
+		.max_background = r->o->max_background,
+		.tftp_blksize = r->o->tftp_blksize,
+		.deadline_ms = r->o->deadline_ms,
+		.keeper = lzb_keeper_kind(r->keeper),
+	};
+
+	return lzb_record_create(r->workdir, &rs, err);
+}
+
 /*
  * Take over the restore of a pager that died: its tasks' uffds from the
  * module or the holder, its journal replayed first, every thread woken.
@@ -505,8 +521,7 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	/* Before anything else: the holder, if any, inherits only stdio. */
 	if (!o->resume &&
 	    (lzb_keeper_start(r.workdir, o->deadline_ms, &r.keeper) ||
-	     lzb_record_create(r.workdir, o, o->deadline_ms,
-			       lzb_keeper_kind(r.keeper), &err)))
+	     start_record(&r, &err)))
 		goto out;
 	if (lzb_record_open(r.workdir, &r.record_fd, &r.journal_fd, &err))
 		goto out;

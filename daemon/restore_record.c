@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "file_util.h"
-#include "restore.h"
 #include "uffd_engine.h"
 
 #define RECORD_MAGIC "lazyboot-pager-record 1"
@@ -52,8 +51,7 @@ static int open_in(const char *workdir, const char *name, int flags,
 	return fd;
 }
 
-int lzb_record_create(const char *workdir, const struct lzb_restore_opts *o,
-		      uint32_t deadline_ms, const char *keeper,
+int lzb_record_create(const char *workdir, const struct lzb_record_settings *s,
 		      struct lzb_err *err)
 {
 	int fd = open_in(workdir, LZB_RECORD_NAME,
@@ -70,26 +68,26 @@ int lzb_record_create(const char *workdir, const struct lzb_restore_opts *o,
 	}
 	close(jfd);
 	put_line(fd, RECORD_MAGIC);
-	for (size_t i = 0; i < o->nr_mirrors && i < LZB_RECORD_MAX_MIRRORS; i++)
-		put_line(fd, "mirror %s", o->mirrors[i]);
-	if (o->pubkey) {
-		char *abs = realpath(o->pubkey, NULL);
+	for (size_t i = 0; i < s->nr_mirrors && i < LZB_RECORD_MAX_MIRRORS; i++)
+		put_line(fd, "mirror %s", s->mirrors[i]);
+	if (s->pubkey) {
+		char *abs = realpath(s->pubkey, NULL);
 
-		put_line(fd, "pubkey %s", abs ? abs : o->pubkey);
+		put_line(fd, "pubkey %s", abs ? abs : s->pubkey);
 		free(abs);
 	}
-	if (o->encrypt_key) {
-		char *abs = realpath(o->encrypt_key, NULL);
+	if (s->encrypt_key) {
+		char *abs = realpath(s->encrypt_key, NULL);
 
-		put_line(fd, "encrypt-key %s", abs ? abs : o->encrypt_key);
+		put_line(fd, "encrypt-key %s", abs ? abs : s->encrypt_key);
 		free(abs);
 	}
-	if (o->allow_unsigned)
+	if (s->allow_unsigned)
 		put_line(fd, "allow-unsigned");
-	put_line(fd, "max-background %u", o->max_background);
-	put_line(fd, "tftp-blksize %u", o->tftp_blksize);
-	put_line(fd, "deadline-ms %u", deadline_ms);
-	put_line(fd, "keeper %s", keeper);
+	put_line(fd, "max-background %u", s->max_background);
+	put_line(fd, "tftp-blksize %u", s->tftp_blksize);
+	put_line(fd, "deadline-ms %u", s->deadline_ms);
+	put_line(fd, "keeper %s", s->keeper);
 	close(fd);
 	return 0;
 }

@@ -17,12 +17,12 @@
 #define LAZYBOOT_RESTORE_RECORD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lzb_error.h"
 
 struct lzb_engine;
-struct lzb_restore_opts;
 struct uffd_msg;
 
 #define LZB_RECORD_NAME "pager.record"
@@ -49,9 +49,21 @@ struct lzb_record {
 	unsigned int nr_tasks;
 };
 
+/* What a record starts with: the image and how this pager serves it. */
+struct lzb_record_settings {
+	const char *const *mirrors;	/* base URLs of the image */
+	size_t nr_mirrors;
+	const char *pubkey;		/* key files (made absolute), or NULL */
+	const char *encrypt_key;
+	bool allow_unsigned;
+	unsigned int max_background;
+	unsigned int tftp_blksize;
+	uint32_t deadline_ms;
+	const char *keeper;		/* lzb_keeper_kind() */
+};
+
 /* Start WORKDIR's record (replacing an old one) and journal. */
-int lzb_record_create(const char *workdir, const struct lzb_restore_opts *o,
-		      uint32_t deadline_ms, const char *keeper,
+int lzb_record_create(const char *workdir, const struct lzb_record_settings *s,
 		      struct lzb_err *err);
 /* Open both for appending (a successor pager goes on writing them). */
 int lzb_record_open(const char *workdir, int *record_fd, int *journal_fd,
