@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,16 +12,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "criu_lazy_socket.h"
 #include "criu_restore_proc.h"
 #include "fetch.h"
 #include "file_util.h"
 #include "image_fetch.h"
 #include "image_source.h"
-#include "restore_status.h"
-#include "plugin_link.h"
+#include "pager.h"
 #include "progress_log.h"
 #include "restore_record.h"
+#include "restore_status.h"
 #include "uffd_engine.h"
 #include "uffd_keeper.h"
 
@@ -37,22 +35,15 @@ struct restore {
 	struct lzb_mirrors *mirrors;
 	struct lzb_image img;
 	struct lzb_image_source *source;
-	struct lzb_engine *engine;
-	struct lzb_lazy_socket *sock;
-	struct lzb_plugin_link *plugin;
-	size_t plugin_tasks;	/* real pids from the plugin, logged */
+	struct lzb_pager *pager;
+	const struct lzb_pager_state *ps;	/* the pager's, once there */
 	char workdir[4096];
 	uint64_t t0;
-	pid_t criu, probe;
-	bool criu_started, criu_ok, restored, ready, resident;
+	pid_t probe;
+	bool criu_started, ready, resident;
 	struct lzb_status_throttle throttle;
 	uint64_t started_unix;
 	uint64_t next_probe;
-	int tasks;
-	int task_pids[64];	/* image pids handed over */
-	/* Their pids here, from the kernel's credentials on the lazy
-	 * socket (the image's are virtual in a restored pid namespace). */
-	int task_real_pids[64];
 	struct lzb_keeper *keeper;	/* who keeps the uffds alive */
 	char guarantee[128];		/* what it guarantees, in words */
 	int record_fd, journal_fd;	/* for a successor (restore_record.h) */
@@ -87,7 +78,7 @@ static const char *state_of(const struct restore *r, const char *failure)
 		return "resident";
 	if (r->ready)
 		return "ready";
-	if (r->restored)
+	if (r->ps && r->ps->restored)
 		return "streaming";
 	return r->criu_started ? "restoring" : "fetching-image";
 }
@@ -109,10 +100,10 @@ static void publish(struct restore *r, const char *failure)
 	snprintf(st.guarantee, sizeof(st.guarantee), "%s", r->guarantee);
 	st.pager_start = lzb_proc_start_time(st.pager_pid);
 	st.root_pid = rep->root_pid;
-	if (r->engine) {
+	if (r->pager) {
 		struct lzb_engine_stats es;
 
-		lzb_engine_get_stats(r->engine, &es);
+		lzb_engine_get_stats(lzb_pager_engine(r->pager), &es);
 		st.pages_resident = es.pages_resident;
 		st.pages_total = es.pages_lazy_total;
 		st.faults = es.faults;
@@ -175,15 +166,13 @@ static int load_image(struct restore *r, struct lzb_err *err)
 
 static int start_criu(struct restore *r, struct lzb_err *err)
 {
-	struct lzb_criu_restore cr = {
+	const struct lzb_criu_restore cr = {
 		.criu = r->o->criu, .images_dir = r->workdir,
-		.workdir = r->workdir, .plugin_dir = r->o->plugin_dir,
-		.pager_socket = lzb_plugin_link_path(r->plugin),
+		.plugin_dir = r->o->plugin_dir,
 		.extra = r->o->criu_args, .nr_extra = r->o->nr_criu_args,
 	};
 
-	r->criu = lzb_criu_restore_start(&cr, err);
-	if (r->criu < 0)
+	if (lzb_pager_start_criu(r->pager, &cr, err))
 		return -1;
 	r->criu_started = true;
 	say(r, "criu restore --lazy-pages started (log: %s/restore.log)",
@@ -192,43 +181,10 @@ static int start_criu(struct restore *r, struct lzb_err *err)
 	return 0;
 }
 
-static int read_root_pid(struct restore *r)
-{
-	return lzb_criu_restore_root(r->workdir);
-}
-
-/*
- * The restored tree must not run on with pages missing: end it, by real
- * pids only (the lazy socket's pids are the image's: in the app set's own
- * PID namespace they name other processes here).
- */
-static void kill_restored(struct restore *r, const char *why)
-{
-	int root = r->rep->root_pid ? r->rep->root_pid : read_root_pid(r);
-	const struct lzb_plugin_task *pt = NULL;
-	size_t n = r->plugin ? lzb_plugin_link_tasks(r->plugin, &pt) : 0;
-	int real[128], killed, nr = 0;
-
-	for (int i = 0; i < r->tasks && i < 64; i++)
-		if (r->task_real_pids[i] > 0)
-			real[nr++] = r->task_real_pids[i];
-	for (size_t i = 0; i < n && nr < 64; i++)
-		real[nr++] = pt[i].real_pid;
-	killed = lzb_kill_restored(r->criu, root, real, nr);
-	if (killed)
-		fprintf(stderr, "lazyboot: killed the restored tree (root pid "
-			"%d, %d processes): %s\n", root, killed, why);
-}
-
-static void poll_children(struct restore *r, struct lzb_err *err)
+static void poll_probe(struct restore *r)
 {
 	int status;
 
-	if (lzb_criu_restore_reap(&r->criu, r->workdir, &r->rep->root_pid,
-				  err) > 0) {
-		r->criu_ok = true;
-		say(r, "criu restore finished: root pid %d", r->rep->root_pid);
-	}
 	if (r->probe > 0 && waitpid(r->probe, &status, WNOHANG) == r->probe) {
 		r->probe = 0;
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
@@ -243,7 +199,7 @@ static void poll_children(struct restore *r, struct lzb_err *err)
 					     LAZYBOOT_MILESTONE_READY);
 		}
 	}
-	if (r->o->ready_cmd && !r->ready && r->criu_ok && !r->probe &&
+	if (r->o->ready_cmd && !r->ready && r->ps->criu_done && !r->probe &&
 	    now_ms() >= r->next_probe) {
 		char *argv[] = { "sh", "-c", (char *)r->o->ready_cmd, NULL };
 		char log[4200];
@@ -254,7 +210,7 @@ static void poll_children(struct restore *r, struct lzb_err *err)
 	}
 }
 
-/* ---- the loop ------------------------------------------------------- */
+/* ---- the pager's hooks ---------------------------------------------- */
 
 static int on_task(void *ctx, int img_pid, int pid, int uffd)
 {
@@ -262,24 +218,16 @@ static int on_task(void *ctx, int img_pid, int pid, int uffd)
 	uint32_t session;
 	int err;
 
-	if (r->tasks < 64) {
-		r->task_pids[r->tasks] = img_pid;
-		r->task_real_pids[r->tasks] = pid;
-	}
-	r->tasks++;
 	/* Kept before it is used: from now on the pager may die. */
-	err = lzb_keeper_keep(r->keeper, img_pid, pid, uffd,
-			      &session);
+	err = lzb_keeper_keep(r->keeper, img_pid, pid, uffd, &session);
 	if (err) {
 		fprintf(stderr, "lazyboot: the %s cannot keep the uffd of task "
 			"%d: %s\n", lzb_keeper_kind(r->keeper),
 			pid, strerror(-err));
-		close(uffd);
 		return err;
 	}
-	lzb_record_add_task(r->record_fd, img_pid, pid,
-			    session);
-	return lzb_engine_attach(r->engine, img_pid, uffd);
+	lzb_record_add_task(r->record_fd, img_pid, pid, session);
+	return 0;
 }
 
 /* A successor takes over a task's uffd (-1: it is gone). */
@@ -289,15 +237,17 @@ static int on_resumed_task(void *ctx, int img_pid, int pid, int uffd)
 	char path[64];
 	int pagemap, err;
 
-	if (r->tasks < 64) {
-		r->task_pids[r->tasks] = img_pid;
-		r->task_real_pids[r->tasks] = pid;
+	err = lzb_pager_adopt(r->pager, img_pid, pid);
+	if (err) {
+		if (uffd >= 0)
+			close(uffd);
+		return err;
 	}
-	r->tasks++;
 	/* What the dead pager installed need not be fetched again. */
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
 	pagemap = uffd >= 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	err = lzb_engine_reattach(r->engine, img_pid, uffd, pagemap);
+	err = lzb_engine_reattach(lzb_pager_engine(r->pager), img_pid, uffd,
+				  pagemap);
 	if (pagemap >= 0)
 		close(pagemap);
 	return err;
@@ -310,6 +260,15 @@ static void journal_event(void *ctx, int img_pid, const struct uffd_msg *msg)
 	lzb_journal_add(r->journal_fd, img_pid, msg);
 }
 
+static void on_restored(void *ctx)
+{
+	struct restore *r = ctx;
+
+	r->rep->ms_restored = now_ms() - r->t0;
+	say(r, "restore finished (RSTF): %d tasks handed over", r->ps->tasks);
+	lzb_keeper_milestone(r->keeper, LAZYBOOT_MILESTONE_TASKS_RESUMED);
+}
+
 /* Say each 10 % step of residency; milestones at 50, 90 and 100 %. */
 static void report_progress(struct restore *r)
 {
@@ -318,20 +277,21 @@ static void report_progress(struct restore *r)
 		{ 90, LAZYBOOT_MILESTONE_RESIDENT_90 },
 		{ 100, LAZYBOOT_MILESTONE_RESIDENT_100 },
 	};
+	const struct lzb_engine *engine = lzb_pager_engine(r->pager);
 	struct lzb_engine_stats st;
 	unsigned int pct;
 
-	lzb_engine_get_stats(r->engine, &st);
+	lzb_engine_get_stats(engine, &st);
 	if (st.faults && !r->first_fault) {
 		r->first_fault = true;
 		lzb_keeper_milestone(r->keeper, LAZYBOOT_MILESTONE_FIRST_FAULT);
 	}
-	if (!r->restored)
+	if (!r->ps->restored)
 		return;
 	pct = r->lazy_total && st.bytes_lazy < r->lazy_total ?
 	      (unsigned int)((r->lazy_total - st.bytes_lazy) * 100 /
 			     r->lazy_total) : 0;
-	if (lzb_engine_done(r->engine))
+	if (lzb_engine_done(engine))
 		pct = 100;
 	while (r->resident_pct + 10 <= pct) {
 		r->resident_pct += 10;
@@ -347,96 +307,43 @@ static void report_progress(struct restore *r)
 	}
 }
 
-static int on_finished(void *ctx)
+static void tick(void *ctx, struct lzb_err *err)
 {
 	struct restore *r = ctx;
 
-	r->restored = true;
-	r->rep->ms_restored = now_ms() - r->t0;
-	lzb_engine_start_streaming(r->engine);
-	say(r, "restore finished (RSTF): %d tasks handed over", r->tasks);
-	lzb_keeper_milestone(r->keeper, LAZYBOOT_MILESTONE_TASKS_RESUMED);
-	return 0;
+	r->rep->root_pid = r->ps->root_pid;
+	report_progress(r);
+	if (!r->resident && r->ps->restored &&
+	    lzb_engine_done(lzb_pager_engine(r->pager))) {
+		r->resident = true;
+		/* The engine closed its uffds: the keeper must let go
+		 * of them too, or a later fault on a hole of a
+		 * registered range would wait for nobody. */
+		lzb_keeper_release(r->keeper);
+		r->rep->ms_resident = now_ms() - r->t0;
+		say(r, "every page resident");
+	}
+	poll_probe(r);
+	publish(r, NULL);
+	if (stop_signal && !err->msg[0])
+		lzb_errf(err, "stopped by signal %d", stop_signal);
 }
 
-static const struct lzb_lazy_socket_ops socket_ops = {
-	.task = on_task, .finished = on_finished,
-};
-
-/* The CRIU plugin's hand-off: real pids and criu's result, logged. */
-static void poll_plugin(struct restore *r, struct lzb_err *err)
+static bool finished(void *ctx)
 {
-	const struct lzb_plugin_task *pt;
-	size_t n;
-	int ret;
+	const struct restore *r = ctx;
 
-	if (lzb_plugin_link_process(r->plugin) && !err->msg[0])
-		lzb_errf(err, "the CRIU plugin sent a malformed line");
-	n = lzb_plugin_link_tasks(r->plugin, &pt);
-	for (; r->plugin_tasks < n; r->plugin_tasks++)
-		say(r, "plugin: image pid %d is pid %d",
-		    pt[r->plugin_tasks].img_pid, pt[r->plugin_tasks].real_pid);
-	if (lzb_plugin_link_result(r->plugin, &ret) && ret && !err->msg[0])
-		lzb_errf(err, "criu restore failed (the plugin says %d); see "
-			 "%s/restore.log", ret, r->workdir);
-}
-
-static bool finished(const struct restore *r)
-{
-	return r->criu_ok && r->restored && lzb_engine_done(r->engine) &&
+	return r->ps->criu_done && r->ps->restored &&
+	       lzb_engine_done(lzb_pager_engine(r->pager)) &&
 	       (!r->o->ready_cmd || r->ready);
 }
 
-static int serve(struct restore *r, struct lzb_err *err)
+static const char *source_error(void *ctx)
 {
-	int ret;
-
-	while (!finished(r) && !err->msg[0]) {
-		struct pollfd fds[3] = {
-			{ .fd = r->sock ? lzb_lazy_socket_fd(r->sock) : -1,
-			  .events = POLLIN },
-			{ .fd = lzb_engine_fd(r->engine), .events = POLLIN },
-			{ .fd = lzb_fetcher_fd(r->fetcher), .events = POLLIN },
-		};
-
-		if (stop_signal) {
-			lzb_errf(err, "stopped by signal %d", stop_signal);
-			break;
-		}
-		poll(fds, 3, 20);
-		poll_plugin(r, err);
-		if (fds[2].revents)
-			lzb_fetcher_process(r->fetcher);
-		/* Also after RSTF: reading CRIU's hang-up closes the socket,
-		 * which would otherwise stay readable and spin this loop. */
-		if (fds[0].revents) {
-			ret = lzb_lazy_socket_process(r->sock, &socket_ops, r);
-			if (ret)
-				lzb_errf(err, "CRIU's lazy-pages socket: %s",
-					 strerror(-ret));
-		}
-		ret = lzb_engine_run(r->engine, 0);
-		if (ret && !err->msg[0]) {
-			const char *why = lzb_image_source_error(r->source);
-
-			lzb_errf(err, "pager stopped: %s",
-				 why ? why : strerror(-ret));
-		}
-		report_progress(r);
-		if (!r->resident && r->restored && lzb_engine_done(r->engine)) {
-			r->resident = true;
-			/* The engine closed its uffds: the keeper must let go
-			 * of them too, or a later fault on a hole of a
-			 * registered range would wait for nobody. */
-			lzb_keeper_release(r->keeper);
-			r->rep->ms_resident = now_ms() - r->t0;
-			say(r, "every page resident");
-		}
-		poll_children(r, err);
-		publish(r, NULL);
-	}
-	return err->msg[0] ? -1 : 0;
+	return lzb_image_source_error(ctx);
 }
+
+/* ---- setting up ----------------------------------------------------- */
 
 /* What a successor needs to fetch the image again and go on as this did. */
 static int start_record(const struct restore *r, struct lzb_err *err)
@@ -454,6 +361,41 @@ static int start_record(const struct restore *r, struct lzb_err *err)
 	return lzb_record_create(r->workdir, &rs, err);
 }
 
+/* The pager over the image source, its tasks declared. */
+static int start_pager(struct restore *r, struct lzb_err *err)
+{
+	const struct lzb_pager_config pc = {
+		.workdir = r->workdir,
+		.source = { .request = lzb_image_source_request,
+			    .ctx = r->source },
+		.source_error = source_error,
+		.journal = { .event = journal_event, .ctx = r },
+		.max_background = r->o->max_background ?
+				  r->o->max_background : 4,
+		.stream_bytes = r->img.m.chunk_size ? r->img.m.chunk_size :
+						      65536,
+		.fetcher = r->fetcher,
+		.no_lazy_socket = r->o->resume,
+		.hooks = { .ctx = r, .on_task = on_task,
+			   .on_restored = on_restored, .tick = tick,
+			   .done = finished },
+		.t0_us = r->t0 * 1000, .quiet = r->o->quiet,
+	};
+	struct lzb_engine_stats es;
+	int ret;
+
+	if (lzb_pager_new(&pc, &r->pager, err))
+		return -1;
+	r->ps = lzb_pager_state(r->pager);
+	ret = lzb_image_source_add_tasks(r->source, lzb_pager_engine(r->pager));
+	if (ret)
+		return lzb_errf(err, "cannot set up the pager: %s",
+				strerror(-ret));
+	lzb_engine_get_stats(lzb_pager_engine(r->pager), &es);
+	r->lazy_total = es.bytes_lazy;
+	return 0;
+}
+
 /*
  * Take over the restore of a pager that died: its tasks' uffds from the
  * module or the holder, its journal replayed first, every thread woken.
@@ -465,24 +407,79 @@ static int resume(struct restore *r, struct lzb_err *err)
 
 	if (lzb_record_load(r->workdir, &rec, err))
 		return -1;
-	events = lzb_journal_replay(r->workdir, r->engine, err);
+	events = lzb_journal_replay(r->workdir, lzb_pager_engine(r->pager),
+				    err);
 	if (events < 0) {
 		lzb_record_free(&rec);
 		return -1;
 	}
-	lzb_engine_start_streaming(r->engine);
+	lzb_pager_resumed(r->pager);
 	ret = lzb_keeper_resume(r->workdir, &rec, &r->keeper, on_resumed_task,
 				r, err);
 	lzb_record_free(&rec);
 	if (ret)
 		return -1;
 	r->taken_over = true;
-	r->criu_ok = r->restored = true;
-	r->rep->root_pid = read_root_pid(r);
+	r->rep->root_pid = r->ps->root_pid;
 	say(r, "resumed: %d tasks taken over from the %s, %d journaled "
-	    "events replayed, root pid %d", r->tasks,
+	    "events replayed, root pid %d", r->ps->tasks,
 	    lzb_keeper_kind(r->keeper), events, r->rep->root_pid);
 	return 0;
+}
+
+/* mkdir -p: the default lives under /run, which may lack lazyboot/. */
+static int make_workdir(struct restore *r, struct lzb_err *err)
+{
+	for (char *slash = strchr(r->workdir + 1, '/'); slash;
+	     slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mkdir(r->workdir, 0700);
+		*slash = '/';
+	}
+	return lzb_mkdir(r->workdir, err);
+}
+
+/*
+ * The restored tree must not run on with pages missing: end it (by real
+ * pids only), unless a resume could not take over: then the tasks may be
+ * another pager's, and are kept till the deadline anyway.
+ */
+static bool kill_on_failure(struct restore *r, const char *why)
+{
+	int killed;
+
+	if (!r->pager || lzb_engine_done(lzb_pager_engine(r->pager)) ||
+	    (r->o->resume && !r->taken_over))
+		return false;
+	killed = lzb_pager_kill_tree(r->pager);
+	r->rep->root_pid = r->ps->root_pid;
+	if (killed)
+		fprintf(stderr, "lazyboot: killed the restored tree (root pid "
+			"%d, %d processes): %s\n", r->rep->root_pid, killed,
+			why);
+	return true;
+}
+
+static void report(struct restore *r)
+{
+	struct lzb_restore_report *rep = r->rep;
+
+	if (r->pager) {
+		struct lzb_engine_stats es;
+
+		lzb_engine_get_stats(lzb_pager_engine(r->pager), &es);
+		rep->faults = es.faults;
+		rep->zero_pages = es.zero_pages;
+		rep->pages_installed = es.pages_installed;
+	}
+	if (r->source) {
+		struct lzb_image_source_stats ss;
+
+		lzb_image_source_get_stats(r->source, &ss);
+		rep->chunks_fetched = ss.chunks_fetched;
+		rep->chunks_urgent = ss.chunks_urgent;
+		rep->bytes_fetched = ss.bytes_fetched;
+	}
 }
 
 int lzb_restore_run(const struct lzb_restore_opts *o,
@@ -490,11 +487,8 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 {
 	struct lzb_fetcher_opts fopts = { .max_background = o->max_background,
 					  .tftp_blksize = o->tftp_blksize };
-	struct lzb_engine_config config = { 0 };
 	struct restore r = { .o = o, .rep = rep, .record_fd = -1,
 			     .journal_fd = -1 };
-	struct lzb_engine_stats es;
-	struct lzb_image_source_stats ss;
 	struct sigaction sa = { .sa_handler = on_stop };
 	struct lzb_err err = { { 0 } };
 	bool killed = false;
@@ -508,14 +502,7 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	sigaction(SIGTERM, &sa, NULL);
 	snprintf(r.workdir, sizeof(r.workdir), "%s",
 		 o->workdir ? o->workdir : LZB_RESTORE_WORKDIR);
-	/* mkdir -p: the default lives under /run, which may lack lazyboot/. */
-	for (char *slash = strchr(r.workdir + 1, '/'); slash;
-	     slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		mkdir(r.workdir, 0700);
-		*slash = '/';
-	}
-	if (lzb_mkdir(r.workdir, &err))
+	if (make_workdir(&r, &err))
 		goto out;
 	publish(&r, NULL);
 	/* Before anything else: the holder, if any, inherits only stdio. */
@@ -532,87 +519,43 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 		goto out;
 	}
 	if (load_image(&r, &err) ||
-	    lzb_image_source_new(&r.img, r.fetcher, r.mirrors, &r.source, &err))
+	    lzb_image_source_new(&r.img, r.fetcher, r.mirrors, &r.source, &err) ||
+	    start_pager(&r, &err))
 		goto out;
-	config.source.request = lzb_image_source_request;
-	config.source.ctx = r.source;
-	config.max_background = o->max_background ? o->max_background : 4;
-	config.stream_bytes = r.img.m.chunk_size ? r.img.m.chunk_size : 65536;
-	config.journal.event = journal_event;
-	config.journal.ctx = &r;
-	ret = lzb_engine_new(&config, &r.engine);
-	if (!ret)
-		ret = lzb_image_source_add_tasks(r.source, r.engine);
-	if (!ret && !o->resume)
-		ret = lzb_lazy_socket_listen(r.workdir, &r.sock);
-	if (!ret)
-		ret = lzb_plugin_link_listen(r.workdir, &r.plugin);
-	if (ret) {
-		lzb_errf(&err, "cannot set up the pager: %s", strerror(-ret));
-		ret = -1;
-		goto out;
-	}
-	lzb_engine_get_stats(r.engine, &es);
-	r.lazy_total = es.bytes_lazy;
 	if (getenv("LAZYBOOT_FAULT_KILL_AT_PCT"))
 		r.kill_at_pct = (unsigned int)atoi(
 			getenv("LAZYBOOT_FAULT_KILL_AT_PCT"));
-	ret = -1;
 	if (o->resume ? resume(&r, &err) : start_criu(&r, &err))
 		goto out;
 	snprintf(r.guarantee, sizeof(r.guarantee), "%s",
 		 lzb_keeper_guarantee(r.keeper));
 	say(&r, "guarantee: %s", r.guarantee);
-	ret = serve(&r, &err);
+	ret = lzb_pager_serve(r.pager, &err);
 	if (!ret)
 		lzb_keeper_milestone(r.keeper, LAZYBOOT_MILESTONE_DONE);
 out:
 	if (err.msg[0]) {
 		fprintf(stderr, "lazyboot restore: %s\n", err.msg);
-		/* A resume that could not take over kills nothing: the
-		 * tasks may be another pager's, and are kept till the
-		 * deadline anyway. */
-		if (r.engine && !lzb_engine_done(r.engine) &&
-		    (!o->resume || r.taken_over)) {
-			kill_restored(&r, err.msg);
-			killed = true;
-		} else if (r.criu > 0) {
-			kill(r.criu, SIGKILL);
-		}
+		killed = kill_on_failure(&r, err.msg);
 		ret = -1;
 	}
 	publish(&r, err.msg[0] ? err.msg : NULL);
 	/* Resident, or killed, or none handed over: nothing to keep. */
-	if (!ret || killed || !r.tasks)
+	if (!ret || killed || !r.ps || !r.ps->tasks)
 		lzb_keeper_release(r.keeper);
 	lzb_keeper_free(r.keeper);
 	if (r.record_fd >= 0)
 		close(r.record_fd);
 	if (r.journal_fd >= 0)
 		close(r.journal_fd);
-	if (r.engine) {
-		lzb_engine_get_stats(r.engine, &es);
-		rep->faults = es.faults;
-		rep->zero_pages = es.zero_pages;
-		rep->pages_installed = es.pages_installed;
-	}
-	if (r.source) {
-		lzb_image_source_get_stats(r.source, &ss);
-		rep->chunks_fetched = ss.chunks_fetched;
-		rep->chunks_urgent = ss.chunks_urgent;
-		rep->bytes_fetched = ss.bytes_fetched;
-	}
-	if (r.criu > 0)
-		waitpid(r.criu, NULL, 0);
+	report(&r);
 	if (r.probe > 0) {
 		kill(r.probe, SIGKILL);
 		waitpid(r.probe, NULL, 0);
 	}
-	lzb_lazy_socket_close(r.sock);
-	lzb_plugin_link_close(r.plugin);
-	/* The source cancels its fetches, telling the engine: engine last. */
+	/* The source cancels its fetches, telling the engine: pager last. */
 	lzb_image_source_free(r.source);
-	lzb_engine_free(r.engine);
+	lzb_pager_free(r.pager);
 	lzb_image_close(&r.img);
 	if (r.fetcher)
 		lzb_fetcher_free(r.fetcher);
