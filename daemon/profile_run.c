@@ -2,26 +2,21 @@
 /* One profiling run: a fully lazy local restore, watched (profile_run.h). */
 #include "profile_run.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "criu_image.h"
-#include "file_util.h"
-#include "criu_lazy_socket.h"
 #include "criu_lazy_view.h"
 #include "criu_page_source.h"
 #include "criu_restore_proc.h"
-#include "plugin_link.h"
+#include "file_util.h"
+#include "pager.h"
 #include "probe.h"
 #include "progress_log.h"
-#include "uffd_engine.h"
 
 #define PROBE_INTERVAL_MS 100
 #define PROBE_TIMEOUT_MS 15000
@@ -30,14 +25,12 @@ struct run {
 	const struct lzb_profile_run_opts *o;
 	struct lzb_profile_run_result *res;
 	struct lzb_touches *touches;
-	struct lzb_engine *engine;
-	struct lzb_lazy_socket *sock;
-	struct lzb_plugin_link *plugin;
-	size_t plugin_logged;
+	struct lzb_pager *pager;
+	const struct lzb_pager_state *ps;
 	uint64_t t0;			/* us */
-	pid_t criu, probe, warmup;
-	bool criu_ok, restored, ready, warmed;
-	uint64_t next_probe, end_us;
+	pid_t probe, warmup;
+	bool ready, warmed;
+	uint64_t next_probe, end_us, deadline_us;
 	int add_err;
 	char probe_err[256];
 };
@@ -54,27 +47,13 @@ static void on_fault(void *ctx, int img_pid, uint64_t img_addr)
 					     !r->ready);
 }
 
-static int on_task(void *ctx, int img_pid, int pid, int uffd)
+static void on_restored(void *ctx)
 {
 	struct run *r = ctx;
 
-	(void)pid;
-	return lzb_engine_attach(r->engine, img_pid, uffd);
-}
-
-static int on_finished(void *ctx)
-{
-	struct run *r = ctx;
-
-	r->restored = true;
 	r->res->restored_us = lzb_clock_us() - r->t0;
 	say(r, "restore finished (RSTF)");
-	return 0;
 }
-
-static const struct lzb_lazy_socket_ops socket_ops = {
-	.task = on_task, .finished = on_finished,
-};
 
 /*
  * Probes and warm-up run in a child: they block, and the restored
@@ -128,15 +107,10 @@ static pid_t run_warmup(struct run *r)
 	return pid;
 }
 
-static void poll_children(struct run *r, struct lzb_err *err)
+static void poll_children(struct run *r)
 {
 	int st;
 
-	if (lzb_criu_restore_reap(&r->criu, r->o->workdir, &r->res->root_pid,
-				  err) > 0) {
-		r->criu_ok = true;
-		say(r, "criu restore finished: root pid %d", r->res->root_pid);
-	}
 	if (r->probe > 0 && waitpid(r->probe, &st, WNOHANG) == r->probe) {
 		r->probe = 0;
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
@@ -155,60 +129,36 @@ static void poll_children(struct run *r, struct lzb_err *err)
 		    WIFEXITED(st) && !WEXITSTATUS(st) ? "" : " (one failed)",
 		    r->o->warmup_ms);
 	}
-	if (!r->ready && !r->probe && r->criu_ok && r->restored &&
+	if (!r->ready && !r->probe && r->ps->criu_done && r->ps->restored &&
 	    lzb_clock_us() >= r->next_probe) {
 		r->probe = run_probes(r);
 		r->next_probe = lzb_clock_us() + PROBE_INTERVAL_MS * 1000;
 	}
 }
 
-static void poll_plugin(struct run *r, struct lzb_err *err)
+static void tick(void *ctx, struct lzb_err *err)
 {
-	const struct lzb_plugin_task *pt;
-	size_t n;
+	struct run *r = ctx;
 
-	if (lzb_plugin_link_process(r->plugin) && !err->msg[0])
-		lzb_errf(err, "the CRIU plugin sent a malformed line");
-	n = lzb_plugin_link_tasks(r->plugin, &pt);
-	for (; r->plugin_logged < n; r->plugin_logged++)
-		say(r, "plugin: image pid %d is pid %d",
-		    pt[r->plugin_logged].img_pid, pt[r->plugin_logged].real_pid);
-	r->res->plugin_tasks = n;
+	if (r->add_err && !err->msg[0])
+		lzb_errf(err, "recording faults: out of memory");
+	poll_children(r);
+	if (lzb_clock_us() >= r->deadline_us && !err->msg[0])
+		lzb_errf(err, "not %s after %u s (--timeout)",
+			 r->ready ? "done warming up" : r->ps->restored ?
+			 "ready" : "restored", r->o->timeout_s);
 }
 
-static int serve(struct run *r, struct lzb_err *err)
+static bool finished(void *ctx)
 {
-	uint64_t deadline = lzb_clock_us() + (uint64_t)r->o->timeout_s * 1000000;
-	int ret;
+	const struct run *r = ctx;
 
-	while (!err->msg[0] && !(r->warmed && lzb_clock_us() >= r->end_us)) {
-		struct pollfd fds[2] = {
-			{ .fd = lzb_lazy_socket_fd(r->sock), .events = POLLIN },
-			{ .fd = lzb_engine_fd(r->engine), .events = POLLIN },
-		};
+	return r->warmed && lzb_clock_us() >= r->end_us;
+}
 
-		if (lzb_clock_us() >= deadline) {
-			lzb_errf(err, "not %s after %u s (--timeout)",
-				 r->ready ? "done warming up" : r->restored ?
-				 "ready" : "restored", r->o->timeout_s);
-			break;
-		}
-		poll(fds, 2, 20);
-		if (fds[0].revents) {
-			ret = lzb_lazy_socket_process(r->sock, &socket_ops, r);
-			if (ret)
-				lzb_errf(err, "CRIU's lazy-pages socket: %s",
-					 strerror(-ret));
-		}
-		ret = lzb_engine_run(r->engine, 0);
-		if (ret && !err->msg[0])
-			lzb_errf(err, "pager stopped: %s", strerror(-ret));
-		if (r->add_err && !err->msg[0])
-			lzb_errf(err, "recording faults: out of memory");
-		poll_plugin(r, err);
-		poll_children(r, err);
-	}
-	return err->msg[0] ? -1 : 0;
+static const char *source_error(void *ctx)
+{
+	return lzb_criu_source_error(ctx);
 }
 
 static void reap(pid_t *pid)
@@ -224,42 +174,49 @@ static void reap(pid_t *pid)
  * subreaper) reaped, so the next run finds its ports and pids free. */
 static void end_tree(struct run *r)
 {
-	const struct lzb_plugin_task *pt = NULL;
-	size_t n = r->plugin ? lzb_plugin_link_tasks(r->plugin, &pt) : 0;
-	int root = r->res->root_pid ? r->res->root_pid :
-		   lzb_criu_restore_root(r->o->workdir);
-	int *real = calloc(n + 1, sizeof(int)), killed;
+	int killed = lzb_pager_kill_tree(r->pager);
 
-	for (size_t i = 0; real && i < n; i++)
-		real[i] = pt[i].real_pid;
-	killed = lzb_kill_restored(r->criu, root, real, real ? n : 0);
-	free(real);
-	if (r->criu > 0)
-		waitpid(r->criu, NULL, 0);
-	r->criu = 0;
-	if (root > 0) {
-		for (int i = 0; i < 200; i++) {
-			if (waitpid(root, NULL, WNOHANG) == root ||
-			    (kill(root, 0) && errno == ESRCH))
-				break;
-			usleep(50000);
-		}
-	}
+	reap(&r->probe);
+	reap(&r->warmup);
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 	say(r, "restored tree killed (%d processes)", killed);
+}
+
+/* The pager over the dump's pages, faults only, its tasks declared. */
+static int start_pager(struct run *r, struct lzb_criu_source *src,
+		       struct lzb_err *err)
+{
+	const struct lzb_pager_config pc = {
+		.workdir = r->o->workdir,
+		.source = { .request = lzb_criu_source_request, .ctx = src },
+		.source_error = source_error,
+		.on_fault = on_fault, .on_fault_ctx = r,
+		.max_background = 0,	/* faults only: each a first touch */
+		.hooks = { .ctx = r, .on_restored = on_restored, .tick = tick,
+			   .done = finished },
+		.t0_us = r->t0, .quiet = r->o->quiet,
+	};
+	int ret;
+
+	if (lzb_pager_new(&pc, &r->pager, err))
+		return -1;
+	r->ps = lzb_pager_state(r->pager);
+	ret = lzb_criu_source_add_tasks(src, lzb_pager_engine(r->pager));
+	if (ret)
+		return lzb_errf(err, "cannot set up the pager: %s",
+				strerror(-ret));
+	return 0;
 }
 
 int lzb_profile_run(const struct lzb_profile_run_opts *o,
 		    struct lzb_touches *touches,
 		    struct lzb_profile_run_result *res, struct lzb_err *err)
 {
-	struct lzb_engine_config config = { 0 };
 	struct run r = { .o = o, .res = res, .touches = touches };
 	struct lzb_criu_source *src = NULL;
 	struct criu_dump dump;
 	char view[4200];
-	int ret;
 
 	memset(res, 0, sizeof(*res));
 	r.t0 = lzb_clock_us();
@@ -275,55 +232,34 @@ int lzb_profile_run(const struct lzb_profile_run_opts *o,
 		return -1;
 	}
 	res->lazy_pages = lzb_criu_source_lazy_pages(src);
-	config.source.request = lzb_criu_source_request;
-	config.source.ctx = src;
-	config.max_background = 0;	/* faults only: each is a first touch */
-	config.on_fault = on_fault;
-	config.on_fault_ctx = &r;
 	/* Orphans of the restore (its detached root) become our children. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	ret = lzb_engine_new(&config, &r.engine);
-	if (!ret)
-		ret = lzb_criu_source_add_tasks(src, r.engine);
-	if (!ret)
-		ret = lzb_lazy_socket_listen(o->workdir, &r.sock);
-	if (!ret)
-		ret = lzb_plugin_link_listen(o->workdir, &r.plugin);
-	if (ret) {
-		lzb_errf(err, "cannot set up the pager: %s", strerror(-ret));
-	} else {
-		struct lzb_criu_restore cr = {
+	if (!start_pager(&r, src, err)) {
+		const struct lzb_criu_restore cr = {
 			.criu = o->criu, .images_dir = view,
-			.workdir = o->workdir, .plugin_dir = o->plugin_dir,
-			.pager_socket = lzb_plugin_link_path(r.plugin),
+			.plugin_dir = o->plugin_dir,
 			.extra = o->criu_args, .nr_extra = o->nr_criu_args,
 		};
 
 		say(&r, "criu restore --lazy-pages of %s: %llu lazy pages, "
 		    "faults only", o->dump_dir,
 		    (unsigned long long)res->lazy_pages);
-		r.criu = lzb_criu_restore_start(&cr, err);
-		if (r.criu > 0)
-			serve(&r, err);
+		r.deadline_us = lzb_clock_us() +
+				(uint64_t)o->timeout_s * 1000000;
+		if (!lzb_pager_start_criu(r.pager, &cr, err))
+			lzb_pager_serve(r.pager, err);
 	}
-	if (err->msg[0] && lzb_criu_source_error(src)) {
-		struct lzb_err first = *err;
-
-		lzb_errf(err, "%s (%s)", first.msg, lzb_criu_source_error(src));
-	}
-	/* Whatever happened, the tree ran on partial memory: end it. */
-	end_tree(&r);
-	reap(&r.probe);
-	reap(&r.warmup);
-	if (r.engine) {
+	if (r.pager) {
 		struct lzb_engine_stats es;
 
-		lzb_engine_get_stats(r.engine, &es);
+		/* Whatever happened, the tree ran on partial memory: end it. */
+		end_tree(&r);
+		lzb_engine_get_stats(lzb_pager_engine(r.pager), &es);
 		res->faults = es.faults;
+		res->root_pid = r.ps->root_pid;
+		res->plugin_tasks = r.ps->plugin_tasks;
 	}
-	lzb_lazy_socket_close(r.sock);
-	lzb_plugin_link_close(r.plugin);
-	lzb_engine_free(r.engine);
+	lzb_pager_free(r.pager);
 	lzb_criu_source_free(src);
 	criu_dump_close(&dump);
 	return err->msg[0] ? -1 : 0;
