@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host selftest of the pager loop (daemon/pager.c) as restore and profile
+ * run it, with this binary as a stand-in for `criu restore --lazy-pages`:
+ * started by the pager (LZB_FAKE_CRIU in its environment), it says hello
+ * on the plugin link, forks the app of lazy_app.h (which hands its uffd
+ * over the lazy-pages socket and checks every byte it reads), writes the
+ * app's pid as the restored root, reports it as the plugin does, and exits
+ * as `criu restore --restore-detached` does.  Checked: the hooks, the state
+ * (tasks, root, plugin's pids), faults served with and without streaming,
+ * a refused task, criu's failure, and the kill path leaving nothing alive.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "lazy_app.h"
+#include "lazy_ranges.h"
+#include "pager.h"
+#include "plugin_link.h"
+#include "progress_log.h"
+
+#define FAKE_CRIU_ENV "LZB_FAKE_CRIU"
+
+/* ---- the stand-in for criu restore ---------------------------------- */
+
+static void plugin_say(int fd, const char *fmt, ...)
+{
+	char line[128];
+	va_list ap;
+	int n;
+
+	if (fd < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	line[n++] = '\n';
+	if (write(fd, line, (size_t)n) != n)
+		_exit(3);
+}
+
+static int plugin_connect(void)
+{
+	const char *path = getenv(LZB_PLUGIN_SOCKET_ENV);
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (!path)
+		return -1;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)))
+		_exit(4);
+	return fd;
+}
+
+static int fake_criu(const char *mode, int argc, char **argv)
+{
+	const char *workdir = NULL, *pidfile = NULL;
+	int plugin = plugin_connect(), ready[2];
+	char c;
+	FILE *f;
+	pid_t app;
+
+	for (int i = 1; i + 1 < argc; i++) {
+		if (!strcmp(argv[i], "--work-dir"))
+			workdir = argv[i + 1];
+		else if (!strcmp(argv[i], "--pidfile"))
+			pidfile = argv[i + 1];
+	}
+	if (!workdir || !pidfile)
+		return 5;
+	plugin_say(plugin, "hello %d", getpid());
+	if (!strcmp(mode, "fail")) {
+		plugin_say(plugin, "exit 1");
+		return 1;
+	}
+	if (pipe(ready))
+		return 6;
+	app = fork();
+	if (app == 0) {
+		long bad;
+
+		close(ready[0]);
+		app_setup(workdir);
+		close(ready[1]);	/* handed over: criu may go */
+		bad = check_all();
+		_exit(bad > 99 ? 99 : (int)bad);
+	}
+	close(ready[1]);
+	if (app < 0 || read(ready[0], &c, 1) != 0)
+		return 7;
+	f = fopen(pidfile, "w");
+	if (!f || fprintf(f, "%d\n", app) < 0 || fclose(f))
+		return 8;
+	plugin_say(plugin, "task %d", app);
+	plugin_say(plugin, "exit 0");
+	return 0;
+}
+
+/* Run as criu when the pager started this binary as one. */
+__attribute__((constructor)) static void maybe_criu(int argc, char **argv)
+{
+	const char *mode = getenv(FAKE_CRIU_ENV);
+
+	if (mode && argc > 1 && !strcmp(argv[1], "restore"))
+		_exit(fake_criu(mode, argc, argv));
+}
+
+/* ---- the pager's side ----------------------------------------------- */
+
+FIXTURE(pager)
+{
+	char dir[64];
+	char self_exe[4096];
+	struct lzb_pager *p;
+	const struct lzb_pager_state *ps;
+	struct source_state src;
+	int tasks, last_pid, restored;
+	int refuse;			/* what on_task answers */
+	bool stop_when_withheld;
+	int app_status;			/* of the root, once it exited */
+	bool app_done;
+};
+
+FIXTURE_VARIANT(pager)
+{
+	unsigned int max_background;
+};
+
+FIXTURE_VARIANT_ADD(pager, streaming) { .max_background = 2 };
+FIXTURE_VARIANT_ADD(pager, faults_only) { .max_background = 0 };
+
+static int on_task(void *ctx, int img_pid, int pid, int uffd)
+{
+	FIXTURE_DATA(pager) *self = ctx;
+
+	(void)img_pid;
+	(void)uffd;
+	self->tasks++;
+	self->last_pid = pid;
+	return self->refuse;
+}
+
+static void on_restored(void *ctx)
+{
+	FIXTURE_DATA(pager) *self = ctx;
+
+	self->restored++;
+}
+
+static void tick(void *ctx, struct lzb_err *err)
+{
+	FIXTURE_DATA(pager) *self = ctx;
+	int root = self->ps->root_pid;
+
+	if (!self->app_done && root > 0 &&
+	    waitpid(root, &self->app_status, WNOHANG) == root)
+		self->app_done = true;
+	if (self->stop_when_withheld && self->ps->criu_done &&
+	    self->src.withheld)
+		lzb_errf(err, "stopped by the test");
+}
+
+static bool done(void *ctx)
+{
+	FIXTURE_DATA(pager) *self = ctx;
+
+	return self->ps->criu_done && self->ps->restored && self->app_done;
+}
+
+FIXTURE_SETUP(pager)
+{
+	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		SKIP(return, "userfaultfd unavailable (needs root)");
+	close(fd);
+	strcpy(self->dir, "/tmp/lzb-pager-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	n = readlink("/proc/self/exe", self->self_exe,
+		     sizeof(self->self_exe) - 1);
+	ASSERT_LT(0, n);
+	self->self_exe[n] = '\0';
+	/* The restored root is left to us when criu exits, as to lazybootd. */
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
+}
+
+FIXTURE_TEARDOWN(pager)
+{
+	char cmd[128];
+
+	if (self->p) {
+		lzb_pager_kill_tree(self->p);
+		lzb_pager_free(self->p);
+	}
+	if (self->dir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
+		if (system(cmd))
+			TH_LOG("could not remove %s", self->dir);
+	}
+}
+
+/* A pager over the image of lazy_app.h, with criu to be this binary. */
+static int start(FIXTURE_DATA(pager) *self, unsigned int max_background,
+		 const char *criu_mode, struct lzb_err *err)
+{
+	const struct lzb_pager_config pc = {
+		.workdir = self->dir,
+		.source = { .request = deliver_chunk, .ctx = &self->src },
+		.max_background = max_background,
+		.stream_bytes = 4 * CHUNK,
+		.hooks = { .ctx = self, .on_task = on_task,
+			   .on_restored = on_restored, .tick = tick,
+			   .done = done },
+		.t0_us = lzb_clock_us(), .quiet = true,
+	};
+	const struct lzb_criu_restore cr = {
+		.criu = self->self_exe, .images_dir = self->dir,
+	};
+	struct lzb_ranges lazy;
+	int ret;
+
+	if (lzb_pager_new(&pc, &self->p, err))
+		return -1;
+	self->ps = lzb_pager_state(self->p);
+	lzb_ranges_init(&lazy);
+	ret = lzb_ranges_add(&lazy, AREA0, AREA0 + AREA0_LEN, AREA0);
+	if (!ret)
+		ret = lzb_ranges_add(&lazy, AREA1, AREA1 + AREA1_LAZY, AREA1);
+	if (!ret)
+		ret = lzb_engine_add_task(lzb_pager_engine(self->p), IMG_PID,
+					  &lazy);
+	lzb_ranges_free(&lazy);
+	if (ret)
+		return lzb_errf(err, "cannot declare the task: %d", ret);
+	setenv(FAKE_CRIU_ENV, criu_mode, 1);
+	return lzb_pager_start_criu(self->p, &cr, err);
+}
+
+/* Gone: neither running nor a zombie of ours. */
+static bool gone(int pid)
+{
+	return kill(pid, 0) && errno == ESRCH;
+}
+
+TEST_F_TIMEOUT(pager, serves_until_done, 120)
+{
+	struct lzb_err err = { { 0 } };
+	struct lzb_engine_stats st;
+
+	ASSERT_EQ(0, start(self, variant->max_background, "ok", &err))
+		TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, lzb_pager_serve(self->p, &err)) TH_LOG("%s", err.msg);
+	ASSERT_TRUE(WIFEXITED(self->app_status))
+		TH_LOG("app died: status 0x%x", self->app_status);
+	EXPECT_EQ(0, WEXITSTATUS(self->app_status)) TH_LOG("app saw wrong bytes");
+	/* The hooks saw one task, by its real pid, and RSTF. */
+	EXPECT_EQ(1, self->tasks);
+	EXPECT_EQ(1, self->restored);
+	EXPECT_EQ(1, self->ps->tasks);
+	EXPECT_TRUE(self->ps->restored);
+	EXPECT_TRUE(self->ps->criu_done);
+	/* The root from criu's pidfile is the task, as the plugin says. */
+	EXPECT_EQ(self->last_pid, self->ps->root_pid);
+	EXPECT_EQ(1, self->ps->plugin_tasks);
+	lzb_engine_get_stats(lzb_pager_engine(self->p), &st);
+	EXPECT_EQ(st.pages_lazy_total, st.pages_resident);
+	if (!variant->max_background) {
+		/* Faults only: every chunk was asked for by a fault. */
+		EXPECT_LT(0, st.faults);
+		EXPECT_EQ(self->src.urgent_requests,
+			  self->src.chunks_delivered);
+	}
+}
+
+TEST_F_TIMEOUT(pager, stopped_pager_kills_the_tree, 120)
+{
+	struct lzb_err err = { { 0 } };
+	int root;
+
+	self->src.limit = 1;	/* then a fault waits for ever */
+	self->stop_when_withheld = true;
+	ASSERT_EQ(0, start(self, variant->max_background, "ok", &err))
+		TH_LOG("%s", err.msg);
+	ASSERT_EQ(-1, lzb_pager_serve(self->p, &err));
+	EXPECT_STREQ("stopped by the test", err.msg);
+	root = self->ps->root_pid;
+	ASSERT_LT(0, root);
+	EXPECT_FALSE(gone(root));
+	EXPECT_LE(1, lzb_pager_kill_tree(self->p));
+	EXPECT_TRUE(gone(root)) TH_LOG("the restored root %d lives on", root);
+}
+
+TEST_F_TIMEOUT(pager, refused_task_stops, 120)
+{
+	struct lzb_err err = { { 0 } };
+
+	self->refuse = -EPERM;
+	ASSERT_EQ(0, start(self, variant->max_background, "ok", &err))
+		TH_LOG("%s", err.msg);
+	ASSERT_EQ(-1, lzb_pager_serve(self->p, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "CRIU's lazy-pages socket: "))
+		TH_LOG("%s", err.msg);
+	EXPECT_EQ(1, self->ps->tasks);
+	lzb_pager_kill_tree(self->p);
+	if (self->ps->root_pid > 0)
+		EXPECT_TRUE(gone(self->ps->root_pid));
+}
+
+TEST_F_TIMEOUT(pager, criu_failure_stops, 120)
+{
+	struct lzb_err err = { { 0 } };
+
+	ASSERT_EQ(0, start(self, variant->max_background, "fail", &err))
+		TH_LOG("%s", err.msg);
+	ASSERT_EQ(-1, lzb_pager_serve(self->p, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "criu restore failed"))
+		TH_LOG("%s", err.msg);
+	EXPECT_FALSE(self->ps->criu_done);
+	EXPECT_EQ(0, self->ps->tasks);
+}
+
+TEST_HARNESS_MAIN
