@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "criu_lazy_socket.h"
-#include "uffd_engine.h"
+#include "criu/criu_lazy_socket.h"
+#include "engine/uffd_engine.h"
 
 #define PAGE 4096UL
 #define IMG_PID 4242
