@@ -35,8 +35,8 @@ LZB_LIBS := $(shell pkg-config --libs $(PKGS))
 TEST_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wno-sign-compare \
 	       -isystem $(BUILD)/kselftest -pthread
 
-# daemon/LAYER/*.c, one folder per layer (docs/architecture.md); init/ is
-# the static PID 1, built on its own.
+# daemon/LAYER/*.c, one folder per layer (docs/architecture.md, enforced by
+# selftests/layers-check); init/ is the static PID 1, built on its own.
 DAEMON_MAINS := daemon/service/lazybootd.c daemon/cli/lazyboot.c
 CMD_SRCS := $(wildcard daemon/cli/cmd_*.c)
 LIB_SRCS := $(filter-out $(DAEMON_MAINS) $(CMD_SRCS) daemon/init/%,\
