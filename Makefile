@@ -35,9 +35,12 @@ LZB_LIBS := $(shell pkg-config --libs $(PKGS))
 TEST_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wno-sign-compare \
 	       -isystem $(BUILD)/kselftest -pthread
 
-DAEMON_MAINS := daemon/lazybootd.c daemon/lazyboot.c
-CMD_SRCS := $(wildcard daemon/cmd_*.c)
-LIB_SRCS := $(filter-out $(DAEMON_MAINS) $(CMD_SRCS),$(wildcard daemon/*.c))
+# daemon/LAYER/*.c, one folder per layer (docs/architecture.md, enforced by
+# selftests/layers-check); init/ is the static PID 1, built on its own.
+DAEMON_MAINS := daemon/service/lazybootd.c daemon/cli/lazyboot.c
+CMD_SRCS := $(wildcard daemon/cli/cmd_*.c)
+LIB_SRCS := $(filter-out $(DAEMON_MAINS) $(CMD_SRCS) daemon/init/%,\
+	      $(wildcard daemon/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
 
@@ -71,10 +74,10 @@ $(BUILD)/%.o: %.c
 $(BUILD)/liblazyboot.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(BUILD)/lazyboot: $(BUILD)/daemon/lazyboot.o $(CMD_OBJS) $(BUILD)/liblazyboot.a
+$(BUILD)/lazyboot: $(BUILD)/daemon/cli/lazyboot.o $(CMD_OBJS) $(BUILD)/liblazyboot.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LZB_LIBS)
 
-$(BUILD)/lazybootd: $(BUILD)/daemon/lazybootd.o $(BUILD)/liblazyboot.a
+$(BUILD)/lazybootd: $(BUILD)/daemon/service/lazybootd.o $(BUILD)/liblazyboot.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LZB_LIBS)
 
 # PID 1 of a captured app set: static, so a dump depends on this one file.
@@ -83,7 +86,7 @@ $(BUILD)/lazyboot-init: daemon/init/lazyboot_init.c
 	$(CC) $(LZB_CFLAGS) $(CFLAGS) -static -o $@ $<
 
 # The plugin carries its own copy of the file-dependency checks.
-$(BUILD)/lazyboot_plugin.so: criu-plugin/lazyboot_plugin.c daemon/filedeps.c
+$(BUILD)/lazyboot_plugin.so: criu-plugin/lazyboot_plugin.c daemon/capture/filedeps.c
 	@mkdir -p $(dir $@)
 	$(CC) $(LZB_CPPFLAGS) $(LZB_CFLAGS) $(CFLAGS) -fPIC -shared \
 		-o $@ $^ $(shell pkg-config --libs libsodium)
@@ -112,7 +115,7 @@ $(BUILD)/selftests/%: selftests/%.c $(BUILD)/linux-source/.stamp $(BUILD)/liblaz
 	$(CC) $(LZB_CPPFLAGS) $(TEST_CFLAGS) $(CFLAGS) -o $@ $< \
 		$(BUILD)/liblazyboot.a $(LZB_LIBS) -ldl
 
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard daemon/*.h)
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard daemon/*/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(LZB_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LZB_LIBS)
 

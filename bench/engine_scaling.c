@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "uffd_engine.h"
+#include "engine/uffd_engine.h"
 
 #define PAGE 4096ULL
 #define CHUNK (64 * 1024ULL)

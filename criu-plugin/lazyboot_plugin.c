@@ -20,7 +20,7 @@
  *
  * LAZYBOOT_SKIP_FILE_CHECK=1 in criu's environment turns the check off.
  *
- * The hand-off to the pager (daemon/plugin_link.h): a lazy restore
+ * The hand-off to the pager (daemon/criu/plugin_link.h): a lazy restore
  * (`criu restore --lazy-pages`) is served by the lazyboot pager that
  * started criu and named its control socket in LAZYBOOT_PAGER_SOCKET.  At
  * restore init the plugin connects to it and refuses the restore when it
@@ -40,8 +40,8 @@
 
 #include <criu/criu-plugin.h>
 
-#include "filedeps.h"
-#include "plugin_link.h"
+#include "capture/filedeps.h"
+#include "criu/plugin_link.h"
 
 static int pager_fd = -1;
 

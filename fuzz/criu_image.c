@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "criu_image.h"
-#include "profile.h"
+#include "criu/criu_image.h"
+#include "capture/profile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "image_format.h"
+#include "image/image_format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "criu_image.h"
-#include "image_pack.h"
-#include "image_reader.h"
+#include "criu/criu_image.h"
+#include "image/image_pack.h"
+#include "image/image_reader.h"
 #include "kselftest_harness.h"
 #include "../host/image_test_util.h"
 #include "../host/criu_compare.h"

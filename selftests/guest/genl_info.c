@@ -13,7 +13,7 @@
 
 #include "kselftest_harness.h"
 #include <linux/lazyboot.h>
-#include "module_client.h"
+#include "pager/module_client.h"
 
 FIXTURE(info)
 {

@@ -46,7 +46,7 @@
 #include "kselftest_harness.h"
 #include <linux/lazyboot.h>
 
-#include "module_session.h"
+#include "pager/module_session.h"
 
 enum mode {
 	REATTACH, REATTACH_WAKE, DEADLINE, UNLOAD_REFUSED, CLOSE_THEN_UNLOAD,

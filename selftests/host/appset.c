@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "kselftest_harness.h"
-#include "appset.h"
+#include "capture/appset.h"
 
 static const char good[] =
 	"# an app set\n"

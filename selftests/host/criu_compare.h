@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "criu_image.h"
+#include "criu/criu_image.h"
 #include "image_test_util.h"
 
 /* crit decode, normalised to the lines describe() prints. */

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "criu_image.h"
-#include "pbwire.h"
+#include "criu/criu_image.h"
+#include "util/pbwire.h"
 #include "kselftest_harness.h"
 #include "image_test_util.h"
 #include "criu_compare.h"

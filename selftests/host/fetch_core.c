@@ -10,8 +10,8 @@
 
 #include "kselftest_harness.h"
 #include "fetch_helpers.h"
-#include "http_resp.h"
-#include "tftp_proto.h"
+#include "fetch/http_resp.h"
+#include "fetch/tftp_proto.h"
 
 FIXTURE(core)
 {

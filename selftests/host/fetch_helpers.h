@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fetch.h"
+#include "fetch/fetch.h"
 
 static inline uint8_t pattern_byte(uint32_t seed, uint64_t off)
 {

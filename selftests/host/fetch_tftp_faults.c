@@ -13,7 +13,7 @@
 
 #include "kselftest_harness.h"
 #include "fetch_helpers.h"
-#include "tftp_proto.h"
+#include "fetch/tftp_proto.h"
 
 #define PEER_IP "127.0.0.6"
 

@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "appset.h"
-#include "capture.h"
-#include "filedeps.h"
+#include "capture/appset.h"
+#include "capture/capture.h"
+#include "capture/filedeps.h"
 
 static void write_file(const char *path, const char *data, size_t len)
 {

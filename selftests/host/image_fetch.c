@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "image_fetch.h"
-#include "image_pack.h"
+#include "pager/image_fetch.h"
+#include "image/image_pack.h"
 #include "kselftest_harness.h"
 #include "image_test_util.h"
 

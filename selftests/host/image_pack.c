@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "criu_image.h"
-#include "image_pack.h"
-#include "image_reader.h"
-#include "profile.h"
+#include "criu/criu_image.h"
+#include "image/image_pack.h"
+#include "image/image_reader.h"
+#include "capture/profile.h"
 #include "kselftest_harness.h"
 #include "image_test_util.h"
 

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "image_pack.h"
-#include "image_reader.h"
+#include "image/image_pack.h"
+#include "image/image_reader.h"
 #include "kselftest_harness.h"
 #include "image_test_util.h"
 

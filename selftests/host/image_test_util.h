@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "file_util.h"
+#include "util/file_util.h"
 
 static int rm_one(const char *path, const struct stat *st, int flag,
 		  struct FTW *ftw)

@@ -23,8 +23,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "criu_lazy_socket.h"
-#include "uffd_engine.h"
+#include "criu/criu_lazy_socket.h"
+#include "engine/uffd_engine.h"
 
 #define PAGE 4096UL
 #define IMG_PID 4242

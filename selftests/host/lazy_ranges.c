@@ -4,7 +4,7 @@
  * put image data where the task removed, unmapped or moved memory.
  */
 #include "kselftest_harness.h"
-#include "lazy_ranges.h"
+#include "engine/lazy_ranges.h"
 
 #define K 0x1000ULL
 

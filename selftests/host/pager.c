@@ -20,10 +20,10 @@
 
 #include "kselftest_harness.h"
 #include "lazy_app.h"
-#include "lazy_ranges.h"
-#include "pager.h"
-#include "plugin_link.h"
-#include "progress_log.h"
+#include "engine/lazy_ranges.h"
+#include "pager/pager.h"
+#include "criu/plugin_link.h"
+#include "util/progress_log.h"
 
 #define FAKE_CRIU_ENV "LZB_FAKE_CRIU"
 

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "probe.h"
+#include "capture/probe.h"
 
 #define REDIS_ADDR "127.0.0.21"
 #define REDIS_PORT "16391"

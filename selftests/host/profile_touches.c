@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "plugin_link.h"
-#include "profile.h"
-#include "profile_touches.h"
+#include "criu/plugin_link.h"
+#include "capture/profile.h"
+#include "capture/profile_touches.h"
 
 #define P 0x1000ULL
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Host selftest of the holder process (daemon/uffd_holder.c), the keeper of
+ * Host selftest of the holder process (daemon/pager/uffd_holder.c), the keeper of
  * the restored tasks' userfaultfds when lazyboot.ko is absent: a "task"
  * (a forked child with a registered uffd) is kept; when the pager's
  * connection goes, a successor takes the uffd back before the deadline
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "uffd_holder.h"
+#include "pager/uffd_holder.h"
 
 /* A task with a uffd: the child waits to be killed; *uffd is the parent's
  * copy (what CRIU hands the pager). */

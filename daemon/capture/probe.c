@@ -1,0 +1,653 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Readiness probes: tcp, http, redis-ping, command (see probe.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture/probe.h"
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void lzb_argv_free(struct lzb_argv *a)
+{
+	int i;
+
+	if (!a->argv)
+		return;
+	for (i = 0; i < a->argc; i++)
+		free(a->argv[i]);
+	free(a->argv);
+	a->argv = NULL;
+	a->argc = 0;
+}
+
+int lzb_argv_copy(struct lzb_argv *dst, const struct lzb_argv *src)
+{
+	int i;
+
+	dst->argc = 0;
+	dst->argv = calloc(src->argc + 1, sizeof(char *));
+	if (!dst->argv)
+		return -ENOMEM;
+	for (i = 0; i < src->argc; i++) {
+		dst->argv[i] = strdup(src->argv[i]);
+		if (!dst->argv[i]) {
+			lzb_argv_free(dst);
+			return -ENOMEM;
+		}
+		dst->argc++;
+	}
+	return 0;
+}
+
+int lzb_argv_split(const char *s, struct lzb_argv *out, char *err,
+		   size_t errlen)
+{
+	size_t len = strlen(s);
+	char *word = malloc(len + 1);
+	char **v = calloc(LZB_ARGV_MAX + 1, sizeof(char *));
+	int n = 0, ret = -EINVAL;
+	const char *p = s;
+
+	out->argc = 0;
+	out->argv = NULL;
+	if (!word || !v) {
+		ret = -ENOMEM;
+		seterr(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (;;) {
+		size_t w = 0;
+		int have = 0;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		while (*p && *p != ' ' && *p != '\t') {
+			have = 1;
+			if (*p == '\'') {
+				const char *q = strchr(p + 1, '\'');
+
+				if (!q) {
+					seterr(err, errlen,
+					       "unterminated ' quote");
+					goto fail;
+				}
+				memcpy(word + w, p + 1, q - p - 1);
+				w += q - p - 1;
+				p = q + 1;
+			} else if (*p == '"') {
+				p++;
+				while (*p && *p != '"') {
+					if (*p == '\\' &&
+					    (p[1] == '"' || p[1] == '\\'))
+						p++;
+					word[w++] = *p++;
+				}
+				if (*p != '"') {
+					seterr(err, errlen,
+					       "unterminated \" quote");
+					goto fail;
+				}
+				p++;
+			} else if (*p == '\\') {
+				if (!p[1]) {
+					seterr(err, errlen,
+					       "trailing backslash");
+					goto fail;
+				}
+				word[w++] = p[1];
+				p += 2;
+			} else {
+				word[w++] = *p++;
+			}
+		}
+		if (!have)
+			continue;
+		if (n == LZB_ARGV_MAX) {
+			seterr(err, errlen, "more than %d words",
+			       LZB_ARGV_MAX);
+			goto fail;
+		}
+		word[w] = '\0';
+		v[n] = strdup(word);
+		if (!v[n]) {
+			ret = -ENOMEM;
+			seterr(err, errlen, "out of memory");
+			goto fail;
+		}
+		n++;
+	}
+	if (!n) {
+		seterr(err, errlen, "empty command");
+		goto fail;
+	}
+	free(word);
+	out->argc = n;
+	out->argv = v;
+	return 0;
+fail:
+	free(word);
+	if (v) {
+		while (n--)
+			free(v[n]);
+		free(v);
+	}
+	return ret;
+}
+
+/* "HOST:PORT" or "[V6]:PORT" */
+static int parse_hostport(const char *s, size_t len, struct lzb_probe *p,
+			  char *err, size_t errlen)
+{
+	const char *colon, *end = s + len;
+	size_t hl;
+	char *e;
+	long port;
+	char pbuf[8];
+
+	if (len && s[0] == '[') {
+		const char *rb = memchr(s, ']', len);
+
+		if (!rb || rb + 1 >= end || rb[1] != ':') {
+			seterr(err, errlen, "expected [ADDRESS]:PORT");
+			return -EINVAL;
+		}
+		hl = rb - s - 1;
+		s++;
+		colon = rb + 1;
+	} else {
+		colon = NULL;
+		for (const char *q = s; q < end; q++)
+			if (*q == ':')
+				colon = q;
+		if (!colon) {
+			seterr(err, errlen, "expected HOST:PORT");
+			return -EINVAL;
+		}
+		hl = colon - s;
+	}
+	if (!hl || hl >= sizeof(p->host)) {
+		seterr(err, errlen, "bad host name length");
+		return -EINVAL;
+	}
+	if ((size_t)(end - colon - 1) >= sizeof(pbuf) || end - colon - 1 < 1) {
+		seterr(err, errlen, "bad port");
+		return -EINVAL;
+	}
+	memcpy(pbuf, colon + 1, end - colon - 1);
+	pbuf[end - colon - 1] = '\0';
+	errno = 0;
+	port = strtol(pbuf, &e, 10);
+	if (*e || errno || port < 1 || port > 65535 || pbuf[0] == '+' ||
+	    pbuf[0] == '-') {
+		seterr(err, errlen, "bad port '%s' (1-65535)", pbuf);
+		return -EINVAL;
+	}
+	memcpy(p->host, s, hl);
+	p->host[hl] = '\0';
+	snprintf(p->port, sizeof(p->port), "%ld", port);
+	return 0;
+}
+
+static int parse_http(const char *rest, struct lzb_probe *p, char *err,
+		      size_t errlen)
+{
+	const char *url = rest, *urlend, *hp, *slash;
+	char *e;
+	long st = 200;
+
+	urlend = url + strcspn(url, " \t");
+	if (strncmp(url, "http://", 7)) {
+		seterr(err, errlen, "http probe needs an http:// URL");
+		return -EINVAL;
+	}
+	hp = url + 7;
+	slash = memchr(hp, '/', urlend - hp);
+	if (!slash)
+		slash = urlend;
+	if (slash - hp == 0) {
+		seterr(err, errlen, "http URL without a host");
+		return -EINVAL;
+	}
+	/* A URL without a port means 80. */
+	if (memchr(hp, ':', slash - hp) &&
+	    !(hp[0] == '[' && ((const char *)memchr(hp, ']', slash - hp) ==
+			       slash - 1))) {
+		if (parse_hostport(hp, slash - hp, p, err, errlen))
+			return -EINVAL;
+	} else {
+		size_t hl = slash - hp;
+
+		if (hp[0] == '[') {
+			hp++;
+			hl -= 2;
+		}
+		if (!hl || hl >= sizeof(p->host)) {
+			seterr(err, errlen, "bad host name length");
+			return -EINVAL;
+		}
+		memcpy(p->host, hp, hl);
+		p->host[hl] = '\0';
+		strcpy(p->port, "80");
+	}
+	if (slash == urlend) {
+		strcpy(p->path, "/");
+	} else {
+		if ((size_t)(urlend - slash) >= sizeof(p->path)) {
+			seterr(err, errlen, "URL path too long");
+			return -EINVAL;
+		}
+		memcpy(p->path, slash, urlend - slash);
+		p->path[urlend - slash] = '\0';
+	}
+	rest = urlend + strspn(urlend, " \t");
+	if (*rest) {
+		errno = 0;
+		st = strtol(rest, &e, 10);
+		e += strspn(e, " \t");
+		if (*e || errno || st < 100 || st > 599) {
+			seterr(err, errlen,
+			       "bad expected status '%s' (100-599)", rest);
+			return -EINVAL;
+		}
+	}
+	p->status = (int)st;
+	return 0;
+}
+
+int lzb_probe_parse(const char *spec, struct lzb_probe *p, char *err,
+		    size_t errlen)
+{
+	const char *kind = spec + strspn(spec, " \t");
+	size_t kl = strcspn(kind, " \t");
+	const char *rest = kind + kl;
+	size_t rl;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->spec, sizeof(p->spec), "%s", kind);
+	rest += strspn(rest, " \t");
+	rl = strlen(rest);
+	while (rl && (rest[rl - 1] == ' ' || rest[rl - 1] == '\t'))
+		rl--;
+	if (!kl) {
+		seterr(err, errlen, "empty probe");
+		return -EINVAL;
+	}
+	if (!rl) {
+		seterr(err, errlen, "probe '%.*s' needs an argument",
+		       (int)kl, kind);
+		return -EINVAL;
+	}
+	if (kl == 3 && !strncmp(kind, "tcp", 3)) {
+		p->kind = LZB_PROBE_TCP;
+		if (strcspn(rest, " \t") != rl) {
+			seterr(err, errlen, "tcp probe takes one HOST:PORT");
+			return -EINVAL;
+		}
+		return parse_hostport(rest, rl, p, err, errlen);
+	}
+	if (kl == 10 && !strncmp(kind, "redis-ping", 10)) {
+		p->kind = LZB_PROBE_REDIS;
+		if (strcspn(rest, " \t") != rl) {
+			seterr(err, errlen,
+			       "redis-ping probe takes one HOST:PORT");
+			return -EINVAL;
+		}
+		return parse_hostport(rest, rl, p, err, errlen);
+	}
+	if (kl == 4 && !strncmp(kind, "http", 4)) {
+		p->kind = LZB_PROBE_HTTP;
+		return parse_http(rest, p, err, errlen);
+	}
+	if (kl == 7 && !strncmp(kind, "command", 7)) {
+		p->kind = LZB_PROBE_COMMAND;
+		return lzb_argv_split(rest, &p->cmd, err, errlen);
+	}
+	seterr(err, errlen,
+	       "unknown probe '%.*s' (tcp, http, redis-ping, command)",
+	       (int)kl, kind);
+	return -EINVAL;
+}
+
+void lzb_probe_free(struct lzb_probe *p)
+{
+	if (p->kind == LZB_PROBE_COMMAND)
+		lzb_argv_free(&p->cmd);
+}
+
+static int remaining(long long deadline)
+{
+	long long left = deadline - now_ms();
+
+	return left > 0 ? (int)left : 0;
+}
+
+static int connect_timeout(const struct lzb_probe *p, long long deadline,
+			   char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	int fd = -1, gai, ret = -ECONNREFUSED;
+
+	gai = getaddrinfo(p->host, p->port, &hints, &res);
+	if (gai) {
+		seterr(err, errlen, "%s: %s", p->host, gai_strerror(gai));
+		return -EHOSTUNREACH;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		struct pollfd pfd;
+		int soerr = 0, r;
+		socklen_t sl = sizeof(soerr);
+
+		fd = socket(ai->ai_family,
+			    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			    ai->ai_protocol);
+		if (fd < 0) {
+			ret = -errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		if (errno != EINPROGRESS) {
+			ret = -errno;
+			goto next;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		r = poll(&pfd, 1, remaining(deadline));
+		if (r == 0) {
+			ret = -ETIMEDOUT;
+			goto next;
+		}
+		if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl)) {
+			ret = -errno;
+			goto next;
+		}
+		if (!soerr)
+			break;
+		ret = -soerr;
+next:
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		seterr(err, errlen, "connect %s port %s: %s", p->host,
+		       p->port, strerror(-ret));
+	return fd >= 0 ? fd : ret;
+}
+
+static int send_all(int fd, const char *buf, size_t len, long long deadline)
+{
+	while (len) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		ssize_t n;
+
+		if (poll(&pfd, 1, remaining(deadline)) <= 0)
+			return -ETIMEDOUT;
+		n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Read until STOP is in the buffer, EOF, or the buffer is full. */
+static ssize_t recv_until(int fd, char *buf, size_t cap, const char *stop,
+			  long long deadline)
+{
+	size_t got = 0;
+
+	while (got + 1 < cap) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+		int r;
+
+		r = poll(&pfd, 1, remaining(deadline));
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (r < 0)
+			return -errno;
+		n = recv(fd, buf + got, cap - 1 - got, 0);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		got += n;
+		buf[got] = '\0';
+		if (strstr(buf, stop))
+			break;
+	}
+	buf[got] = '\0';
+	return got;
+}
+
+static int probe_http(const struct lzb_probe *p, long long deadline, char *err,
+		      size_t errlen)
+{
+	char req[1400], resp[512];
+	int fd, ret, status;
+	ssize_t n;
+	const char *host = p->host;
+	int v6 = strchr(host, ':') != NULL;
+
+	fd = connect_timeout(p, deadline, err, errlen);
+	if (fd < 0)
+		return fd;
+	snprintf(req, sizeof(req),
+		 "GET %s HTTP/1.1\r\nHost: %s%s%s:%s\r\n"
+		 "User-Agent: lazyboot-probe\r\nConnection: close\r\n\r\n",
+		 p->path, v6 ? "[" : "", host, v6 ? "]" : "", p->port);
+	ret = send_all(fd, req, strlen(req), deadline);
+	if (ret) {
+		seterr(err, errlen, "GET %s: sending: %s", p->path,
+		       strerror(-ret));
+		goto out;
+	}
+	n = recv_until(fd, resp, sizeof(resp), "\r\n", deadline);
+	if (n < 0) {
+		ret = (int)n;
+		seterr(err, errlen, "GET %s: no answer: %s", p->path,
+		       strerror(-ret));
+		goto out;
+	}
+	if (n == 0) {
+		ret = -EPROTO;
+		seterr(err, errlen, "GET %s: connection closed without an "
+		       "answer", p->path);
+		goto out;
+	}
+	if (sscanf(resp, "HTTP/%*d.%*d %3d", &status) != 1) {
+		ret = -EPROTO;
+		seterr(err, errlen, "GET %s: not an HTTP status line: %.40s",
+		       p->path, resp);
+		goto out;
+	}
+	if (status != p->status) {
+		ret = -EPROTO;
+		seterr(err, errlen, "GET %s answered %d, expected %d", p->path,
+		       status, p->status);
+		goto out;
+	}
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+static int probe_redis(const struct lzb_probe *p, long long deadline,
+		       char *err, size_t errlen)
+{
+	static const char ping[] = "*1\r\n$4\r\nPING\r\n";
+	char resp[256];
+	int fd, ret;
+	ssize_t n;
+
+	fd = connect_timeout(p, deadline, err, errlen);
+	if (fd < 0)
+		return fd;
+	ret = send_all(fd, ping, sizeof(ping) - 1, deadline);
+	if (ret) {
+		seterr(err, errlen, "PING: %s", strerror(-ret));
+		goto out;
+	}
+	n = recv_until(fd, resp, sizeof(resp), "\r\n", deadline);
+	if (n < 0) {
+		ret = (int)n;
+		seterr(err, errlen, "PING: no answer: %s", strerror(-ret));
+		goto out;
+	}
+	if (n == 0) {
+		ret = -EPROTO;
+		seterr(err, errlen, "PING: connection closed without an "
+		       "answer");
+		goto out;
+	}
+	if (strncmp(resp, "+PONG\r\n", 7)) {
+		/* e.g. "-LOADING Redis is loading the dataset in memory" */
+		ret = -EPROTO;
+		resp[strcspn(resp, "\r\n")] = '\0';
+		seterr(err, errlen, "PING answered '%.80s'", resp);
+		goto out;
+	}
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+static int probe_command(const struct lzb_probe *p, long long deadline,
+			 char *err, size_t errlen)
+{
+	pid_t pid, w;
+	int status = 0;
+
+	pid = fork();
+	if (pid < 0) {
+		seterr(err, errlen, "fork: %s", strerror(errno));
+		return -errno;
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+
+		setpgid(0, 0);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+		}
+		execvp(p->cmd.argv[0], p->cmd.argv);
+		dprintf(2, "lazyboot probe: %s: %s\n", p->cmd.argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	for (;;) {
+		w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			seterr(err, errlen, "waitpid: %s", strerror(errno));
+			return -ECHILD;
+		}
+		if (!remaining(deadline)) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			seterr(err, errlen, "command '%s' timed out",
+			       p->cmd.argv[0]);
+			return -ETIMEDOUT;
+		}
+		usleep(10000);
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status))
+		seterr(err, errlen, "command '%s' exited with %d",
+		       p->cmd.argv[0], WEXITSTATUS(status));
+	else
+		seterr(err, errlen, "command '%s' killed by signal %d",
+		       p->cmd.argv[0], WTERMSIG(status));
+	return -EPROTO;
+}
+
+int lzb_probe_once(const struct lzb_probe *p, int timeout_ms, char *err,
+		   size_t errlen)
+{
+	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 1);
+	int fd;
+
+	switch (p->kind) {
+	case LZB_PROBE_TCP:
+		fd = connect_timeout(p, deadline, err, errlen);
+		if (fd < 0)
+			return fd;
+		close(fd);
+		return 0;
+	case LZB_PROBE_HTTP:
+		return probe_http(p, deadline, err, errlen);
+	case LZB_PROBE_REDIS:
+		return probe_redis(p, deadline, err, errlen);
+	case LZB_PROBE_COMMAND:
+		return probe_command(p, deadline, err, errlen);
+	}
+	seterr(err, errlen, "unknown probe kind %d", (int)p->kind);
+	return -EINVAL;
+}
+
+int lzb_probe_wait(const struct lzb_probe *p, int total_ms, int interval_ms,
+		   char *err, size_t errlen)
+{
+	long long deadline = now_ms() + total_ms;
+	int ret;
+
+	for (;;) {
+		int left = remaining(deadline);
+		int once = left < 5000 ? left : 5000;
+
+		ret = lzb_probe_once(p, once ? once : 1, err, errlen);
+		if (!ret)
+			return 0;
+		if (!remaining(deadline))
+			return ret;
+		left = remaining(deadline);
+		usleep(1000 * (interval_ms < left ? interval_ms : left));
+	}
+}

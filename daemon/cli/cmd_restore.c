@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* `lazyboot restore`: a lazy restore from a served image, in the foreground. */
+#include <stdio.h>
+
+#include "cli/commands.h"
+#include "pager/restore.h"
+#include "pager/restore_args.h"
+#include "pager/restore_record.h"
+
+static const char usage[] =
+	"usage: lazyboot restore URL [MIRROR...] (--pubkey FILE | --allow-unsigned)\n"
+	"                        [--encrypt-key FILE] [--workdir DIR] [--ready CMD]\n"
+	"                        [--criu PATH] [--plugin-dir DIR]\n"
+	"                        [--max-background N] [--tftp-blksize N]\n"
+	"                        [--deadline-ms N] [--quiet]\n"
+	"                        [-- CRIU-RESTORE-OPTION...]\n"
+	"       lazyboot restore --resume WORKDIR [--ready CMD] [--quiet]\n"
+	"\n"
+	"Restore the application set of a lazyboot image lazily.  URL (and any\n"
+	"MIRROR) is the image directory's base: file://, http://, https:// or\n"
+	"tftp://.  The manifest is fetched and its ed25519 signature checked\n"
+	"against --pubkey; the index and the boot bundle are fetched and checked\n"
+	"against the manifest; `criu restore --lazy-pages` then runs on the bundle\n"
+	"in --workdir (default /run/lazyboot/restore) while this command serves\n"
+	"CRIU's lazy-pages socket: pages the restored tasks touch are fetched\n"
+	"first, the rest streamed in the image's order, at most N chunks at a time\n"
+	"(--max-background, default 4).  Every chunk is checked against the\n"
+	"manifest before a byte of it reaches a task.\n"
+	"\n"
+	"  --pubkey FILE      the image signer's public key (lazyboot keygen)\n"
+	"  --allow-unsigned   restore without checking the manifest's signature\n"
+	"  --encrypt-key FILE the key of an encrypted image (lazyboot keygen --encrypt)\n"
+	"  --ready CMD        readiness probe run with sh -c until it exits 0\n"
+	"  --criu PATH        the criu binary (default: criu from PATH)\n"
+	"  --plugin-dir DIR   criu --libdir holding lazyboot_plugin.so (default:\n"
+	"                     this program's directory if the plugin is there,\n"
+	"                     else CRIU's /usr/lib/criu); the plugin checks the\n"
+	"                     node's files and hands the real pids over\n"
+	"  --tftp-blksize N   tftp:// block size to ask for (RFC 2348, 8..65464;\n"
+	"                     default 1468, one unfragmented datagram on a\n"
+	"                     1500-byte MTU); larger blocks for jumbo frames or\n"
+	"                     servers without windowsize (RFC 7440)\n"
+	"  --deadline-ms N    if this pager dies, a successor must take over within\n"
+	"                     N ms (default 30000) or the tasks are killed\n"
+	"  --resume WORKDIR   finish the restore in WORKDIR whose pager died: take\n"
+	"                     its tasks' uffds back from lazyboot.ko or the holder\n"
+	"                     process, replay its journal, wake the blocked threads\n"
+	"                     and stream the rest (image and keys as on record)\n"
+	"  options after --   passed to criu restore (e.g. --shell-job)\n"
+	"\n"
+	"The command returns when every page is resident (and the probe passed),\n"
+	"leaving the restored tasks running.  If the pager cannot finish (a chunk\n"
+	"that cannot be fetched or does not verify, a signal), the restored tasks\n"
+	"are killed rather than left to run on missing memory.  If the pager itself\n"
+	"is killed, lazyboot.ko (or, without it, a holder process) keeps the\n"
+	"uffds until --resume takes over, or kills the tasks at the deadline; the\n"
+	"output's \"guarantee:\" line says which.  Exit status 0 on\n"
+	"success, 1 on failure, 2 on bad usage.\n";
+
+static void print_report(const struct lzb_restore_report *r);
+
+int cmd_restore(int argc, char **argv)
+{
+	struct lzb_restore_opts o = { 0 };
+	struct lzb_restore_report rep;
+	static struct lzb_record rec;
+	struct lzb_err err;
+	int ret = lzb_restore_parse_args(argc, argv, "lazyboot restore",
+					 usage, &o);
+
+	if (ret)
+		return ret == 1 ? 0 : 2;
+	if (o.resume) {
+		if (lzb_record_load(o.workdir, &rec, &err)) {
+			fprintf(stderr, "lazyboot restore: %s\n", err.msg);
+			return 1;
+		}
+		o.mirrors = (const char *const *)rec.mirrors;
+		o.nr_mirrors = rec.nr_mirrors;
+		o.pubkey = rec.pubkey;
+		o.encrypt_key = rec.encrypt_key;
+		o.allow_unsigned = rec.allow_unsigned;
+		o.max_background = rec.max_background;
+		o.tftp_blksize = rec.tftp_blksize;
+		o.deadline_ms = rec.deadline_ms;
+		ret = lzb_restore_run(&o, &rep);
+		lzb_record_free(&rec);
+	} else {
+		ret = lzb_restore_run(&o, &rep);
+	}
+	if (ret)
+		return 1;
+	print_report(&rep);
+	return 0;
+}
+
+static void print_report(const struct lzb_restore_report *r)
+{
+	const struct lzb_restore_report rep = *r;
+
+	printf("restored: bundle %llu ms, restore finished %llu ms, ready %s%llu ms, "
+	       "all resident %llu ms\n",
+	       (unsigned long long)rep.ms_bundle,
+	       (unsigned long long)rep.ms_restored, rep.ms_ready ? "" : "(no probe) ",
+	       (unsigned long long)rep.ms_ready,
+	       (unsigned long long)rep.ms_resident);
+	printf("pages: %llu installed, %llu faults (%llu zero pages); chunks: %llu "
+	       "fetched (%llu for faults), %llu bytes; %llu bytes before ready\n",
+	       (unsigned long long)rep.pages_installed,
+	       (unsigned long long)rep.faults, (unsigned long long)rep.zero_pages,
+	       (unsigned long long)rep.chunks_fetched,
+	       (unsigned long long)rep.chunks_urgent,
+	       (unsigned long long)rep.bytes_fetched,
+	       (unsigned long long)rep.bytes_before_ready);
+	printf("root pid %d\n", rep.root_pid);
+}

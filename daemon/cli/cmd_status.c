@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* `lazyboot status`: how far the restores on this machine got. */
+#include <errno.h>
+#include <getopt.h>
+#include <glob.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "util/file_util.h"
+#include "pager/restore_status.h"
+
+#define RUN_DIR "/run/lazyboot"
+#define BAR_WIDTH 30
+
+static const char usage[] =
+	"usage: lazyboot status [--watch [SECONDS]] [WORKDIR...]\n"
+	"\n"
+	"Show the restores of this machine: each WORKDIR's status file (default:\n"
+	"every " RUN_DIR "/*/status).  Per restore: state, pages resident of\n"
+	"the image's lazy pages, bytes fetched and the rate, faults served and\n"
+	"their latency (p50/p99), the guarantee that protects the restored\n"
+	"tasks, and whether the restored root and the pager still run.  A\n"
+	"status whose pager died before the restore finished is marked stale.\n"
+	"\n"
+	"  --watch [SECONDS]  redraw every SECONDS (default 1) until every\n"
+	"                     restore shown is finished, failed or stale\n"
+	"\n"
+	"Exit status 0 if every status file was read, 1 if one could not be\n"
+	"read or is malformed, 2 on bad usage.\n";
+
+static volatile sig_atomic_t interrupted;
+
+static void on_int(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static bool pid_alive(int pid)
+{
+	return pid > 0 && (!kill(pid, 0) || errno == EPERM);
+}
+
+static void print_ms(const char *what, uint64_t ms)
+{
+	if (ms)
+		printf(" %s %.2f s", what, ms / 1000.0);
+	else
+		printf(" %s -", what);
+}
+
+static void print_us(uint64_t us)
+{
+	if (us >= 10000)
+		printf("%.1f ms", us / 1000.0);
+	else
+		printf("%llu us", (unsigned long long)us);
+}
+
+/* Prints one restore; returns true once it will not change any more. */
+static bool print_status(const char *dir, const struct lzb_restore_status *st)
+{
+	bool pager = lzb_status_pager_alive(st);
+	bool final = lzb_status_final(st->state);
+	double pct = st->pages_total ?
+		     100.0 * (double)st->pages_resident / st->pages_total : 0;
+	int fill = (int)(pct * BAR_WIDTH / 100 + 0.5);
+
+	if (!st->pages_total && !strcmp(st->state, "resident"))
+		pct = 100, fill = BAR_WIDTH;
+	printf("%s: %s%s\n", dir, st->state,
+	       !final && !pager ? " (STALE: the pager died before the restore "
+	       "finished)" : "");
+	printf("  image    %s\n", st->url);
+	printf("  pages    [%.*s%.*s] %5.1f%%  %llu/%llu resident\n", fill,
+	       "##############################", BAR_WIDTH - fill,
+	       "..............................", pct,
+	       (unsigned long long)st->pages_resident,
+	       (unsigned long long)st->pages_total);
+	printf("  fetched  %.1f MB at %.1f MB/s\n", st->bytes_fetched / 1e6,
+	       st->mb_per_s);
+	printf("  faults   %llu, latency p50 ", (unsigned long long)st->faults);
+	print_us(st->latency_p50_us);
+	printf(", p99 ");
+	print_us(st->latency_p99_us);
+	printf("\n  times   ");
+	print_ms("bundle", st->ms_bundle);
+	print_ms("restored", st->ms_restored);
+	print_ms("ready", st->ms_ready);
+	print_ms("resident", st->ms_resident);
+	printf("\n  root     ");
+	if (st->root_pid)
+		printf("pid %d (%s)", st->root_pid,
+		       st->root_exit[0] ? st->root_exit :
+		       pid_alive(st->root_pid) ? "running" : "gone");
+	else
+		printf("not restored yet");
+	printf("; pager pid %d (%s)\n", st->pager_pid,
+	       pager ? "running" : "exited");
+	printf("  guarantee %s\n", st->guarantee[0] ? st->guarantee : "unknown");
+	if (st->failure[0])
+		printf("  failure  %s\n", st->failure);
+	return final || !pager;
+}
+
+/* Show WORKDIR's restore; *done tells whether it is over. */
+static int show(const char *dir, bool *done)
+{
+	struct lzb_restore_status st;
+	struct lzb_err err = { { 0 } };
+	char path[4200];
+	uint8_t *text;
+	size_t len;
+	int ret;
+
+	*done = true;
+	if (lzb_path(path, sizeof(path), dir, LZB_STATUS_FILE)) {
+		fprintf(stderr, "lazyboot status: %s: path too long\n", dir);
+		return 1;
+	}
+	if (lzb_read_file(path, 65536, &text, &len, &err)) {
+		fprintf(stderr, "lazyboot status: %s\n", err.msg);
+		return 1;
+	}
+	ret = lzb_status_parse(path, (const char *)text, len, &st, &err);
+	free(text);
+	if (ret) {
+		fprintf(stderr, "lazyboot status: %s\n", err.msg);
+		return 1;
+	}
+	*done = print_status(dir, &st);
+	return 0;
+}
+
+static int show_all(char **dirs, int n, bool *all_done)
+{
+	glob_t g = { 0 };
+	int ret = 0;
+
+	*all_done = true;
+	if (!n) {
+		if (glob(RUN_DIR "/*/" LZB_STATUS_FILE, 0, NULL, &g) || !g.gl_pathc) {
+			printf("no restores: nothing under %s/*/%s\n", RUN_DIR,
+			       LZB_STATUS_FILE);
+			globfree(&g);
+			return 0;
+		}
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			*strrchr(g.gl_pathv[i], '/') = '\0';
+		dirs = g.gl_pathv;
+		n = (int)g.gl_pathc;
+	}
+	for (int i = 0; i < n; i++) {
+		bool done;
+
+		if (i)
+			putchar('\n');
+		ret |= show(dirs[i], &done);
+		*all_done &= done;
+	}
+	globfree(&g);
+	return ret;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "watch", optional_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	unsigned int watch = 0;
+	bool done;
+	int opt, ret;
+	char *end;
+
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'w':
+			watch = 1;
+			if (!optarg && optind < argc && argv[optind][0] >= '0' &&
+			    argv[optind][0] <= '9')
+				optarg = argv[optind++];
+			if (optarg) {
+				watch = (unsigned int)strtoul(optarg, &end, 10);
+				if (*end || !watch || watch > 3600) {
+					fprintf(stderr, "lazyboot status: --watch "
+						"takes 1..3600 seconds, not '%s'\n",
+						optarg);
+					return 2;
+				}
+			}
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (!watch)
+		return show_all(&argv[optind], argc - optind, &done);
+	signal(SIGINT, on_int);
+	for (;;) {
+		if (isatty(STDOUT_FILENO))
+			fputs("\033[H\033[2J", stdout);
+		ret = show_all(&argv[optind], argc - optind, &done);
+		fflush(stdout);
+		if (done || interrupted)
+			return ret;
+		sleep(watch);
+		if (!isatty(STDOUT_FILENO))
+			puts("--");
+	}
+}

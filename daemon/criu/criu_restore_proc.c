@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Starting criu restore for a pager, and ending it (criu_restore_proc.h). */
+#include "criu/criu_restore_proc.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "capture/capture.h"
+#include "criu/plugin_link.h"
+
+static pid_t spawn(char *const argv[], const char *log, bool thp_off)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (log) {
+			FILE *f = freopen(log, "a", stdout);
+
+			if (!f || dup2(STDOUT_FILENO, STDERR_FILENO) < 0)
+				_exit(126);
+		}
+		if (thp_off && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0)) {
+			fprintf(stderr, "lazyboot: cannot turn transparent huge "
+				"pages off for criu: %s\n", strerror(errno));
+			_exit(125);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+pid_t lzb_spawn(char *const argv[], const char *log)
+{
+	return spawn(argv, log, false);
+}
+
+pid_t lzb_criu_restore_start(const struct lzb_criu_restore *r,
+			     struct lzb_err *err)
+{
+	char **argv = calloc(20 + r->nr_extra, sizeof(char *));
+	char pidfile[4200], log[4200];
+	size_t n = 0;
+	pid_t pid;
+
+	if (!argv)
+		return lzb_errf(err, "out of memory");
+	snprintf(pidfile, sizeof(pidfile), "%s/restore.pid", r->workdir);
+	snprintf(log, sizeof(log), "%s/criu-restore.out", r->workdir);
+	unlink(pidfile);
+	argv[n++] = (char *)(r->criu ? r->criu : "criu");
+	argv[n++] = "restore";
+	argv[n++] = "--images-dir";
+	argv[n++] = (char *)r->images_dir;
+	argv[n++] = "--work-dir";
+	argv[n++] = (char *)r->workdir;
+	argv[n++] = "--lazy-pages";
+	argv[n++] = "--restore-detached";
+	argv[n++] = "--pidfile";
+	argv[n++] = pidfile;
+	argv[n++] = "--log-file";
+	argv[n++] = "restore.log";
+	argv[n++] = "-v4";
+	if (r->plugin_dir) {
+		argv[n++] = "--libdir";
+		argv[n++] = (char *)r->plugin_dir;
+	}
+	for (size_t i = 0; i < r->nr_extra; i++)
+		argv[n++] = r->extra[i];
+	/* Only criu is started after this: it inherits the pager's name. */
+	if (r->pager_socket)
+		setenv(LZB_PLUGIN_SOCKET_ENV, r->pager_socket, 1);
+	else
+		unsetenv(LZB_PLUGIN_SOCKET_ENV);
+	/*
+	 * Transparent huge pages off for criu and so for the tasks it forks:
+	 * CRIU writes a task's eager pages before it registers the memory
+	 * with userfaultfd, and with THP on, such a write can make the kernel
+	 * back the whole 2 MiB block with a huge page, so the block's lazy
+	 * pages would be present zeros the pager can no longer fill (EEXIST).
+	 * CRIU's restorer sets the task's own dumped THP setting again after
+	 * the memory is registered, where a missing page always goes to the
+	 * pager.
+	 */
+	pid = spawn(argv, log, true);
+	free(argv);
+	if (pid < 0)
+		return lzb_errf(err, "cannot start criu: %s", strerror(errno));
+	return pid;
+}
+
+const char *lzb_default_plugin_dir(char *buf, size_t len)
+{
+	char self[4096], path[4200];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	snprintf(path, sizeof(path), "%s/lazyboot_plugin.so", self);
+	if (access(path, R_OK) || (size_t)snprintf(buf, len, "%s", self) >= len)
+		return NULL;
+	return buf;
+}
+
+int lzb_criu_restore_root(const char *workdir)
+{
+	char path[4200];
+	FILE *f;
+	int pid = 0;
+
+	snprintf(path, sizeof(path), "%s/restore.pid", workdir);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%d", &pid) != 1 || pid < 0)
+		pid = 0;
+	fclose(f);
+	return pid;
+}
+
+int lzb_criu_restore_reap(pid_t *criu, const char *workdir, int *root_pid,
+			  struct lzb_err *err)
+{
+	int status;
+
+	if (*criu <= 0 || waitpid(*criu, &status, WNOHANG) != *criu)
+		return 0;
+	*criu = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		*root_pid = lzb_criu_restore_root(workdir);
+		return 1;
+	}
+	if (!err->msg[0])
+		lzb_errf(err, "criu restore failed (status 0x%x); see "
+			 "%s/restore.log and criu-restore.out", status, workdir);
+	return -1;
+}
+
+int lzb_kill_restored(pid_t criu, int root, const int *real_pids, size_t n)
+{
+	static pid_t pids[2 * LZB_TREE_MAX];
+	int k = 0, m, killed = 0;
+
+	/* Stop first, so nothing forks away while the trees are listed. */
+	if (root > 0)
+		kill(root, SIGSTOP);
+	if (root > 0) {
+		m = lzb_tree_pids(root, pids, LZB_TREE_MAX);
+		k = m > 0 ? m : 0;
+	}
+	if (criu > 0) {
+		m = lzb_tree_pids(criu, pids + k, LZB_TREE_MAX);
+		/* criu itself (pids[k]) goes last, once its tree is dead. */
+		if (m > 1) {
+			memmove(pids + k, pids + k + 1,
+				(size_t)(m - 1) * sizeof(*pids));
+			k += m - 1;
+		}
+	}
+	for (int i = 0; i < k; i++)
+		if (kill(pids[i], SIGKILL) == 0)
+			killed++;
+	for (size_t i = 0; i < n; i++)
+		if (real_pids[i] > 0 && kill(real_pids[i], SIGKILL) == 0)
+			killed++;
+	if (criu > 0)
+		kill(criu, SIGKILL);
+	return killed;
+}

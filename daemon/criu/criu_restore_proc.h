@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Running `criu restore --lazy-pages` for a pager (lazyboot restore,
+ * lazyboot profile), and ending what it restored when the pager cannot
+ * finish: the restored tasks must never run on with pages missing.
+ */
+#ifndef LAZYBOOT_CRIU_RESTORE_PROC_H
+#define LAZYBOOT_CRIU_RESTORE_PROC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/lzb_error.h"
+
+struct lzb_criu_restore {
+	const char *criu;		/* binary; NULL: "criu" */
+	const char *images_dir;
+	const char *workdir;		/* lazy socket, logs, restore.pid */
+	const char *plugin_dir;		/* --libdir; NULL: CRIU's default */
+	const char *pager_socket;	/* LAZYBOOT_PAGER_SOCKET, or NULL */
+	char *const *extra;		/* more `criu restore` arguments */
+	size_t nr_extra;
+};
+
+/*
+ * Fork and exec ARGV with stdout and stderr appended to LOG (if not
+ * NULL).  The child's pid, or -1 with errno.
+ */
+pid_t lzb_spawn(char *const argv[], const char *log);
+
+/*
+ * Start `criu restore --lazy-pages --restore-detached` with WORKDIR's
+ * restore.pid as pidfile, restore.log as log (-v4) and criu's own output
+ * in WORKDIR/criu-restore.out.  Its pid, or -1 with ERR.
+ */
+pid_t lzb_criu_restore_start(const struct lzb_criu_restore *r,
+			     struct lzb_err *err);
+
+/*
+ * Where lazyboot_plugin.so is: the directory of this program if it is
+ * there (a build tree), else NULL (CRIU's own plugin directory,
+ * /usr/lib/criu, where an installed plugin lives).  BUF holds the result.
+ */
+const char *lzb_default_plugin_dir(char *buf, size_t len);
+
+/* The restored root's pid from WORKDIR/restore.pid, or 0. */
+int lzb_criu_restore_root(const char *workdir);
+
+/*
+ * Reap the `criu restore` *CRIU started for WORKDIR if it has exited
+ * (*CRIU becomes 0): 1 when it exited 0, *ROOT_PID then read from
+ * restore.pid; -1 when it failed, with ERR naming its logs unless ERR
+ * already holds an error; 0 while it runs (or was reaped before).
+ */
+int lzb_criu_restore_reap(pid_t *criu, const char *workdir, int *root_pid,
+			  struct lzb_err *err);
+
+/*
+ * SIGKILL whatever the restore brought up: every descendant of CRIU (the
+ * tasks it is still restoring), the restored root and its descendants
+ * (when it is a PID namespace's init, that ends the namespace), and the
+ * real pids the plugin reported; CRIU itself last.  Pids of the image are
+ * never used: in a new PID namespace they name other processes here.
+ * Returns how many processes were signalled.
+ */
+int lzb_kill_restored(pid_t criu, int root, const int *real_pids, size_t n);
+
+#endif

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The pager's end of the CRIU plugin link (plugin_link.h). */
+#include "criu/plugin_link.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "capture/capture.h"
+#include "util/unix_listen.h"
+
+struct lzb_plugin_link {
+	int listen_fd, conn_fd;
+	char path[108];
+	char buf[512];
+	size_t len;
+	bool hello, have_result;
+	int result;
+	size_t nr;
+	struct lzb_plugin_task tasks[LZB_PLUGIN_MAX_TASKS];
+};
+
+int lzb_plugin_link_listen(const char *dir, struct lzb_plugin_link **out)
+{
+	struct lzb_plugin_link *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	l->conn_fd = -1;
+	l->listen_fd = lzb_unix_listen(dir, LZB_PLUGIN_SOCKET_NAME, l->path,
+				       sizeof(l->path));
+	if (l->listen_fd < 0) {
+		int err = l->listen_fd;
+
+		free(l);
+		return err;
+	}
+	*out = l;
+	return 0;
+}
+
+void lzb_plugin_link_close(struct lzb_plugin_link *l)
+{
+	if (!l)
+		return;
+	if (l->conn_fd >= 0)
+		close(l->conn_fd);
+	if (l->listen_fd >= 0) {
+		close(l->listen_fd);
+		unlink(l->path);
+	}
+	free(l);
+}
+
+const char *lzb_plugin_link_path(const struct lzb_plugin_link *l)
+{
+	return l->path;
+}
+
+int lzb_plugin_link_fd(const struct lzb_plugin_link *l)
+{
+	return l->conn_fd >= 0 ? l->conn_fd : l->listen_fd;
+}
+
+static int handle_line(struct lzb_plugin_link *l, const char *line)
+{
+	int v;
+	char end;
+
+	if (sscanf(line, "hello %d%c", &v, &end) == 1) {
+		l->hello = true;
+		return 0;
+	}
+	if (sscanf(line, "exit %d%c", &v, &end) == 1) {
+		l->have_result = true;
+		l->result = v;
+		return 0;
+	}
+	if (sscanf(line, "task %d%c", &v, &end) == 1 && v > 0) {
+		int img = lzb_ns_pid(v);
+
+		if (l->nr < LZB_PLUGIN_MAX_TASKS)
+			l->tasks[l->nr++] = (struct lzb_plugin_task){
+				.real_pid = v, .img_pid = img > 0 ? img : 0 };
+		return 0;
+	}
+	return -EPROTO;
+}
+
+int lzb_plugin_link_process(struct lzb_plugin_link *l)
+{
+	ssize_t n;
+
+	if (l->conn_fd < 0) {
+		/* One criu per link: a second connection is not accepted. */
+		l->conn_fd = accept4(l->listen_fd, NULL, NULL,
+				     SOCK_CLOEXEC | SOCK_NONBLOCK);
+		return l->conn_fd >= 0 || errno == EAGAIN ? 0 : -errno;
+	}
+	n = read(l->conn_fd, l->buf + l->len, sizeof(l->buf) - 1 - l->len);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		/* criu is gone: keep what it said, stop listening to it. */
+		close(l->conn_fd);
+		l->conn_fd = -2;
+		return 0;
+	}
+	if (n < 0)
+		return 0;
+	l->len += (size_t)n;
+	l->buf[l->len] = '\0';
+	for (char *nl; (nl = strchr(l->buf, '\n'));) {
+		int err;
+
+		*nl = '\0';
+		err = handle_line(l, l->buf);
+		l->len -= (size_t)(nl + 1 - l->buf);
+		memmove(l->buf, nl + 1, l->len + 1);
+		if (err)
+			return err;
+	}
+	return l->len == sizeof(l->buf) - 1 ? -EPROTO : 0;
+}
+
+bool lzb_plugin_link_hello(const struct lzb_plugin_link *l)
+{
+	return l->hello;
+}
+
+size_t lzb_plugin_link_tasks(const struct lzb_plugin_link *l,
+			     const struct lzb_plugin_task **tasks)
+{
+	*tasks = l->tasks;
+	return l->nr;
+}
+
+int lzb_plugin_link_result(const struct lzb_plugin_link *l, int *ret)
+{
+	if (l->have_result)
+		*ret = l->result;
+	return l->have_result;
+}

@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * http:// and https:// through libcurl's multi_socket interface, driven by
+ * the fetcher's epoll set: one multi handle per fetcher (so its connection
+ * cache gives keep-alive reuse and HTTP/2 multiplexing), one easy handle per
+ * try.  Responses are checked by http_resp.c before a byte is delivered.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include <curl/curl.h>
+
+#include "fetch/fetch_internal.h"
+#include "fetch/http_resp.h"
+
+struct lzb_http {
+	CURLM *multi;
+};
+
+struct http_sock {
+	struct lzb_watch w;
+	struct lzb_fetcher *f;
+	curl_socket_t fd;
+	bool added;
+};
+
+struct http_try {
+	struct lzb_fetch *r;
+	CURL *easy;
+	struct lzb_http_resp resp;
+	bool full_body;		/* 200 for a Range request, cut it out */
+	uint64_t pos;		/* bytes of the body seen */
+	bool range_complete;	/* full_body: have all we wanted */
+	uint64_t last_ns;	/* when the last byte (header or body) came */
+	int err;		/* our own verdict, set before aborting */
+	char range[48];
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static void check_done(struct lzb_fetcher *f);
+
+static void sock_event(struct lzb_watch *w, uint32_t events)
+{
+	struct http_sock *s = (struct http_sock *)w;
+	struct lzb_fetcher *f = s->f;
+	int flags = 0, running;
+
+	if (events & EPOLLIN)
+		flags |= CURL_CSELECT_IN;
+	if (events & EPOLLOUT)
+		flags |= CURL_CSELECT_OUT;
+	if (events & (EPOLLERR | EPOLLHUP))
+		flags |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(f->http->multi, s->fd, flags, &running);
+	check_done(f);
+}
+
+static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
+		     void *socketp)
+{
+	struct lzb_fetcher *f = userp;
+	struct http_sock *s = socketp;
+	uint32_t events = 0;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (s) {
+			lzb_watch_del(f, fd, &s->w);
+			lzb_defer_free(f, s);
+			curl_multi_assign(f->http->multi, fd, NULL);
+		}
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		events |= EPOLLIN;
+	if (what & CURL_POLL_OUT)
+		events |= EPOLLOUT;
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -1;
+		s->w.fn = sock_event;
+		s->f = f;
+		s->fd = fd;
+		if (lzb_watch_add(f, fd, events, &s->w)) {
+			free(s);
+			return -1;
+		}
+		curl_multi_assign(f->http->multi, fd, s);
+		return 0;
+	}
+	return lzb_watch_mod(f, fd, events, &s->w) ? -1 : 0;
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct lzb_fetcher *f = userp;
+
+	(void)multi;
+	f->http_timer_ns = timeout_ms < 0 ? LZB_NO_TIMER :
+		lzb_now_ns() + (uint64_t)timeout_ms * LZB_NS_PER_MS;
+	if (!f->in_process)
+		lzb_fetcher_rearm(f);
+	return 0;
+}
+
+void lzb_http_timer(struct lzb_fetcher *f)
+{
+	int running;
+
+	if (!f->http)
+		return;
+	curl_multi_socket_action(f->http->multi, CURL_SOCKET_TIMEOUT, 0,
+				 &running);
+	check_done(f);
+}
+
+static int http_init(struct lzb_fetcher *f)
+{
+	static bool global_done;
+
+	if (f->http)
+		return 0;
+	if (!global_done) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT))
+			return -ENOMEM;
+		global_done = true;
+	}
+	f->http = calloc(1, sizeof(*f->http));
+	if (!f->http)
+		return -ENOMEM;
+	f->http->multi = curl_multi_init();
+	if (!f->http->multi) {
+		free(f->http);
+		f->http = NULL;
+		return -ENOMEM;
+	}
+	curl_multi_setopt(f->http->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(f->http->multi, CURLMOPT_SOCKETDATA, f);
+	curl_multi_setopt(f->http->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(f->http->multi, CURLMOPT_TIMERDATA, f);
+	curl_multi_setopt(f->http->multi, CURLMOPT_PIPELINING,
+			  (long)CURLPIPE_MULTIPLEX);
+	return 0;
+}
+
+void lzb_http_free(struct lzb_fetcher *f)
+{
+	if (!f->http)
+		return;
+	curl_multi_cleanup(f->http->multi);
+	free(f->http);
+	f->http = NULL;
+}
+
+static size_t header_cb(char *line, size_t size, size_t n, void *arg)
+{
+	struct http_try *t = arg;
+	struct lzb_fetch *r = t->r;
+	size_t len = size * n;
+	char why[200];
+	int rc;
+
+	t->last_ns = lzb_now_ns();
+	rc = lzb_http_resp_line(&t->resp, line, len);
+	if (rc < 0) {
+		lzb_fetch_msg(r, "malformed HTTP status line");
+		t->err = -EPROTO;
+		return 0;
+	}
+	/* End of a header block; 1xx and redirects are not final. */
+	if (rc == 1 && t->resp.status >= 200) {
+		rc = lzb_http_resp_check(&t->resp, r->s.offset, r->s.length,
+					 r->limit, r->f->o.accept_full_for_range,
+					 &t->full_body, why, sizeof(why));
+		if (rc) {
+			lzb_fetch_msg(r, "%s", why);
+			t->err = rc;
+			return 0;
+		}
+		if (t->full_body)
+			r->f->st.range_ignored++;
+		if (!r->s.length && t->resp.have_length)
+			lzb_fetch_set_total(r, t->resp.content_length);
+	}
+	return len;
+}
+
+static size_t write_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct http_try *t = arg;
+	struct lzb_fetch *r = t->r;
+	size_t len = size * n;
+	uint64_t start = t->pos, end = t->pos + len;
+	int err;
+
+	t->last_ns = lzb_now_ns();
+	if (!t->resp.headers_done) {	/* cannot happen with libcurl */
+		lzb_fetch_msg(r, "body before headers");
+		t->err = -EPROTO;
+		return 0;
+	}
+	t->pos = end;
+	if (t->full_body) {
+		uint64_t a = r->s.offset, b = r->s.offset + r->s.length;
+
+		if (end <= a)
+			return len;
+		if (start < a) {
+			data += a - start;
+			start = a;
+		}
+		if (end > b)
+			end = b;
+		if (start < end) {
+			err = lzb_fetch_deliver(r, start - a, data,
+						end - start);
+			if (err) {
+				t->err = err;
+				return 0;
+			}
+		}
+		if (end == b) {	/* the rest is of no use: stop reading */
+			t->range_complete = true;
+			return 0;
+		}
+		return len;
+	}
+	err = lzb_fetch_deliver(r, start, data, len);
+	if (err) {
+		t->err = err;
+		return 0;
+	}
+	return len;
+}
+
+static void http_close(struct lzb_fetch *r)
+{
+	struct http_try *t = r->tp_state;
+
+	if (!t)
+		return;
+	curl_multi_remove_handle(r->f->http->multi, t->easy);
+	curl_easy_cleanup(t->easy);
+	free(t);
+	r->tp_state = NULL;
+}
+
+static int map_curl_error(struct http_try *t, CURLcode rc)
+{
+	struct lzb_fetch *r = t->r;
+	const char *detail = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
+
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+		lzb_fetch_msg(r, "cannot resolve host: %s", detail);
+		return -EHOSTUNREACH;
+	case CURLE_COULDNT_CONNECT:
+		lzb_fetch_msg(r, "cannot connect: %s", detail);
+		return -ECONNREFUSED;
+	case CURLE_OPERATION_TIMEDOUT:
+		lzb_fetch_msg(r, "stalled or timed out: %s", detail);
+		return -ETIMEDOUT;
+	case CURLE_PARTIAL_FILE:
+		lzb_fetch_msg(r, "truncated: connection closed after %llu "
+			      "bytes of the body (%s)",
+			      (unsigned long long)t->pos, detail);
+		return -EPROTO;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		/* -EACCES: not retried in later rounds (fetch.c) */
+		lzb_fetch_msg(r, "TLS verification failed: %s", detail);
+		return -EACCES;
+	case CURLE_SSL_CACERT_BADFILE:
+		lzb_fetch_msg(r, "TLS verification failed, cannot use the CA "
+			      "file: %s", detail);
+		return -EACCES;
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_UNSUPPORTED_PROTOCOL:	/* what 7.88 says for a bad status */
+		lzb_fetch_msg(r, "malformed HTTP response: %s", detail);
+		return -EPROTO;
+	case CURLE_SSL_CONNECT_ERROR:
+		lzb_fetch_msg(r, "TLS handshake failed: %s", detail);
+		return -ECONNABORTED;
+	default:
+		lzb_fetch_msg(r, "%s", detail);
+		return -EIO;
+	}
+}
+
+static void finish(struct lzb_fetch *r, CURLcode rc)
+{
+	struct http_try *t = r->tp_state;
+	long ver = 0, conns = 0;
+	int err = 0;
+
+	curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &ver);
+	curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &conns);
+	r->f->st.http_new_connections += conns;
+	if (ver == CURL_HTTP_VERSION_2_0)
+		r->f->st.http2_transfers++;
+	if (t->err)
+		err = t->err;
+	else if (rc == CURLE_WRITE_ERROR && t->range_complete)
+		err = 0;
+	else if (rc != CURLE_OK)
+		err = map_curl_error(t, rc);
+	else if (!t->resp.headers_done || t->resp.status < 200) {
+		lzb_fetch_msg(r, "no final HTTP response");
+		err = -EPROTO;
+	} else if (t->full_body && !t->range_complete) {
+		lzb_fetch_msg(r, "full body (200) ended before the range");
+		err = -EPROTO;
+	}
+	http_close(r);
+	lzb_fetch_try_done(r, err);
+}
+
+static void check_done(struct lzb_fetcher *f)
+{
+	CURLMsg *m;
+	int left;
+
+	while (f->http && (m = curl_multi_info_read(f->http->multi, &left))) {
+		struct lzb_fetch *r = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &r);
+		if (r && r->tp_state)
+			finish(r, m->data.result);
+	}
+}
+
+static int http_start(struct lzb_fetch *r)
+{
+	struct lzb_fetcher *f = r->f;
+	struct http_try *t;
+	int err;
+
+	err = http_init(f);
+	if (err) {
+		lzb_fetch_msg(r, "cannot set up libcurl");
+		return err;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->r = r;
+	lzb_http_resp_init(&t->resp);
+	t->easy = curl_easy_init();
+	if (!t->easy) {
+		free(t);
+		lzb_fetch_msg(r, "cannot set up libcurl");
+		return -ENOMEM;
+	}
+	curl_easy_setopt(t->easy, CURLOPT_URL, r->url);
+	curl_easy_setopt(t->easy, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(t->easy, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(t->easy, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(t->easy, CURLOPT_HTTP_VERSION,
+			 (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(t->easy, CURLOPT_PIPEWAIT, 1L);
+	curl_easy_setopt(t->easy, CURLOPT_STREAM_WEIGHT,
+			 r->s.prio == LZB_PRIO_FAULT ? 256L : 16L);
+	curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)f->o.connect_timeout_ms);
+	/* Stalls are ours to detect (http_timer), to the millisecond:
+	 * libcurl's LOW_SPEED_TIME counts whole seconds. */
+	curl_easy_setopt(t->easy, CURLOPT_BUFFERSIZE, 256L * 1024);
+	curl_easy_setopt(t->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(t->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (f->o.ca_file) {
+		/* pinned CA: this file replaces the system trust store */
+		curl_easy_setopt(t->easy, CURLOPT_CAINFO, f->o.ca_file);
+		curl_easy_setopt(t->easy, CURLOPT_CAPATH, NULL);
+	}
+	if (f->o.pinned_pubkey)
+		curl_easy_setopt(t->easy, CURLOPT_PINNEDPUBLICKEY,
+				 f->o.pinned_pubkey);
+	if (r->s.length) {
+		snprintf(t->range, sizeof(t->range), "%llu-%llu",
+			 (unsigned long long)r->s.offset,
+			 (unsigned long long)(r->s.offset + r->s.length - 1));
+		curl_easy_setopt(t->easy, CURLOPT_RANGE, t->range);
+	}
+	r->tp_state = t;
+	t->last_ns = lzb_now_ns();
+	r->tp_timer_ns = t->last_ns + (uint64_t)f->o.stall_ms * LZB_NS_PER_MS;
+	if (curl_multi_add_handle(f->http->multi, t->easy) != CURLM_OK) {
+		curl_easy_cleanup(t->easy);
+		free(t);
+		r->tp_state = NULL;
+		lzb_fetch_msg(r, "cannot start the libcurl transfer");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * The stall timer: no byte (header or body) for stall_ms fails the try.
+ * libcurl keeps its other timers itself.  The timer is not moved on every
+ * byte; when it fires early it is set again from the last byte's time.
+ */
+static void http_timer(struct lzb_fetch *r)
+{
+	struct http_try *t = r->tp_state;
+	uint64_t stall_ns = (uint64_t)r->f->o.stall_ms * LZB_NS_PER_MS;
+	uint64_t now = lzb_now_ns();
+
+	if (!t)
+		return;
+	if (now - t->last_ns < stall_ns) {
+		r->tp_timer_ns = t->last_ns + stall_ns;
+		return;
+	}
+	lzb_fetch_msg(r, "stalled: no data for %u ms (after %llu bytes of "
+		      "the body)", r->f->o.stall_ms,
+		      (unsigned long long)t->pos);
+	http_close(r);
+	lzb_fetch_try_done(r, -ETIMEDOUT);
+}
+
+const struct lzb_transport lzb_transport_http = {
+	.scheme = "http",
+	.start = http_start,
+	.stop = http_close,
+	.timer = http_timer,
+};

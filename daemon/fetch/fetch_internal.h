@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the fetch core (fetch.c) shares with its transports (fetch_*.c). */
+#ifndef LAZYBOOT_FETCH_INTERNAL_H
+#define LAZYBOOT_FETCH_INTERNAL_H
+
+#include <stdarg.h>
+
+#include "fetch/fetch.h"
+
+#define LZB_NS_PER_MS 1000000ULL
+#define LZB_NO_TIMER UINT64_MAX
+
+/* Something in the fetcher's epoll set. */
+struct lzb_watch {
+	void (*fn)(struct lzb_watch *w, uint32_t events);
+	bool dead;	/* removed; may still be in this round's events */
+};
+
+struct lzb_fetch;
+
+/* One transport.  A "try" is one attempt at one URL. */
+struct lzb_transport {
+	const char *scheme;	/* "http", "tftp", ... */
+	/* Begin a try of r->url.  On error return -errno after lzb_fetch_msg. */
+	int (*start)(struct lzb_fetch *r);
+	/* Abandon the try in flight (cancel, deadline); free its state. */
+	void (*stop)(struct lzb_fetch *r);
+	/* r->tp_timer_ns passed. */
+	void (*timer)(struct lzb_fetch *r);
+};
+
+enum lzb_fetch_state { LZB_QUEUED, LZB_RUNNING, LZB_BACKOFF, LZB_ENDED };
+
+struct lzb_fetch {
+	struct lzb_fetcher *f;
+	struct lzb_fetch_spec s;
+	char *path;		/* owned copies */
+	char *single_url;
+	char *url;		/* this try's URL */
+
+	enum lzb_fetch_state state;
+	unsigned int mirror_first, mirror_tries, round;
+	bool round_all_final;	/* every try this round: ENOENT/EACCES */
+
+	uint64_t deadline_ns;	/* LZB_NO_TIMER = none */
+	uint64_t backoff_ns;
+	uint64_t tp_timer_ns;	/* transport's own timer */
+
+	uint64_t limit;		/* most bytes that may be delivered */
+	uint64_t got;		/* bytes delivered by this try (high mark) */
+	uint64_t total;		/* size announced by the server, 0 unknown */
+
+	const struct lzb_transport *tp;
+	void *tp_state;
+
+	int err;
+	char msg[320];
+
+	struct lzb_fetch *prev, *next;	/* f->all */
+	struct lzb_fetch *qnext;	/* f->queue (background waiting) */
+	struct lzb_fetch *znext;	/* f->zombies */
+};
+
+struct lzb_http;
+
+struct lzb_fetcher {
+	struct lzb_fetcher_opts o;
+	int epfd, tfd;
+	struct lzb_watch timer_watch;
+	uint64_t armed_ns;
+
+	struct lzb_fetch *all;
+	struct lzb_fetch *queue, *queue_tail;
+	struct lzb_fetch *zombies;
+	void **deferred;
+	size_t n_deferred, cap_deferred;
+	unsigned int n_pending, n_bg_running;
+	int in_process;
+
+	struct lzb_http *http;
+	uint64_t http_timer_ns;
+
+	struct lzb_fetch_stats st;
+};
+
+uint64_t lzb_now_ns(void);
+
+/* Register / change / remove an fd in the fetcher's epoll set. */
+int lzb_watch_add(struct lzb_fetcher *f, int fd, uint32_t events,
+		  struct lzb_watch *w);
+int lzb_watch_mod(struct lzb_fetcher *f, int fd, uint32_t events,
+		  struct lzb_watch *w);
+void lzb_watch_del(struct lzb_fetcher *f, int fd, struct lzb_watch *w);
+/* Free p once the current processing round is over. */
+void lzb_defer_free(struct lzb_fetcher *f, void *p);
+/* Re-arm the timerfd after a timer changed. */
+void lzb_fetcher_rearm(struct lzb_fetcher *f);
+
+/* Set r->msg ("URL: ..."). */
+void lzb_fetch_msg(struct lzb_fetch *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/*
+ * Hand over bytes at `offset` of what was asked for.  Returns 0, or -EFBIG
+ * (with msg) when they go past the buffer / range / expected size, or the
+ * sink's error.
+ */
+int lzb_fetch_deliver(struct lzb_fetch *r, uint64_t offset, const void *data,
+		      size_t len);
+/* The server announced the size of the whole object. */
+void lzb_fetch_set_total(struct lzb_fetch *r, uint64_t total);
+/*
+ * The try in flight ended (the transport freed its state first).  err 0 =
+ * success; otherwise msg was set.  -EFBIG and -ECANCELED end the request;
+ * other errors fail over to the next mirror / retry round.
+ */
+void lzb_fetch_try_done(struct lzb_fetch *r, int err);
+
+extern const struct lzb_transport lzb_transport_file;
+extern const struct lzb_transport lzb_transport_http;
+extern const struct lzb_transport lzb_transport_tftp;
+
+/* Called by lzb_fetcher_free. */
+void lzb_http_free(struct lzb_fetcher *f);
+/* Timer of the libcurl multi handle passed. */
+void lzb_http_timer(struct lzb_fetcher *f);
+
+#endif

@@ -1,0 +1,638 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * tftp:// client of the project's own (libcurl's has no windowsize): RRQ
+ * with blksize/tsize/timeout/windowsize options (RFC 2347/2348/2349/7440),
+ * retried plain (RFC 1350) when the server refuses options; windowed receive
+ * with go-back-N recovery (ACK the last in-order block on a gap), block
+ * numbers wrapping past 65535, and an adaptive retransmission timeout
+ * (RFC 6298 estimator, Karn's rule).  No Sorcerer's Apprentice: the client
+ * re-ACKs only a repeat of the block it last acknowledged, and only when it
+ * comes later than half an RTO after that ACK (a server retransmission, not
+ * a network duplicate), so duplicates never multiply.  Each transfer has its own UDP socket
+ * in the fetcher's epoll set, so many run concurrently on one loop.
+ *
+ * Host names are resolved with a blocking getaddrinfo(); PXE setups use
+ * addresses, which are parsed without a lookup.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fetch/fetch_internal.h"
+#include "fetch/tftp_proto.h"
+
+#define RTO_INITIAL_NS (1000 * LZB_NS_PER_MS)
+#define RTO_MIN_NS (40 * LZB_NS_PER_MS)
+#define RTO_MAX_NS (4000 * LZB_NS_PER_MS)
+
+struct tftp_try {
+	struct lzb_watch w;
+	struct lzb_fetch *r;
+	int fd;
+	struct sockaddr_storage server, peer;
+	socklen_t server_len, peer_len;
+	bool have_tid;
+	char *file;
+
+	struct lzb_tftp_ask ask;
+	struct lzb_tftp_neg neg;
+	bool got_oack, got_data;
+	uint16_t wrap_to;		/* block number after 65535: 0 or 1 */
+	uint64_t blocks;		/* in-order blocks received */
+	unsigned int in_window;		/* received since the last ACK */
+	bool gap_acked;
+
+	uint8_t last_sent[600];	/* RRQ or ACK */
+	size_t last_sent_len;
+	unsigned int tries;		/* timeouts in a row */
+	uint64_t sample_ns;		/* an RTT sample is running since */
+	uint64_t ack_sent_ns;		/* when the last ACK went out */
+	uint64_t srtt, rttvar, rto;
+
+	uint8_t pkt[LZB_TFTP_MAX_PACKET + 1];
+};
+
+static uint16_t block_no(const struct tftp_try *t, uint64_t n)
+{
+	if (!n)
+		return 0;
+	if (t->wrap_to == 1)
+		return (uint16_t)((n - 1) % 65535 + 1);
+	return (uint16_t)n;
+}
+
+static void send_raw(struct tftp_try *t, const uint8_t *p, size_t len)
+{
+	const struct sockaddr_storage *to = t->have_tid ? &t->peer : &t->server;
+	socklen_t tl = t->have_tid ? t->peer_len : t->server_len;
+
+	sendto(t->fd, p, len, 0, (const struct sockaddr *)to, tl);
+}
+
+/* Send and keep for retransmission. */
+static void send_kept(struct tftp_try *t, const uint8_t *p, size_t len,
+		      bool sample)
+{
+	memcpy(t->last_sent, p, len);
+	t->last_sent_len = len;
+	send_raw(t, p, len);
+	t->sample_ns = sample ? lzb_now_ns() : 0;
+	t->r->tp_timer_ns = lzb_now_ns() + t->rto;
+}
+
+static void send_ack(struct tftp_try *t, uint16_t block, bool sample)
+{
+	uint8_t p[4];
+
+	lzb_tftp_build_ack(p, sizeof(p), block);
+	send_kept(t, p, 4, sample);
+	t->ack_sent_ns = lzb_now_ns();
+}
+
+static void send_error(struct tftp_try *t, uint16_t code, const char *msg)
+{
+	uint8_t p[128];
+	size_t n = lzb_tftp_build_error(p, sizeof(p), code, msg);
+
+	if (n && t->have_tid)
+		send_raw(t, p, n);
+}
+
+static void rtt_sample(struct tftp_try *t)
+{
+	uint64_t now = lzb_now_ns(), m, d;
+
+	if (!t->sample_ns)
+		return;
+	m = now - t->sample_ns;
+	t->sample_ns = 0;
+	if (!t->srtt) {
+		t->srtt = m;
+		t->rttvar = m / 2;
+	} else {
+		d = t->srtt > m ? t->srtt - m : m - t->srtt;
+		t->rttvar = (3 * t->rttvar + d) / 4;
+		t->srtt = (7 * t->srtt + m) / 8;
+	}
+	t->rto = t->srtt + 4 * t->rttvar;
+	if (t->rto < RTO_MIN_NS)
+		t->rto = RTO_MIN_NS;
+	if (t->rto > RTO_MAX_NS)
+		t->rto = RTO_MAX_NS;
+}
+
+static void free_try(struct lzb_fetch *r)
+{
+	struct tftp_try *t = r->tp_state;
+
+	if (!t)
+		return;
+	lzb_watch_del(r->f, t->fd, &t->w);
+	close(t->fd);
+	free(t->file);
+	lzb_defer_free(r->f, t);
+	r->tp_state = NULL;
+}
+
+static void tftp_stop(struct lzb_fetch *r)
+{
+	struct tftp_try *t = r->tp_state;
+
+	if (!t)
+		return;
+	send_error(t, 0, "transfer cancelled by the client");
+	free_try(r);
+}
+
+static void end_try(struct lzb_fetch *r, int err)
+{
+	free_try(r);
+	lzb_fetch_try_done(r, err);
+}
+
+/* tftp://host[:port]/file, host may be [v6]. */
+static int parse_url(struct lzb_fetch *r, struct tftp_try *t)
+{
+	const char *h = r->url + 7, *slash = strchr(h, '/'), *port = NULL;
+	char host[256];
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *ai = NULL;
+	const char *hs = h, *he;
+	int rc;
+
+	if (!slash || !slash[1]) {
+		lzb_fetch_msg(r, "no file name in the URL");
+		return -EINVAL;
+	}
+	if (*h == '[') {
+		hs = h + 1;
+		he = memchr(hs, ']', slash - hs);
+		if (!he) {
+			lzb_fetch_msg(r, "unterminated [IPv6] host");
+			return -EINVAL;
+		}
+		if (he[1] == ':')
+			port = he + 2;
+	} else {
+		he = memchr(h, ':', slash - h);
+		if (he)
+			port = he + 1;
+		else
+			he = slash;
+	}
+	if (he - hs <= 0 || (size_t)(he - hs) >= sizeof(host)) {
+		lzb_fetch_msg(r, "bad host in the URL");
+		return -EINVAL;
+	}
+	memcpy(host, hs, he - hs);
+	host[he - hs] = 0;
+	{
+		char portbuf[8] = "69";
+
+		if (port) {
+			size_t pl = slash - port;
+
+			if (!pl || pl >= sizeof(portbuf)) {
+				lzb_fetch_msg(r, "bad port in the URL");
+				return -EINVAL;
+			}
+			memcpy(portbuf, port, pl);
+			portbuf[pl] = 0;
+		}
+		hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+		rc = getaddrinfo(host, portbuf, &hints, &ai);
+		if (rc == EAI_NONAME) {
+			hints.ai_flags = AI_NUMERICSERV;
+			rc = getaddrinfo(host, portbuf, &hints, &ai);
+		}
+		if (rc) {
+			lzb_fetch_msg(r, "cannot resolve '%s': %s", host,
+				      gai_strerror(rc));
+			return -EHOSTUNREACH;
+		}
+	}
+	memcpy(&t->server, ai->ai_addr, ai->ai_addrlen);
+	t->server_len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	if (strlen(slash + 1) > 400) {
+		lzb_fetch_msg(r, "file name longer than 400 bytes");
+		return -EINVAL;
+	}
+	t->file = strdup(slash + 1);	/* RFC 3617: the path after the / */
+	return t->file ? 0 : -ENOMEM;
+}
+
+static void send_rrq(struct tftp_try *t)
+{
+	uint8_t p[600];
+	struct lzb_tftp_ask none = { 0 };
+	size_t n = lzb_tftp_build_rrq(p, sizeof(p), t->file,
+				      t->r->f->o.tftp_no_options ? &none :
+				      &t->ask);
+
+	send_kept(t, p, n, true);
+}
+
+static void tftp_event(struct lzb_watch *w, uint32_t events);
+
+static int open_socket(struct lzb_fetch *r, struct tftp_try *t)
+{
+	int buf = 8 << 20;
+	int err;
+
+	t->fd = socket(t->server.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+		       SOCK_CLOEXEC, 0);
+	if (t->fd < 0) {
+		err = -errno;
+		lzb_fetch_msg(r, "socket: %s", strerror(errno));
+		return err;
+	}
+	/* A whole window must fit in the receive buffer. */
+	if (setsockopt(t->fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)))
+		setsockopt(t->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	t->w.fn = tftp_event;
+	err = lzb_watch_add(r->f, t->fd, EPOLLIN, &t->w);
+	if (err) {
+		close(t->fd);
+		lzb_fetch_msg(r, "epoll: %s", strerror(-err));
+	}
+	return err;
+}
+
+static void reset_transfer(struct tftp_try *t, bool with_options)
+{
+	const struct lzb_fetcher_opts *o = &t->r->f->o;
+
+	memset(&t->ask, 0, sizeof(t->ask));
+	if (with_options && !o->tftp_no_options) {
+		t->ask.blksize = o->tftp_blksize == 512 ? 0 : o->tftp_blksize;
+		t->ask.windowsize = o->tftp_windowsize;
+		t->ask.timeout_s = o->tftp_timeout_s ? o->tftp_timeout_s : 1;
+		t->ask.tsize = true;
+	}
+	lzb_tftp_neg_defaults(&t->neg);
+	t->have_tid = false;
+	t->got_oack = t->got_data = false;
+	t->wrap_to = 0;
+	t->blocks = 0;
+	t->in_window = 0;
+	t->gap_acked = false;
+	t->tries = 0;
+	t->rto = t->srtt ? t->rto : RTO_INITIAL_NS;
+}
+
+static int tftp_start(struct lzb_fetch *r)
+{
+	struct tftp_try *t = calloc(1, sizeof(*t));
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	t->r = r;
+	t->fd = -1;
+	err = parse_url(r, t);
+	if (!err)
+		err = open_socket(r, t);
+	if (err) {
+		free(t->file);
+		free(t);
+		return err;
+	}
+	r->tp_state = t;
+	reset_transfer(t, true);
+	send_rrq(t);
+	return 0;
+}
+
+/* The server refused our options: start over with a plain RRQ. */
+static int fall_back(struct lzb_fetch *r, struct tftp_try *t)
+{
+	int err;
+
+	lzb_watch_del(r->f, t->fd, &t->w);
+	close(t->fd);
+	err = open_socket(r, t);
+	if (err) {
+		t->fd = -1;
+		return err;
+	}
+	r->f->st.tftp_option_fallbacks++;
+	reset_transfer(t, false);
+	send_rrq(t);
+	return 0;
+}
+
+static bool same_addr(const struct sockaddr_storage *a,
+		      const struct sockaddr_storage *b, bool port)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_addr.s_addr == y->sin_addr.s_addr &&
+		       (!port || x->sin_port == y->sin_port);
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return !memcmp(&x->sin6_addr, &y->sin6_addr, 16) &&
+		       (!port || x->sin6_port == y->sin6_port);
+	}
+	return false;
+}
+
+/* Bytes of block n (1-based) go to object offset (n-1)*blksize. */
+static int take_block(struct lzb_fetch *r, struct tftp_try *t,
+		      const uint8_t *data, size_t len, bool *range_full)
+{
+	uint64_t at = (t->blocks - 1) * t->neg.blksize;
+	uint64_t end = at + len;
+
+	*range_full = false;
+	if (!r->s.length)
+		return lzb_fetch_deliver(r, at, data, len);
+	{
+		uint64_t a = r->s.offset, b = r->s.offset + r->s.length;
+		int err = 0;
+
+		if (end > a && at < b) {
+			uint64_t s = at > a ? at : a, e = end < b ? end : b;
+
+			err = lzb_fetch_deliver(r, s - a, data + (s - at),
+						e - s);
+		}
+		*range_full = end >= b;
+		return err;
+	}
+}
+
+static int error_to_errno(unsigned int code)
+{
+	switch (code) {
+	case 1:
+		return -ENOENT;
+	case 2:
+		return -EACCES;
+	case 3:
+		return -ENOSPC;
+	case 8:
+		return -EPROTO;
+	default:
+		return -EIO;
+	}
+}
+
+static void on_packet(struct lzb_fetch *r, struct tftp_try *t, size_t len)
+{
+	struct lzb_tftp_pkt p;
+	char why[96];
+	bool full;
+	int err;
+
+	if (lzb_tftp_parse(t->pkt, len, &p, why, sizeof(why))) {
+		send_error(t, 4, "malformed packet");
+		lzb_fetch_msg(r, "malformed packet from the server: %s", why);
+		end_try(r, -EPROTO);
+		return;
+	}
+	switch (p.op) {
+	case LZB_TFTP_ERROR:
+		if (!t->got_oack && !t->got_data && t->ask.blksize + t->ask.tsize +
+		    t->ask.timeout_s + t->ask.windowsize &&
+		    (p.err_code == 8 || p.err_code == 0 || p.err_code == 4)) {
+			err = fall_back(r, t);
+			if (err)
+				end_try(r, err);
+			return;
+		}
+		lzb_fetch_msg(r, "server error %u (%s)%s%s%s", p.err_code,
+			      lzb_tftp_error_name(p.err_code),
+			      p.err_text[0] ? ": \"" : "", p.err_text,
+			      p.err_text[0] ? "\"" : "");
+		t->have_tid = false;	/* never answer an ERROR */
+		end_try(r, error_to_errno(p.err_code));
+		return;
+	case LZB_TFTP_OACK:
+		if (t->got_data || !(t->ask.blksize + t->ask.tsize +
+		    t->ask.timeout_s + t->ask.windowsize)) {
+			send_error(t, 4, "unexpected OACK");
+			lzb_fetch_msg(r, "OACK without options asked or after "
+				      "DATA");
+			end_try(r, -EPROTO);
+			return;
+		}
+		if (t->got_oack) {	/* our ACK 0 was lost */
+			send_ack(t, 0, false);
+			return;
+		}
+		if (lzb_tftp_apply_oack(&p, &t->ask, &t->neg, why,
+					sizeof(why))) {
+			send_error(t, 8, "bad option acknowledgement");
+			lzb_fetch_msg(r, "%s", why);
+			end_try(r, -EPROTO);
+			return;
+		}
+		t->got_oack = true;
+		if (t->neg.have_tsize) {
+			if (r->s.length && (t->neg.tsize < r->s.offset ||
+			    t->neg.tsize - r->s.offset < r->s.length)) {
+				send_error(t, 0, "range past end of file");
+				lzb_fetch_msg(r, "range %llu+%llu is past the "
+					      "end of the %llu-byte file",
+					      (unsigned long long)r->s.offset,
+					      (unsigned long long)r->s.length,
+					      (unsigned long long)t->neg.tsize);
+				end_try(r, -ERANGE);
+				return;
+			}
+			if (!r->s.length && t->neg.tsize > r->limit) {
+				send_error(t, 3, "file too large for client");
+				lzb_fetch_msg(r, "file is %llu bytes, more than "
+					      "the %llu expected/available",
+					      (unsigned long long)t->neg.tsize,
+					      (unsigned long long)r->limit);
+				end_try(r, -EFBIG);
+				return;
+			}
+			if (!r->s.length)
+				lzb_fetch_set_total(r, t->neg.tsize);
+		}
+		rtt_sample(t);
+		t->tries = 0;
+		send_ack(t, 0, true);
+		return;
+	case LZB_TFTP_DATA:
+		break;
+	default:
+		send_error(t, 4, "unexpected opcode");
+		lzb_fetch_msg(r, "unexpected packet (opcode %u) from the "
+			      "server", p.op);
+		end_try(r, -EPROTO);
+		return;
+	}
+
+	if (!t->got_oack && !t->got_data) {
+		/* The server ignored our options: RFC 1350 defaults. */
+		lzb_tftp_neg_defaults(&t->neg);
+	}
+	if (p.len > t->neg.blksize) {
+		send_error(t, 4, "block larger than blksize");
+		lzb_fetch_msg(r, "DATA block %u of %zu bytes, blksize is %u",
+			      p.block, p.len, t->neg.blksize);
+		end_try(r, -EPROTO);
+		return;
+	}
+	/*
+	 * After block 65535 most servers send 0, some 1.  Lock-step: 1 is
+	 * unambiguous.  Windowed: 1 again after our go-back ACK of 65535.
+	 */
+	if (t->blocks == 65535 && !t->wrap_to && p.block == 1 &&
+	    (t->neg.windowsize == 1 || t->gap_acked))
+		t->wrap_to = 1;
+	if (p.block != block_no(t, t->blocks + 1)) {
+		uint16_t ahead = (uint16_t)(p.block -
+					    block_no(t, t->blocks + 1));
+
+		if (t->got_data && p.block == block_no(t, t->blocks) &&
+		    !t->in_window) {
+			/*
+			 * A repeat of what we last ACKed.  After half an RTO
+			 * it is the server's retransmission (our ACK was
+			 * lost): ACK again.  Sooner it is a duplicate from
+			 * the network, and ACKing every duplicate is the
+			 * receiver's half of the Sorcerer's Apprentice.
+			 */
+			if (lzb_now_ns() - t->ack_sent_ns > t->rto / 2)
+				send_ack(t, p.block, false);
+		} else if (ahead < t->neg.windowsize) {
+			t->r->f->st.tftp_gaps++;
+			if (!t->gap_acked) {
+				/* go-back-N: resend from after our last */
+				t->gap_acked = true;
+				t->in_window = 0;
+				send_ack(t, block_no(t, t->blocks), false);
+			}
+		}
+		return;
+	}
+	/* in order */
+	t->got_data = true;
+	t->blocks++;
+	t->in_window++;
+	t->gap_acked = false;
+	t->tries = 0;
+	rtt_sample(t);
+	err = take_block(r, t, p.data, p.len, &full);
+	if (err) {
+		send_error(t, 3, "client cannot take more data");
+		end_try(r, err);
+		return;
+	}
+	if (p.len < t->neg.blksize) {
+		send_ack(t, p.block, false);
+		end_try(r, 0);
+		return;
+	}
+	if (full) {
+		send_error(t, 0, "client has the range it wanted");
+		end_try(r, 0);
+		return;
+	}
+	if (t->in_window >= t->neg.windowsize) {
+		t->in_window = 0;
+		send_ack(t, p.block, true);
+	} else {
+		r->tp_timer_ns = lzb_now_ns() + t->rto;
+	}
+}
+
+static void tftp_event(struct lzb_watch *w, uint32_t events)
+{
+	struct tftp_try *t = (struct tftp_try *)w;
+	struct lzb_fetch *r = t->r;
+	int budget = 256;
+
+	(void)events;
+	while (budget-- > 0 && r->tp_state == t) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(t->fd, t->pkt, sizeof(t->pkt), 0,
+				     (struct sockaddr *)&from, &fl);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			if (errno == ECONNREFUSED)
+				continue;	/* ICMP; the timer retries */
+			lzb_fetch_msg(r, "receive: %s", strerror(errno));
+			end_try(r, -errno);
+			return;
+		}
+		if (!t->have_tid) {
+			if (!same_addr(&from, &t->server, false))
+				continue;
+			t->peer = from;
+			t->peer_len = fl;
+			t->have_tid = true;
+		} else if (!same_addr(&from, &t->peer, true)) {
+			uint8_t e[64];
+			size_t el = lzb_tftp_build_error(e, sizeof(e), 5,
+							 "unknown transfer ID");
+
+			sendto(t->fd, e, el, 0, (struct sockaddr *)&from, fl);
+			continue;
+		}
+		if ((size_t)n > sizeof(t->pkt) - 1) {
+			send_error(t, 4, "packet too large");
+			lzb_fetch_msg(r, "oversized packet from the server");
+			end_try(r, -EPROTO);
+			return;
+		}
+		on_packet(r, t, n);
+	}
+}
+
+static void tftp_timer(struct lzb_fetch *r)
+{
+	struct tftp_try *t = r->tp_state;
+
+	if (++t->tries >= r->f->o.tftp_max_tries) {
+		if (!t->got_oack && !t->got_data)
+			lzb_fetch_msg(r, "no answer from the server after %u "
+				      "tries", t->tries);
+		else
+			lzb_fetch_msg(r, "server stopped sending after block "
+				      "%llu (%llu bytes); gave up after %u "
+				      "tries", (unsigned long long)t->blocks,
+				      (unsigned long long)r->got, t->tries);
+		send_error(t, 0, "client timed out");
+		end_try(r, -ETIMEDOUT);
+		return;
+	}
+	r->f->st.tftp_retransmits++;
+	t->rto = t->rto * 2 > RTO_MAX_NS ? RTO_MAX_NS : t->rto * 2;
+	if (t->got_data && t->in_window) {
+		/* mid-window silence: ask for what follows our last block */
+		t->in_window = 0;
+		t->gap_acked = true;
+		send_ack(t, block_no(t, t->blocks), false);
+		return;
+	}
+	send_raw(t, t->last_sent, t->last_sent_len);
+	t->sample_ns = 0;	/* Karn: no sample from a retransmission */
+	r->tp_timer_ns = lzb_now_ns() + t->rto;
+}
+
+const struct lzb_transport lzb_transport_tftp = {
+	.scheme = "tftp",
+	.start = tftp_start,
+	.stop = tftp_stop,
+	.timer = tftp_timer,
+};

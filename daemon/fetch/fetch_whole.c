@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* One object fetched whole into memory, blocking (fetch.h). */
+#include "fetch/fetch.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/lzb_error.h"
+
+#define WHOLE_DEADLINE_MS 120000
+
+struct whole {
+	uint8_t *buf;
+	size_t len, cap, max;
+	int err;		/* 1 while running */
+	char msg[512];
+};
+
+static int whole_sink(void *arg, uint64_t offset, const void *data,
+		      size_t len)
+{
+	struct whole *w = arg;
+
+	if (offset + len > w->max)
+		return -EFBIG;
+	if (offset + len > w->cap) {
+		size_t cap = w->cap ? w->cap : 65536;
+		uint8_t *p;
+
+		while (cap < offset + len)
+			cap *= 2;
+		p = realloc(w->buf, cap);
+		if (!p)
+			return -ENOMEM;
+		w->buf = p;
+		w->cap = cap;
+	}
+	memcpy(w->buf + offset, data, len);
+	if (offset + len > w->len)
+		w->len = offset + len;
+	return 0;
+}
+
+static void whole_done(struct lzb_fetch *req, int err, const char *msg,
+		       uint64_t len, void *arg)
+{
+	struct whole *w = arg;
+
+	(void)req;
+	w->err = err;
+	if (err)
+		snprintf(w->msg, sizeof(w->msg), "%s", msg);
+	else
+		w->len = (size_t)len;
+}
+
+int lzb_fetch_whole(struct lzb_fetcher *f, struct lzb_mirrors *m,
+		    const char *path, int64_t size, size_t max, uint8_t **buf,
+		    size_t *len, struct lzb_err *err)
+{
+	struct whole w = { .max = size >= 0 ? (size_t)size : max, .err = 1 };
+	struct lzb_fetch_spec spec = {
+		.mirrors = m, .path = path, .expected_size = size,
+		.sink = whole_sink, .sink_arg = &w, .prio = LZB_PRIO_FAULT,
+		.deadline_ms = WHOLE_DEADLINE_MS, .done = whole_done,
+		.done_arg = &w,
+	};
+
+	if (!lzb_fetch_submit(f, &spec))
+		return lzb_errf(err, "%s: cannot start the fetch: %s", path,
+				strerror(errno));
+	while (w.err == 1)
+		lzb_fetcher_run(f, 1000);
+	if (w.err) {
+		free(w.buf);
+		return lzb_errf(err, "%s", w.msg);
+	}
+	*buf = w.buf ? w.buf : malloc(1);
+	*len = w.len;
+	return *buf ? 0 : lzb_errf(err, "%s: out of memory", path);
+}

@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "pager/image_source.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A fetch of one chunk may take this long, every try and mirror included. */
+#define CHUNK_DEADLINE_MS 120000
+
+/* Where one run of a chunk's pages belongs. */
+struct placement {
+	uint32_t pid;
+	uint64_t vaddr;
+	uint32_t nr_pages;
+	uint32_t offset;	/* page in the chunk */
+};
+
+enum chunk_state { CHUNK_IDLE, CHUNK_FETCHING };
+
+struct chunk {
+	enum chunk_state state;
+	bool urgent;
+	struct lzb_fetch *fetch;
+	uint8_t *buf;
+	uint32_t first;		/* placements[first .. first + count) */
+	uint32_t count;
+};
+
+struct chunk_fetch {
+	struct lzb_image_source *src;
+	uint32_t c;
+};
+
+struct lzb_image_source {
+	struct lzb_image *img;
+	struct lzb_fetcher *fetcher;
+	struct lzb_mirrors *mirrors;
+	struct lzb_engine *engine;
+	struct chunk *chunks;
+	struct placement *placements;
+	char error[sizeof(((struct lzb_err *)0)->msg)];
+	struct lzb_image_source_stats stats;
+};
+
+/* The extent of task t holding vaddr (extents are sorted by address). */
+static int find_extent(const struct lzb_index *ix,
+		       const struct lzb_index_task *t, uint64_t vaddr,
+		       struct lzb_extent *e)
+{
+	uint64_t lo = 0, hi = t->count;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		lzb_index_extent(ix, t->first + mid, e);
+		if (vaddr < e->vaddr)
+			hi = mid;
+		else if (vaddr >= e->vaddr + (uint64_t)e->nr_pages * LZB_PAGE_SIZE)
+			lo = mid + 1;
+		else
+			return 0;
+	}
+	return -1;
+}
+
+int lzb_image_source_new(struct lzb_image *img, struct lzb_fetcher *f,
+			 struct lzb_mirrors *m, struct lzb_image_source **out,
+			 struct lzb_err *err)
+{
+	const struct lzb_index *ix = &img->ix;
+	struct lzb_image_source *src;
+	uint64_t cold = 0, k;
+	uint32_t c, *fill;
+
+	if (!img->has_index)
+		return lzb_errf(err, "%s: index not loaded", img->dir);
+	src = calloc(1, sizeof(*src));
+	if (!src)
+		return lzb_errf(err, "out of memory");
+	src->img = img;
+	src->fetcher = f;
+	src->mirrors = m;
+	src->chunks = calloc(ix->nr_chunks ? ix->nr_chunks : 1,
+			     sizeof(*src->chunks));
+	for (k = 0; k < ix->nr_extents; k++) {
+		struct lzb_extent e;
+
+		lzb_index_extent(ix, k, &e);
+		if (e.kind == LZB_EXT_COLD)
+			cold++;
+	}
+	src->placements = calloc(cold ? cold : 1, sizeof(*src->placements));
+	fill = calloc(ix->nr_chunks ? ix->nr_chunks : 1, sizeof(*fill));
+	if (!src->chunks || !src->placements || !fill)
+		goto oom;
+
+	/* Group the cold extents by chunk: count, then place. */
+	for (k = 0; k < ix->nr_extents; k++) {
+		struct lzb_extent e;
+
+		lzb_index_extent(ix, k, &e);
+		if (e.kind != LZB_EXT_COLD)
+			continue;
+		if (e.chunk >= ix->nr_chunks) {
+			free(fill);
+			lzb_image_source_free(src);
+			return lzb_errf(err, "%s: index extent %llu names chunk "
+					"%u of %u", img->dir,
+					(unsigned long long)k, e.chunk,
+					ix->nr_chunks);
+		}
+		src->chunks[e.chunk].count++;
+	}
+	for (c = 0, k = 0; c < ix->nr_chunks; c++) {
+		src->chunks[c].first = (uint32_t)k;
+		k += src->chunks[c].count;
+	}
+	for (uint32_t i = 0; i < ix->nr_tasks; i++) {
+		struct lzb_index_task t;
+
+		lzb_index_task(ix, i, &t);
+		for (k = 0; k < t.count; k++) {
+			struct lzb_extent e;
+			struct placement *p;
+
+			lzb_index_extent(ix, t.first + k, &e);
+			if (e.kind != LZB_EXT_COLD)
+				continue;
+			p = &src->placements[src->chunks[e.chunk].first +
+					     fill[e.chunk]++];
+			p->pid = t.pid;
+			p->vaddr = e.vaddr;
+			p->nr_pages = e.nr_pages;
+			p->offset = e.offset;
+		}
+	}
+	free(fill);
+	*out = src;
+	return 0;
+oom:
+	free(fill);
+	lzb_image_source_free(src);
+	return lzb_errf(err, "out of memory");
+}
+
+void lzb_image_source_free(struct lzb_image_source *src)
+{
+	if (!src)
+		return;
+	if (src->chunks) {
+		for (uint32_t c = 0; c < src->img->ix.nr_chunks; c++)
+			if (src->chunks[c].state == CHUNK_FETCHING)
+				lzb_fetch_cancel(src->chunks[c].fetch);
+	}
+	free(src->chunks);
+	free(src->placements);
+	free(src);
+}
+
+int lzb_image_source_add_tasks(struct lzb_image_source *src,
+			       struct lzb_engine *engine)
+{
+	const struct lzb_index *ix = &src->img->ix;
+	int err = 0;
+
+	for (uint32_t i = 0; i < ix->nr_tasks && !err; i++) {
+		struct lzb_index_task t;
+		struct lzb_ranges lazy;
+
+		lzb_index_task(ix, i, &t);
+		lzb_ranges_init(&lazy);
+		for (uint64_t k = 0; k < t.count && !err; k++) {
+			struct lzb_extent e;
+			uint64_t len;
+
+			lzb_index_extent(ix, t.first + k, &e);
+			if (e.kind != LZB_EXT_COLD)
+				continue;
+			len = (uint64_t)e.nr_pages * LZB_PAGE_SIZE;
+			/* Adjacent extents from different chunks: merge. */
+			if (lazy.n && lazy.v[lazy.n - 1].end == e.vaddr)
+				lazy.v[lazy.n - 1].end += len;
+			else
+				err = lzb_ranges_add(&lazy, e.vaddr,
+						     e.vaddr + len, e.vaddr);
+		}
+		if (!err)
+			err = lzb_engine_add_task(engine, (int)t.pid, &lazy);
+		lzb_ranges_free(&lazy);
+	}
+	return err;
+}
+
+static void set_error(struct lzb_image_source *src, const char *msg)
+{
+	if (!src->error[0])
+		snprintf(src->error, sizeof(src->error), "%s", msg);
+}
+
+/* Install a verified, decoded chunk wherever its pages belong. */
+static int deliver(struct lzb_image_source *src, uint32_t c,
+		   const uint8_t *raw)
+{
+	const struct chunk *ch = &src->chunks[c];
+
+	for (uint32_t i = 0; i < ch->count; i++) {
+		const struct placement *p = &src->placements[ch->first + i];
+		int err = lzb_engine_install(src->engine, (int)p->pid, p->vaddr,
+					     raw + (uint64_t)p->offset *
+							   LZB_PAGE_SIZE,
+					     (uint64_t)p->nr_pages *
+						     LZB_PAGE_SIZE);
+
+		if (err)
+			return err;
+		src->stats.pages_delivered += p->nr_pages;
+	}
+	return 0;
+}
+
+/* Tell the engine none of chunk c's pages will come. */
+static void fail_chunk(struct lzb_image_source *src, uint32_t c, int err)
+{
+	const struct chunk *ch = &src->chunks[c];
+
+	for (uint32_t i = 0; i < ch->count; i++) {
+		const struct placement *p = &src->placements[ch->first + i];
+
+		lzb_engine_fail(src->engine, (int)p->pid, p->vaddr,
+				(uint64_t)p->nr_pages * LZB_PAGE_SIZE, err);
+	}
+}
+
+static void chunk_done(struct lzb_fetch *req, int ferr, const char *msg,
+		       uint64_t len, void *arg)
+{
+	struct chunk_fetch *cf = arg;
+	struct lzb_image_source *src = cf->src;
+	struct chunk *ch = &src->chunks[cf->c];
+	uint32_t c = cf->c;
+	char where[128];
+	struct lzb_err err;
+	uint8_t *raw = NULL;
+	size_t raw_len;
+	int r;
+
+	(void)req;
+	free(cf);
+	ch->state = CHUNK_IDLE;
+	ch->fetch = NULL;
+	snprintf(where, sizeof(where), "chunk %u", c);
+	if (ferr) {
+		set_error(src, msg);
+		r = ferr;
+	} else if (lzb_image_check_object(src->img, c + 2, where, ch->buf,
+					  (size_t)len, &err) ||
+		   lzb_image_decode_chunk(src->img, c, where, ch->buf,
+					  (size_t)len, &raw, &raw_len, &err)) {
+		/* Never install bytes the manifest does not vouch for. */
+		set_error(src, err.msg);
+		r = -EBADMSG;
+	} else {
+		src->stats.chunks_fetched++;
+		src->stats.chunks_urgent += ch->urgent;
+		src->stats.bytes_fetched += len;
+		r = deliver(src, c, raw);
+	}
+	free(ch->buf);
+	ch->buf = NULL;
+	free(raw);
+	if (r)
+		fail_chunk(src, c, r);
+}
+
+static int fetch_chunk(struct lzb_image_source *src, uint32_t c, bool urgent)
+{
+	const struct lzb_object *o = &src->img->m.objects[c + 2];
+	struct chunk *ch = &src->chunks[c];
+	char name[4 + 2 * LZB_HASH_BYTES + 1];
+	struct lzb_fetch_spec spec = { 0 };
+	struct chunk_fetch *cf;
+
+	if (ch->state == CHUNK_FETCHING) {
+		if (urgent && !ch->urgent) {
+			ch->urgent = true;
+			lzb_fetch_promote(ch->fetch);
+		}
+		return 0;
+	}
+	cf = malloc(sizeof(*cf));
+	ch->buf = malloc(o->size ? o->size : 1);
+	if (!cf || !ch->buf) {
+		free(cf);
+		free(ch->buf);
+		ch->buf = NULL;
+		return -ENOMEM;
+	}
+	cf->src = src;
+	cf->c = c;
+	lzb_object_name(name, o);
+	spec.mirrors = src->mirrors;
+	spec.path = name;
+	spec.expected_size = (int64_t)o->size;
+	spec.buf = ch->buf;
+	spec.buf_size = o->size;
+	spec.prio = urgent ? LZB_PRIO_FAULT : LZB_PRIO_BACKGROUND;
+	spec.deadline_ms = CHUNK_DEADLINE_MS;
+	spec.done = chunk_done;
+	spec.done_arg = cf;
+	ch->state = CHUNK_FETCHING;
+	ch->urgent = urgent;
+	ch->fetch = lzb_fetch_submit(src->fetcher, &spec);
+	if (!ch->fetch) {
+		int err = -errno;
+
+		ch->state = CHUNK_IDLE;
+		free(cf);
+		free(ch->buf);
+		ch->buf = NULL;
+		return err;
+	}
+	return 0;
+}
+
+int lzb_image_source_request(void *ctx, struct lzb_engine *engine,
+			     int img_pid, uint64_t img_addr, uint64_t len,
+			     bool urgent)
+{
+	struct lzb_image_source *src = ctx;
+	const struct lzb_index *ix = &src->img->ix;
+	struct lzb_index_task t;
+	uint64_t a = img_addr;
+	int err;
+
+	src->engine = engine;
+	if (lzb_index_find_task(ix, (uint32_t)img_pid, &t))
+		return -ESRCH;
+	while (a < img_addr + len) {
+		struct lzb_extent e;
+		uint64_t end;
+
+		if (find_extent(ix, &t, a, &e) || e.kind != LZB_EXT_COLD)
+			return -ENODATA;	/* the engine asked for non-lazy memory */
+		err = fetch_chunk(src, e.chunk, urgent);
+		if (err)
+			return err;
+		/* Urgent requests are one page; background ones may span
+		 * several extents and chunks. */
+		end = e.vaddr + (uint64_t)e.nr_pages * LZB_PAGE_SIZE;
+		a = end;
+	}
+	return 0;
+}
+
+const char *lzb_image_source_error(const struct lzb_image_source *src)
+{
+	return src->error[0] ? src->error : NULL;
+}
+
+void lzb_image_source_get_stats(const struct lzb_image_source *src,
+				struct lzb_image_source_stats *stats)
+{
+	*stats = src->stats;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The pager's page source over a lazyboot image served by mirrors: the
+ * engine asks for pages of a dump-time task and address, this finds the
+ * cold chunk that holds them in the index, fetches it (at fault priority
+ * when a thread waits, else as background), checks it against the signed
+ * manifest, decrypts and decompresses it, and installs every page of it
+ * into every task whose memory it holds (chunks are deduplicated).
+ */
+#ifndef LAZYBOOT_IMAGE_SOURCE_H
+#define LAZYBOOT_IMAGE_SOURCE_H
+
+#include <stdint.h>
+
+#include "fetch/fetch.h"
+#include "image/image_reader.h"
+#include "engine/uffd_engine.h"
+
+struct lzb_image_source;
+
+struct lzb_image_source_stats {
+	uint64_t chunks_fetched;	/* verified and installed */
+	uint64_t chunks_urgent;		/* fetched for a fault */
+	uint64_t bytes_fetched;		/* stored (compressed) bytes */
+	uint64_t pages_delivered;
+};
+
+/* IMG must have its index loaded; F and M outlive the source. */
+int lzb_image_source_new(struct lzb_image *img, struct lzb_fetcher *f,
+			 struct lzb_mirrors *m, struct lzb_image_source **src,
+			 struct lzb_err *err);
+void lzb_image_source_free(struct lzb_image_source *src);
+
+/* The engine's page source (ctx = the image source). */
+int lzb_image_source_request(void *ctx, struct lzb_engine *engine,
+			     int img_pid, uint64_t img_addr, uint64_t len,
+			     bool urgent);
+
+/* Declare every task of the image to the engine with its cold memory. */
+int lzb_image_source_add_tasks(struct lzb_image_source *src,
+			       struct lzb_engine *engine);
+
+/* The first error a chunk met (a one-line message), or NULL. */
+const char *lzb_image_source_error(const struct lzb_image_source *src);
+
+void lzb_image_source_get_stats(const struct lzb_image_source *src,
+				struct lzb_image_source_stats *stats);
+
+#endif

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* One lazy restore served from one poll loop (pager.h). */
+#include "pager/pager.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "criu/criu_lazy_socket.h"
+#include "criu/plugin_link.h"
+#include "fetch/fetch.h"
+#include "util/progress_log.h"
+
+#define LOOP_MS 20			/* the longest the loop sleeps */
+#define ROOT_GONE_MS 10000		/* how long a killed root may take */
+
+struct lzb_pager {
+	struct lzb_pager_config c;
+	struct lzb_pager_state st;
+	struct lzb_engine *engine;
+	struct lzb_lazy_socket *sock;
+	struct lzb_plugin_link *plugin;
+	pid_t criu;
+	int *real_pids;			/* of the tasks handed over */
+	size_t nr_real, cap_real;
+	size_t plugin_logged;
+};
+
+#define say(p, ...) lzb_progress((p)->c.quiet, (p)->c.t0_us, __VA_ARGS__)
+
+int lzb_pager_new(const struct lzb_pager_config *c, struct lzb_pager **pp,
+		  struct lzb_err *err)
+{
+	struct lzb_engine_config ec = {
+		.source = c->source, .journal = c->journal,
+		.max_background = c->max_background,
+		.stream_bytes = c->stream_bytes,
+		.on_fault = c->on_fault, .on_fault_ctx = c->on_fault_ctx,
+	};
+	struct lzb_pager *p = calloc(1, sizeof(*p));
+	int ret;
+
+	*pp = NULL;
+	if (!p)
+		return lzb_errf(err, "cannot set up the pager: %s",
+				strerror(ENOMEM));
+	p->c = *c;
+	ret = lzb_engine_new(&ec, &p->engine);
+	if (!ret && !c->no_lazy_socket)
+		ret = lzb_lazy_socket_listen(c->workdir, &p->sock);
+	if (!ret)
+		ret = lzb_plugin_link_listen(c->workdir, &p->plugin);
+	if (ret) {
+		lzb_pager_free(p);
+		return lzb_errf(err, "cannot set up the pager: %s",
+				strerror(-ret));
+	}
+	*pp = p;
+	return 0;
+}
+
+void lzb_pager_free(struct lzb_pager *p)
+{
+	if (!p)
+		return;
+	if (p->criu > 0) {
+		kill(p->criu, SIGKILL);
+		waitpid(p->criu, NULL, 0);
+	}
+	lzb_lazy_socket_close(p->sock);
+	lzb_plugin_link_close(p->plugin);
+	lzb_engine_free(p->engine);
+	free(p->real_pids);
+	free(p);
+}
+
+struct lzb_engine *lzb_pager_engine(struct lzb_pager *p)
+{
+	return p->engine;
+}
+
+const struct lzb_pager_state *lzb_pager_state(const struct lzb_pager *p)
+{
+	return &p->st;
+}
+
+int lzb_pager_start_criu(struct lzb_pager *p,
+			 const struct lzb_criu_restore *cr,
+			 struct lzb_err *err)
+{
+	struct lzb_criu_restore mine = *cr;
+
+	mine.workdir = p->c.workdir;
+	mine.pager_socket = lzb_plugin_link_path(p->plugin);
+	p->criu = lzb_criu_restore_start(&mine, err);
+	return p->criu < 0 ? -1 : 0;
+}
+
+int lzb_pager_adopt(struct lzb_pager *p, int img_pid, int pid)
+{
+	(void)img_pid;
+	p->st.tasks++;
+	if (p->nr_real == p->cap_real) {
+		size_t cap = p->cap_real ? 2 * p->cap_real : 64;
+		int *n = realloc(p->real_pids, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		p->real_pids = n;
+		p->cap_real = cap;
+	}
+	p->real_pids[p->nr_real++] = pid;
+	return 0;
+}
+
+void lzb_pager_resumed(struct lzb_pager *p)
+{
+	if (p->c.max_background)
+		lzb_engine_start_streaming(p->engine);
+	p->st.restored = p->st.criu_done = true;
+	p->st.root_pid = lzb_criu_restore_root(p->c.workdir);
+}
+
+/* ---- CRIU's lazy-pages socket ----------------------------------------- */
+
+static int on_task(void *ctx, int img_pid, int pid, int uffd)
+{
+	struct lzb_pager *p = ctx;
+	int err = lzb_pager_adopt(p, img_pid, pid);
+
+	if (!err && p->c.hooks.on_task)
+		err = p->c.hooks.on_task(p->c.hooks.ctx, img_pid, pid, uffd);
+	if (err) {
+		close(uffd);
+		return err;
+	}
+	return lzb_engine_attach(p->engine, img_pid, uffd);
+}
+
+static int on_finished(void *ctx)
+{
+	struct lzb_pager *p = ctx;
+
+	p->st.restored = true;
+	if (p->c.max_background)
+		lzb_engine_start_streaming(p->engine);
+	if (p->c.hooks.on_restored)
+		p->c.hooks.on_restored(p->c.hooks.ctx);
+	return 0;
+}
+
+static const struct lzb_lazy_socket_ops socket_ops = {
+	.task = on_task, .finished = on_finished,
+};
+
+/* ---- the loop ------------------------------------------------------- */
+
+/* The CRIU plugin's hand-off: real pids and criu's result, logged. */
+static void poll_plugin(struct lzb_pager *p, struct lzb_err *err)
+{
+	const struct lzb_plugin_task *pt;
+	int ret;
+
+	if (lzb_plugin_link_process(p->plugin) && !err->msg[0])
+		lzb_errf(err, "the CRIU plugin sent a malformed line");
+	p->st.plugin_tasks = lzb_plugin_link_tasks(p->plugin, &pt);
+	for (; p->plugin_logged < p->st.plugin_tasks; p->plugin_logged++)
+		say(p, "plugin: image pid %d is pid %d",
+		    pt[p->plugin_logged].img_pid, pt[p->plugin_logged].real_pid);
+	if (lzb_plugin_link_result(p->plugin, &ret) && ret && !err->msg[0])
+		lzb_errf(err, "criu restore failed (the plugin says %d); see "
+			 "%s/restore.log", ret, p->c.workdir);
+}
+
+static void poll_criu(struct lzb_pager *p, struct lzb_err *err)
+{
+	if (lzb_criu_restore_reap(&p->criu, p->c.workdir, &p->st.root_pid,
+				  err) > 0) {
+		p->st.criu_done = true;
+		say(p, "criu restore finished: root pid %d", p->st.root_pid);
+	}
+}
+
+int lzb_pager_serve(struct lzb_pager *p, struct lzb_err *err)
+{
+	const struct lzb_pager_hooks *h = &p->c.hooks;
+	int ret;
+
+	while (!err->msg[0] && !h->done(h->ctx)) {
+		struct pollfd fds[4] = {
+			{ .fd = p->sock ? lzb_lazy_socket_fd(p->sock) : -1,
+			  .events = POLLIN },
+			{ .fd = lzb_engine_fd(p->engine), .events = POLLIN },
+			{ .fd = p->c.fetcher ? lzb_fetcher_fd(p->c.fetcher) : -1,
+			  .events = POLLIN },
+			{ .fd = lzb_plugin_link_fd(p->plugin), .events = POLLIN },
+		};
+
+		poll(fds, 4, LOOP_MS);
+		poll_plugin(p, err);
+		if (fds[2].revents)
+			lzb_fetcher_process(p->c.fetcher);
+		/* Also after RSTF: reading CRIU's hang-up closes the socket,
+		 * which would otherwise stay readable and spin this loop. */
+		if (fds[0].revents) {
+			ret = lzb_lazy_socket_process(p->sock, &socket_ops, p);
+			if (ret && !err->msg[0])
+				lzb_errf(err, "CRIU's lazy-pages socket: %s",
+					 strerror(-ret));
+		}
+		ret = lzb_engine_run(p->engine, 0);
+		if (ret && !err->msg[0]) {
+			const char *why = p->c.source_error ?
+				p->c.source_error(p->c.source.ctx) : NULL;
+
+			lzb_errf(err, "pager stopped: %s",
+				 why ? why : strerror(-ret));
+		}
+		poll_criu(p, err);
+		if (h->tick)
+			h->tick(h->ctx, err);
+	}
+	return err->msg[0] ? -1 : 0;
+}
+
+/* ---- ending the restored tree --------------------------------------- */
+
+/* Wait up to ROOT_GONE_MS for ROOT to exit; reap it if it is our child. */
+static void wait_gone(int root)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, root, 0);
+
+	if (pidfd >= 0) {
+		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+		while (poll(&pfd, 1, ROOT_GONE_MS) < 0 && errno == EINTR)
+			;
+		close(pidfd);
+	}
+	waitpid(root, NULL, WNOHANG);
+}
+
+int lzb_pager_kill_tree(struct lzb_pager *p)
+{
+	const struct lzb_plugin_task *pt = NULL;
+	size_t n = p->plugin ? lzb_plugin_link_tasks(p->plugin, &pt) : 0;
+	int *real = calloc(p->nr_real + n + 1, sizeof(int)), killed;
+	size_t nr = 0;
+
+	if (!p->st.root_pid)
+		p->st.root_pid = lzb_criu_restore_root(p->c.workdir);
+	for (size_t i = 0; real && i < p->nr_real; i++)
+		real[nr++] = p->real_pids[i];
+	for (size_t i = 0; real && i < n; i++)
+		real[nr++] = pt[i].real_pid;
+	killed = lzb_kill_restored(p->criu, p->st.root_pid, real, nr);
+	free(real);
+	if (p->criu > 0)
+		waitpid(p->criu, NULL, 0);
+	p->criu = 0;
+	if (p->st.root_pid > 0)
+		wait_gone(p->st.root_pid);
+	return killed;
+}

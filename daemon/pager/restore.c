@@ -1,0 +1,565 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "pager/restore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "criu/criu_restore_proc.h"
+#include "engine/uffd_engine.h"
+#include "fetch/fetch.h"
+#include "pager/image_fetch.h"
+#include "pager/image_source.h"
+#include "pager/pager.h"
+#include "pager/restore_record.h"
+#include "pager/restore_status.h"
+#include "pager/uffd_keeper.h"
+#include "util/file_util.h"
+#include "util/progress_log.h"
+
+#include <linux/lazyboot.h>
+
+#define PROBE_INTERVAL_MS 100
+
+struct restore {
+	const struct lzb_restore_opts *o;
+	struct lzb_restore_report *rep;
+	struct lzb_fetcher *fetcher;
+	struct lzb_mirrors *mirrors;
+	struct lzb_image img;
+	struct lzb_image_source *source;
+	struct lzb_pager *pager;
+	const struct lzb_pager_state *ps;	/* the pager's, once there */
+	char workdir[4096];
+	uint64_t t0;
+	pid_t probe;
+	bool criu_started, ready, resident;
+	struct lzb_status_throttle throttle;
+	uint64_t started_unix;
+	uint64_t next_probe;
+	struct lzb_keeper *keeper;	/* who keeps the uffds alive */
+	char guarantee[128];		/* what it guarantees, in words */
+	int record_fd, journal_fd;	/* for a successor (restore_record.h) */
+	uint64_t lazy_total;
+	unsigned int resident_pct;	/* last 10 % step reported */
+	bool first_fault;
+	bool taken_over;		/* --resume: every uffd is ours */
+	unsigned int kill_at_pct;	/* LAZYBOOT_FAULT_KILL_AT_PCT */
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+static uint64_t now_ms(void)
+{
+	return lzb_clock_us() / 1000;
+}
+
+#define say(r, ...) lzb_progress((r)->o->quiet, (r)->t0 * 1000, __VA_ARGS__)
+
+/* ---- WORKDIR/status --------------------------------------------------- */
+
+static const char *state_of(const struct restore *r, const char *failure)
+{
+	if (failure)
+		return "failed";
+	if (r->resident && (!r->o->ready_cmd || r->ready))
+		return "resident";
+	if (r->ready)
+		return "ready";
+	if (r->ps && r->ps->restored)
+		return "streaming";
+	return r->criu_started ? "restoring" : "fetching-image";
+}
+
+/* Write the status if due (a state change, or LZB_STATUS_INTERVAL_MS). */
+static void publish(struct restore *r, const char *failure)
+{
+	struct lzb_restore_status st = { .pager_pid = getpid() };
+	const struct lzb_restore_report *rep = r->rep;
+	uint64_t now = now_ms(), busy;
+	struct lzb_err err;
+
+	snprintf(st.state, sizeof(st.state), "%s", state_of(r, failure));
+	if (!lzb_status_due(&r->throttle, st.state, now))
+		return;
+	snprintf(st.url, sizeof(st.url), "%s",
+		 r->o->nr_mirrors ? r->o->mirrors[0] : "");
+	snprintf(st.failure, sizeof(st.failure), "%s", failure ? failure : "");
+	snprintf(st.guarantee, sizeof(st.guarantee), "%s", r->guarantee);
+	st.pager_start = lzb_proc_start_time(st.pager_pid);
+	st.root_pid = rep->root_pid;
+	if (r->pager) {
+		struct lzb_engine_stats es;
+
+		lzb_engine_get_stats(lzb_pager_engine(r->pager), &es);
+		st.pages_resident = es.pages_resident;
+		st.pages_total = es.pages_lazy_total;
+		st.faults = es.faults;
+		st.latency_p50_us = lzb_latency_percentile_us(&es, 50);
+		st.latency_p99_us = lzb_latency_percentile_us(&es, 99);
+		st.latency_max_us = es.latency_max_us;
+	}
+	if (r->source) {
+		struct lzb_image_source_stats ss;
+
+		lzb_image_source_get_stats(r->source, &ss);
+		st.bytes_fetched = ss.bytes_fetched;
+	}
+	busy = (rep->ms_resident ? rep->ms_resident : now - r->t0);
+	st.mb_per_s = busy ? st.bytes_fetched / 1e3 / (double)busy : 0;
+	st.started_unix = r->started_unix;
+	st.updated_unix = (uint64_t)time(NULL);
+	st.ms_elapsed = now - r->t0;
+	st.ms_bundle = rep->ms_bundle;
+	st.ms_restored = rep->ms_restored;
+	st.ms_ready = rep->ms_ready;
+	st.ms_resident = rep->ms_resident;
+	if (lzb_status_write(r->workdir, &st, &err) && !r->o->quiet)
+		fprintf(stderr, "lazyboot: %s\n", err.msg);
+	if (r->o->on_status)
+		r->o->on_status(r->o->status_arg, &st);
+}
+
+/* ---- the image's manifest, index and boot bundle -------------------- */
+
+static int load_image(struct restore *r, struct lzb_err *err)
+{
+	const struct lzb_image_keys keys = {
+		.pubkey = r->o->pubkey, .allow_unsigned = r->o->allow_unsigned,
+		.encrypt_key = r->o->encrypt_key,
+	};
+
+	if (lzb_image_fetch_manifest(&r->img, r->fetcher, r->mirrors, &keys,
+				     err))
+		return -1;
+	say(r, "manifest: image version %llu, %u objects, %s",
+	    (unsigned long long)r->img.m.version, r->img.m.nr_objects,
+	    keys.pubkey ? "signature verified" : "NOT VERIFIED (no --pubkey)");
+	if (lzb_image_fetch_index(&r->img, r->fetcher, r->mirrors, err))
+		return -1;
+	if (r->o->resume)	/* CRIU restored from the bundle already */
+		return 0;
+	if (lzb_image_fetch_bundle(&r->img, r->fetcher, r->mirrors, r->workdir,
+				   err))
+		return -1;
+	r->rep->ms_bundle = now_ms() - r->t0;
+	say(r, "index and boot bundle verified: %u tasks, %u chunks, "
+	    "%llu hot pages, %llu cold", r->img.ix.nr_tasks, r->img.ix.nr_chunks,
+	    (unsigned long long)r->img.ix.st.pages_hot,
+	    (unsigned long long)r->img.ix.st.pages_cold);
+	return 0;
+}
+
+/* ---- CRIU and the probe --------------------------------------------- */
+
+static int start_criu(struct restore *r, struct lzb_err *err)
+{
+	const struct lzb_criu_restore cr = {
+		.criu = r->o->criu, .images_dir = r->workdir,
+		.plugin_dir = r->o->plugin_dir,
+		.extra = r->o->criu_args, .nr_extra = r->o->nr_criu_args,
+	};
+
+	if (lzb_pager_start_criu(r->pager, &cr, err))
+		return -1;
+	r->criu_started = true;
+	say(r, "criu restore --lazy-pages started (log: %s/restore.log)",
+	    r->workdir);
+	lzb_keeper_milestone(r->keeper, LAZYBOOT_MILESTONE_RESTORE_STARTED);
+	return 0;
+}
+
+static void poll_probe(struct restore *r)
+{
+	int status;
+
+	if (r->probe > 0 && waitpid(r->probe, &status, WNOHANG) == r->probe) {
+		r->probe = 0;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			struct lzb_image_source_stats st;
+
+			r->ready = true;
+			r->rep->ms_ready = now_ms() - r->t0;
+			lzb_image_source_get_stats(r->source, &st);
+			r->rep->bytes_before_ready = st.bytes_fetched;
+			say(r, "ready: probe passed");
+			lzb_keeper_milestone(r->keeper,
+					     LAZYBOOT_MILESTONE_READY);
+		}
+	}
+	if (r->o->ready_cmd && !r->ready && r->ps->criu_done && !r->probe &&
+	    now_ms() >= r->next_probe) {
+		char *argv[] = { "sh", "-c", (char *)r->o->ready_cmd, NULL };
+		char log[4200];
+
+		snprintf(log, sizeof(log), "%s/probe.out", r->workdir);
+		r->probe = lzb_spawn(argv, log);
+		r->next_probe = now_ms() + PROBE_INTERVAL_MS;
+	}
+}
+
+/* ---- the pager's hooks ---------------------------------------------- */
+
+static int on_task(void *ctx, int img_pid, int pid, int uffd)
+{
+	struct restore *r = ctx;
+	uint32_t session;
+	int err;
+
+	/* Kept before it is used: from now on the pager may die. */
+	err = lzb_keeper_keep(r->keeper, img_pid, pid, uffd, &session);
+	if (err) {
+		fprintf(stderr, "lazyboot: the %s cannot keep the uffd of task "
+			"%d: %s\n", lzb_keeper_kind(r->keeper),
+			pid, strerror(-err));
+		return err;
+	}
+	lzb_record_add_task(r->record_fd, img_pid, pid, session);
+	return 0;
+}
+
+/* A successor takes over a task's uffd (-1: it is gone). */
+static int on_resumed_task(void *ctx, int img_pid, int pid, int uffd)
+{
+	struct restore *r = ctx;
+	char path[64];
+	int pagemap, err;
+
+	err = lzb_pager_adopt(r->pager, img_pid, pid);
+	if (err) {
+		if (uffd >= 0)
+			close(uffd);
+		return err;
+	}
+	/* What the dead pager installed need not be fetched again. */
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	pagemap = uffd >= 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	err = lzb_engine_reattach(lzb_pager_engine(r->pager), img_pid, uffd,
+				  pagemap);
+	if (pagemap >= 0)
+		close(pagemap);
+	return err;
+}
+
+static void journal_event(void *ctx, int img_pid, const struct uffd_msg *msg)
+{
+	const struct restore *r = ctx;
+
+	lzb_journal_add(r->journal_fd, img_pid, msg);
+}
+
+static void on_restored(void *ctx)
+{
+	struct restore *r = ctx;
+
+	r->rep->ms_restored = now_ms() - r->t0;
+	say(r, "restore finished (RSTF): %d tasks handed over", r->ps->tasks);
+	lzb_keeper_milestone(r->keeper, LAZYBOOT_MILESTONE_TASKS_RESUMED);
+}
+
+/* Say each 10 % step of residency; milestones at 50, 90 and 100 %. */
+static void report_progress(struct restore *r)
+{
+	static const struct { unsigned int pct, milestone; } marks[] = {
+		{ 50, LAZYBOOT_MILESTONE_RESIDENT_50 },
+		{ 90, LAZYBOOT_MILESTONE_RESIDENT_90 },
+		{ 100, LAZYBOOT_MILESTONE_RESIDENT_100 },
+	};
+	const struct lzb_engine *engine = lzb_pager_engine(r->pager);
+	struct lzb_engine_stats st;
+	unsigned int pct;
+
+	lzb_engine_get_stats(engine, &st);
+	if (st.faults && !r->first_fault) {
+		r->first_fault = true;
+		lzb_keeper_milestone(r->keeper, LAZYBOOT_MILESTONE_FIRST_FAULT);
+	}
+	if (!r->ps->restored)
+		return;
+	pct = r->lazy_total && st.bytes_lazy < r->lazy_total ?
+	      (unsigned int)((r->lazy_total - st.bytes_lazy) * 100 /
+			     r->lazy_total) : 0;
+	if (lzb_engine_done(engine))
+		pct = 100;
+	while (r->resident_pct + 10 <= pct) {
+		r->resident_pct += 10;
+		say(r, "resident %u%%", r->resident_pct);
+		/* Fault injection for the restart tests: the pager dies
+		 * here, exactly as from an outside SIGKILL. */
+		if (r->kill_at_pct == r->resident_pct)
+			kill(getpid(), SIGKILL);
+		for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+			if (marks[i].pct == r->resident_pct)
+				lzb_keeper_milestone(r->keeper,
+						     marks[i].milestone);
+	}
+}
+
+static void tick(void *ctx, struct lzb_err *err)
+{
+	struct restore *r = ctx;
+
+	r->rep->root_pid = r->ps->root_pid;
+	report_progress(r);
+	if (!r->resident && r->ps->restored &&
+	    lzb_engine_done(lzb_pager_engine(r->pager))) {
+		r->resident = true;
+		/* The engine closed its uffds: the keeper must let go
+		 * of them too, or a later fault on a hole of a
+		 * registered range would wait for nobody. */
+		lzb_keeper_release(r->keeper);
+		r->rep->ms_resident = now_ms() - r->t0;
+		say(r, "every page resident");
+	}
+	poll_probe(r);
+	publish(r, NULL);
+	if (stop_signal && !err->msg[0])
+		lzb_errf(err, "stopped by signal %d", stop_signal);
+}
+
+static bool finished(void *ctx)
+{
+	const struct restore *r = ctx;
+
+	return r->ps->criu_done && r->ps->restored &&
+	       lzb_engine_done(lzb_pager_engine(r->pager)) &&
+	       (!r->o->ready_cmd || r->ready);
+}
+
+static const char *source_error(void *ctx)
+{
+	return lzb_image_source_error(ctx);
+}
+
+/* ---- setting up ----------------------------------------------------- */
+
+/* What a successor needs to fetch the image again and go on as this did. */
+static int start_record(const struct restore *r, struct lzb_err *err)
+{
+	const struct lzb_record_settings rs = {
+		.mirrors = r->o->mirrors, .nr_mirrors = r->o->nr_mirrors,
+		.pubkey = r->o->pubkey, .encrypt_key = r->o->encrypt_key,
+		.allow_unsigned = r->o->allow_unsigned,
+		.max_background = r->o->max_background,
+		.tftp_blksize = r->o->tftp_blksize,
+		.deadline_ms = r->o->deadline_ms,
+		.keeper = lzb_keeper_kind(r->keeper),
+	};
+
+	return lzb_record_create(r->workdir, &rs, err);
+}
+
+/* The pager over the image source, its tasks declared. */
+static int start_pager(struct restore *r, struct lzb_err *err)
+{
+	const struct lzb_pager_config pc = {
+		.workdir = r->workdir,
+		.source = { .request = lzb_image_source_request,
+			    .ctx = r->source },
+		.source_error = source_error,
+		.journal = { .event = journal_event, .ctx = r },
+		.max_background = r->o->max_background ?
+				  r->o->max_background : 4,
+		.stream_bytes = r->img.m.chunk_size ? r->img.m.chunk_size :
+						      65536,
+		.fetcher = r->fetcher,
+		.no_lazy_socket = r->o->resume,
+		.hooks = { .ctx = r, .on_task = on_task,
+			   .on_restored = on_restored, .tick = tick,
+			   .done = finished },
+		.t0_us = r->t0 * 1000, .quiet = r->o->quiet,
+	};
+	struct lzb_engine_stats es;
+	int ret;
+
+	if (lzb_pager_new(&pc, &r->pager, err))
+		return -1;
+	r->ps = lzb_pager_state(r->pager);
+	ret = lzb_image_source_add_tasks(r->source, lzb_pager_engine(r->pager));
+	if (ret)
+		return lzb_errf(err, "cannot set up the pager: %s",
+				strerror(-ret));
+	lzb_engine_get_stats(lzb_pager_engine(r->pager), &es);
+	r->lazy_total = es.bytes_lazy;
+	return 0;
+}
+
+/*
+ * Take over the restore of a pager that died: its tasks' uffds from the
+ * module or the holder, its journal replayed first, every thread woken.
+ */
+static int resume(struct restore *r, struct lzb_err *err)
+{
+	struct lzb_record rec;
+	int events, ret;
+
+	if (lzb_record_load(r->workdir, &rec, err))
+		return -1;
+	events = lzb_journal_replay(r->workdir, lzb_pager_engine(r->pager),
+				    err);
+	if (events < 0) {
+		lzb_record_free(&rec);
+		return -1;
+	}
+	lzb_pager_resumed(r->pager);
+	ret = lzb_keeper_resume(r->workdir, &rec, &r->keeper, on_resumed_task,
+				r, err);
+	lzb_record_free(&rec);
+	if (ret)
+		return -1;
+	r->taken_over = true;
+	r->rep->root_pid = r->ps->root_pid;
+	say(r, "resumed: %d tasks taken over from the %s, %d journaled "
+	    "events replayed, root pid %d", r->ps->tasks,
+	    lzb_keeper_kind(r->keeper), events, r->rep->root_pid);
+	return 0;
+}
+
+/* mkdir -p: the default lives under /run, which may lack lazyboot/. */
+static int make_workdir(struct restore *r, struct lzb_err *err)
+{
+	for (char *slash = strchr(r->workdir + 1, '/'); slash;
+	     slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mkdir(r->workdir, 0700);
+		*slash = '/';
+	}
+	return lzb_mkdir(r->workdir, err);
+}
+
+/*
+ * The restored tree must not run on with pages missing: end it (by real
+ * pids only), unless a resume could not take over: then the tasks may be
+ * another pager's, and are kept till the deadline anyway.
+ */
+static bool kill_on_failure(struct restore *r, const char *why)
+{
+	int killed;
+
+	if (!r->pager || lzb_engine_done(lzb_pager_engine(r->pager)) ||
+	    (r->o->resume && !r->taken_over))
+		return false;
+	killed = lzb_pager_kill_tree(r->pager);
+	r->rep->root_pid = r->ps->root_pid;
+	if (killed)
+		fprintf(stderr, "lazyboot: killed the restored tree (root pid "
+			"%d, %d processes): %s\n", r->rep->root_pid, killed,
+			why);
+	return true;
+}
+
+static void report(struct restore *r)
+{
+	struct lzb_restore_report *rep = r->rep;
+
+	if (r->pager) {
+		struct lzb_engine_stats es;
+
+		lzb_engine_get_stats(lzb_pager_engine(r->pager), &es);
+		rep->faults = es.faults;
+		rep->zero_pages = es.zero_pages;
+		rep->pages_installed = es.pages_installed;
+	}
+	if (r->source) {
+		struct lzb_image_source_stats ss;
+
+		lzb_image_source_get_stats(r->source, &ss);
+		rep->chunks_fetched = ss.chunks_fetched;
+		rep->chunks_urgent = ss.chunks_urgent;
+		rep->bytes_fetched = ss.bytes_fetched;
+	}
+}
+
+int lzb_restore_run(const struct lzb_restore_opts *o,
+		    struct lzb_restore_report *rep)
+{
+	struct lzb_fetcher_opts fopts = { .max_background = o->max_background,
+					  .tftp_blksize = o->tftp_blksize };
+	struct restore r = { .o = o, .rep = rep, .record_fd = -1,
+			     .journal_fd = -1 };
+	struct sigaction sa = { .sa_handler = on_stop };
+	struct lzb_err err = { { 0 } };
+	bool killed = false;
+	int ret = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	r.t0 = now_ms();
+	r.started_unix = (uint64_t)time(NULL);
+	snprintf(r.guarantee, sizeof(r.guarantee), "%s", LZB_GUARANTEE_PAGER_ONLY);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	snprintf(r.workdir, sizeof(r.workdir), "%s",
+		 o->workdir ? o->workdir : LZB_RESTORE_WORKDIR);
+	if (make_workdir(&r, &err))
+		goto out;
+	publish(&r, NULL);
+	/* Before anything else: the holder, if any, inherits only stdio. */
+	if (!o->resume &&
+	    (lzb_keeper_start(r.workdir, o->deadline_ms, &r.keeper) ||
+	     start_record(&r, &err)))
+		goto out;
+	if (lzb_record_open(r.workdir, &r.record_fd, &r.journal_fd, &err))
+		goto out;
+	r.fetcher = lzb_fetcher_new(&fopts);
+	r.mirrors = lzb_mirrors_new(o->mirrors, o->nr_mirrors);
+	if (!r.fetcher || !r.mirrors) {
+		lzb_errf(&err, "cannot set up the fetcher: %s", strerror(errno));
+		goto out;
+	}
+	if (load_image(&r, &err) ||
+	    lzb_image_source_new(&r.img, r.fetcher, r.mirrors, &r.source, &err) ||
+	    start_pager(&r, &err))
+		goto out;
+	if (getenv("LAZYBOOT_FAULT_KILL_AT_PCT"))
+		r.kill_at_pct = (unsigned int)atoi(
+			getenv("LAZYBOOT_FAULT_KILL_AT_PCT"));
+	if (o->resume ? resume(&r, &err) : start_criu(&r, &err))
+		goto out;
+	snprintf(r.guarantee, sizeof(r.guarantee), "%s",
+		 lzb_keeper_guarantee(r.keeper));
+	say(&r, "guarantee: %s", r.guarantee);
+	ret = lzb_pager_serve(r.pager, &err);
+	if (!ret)
+		lzb_keeper_milestone(r.keeper, LAZYBOOT_MILESTONE_DONE);
+out:
+	if (err.msg[0]) {
+		fprintf(stderr, "lazyboot restore: %s\n", err.msg);
+		killed = kill_on_failure(&r, err.msg);
+		ret = -1;
+	}
+	publish(&r, err.msg[0] ? err.msg : NULL);
+	/* Resident, or killed, or none handed over: nothing to keep. */
+	if (!ret || killed || !r.ps || !r.ps->tasks)
+		lzb_keeper_release(r.keeper);
+	lzb_keeper_free(r.keeper);
+	if (r.record_fd >= 0)
+		close(r.record_fd);
+	if (r.journal_fd >= 0)
+		close(r.journal_fd);
+	report(&r);
+	if (r.probe > 0) {
+		kill(r.probe, SIGKILL);
+		waitpid(r.probe, NULL, 0);
+	}
+	/* The source cancels its fetches, telling the engine: pager last. */
+	lzb_image_source_free(r.source);
+	lzb_pager_free(r.pager);
+	lzb_image_close(&r.img);
+	if (r.fetcher)
+		lzb_fetcher_free(r.fetcher);
+	if (r.mirrors)
+		lzb_mirrors_free(r.mirrors);
+	return ret;
+}

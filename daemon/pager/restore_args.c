@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "pager/restore_args.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "criu/criu_restore_proc.h"
+
+/* 1..max from an option's argument, or say why not. */
+static int parse_count(const char *prog, const char *arg, const char *option,
+		       unsigned long max, unsigned int *out)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+
+	if (*end || !v || v > max || arg[0] == '-') {
+		fprintf(stderr, "%s: %s takes 1..%lu, not '%s'\n", prog, option,
+			max, arg);
+		return -1;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
+int lzb_restore_parse_args(int argc, char **argv, const char *prog,
+			   const char *usage,
+			   struct lzb_restore_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "pubkey", required_argument, NULL, 'p' },
+		{ "allow-unsigned", no_argument, NULL, 'u' },
+		{ "encrypt-key", required_argument, NULL, 'k' },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "ready", required_argument, NULL, 'r' },
+		{ "criu", required_argument, NULL, 'c' },
+		{ "plugin-dir", required_argument, NULL, 'P' },
+		{ "max-background", required_argument, NULL, 'b' },
+		{ "tftp-blksize", required_argument, NULL, 'B' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "deadline-ms", required_argument, NULL, 'd' },
+		{ "resume", required_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int opt, first_criu = argc;
+
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--")) {
+			first_criu = i;
+			break;
+		}
+	while ((opt = getopt_long(first_criu, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'p': o->pubkey = optarg; break;
+		case 'u': o->allow_unsigned = true; break;
+		case 'k': o->encrypt_key = optarg; break;
+		case 'w': o->workdir = optarg; break;
+		case 'r': o->ready_cmd = optarg; break;
+		case 'c': o->criu = optarg; break;
+		case 'P': o->plugin_dir = optarg; break;
+		case 'q': o->quiet = true; break;
+		case 'b':
+			if (parse_count(prog, optarg, "--max-background", 256,
+					&o->max_background))
+				return 2;
+			break;
+		case 'B':	/* RFC 2348: 8..65464 */
+			if (parse_count(prog, optarg, "--tftp-blksize", 65464,
+					&o->tftp_blksize))
+				return 2;
+			if (o->tftp_blksize < 8) {
+				fprintf(stderr, "%s: --tftp-blksize takes "
+					"8..65464, not '%s'\n", prog, optarg);
+				return 2;
+			}
+			break;
+		case 'd':
+			if (parse_count(prog, optarg, "--deadline-ms", 86400000,
+					&o->deadline_ms))
+				return 2;
+			break;
+		case 'R':
+			o->resume = true;
+			o->workdir = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (o->resume) {
+		if (optind < argc) {
+			fprintf(stderr, "%s: --resume takes the image and "
+				"options on record, not '%s'\n", prog,
+				argv[optind]);
+			return 2;
+		}
+		return 0;
+	}
+	if (optind >= first_criu) {
+		fprintf(stderr, "%s: no image URL given\n%s", prog, usage);
+		return 2;
+	}
+	if (o->pubkey && !*o->pubkey)
+		o->pubkey = NULL;
+	if (o->ready_cmd && !*o->ready_cmd)
+		o->ready_cmd = NULL;
+	if (o->pubkey && o->allow_unsigned) {
+		fprintf(stderr, "%s: --pubkey and --allow-unsigned "
+			"contradict each other\n", prog);
+		return 2;
+	}
+	o->mirrors = (const char *const *)&argv[optind];
+	o->nr_mirrors = (size_t)(first_criu - optind);
+	if (first_criu < argc) {
+		o->criu_args = &argv[first_criu + 1];
+		o->nr_criu_args = (size_t)(argc - first_criu - 1);
+	}
+	if (!o->plugin_dir) {
+		static char plugin_dir[4096];
+
+		o->plugin_dir = lzb_default_plugin_dir(plugin_dir,
+						       sizeof(plugin_dir));
+	}
+	return 0;
+}

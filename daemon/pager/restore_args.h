@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The options of a restore, as `lazyboot restore` and `lazybootd restore`
+ * both take them: URL [MIRROR...] [options] [-- CRIU-RESTORE-OPTION...].
+ */
+#ifndef LAZYBOOT_RESTORE_ARGS_H
+#define LAZYBOOT_RESTORE_ARGS_H
+
+#include "pager/restore.h"
+
+/*
+ * Fill o from argv (prog names the command in messages).  An empty
+ * --pubkey or --ready counts as not given (a systemd unit passes its
+ * config's empty variables so).  Returns 0; or 1 for --help, after
+ * printing usage to stdout; or 2 on bad usage, said on stderr.
+ */
+int lzb_restore_parse_args(int argc, char **argv, const char *prog,
+			   const char *usage,
+			   struct lzb_restore_opts *o);
+
+#endif

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What a successor pager needs to finish a restore whose pager died, kept
+ * in the workdir as it happens (each line one write(2), so a SIGKILL loses
+ * at most the line being written):
+ *
+ *   WORKDIR/pager.record   the image (mirrors, keys), the settings, which
+ *                          keeper holds the uffds, and per task its image
+ *                          pid, real pid and module session id;
+ *   WORKDIR/pager.journal  every REMAP/REMOVE/UNMAP event the engine read,
+ *                          in order, so a range the app zapped never gets
+ *                          stale image data and moved ranges are found.
+ *
+ * Both are plain text; `lazyboot restore --resume WORKDIR` reads them.
+ */
+#ifndef LAZYBOOT_RESTORE_RECORD_H
+#define LAZYBOOT_RESTORE_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/lzb_error.h"
+
+struct lzb_engine;
+struct uffd_msg;
+
+#define LZB_RECORD_NAME "pager.record"
+#define LZB_JOURNAL_NAME "pager.journal"
+#define LZB_RECORD_MAX_MIRRORS 16
+#define LZB_RECORD_MAX_TASKS 256
+
+struct lzb_record_task {
+	int img_pid;
+	int pid;		/* real pid */
+	uint32_t session;	/* lazyboot.ko session id, 0: none */
+};
+
+struct lzb_record {
+	char *mirrors[LZB_RECORD_MAX_MIRRORS];
+	unsigned int nr_mirrors;
+	char *pubkey, *encrypt_key;	/* absolute paths, or NULL */
+	bool allow_unsigned;
+	unsigned int max_background;
+	unsigned int tftp_blksize;
+	uint32_t deadline_ms;
+	char keeper[16];		/* "module", "holder" or "none" */
+	struct lzb_record_task tasks[LZB_RECORD_MAX_TASKS];
+	unsigned int nr_tasks;
+};
+
+/* What a record starts with: the image and how this pager serves it. */
+struct lzb_record_settings {
+	const char *const *mirrors;	/* base URLs of the image */
+	size_t nr_mirrors;
+	const char *pubkey;		/* key files (made absolute), or NULL */
+	const char *encrypt_key;
+	bool allow_unsigned;
+	unsigned int max_background;
+	unsigned int tftp_blksize;
+	uint32_t deadline_ms;
+	const char *keeper;		/* lzb_keeper_kind() */
+};
+
+/* Start WORKDIR's record (replacing an old one) and journal. */
+int lzb_record_create(const char *workdir, const struct lzb_record_settings *s,
+		      struct lzb_err *err);
+/* Open both for appending (a successor pager goes on writing them). */
+int lzb_record_open(const char *workdir, int *record_fd, int *journal_fd,
+		    struct lzb_err *err);
+void lzb_record_add_task(int record_fd, int img_pid, int pid,
+			 uint32_t session);
+void lzb_journal_add(int journal_fd, int img_pid, const struct uffd_msg *msg);
+
+int lzb_record_load(const char *workdir, struct lzb_record *rec,
+		    struct lzb_err *err);
+void lzb_record_free(struct lzb_record *rec);
+/* Apply WORKDIR's journal to the engine's tasks; returns events replayed. */
+int lzb_journal_replay(const char *workdir, struct lzb_engine *engine,
+		       struct lzb_err *err);
+
+#endif

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Who keeps the restored tasks' userfaultfds alive if the pager dies:
+ *
+ *   module  lazyboot.ko holds each uffd in a kernel session (the strongest:
+ *           nothing in userspace can release it); a pager that does not
+ *           re-attach before the deadline has the tasks killed by the kernel;
+ *   holder  without the module, a tiny second process (uffd_holder.h)
+ *           holds them and kills the tasks at the deadline;
+ *   none    neither could be set up: a pager crash lets missing pages read
+ *           as zeros, and the pager says so.
+ *
+ * The keeper also reports the restore's milestones to the module (stamped
+ * by the kernel), and closes the sessions or dismisses the holder once
+ * every page is resident.
+ */
+#ifndef LAZYBOOT_UFFD_KEEPER_H
+#define LAZYBOOT_UFFD_KEEPER_H
+
+#include <stdint.h>
+
+#include "util/lzb_error.h"
+
+struct lzb_keeper;
+struct lzb_record;
+
+#define LZB_KEEPER_DEADLINE_MS 30000
+
+/* Pick the keeper for a new restore: the module if loaded, else a holder. */
+int lzb_keeper_start(const char *workdir, uint32_t deadline_ms,
+		     struct lzb_keeper **keeper);
+
+/* "module", "holder" or "none". */
+const char *lzb_keeper_kind(const struct lzb_keeper *keeper);
+/* What is guaranteed, for `lazyboot status` and the restore's output. */
+const char *lzb_keeper_guarantee(const struct lzb_keeper *keeper);
+
+/* Keep a copy of task PID's uffd; *session gets the module's id (or 0). */
+int lzb_keeper_keep(struct lzb_keeper *keeper, int img_pid, int pid, int uffd,
+		    uint32_t *session);
+
+/*
+ * Take over the uffds of a dead pager's restore, as its record says: call
+ * fn for each task on record, with a new fd for its uffd, or -1 when its
+ * uffd is no longer held (the task is gone).
+ */
+int lzb_keeper_resume(const char *workdir, const struct lzb_record *rec,
+		      struct lzb_keeper **keeper,
+		      int (*fn)(void *ctx, int img_pid, int pid, int uffd),
+		      void *ctx, struct lzb_err *err);
+
+/* Report milestone (enum lazyboot_milestone) when the module is there. */
+void lzb_keeper_milestone(struct lzb_keeper *keeper, uint32_t milestone);
+
+/* Every page is resident, or the tasks are dead: let the uffds go. */
+void lzb_keeper_release(struct lzb_keeper *keeper);
+
+/*
+ * Free; without lzb_keeper_release() first, the uffds stay kept and the
+ * deadline starts (the module or the holder kills the tasks unless a pager
+ * takes over).
+ */
+void lzb_keeper_free(struct lzb_keeper *keeper);
+
+#endif

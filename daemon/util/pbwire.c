@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Bounded protobuf wire-format reading and writing (see pbwire.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/pbwire.h"
+
+int pb_read_varint(struct pb_reader *r, uint64_t *v)
+{
+	uint64_t x = 0;
+	unsigned int shift = 0;
+
+	while (r->off < r->len) {
+		uint8_t b = r->p[r->off++];
+
+		if (shift == 63 && (b & 0x7e))
+			return -1;	/* more than 64 bits */
+		x |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = x;
+			return 0;
+		}
+		shift += 7;
+		if (shift > 63)
+			return -1;
+	}
+	return -1;
+}
+
+int pb_next(struct pb_reader *r, struct pb_field *f)
+{
+	uint64_t key, v;
+
+	if (pb_at_end(r))
+		return 0;
+	if (pb_read_varint(r, &key))
+		return -1;
+	if (key >> 3 == 0 || key >> 3 > 0x1fffffff)
+		return -1;
+	f->num = (uint32_t)(key >> 3);
+	f->wire = (enum pb_wire)(key & 7);
+	f->data = NULL;
+	f->len = 0;
+	f->v = 0;
+	switch (key & 7) {
+	case PB_VARINT:
+		return pb_read_varint(r, &f->v) ? -1 : 1;
+	case PB_FIXED64:
+		if (r->len - r->off < 8)
+			return -1;
+		for (int i = 7; i >= 0; i--)
+			f->v = f->v << 8 | r->p[r->off + i];
+		r->off += 8;
+		return 1;
+	case PB_FIXED32:
+		if (r->len - r->off < 4)
+			return -1;
+		for (int i = 3; i >= 0; i--)
+			f->v = f->v << 8 | r->p[r->off + i];
+		r->off += 4;
+		return 1;
+	case PB_LEN:
+		if (pb_read_varint(r, &v) || v > r->len - r->off)
+			return -1;
+		f->data = r->p + r->off;
+		f->len = (size_t)v;
+		r->off += (size_t)v;
+		return 1;
+	default:
+		return -1;	/* groups (3, 4) and 6, 7 do not occur in CRIU */
+	}
+}
+
+void pb_put_bytes(struct pb_buf *b, const void *p, size_t len)
+{
+	if (b->oom)
+		return;
+	if (len > b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : 256;
+		uint8_t *n;
+
+		while (cap - b->len < len) {
+			if (cap > SIZE_MAX / 2) {
+				b->oom = true;
+				return;
+			}
+			cap *= 2;
+		}
+		n = realloc(b->p, cap);
+		if (!n) {
+			b->oom = true;
+			return;
+		}
+		b->p = n;
+		b->cap = cap;
+	}
+	if (len)
+		memcpy(b->p + b->len, p, len);
+	b->len += len;
+}
+
+void pb_put_varint(struct pb_buf *b, uint64_t v)
+{
+	uint8_t tmp[10];
+	size_t n = 0;
+
+	do {
+		tmp[n] = v & 0x7f;
+		v >>= 7;
+		if (v)
+			tmp[n] |= 0x80;
+		n++;
+	} while (v);
+	pb_put_bytes(b, tmp, n);
+}
+
+void pb_put_u32le(struct pb_buf *b, uint32_t v)
+{
+	uint8_t tmp[4] = { v, v >> 8, v >> 16, v >> 24 };
+
+	pb_put_bytes(b, tmp, 4);
+}
+
+void pb_put_field_varint(struct pb_buf *b, uint32_t num, uint64_t v)
+{
+	pb_put_varint(b, (uint64_t)num << 3 | PB_VARINT);
+	pb_put_varint(b, v);
+}
+
+void pb_buf_free(struct pb_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
