@@ -15,7 +15,7 @@
 #include "criu/criu_restore_proc.h"
 #include "engine/uffd_engine.h"
 #include "fetch/fetch.h"
-#include "pager/image_fetch.h"
+#include "image/image_load.h"
 #include "pager/image_source.h"
 #include "pager/pager.h"
 #include "pager/restore_record.h"
@@ -134,25 +134,34 @@ static void publish(struct restore *r, const char *failure)
 
 /* ---- the image's manifest, index and boot bundle -------------------- */
 
+/* The image's files, whole, from the mirrors: any transport fetch/ has. */
+static int get_file(void *ctx, const char *name, int64_t size, size_t max,
+		    uint8_t **buf, size_t *len, struct lzb_err *err)
+{
+	const struct restore *r = ctx;
+
+	return lzb_fetch_whole(r->fetcher, r->mirrors, name, size, max, buf,
+			       len, err);
+}
+
 static int load_image(struct restore *r, struct lzb_err *err)
 {
+	const struct lzb_image_getter g = { .get = get_file, .ctx = r };
 	const struct lzb_image_keys keys = {
 		.pubkey = r->o->pubkey, .allow_unsigned = r->o->allow_unsigned,
 		.encrypt_key = r->o->encrypt_key,
 	};
 
-	if (lzb_image_fetch_manifest(&r->img, r->fetcher, r->mirrors, &keys,
-				     err))
+	if (lzb_image_get_manifest(&r->img, &g, &keys, err))
 		return -1;
 	say(r, "manifest: image version %llu, %u objects, %s",
 	    (unsigned long long)r->img.m.version, r->img.m.nr_objects,
 	    keys.pubkey ? "signature verified" : "NOT VERIFIED (no --pubkey)");
-	if (lzb_image_fetch_index(&r->img, r->fetcher, r->mirrors, err))
+	if (lzb_image_get_index(&r->img, &g, err))
 		return -1;
 	if (r->o->resume)	/* CRIU restored from the bundle already */
 		return 0;
-	if (lzb_image_fetch_bundle(&r->img, r->fetcher, r->mirrors, r->workdir,
-				   err))
+	if (lzb_image_get_bundle(&r->img, &g, r->workdir, err))
 		return -1;
 	r->rep->ms_bundle = now_ms() - r->t0;
 	say(r, "index and boot bundle verified: %u tasks, %u chunks, "

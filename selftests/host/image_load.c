@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Loading a served image through the image layer (daemon/image_fetch.c)
- * over file:// mirrors, as a restore does over any transport: the
+ * Loading a served image through the image layer (daemon/image/
+ * image_load.c), its files got over file:// mirrors through fetch/ as a
+ * restore gets them over any transport: the
  * manifest with its signature checked, the index, and the boot bundle
  * written out for criu restore (its files byte for byte as the image
  * holds them, the dump's original pagemaps left out); an unverified
@@ -16,10 +17,25 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pager/image_fetch.h"
+#include "fetch/fetch.h"
+#include "image/image_load.h"
 #include "image/image_pack.h"
 #include "kselftest_harness.h"
 #include "image_test_util.h"
+
+struct getter {
+	struct lzb_fetcher *f;
+	struct lzb_mirrors *m;
+};
+
+/* As a restore gets the image's files: whole, from the mirrors. */
+static int get_file(void *ctx, const char *name, int64_t size, size_t max,
+		    uint8_t **buf, size_t *len, struct lzb_err *err)
+{
+	const struct getter *gt = ctx;
+
+	return lzb_fetch_whole(gt->f, gt->m, name, size, max, buf, len, err);
+}
 
 FIXTURE(served)
 {
@@ -29,8 +45,11 @@ FIXTURE(served)
 	const char *mirrors[2];
 	struct lzb_fetcher *f;
 	struct lzb_mirrors *m;
+	struct getter gt;
+	struct lzb_image_getter g;
 	struct lzb_image image;
 };
+
 
 FIXTURE_VARIANT(served)
 {
@@ -80,6 +99,9 @@ FIXTURE_SETUP(served)
 	self->m = lzb_mirrors_new(self->mirrors, 1);
 	ASSERT_NE(NULL, self->f);
 	ASSERT_NE(NULL, self->m);
+	self->gt = (struct getter){ .f = self->f, .m = self->m };
+	self->g = (struct lzb_image_getter){ .get = get_file,
+					     .ctx = &self->gt };
 }
 
 FIXTURE_TEARDOWN(served)
@@ -112,13 +134,12 @@ TEST_F_TIMEOUT(served, loads_manifest_index_and_bundle, 300)
 	struct dirent *de;
 	DIR *d;
 
-	ASSERT_EQ(0, lzb_image_fetch_manifest(&self->image, self->f, self->m,
-					      &keys, &err)) TH_LOG("%s", err.msg);
-	ASSERT_EQ(0, lzb_image_fetch_index(&self->image, self->f, self->m,
-					   &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, lzb_image_get_manifest(&self->image, &self->g, &keys,
+					    &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, lzb_image_get_index(&self->image, &self->g, &err)) TH_LOG("%s", err.msg);
 	EXPECT_LT(0, self->image.ix.nr_tasks);
-	ASSERT_EQ(0, lzb_image_fetch_bundle(&self->image, self->f, self->m,
-					    self->out, &err))
+	ASSERT_EQ(0, lzb_image_get_bundle(&self->image, &self->g, self->out,
+					  &err))
 		TH_LOG("%s", err.msg);
 
 	/* The same bundle read from the directory, file by file. */
@@ -159,12 +180,12 @@ TEST_F_TIMEOUT(served, unverified_manifest_refused_unless_allowed, 300)
 	struct lzb_err err;
 
 	keys.pubkey = NULL;
-	ASSERT_EQ(-1, lzb_image_fetch_manifest(&self->image, self->f, self->m,
-					       &keys, &err));
+	ASSERT_EQ(-1, lzb_image_get_manifest(&self->image, &self->g, &keys,
+					     &err));
 	EXPECT_NE(NULL, strstr(err.msg, "no --pubkey given")) TH_LOG("%s", err.msg);
 	keys.allow_unsigned = true;
-	EXPECT_EQ(0, lzb_image_fetch_manifest(&self->image, self->f, self->m,
-					      &keys, &err)) TH_LOG("%s", err.msg);
+	EXPECT_EQ(0, lzb_image_get_manifest(&self->image, &self->g, &keys,
+					    &err)) TH_LOG("%s", err.msg);
 }
 
 TEST_F_TIMEOUT(served, wrong_public_key_refused, 300)
@@ -173,8 +194,8 @@ TEST_F_TIMEOUT(served, wrong_public_key_refused, 300)
 	struct lzb_err err;
 
 	keys.pubkey = self->other_pk;
-	ASSERT_EQ(-1, lzb_image_fetch_manifest(&self->image, self->f, self->m,
-					       &keys, &err));
+	ASSERT_EQ(-1, lzb_image_get_manifest(&self->image, &self->g, &keys,
+					     &err));
 	EXPECT_NE(NULL, strstr(err.msg, "manifest")) TH_LOG("%s", err.msg);
 }
 
@@ -185,8 +206,8 @@ TEST_F_TIMEOUT(served, encrypted_image_needs_its_key, 300)
 
 	if (!variant->encrypt)
 		SKIP(return, "the plain image needs no key");
-	ASSERT_EQ(-1, lzb_image_fetch_manifest(&self->image, self->f, self->m,
-					       &keys, &err));
+	ASSERT_EQ(-1, lzb_image_get_manifest(&self->image, &self->g, &keys,
+					     &err));
 	EXPECT_NE(NULL, strstr(err.msg, "the image is encrypted"))
 		TH_LOG("%s", err.msg);
 }
@@ -199,16 +220,15 @@ TEST_F_TIMEOUT(served, changed_index_refused, 300)
 	uint8_t *buf;
 	size_t len;
 
-	ASSERT_EQ(0, lzb_image_fetch_manifest(&self->image, self->f, self->m,
-					      &keys, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, lzb_image_get_manifest(&self->image, &self->g, &keys,
+					    &err)) TH_LOG("%s", err.msg);
 	lzb_object_name(name, &self->image.m.objects[1]);
 	snprintf(path, sizeof(path), "%s/%s", self->img, name);
 	ASSERT_EQ(0, read_all(path, &buf, &len));
 	buf[len / 2] ^= 1;
 	ASSERT_EQ(0, write_all(path, buf, len));
 	free(buf);
-	ASSERT_EQ(-1, lzb_image_fetch_index(&self->image, self->f, self->m,
-					    &err));
+	ASSERT_EQ(-1, lzb_image_get_index(&self->image, &self->g, &err));
 	EXPECT_NE(NULL, strstr(err.msg, "hash mismatch")) TH_LOG("%s", err.msg);
 }
 
@@ -216,15 +236,16 @@ TEST_F_TIMEOUT(served, dead_mirror_fails_over, 300)
 {
 	const struct lzb_image_keys keys = keys_of(self, variant->encrypt);
 	const char *two[2] = { self->dead_url, self->url };
-	struct lzb_mirrors *m = lzb_mirrors_new(two, 2);
+	struct getter gt = { .f = self->f, .m = lzb_mirrors_new(two, 2) };
+	const struct lzb_image_getter g = { .get = get_file, .ctx = &gt };
 	struct lzb_err err;
 
-	ASSERT_NE(NULL, m);
-	EXPECT_EQ(0, lzb_image_fetch_manifest(&self->image, self->f, m, &keys,
-					      &err)) TH_LOG("%s", err.msg);
-	EXPECT_EQ(0, lzb_image_fetch_index(&self->image, self->f, m, &err))
+	ASSERT_NE(NULL, gt.m);
+	EXPECT_EQ(0, lzb_image_get_manifest(&self->image, &g, &keys, &err))
 		TH_LOG("%s", err.msg);
-	lzb_mirrors_free(m);
+	EXPECT_EQ(0, lzb_image_get_index(&self->image, &g, &err))
+		TH_LOG("%s", err.msg);
+	lzb_mirrors_free(gt.m);
 }
 
 TEST_HARNESS_MAIN

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* A served image's manifest, index and boot bundle (image_fetch.h). */
-#include "pager/image_fetch.h"
+/* A served image's manifest, index and boot bundle (image_load.h). */
+#include "image/image_load.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,15 +9,15 @@
 #include "util/file_util.h"
 
 /* Object I of IMG, whole and checked against the manifest. */
-static int fetch_object(const struct lzb_image *img, struct lzb_fetcher *f,
-			struct lzb_mirrors *m, uint32_t i, uint8_t **buf,
-			size_t *len, struct lzb_err *err)
+static int get_object(const struct lzb_image *img,
+		      const struct lzb_image_getter *g, uint32_t i,
+		      uint8_t **buf, size_t *len, struct lzb_err *err)
 {
 	char name[4 + 2 * LZB_HASH_BYTES + 1];
 
 	lzb_object_name(name, &img->m.objects[i]);
-	if (lzb_fetch_whole(f, m, name, (int64_t)img->m.objects[i].size, 0,
-			    buf, len, err))
+	if (g->get(g->ctx, name, (int64_t)img->m.objects[i].size, 0, buf, len,
+		   err))
 		return -1;
 	if (lzb_image_check_object(img, i, name, *buf, *len, err)) {
 		free(*buf);
@@ -26,10 +26,10 @@ static int fetch_object(const struct lzb_image *img, struct lzb_fetcher *f,
 	return 0;
 }
 
-int lzb_image_fetch_manifest(struct lzb_image *img, struct lzb_fetcher *f,
-			     struct lzb_mirrors *m,
-			     const struct lzb_image_keys *keys,
-			     struct lzb_err *err)
+int lzb_image_get_manifest(struct lzb_image *img,
+			   const struct lzb_image_getter *g,
+			   const struct lzb_image_keys *keys,
+			   struct lzb_err *err)
 {
 	uint8_t pk[LZB_SIGN_PUB_BYTES], *buf;
 	const uint8_t *pkp = NULL;
@@ -44,8 +44,7 @@ int lzb_image_fetch_manifest(struct lzb_image *img, struct lzb_fetcher *f,
 				"an image whose manifest is not verified "
 				"(--allow-unsigned overrides)");
 	}
-	if (lzb_fetch_whole(f, m, "manifest", -1, LZB_MANIFEST_MAX, &buf, &len,
-			    err) ||
+	if (g->get(g->ctx, "manifest", -1, LZB_MANIFEST_MAX, &buf, &len, err) ||
 	    lzb_image_open_buffer(img, "manifest", buf, len, pkp, err))
 		return -1;
 	if (keys->encrypt_key &&
@@ -57,20 +56,20 @@ int lzb_image_fetch_manifest(struct lzb_image *img, struct lzb_fetcher *f,
 	return 0;
 }
 
-int lzb_image_fetch_index(struct lzb_image *img, struct lzb_fetcher *f,
-			  struct lzb_mirrors *m, struct lzb_err *err)
+int lzb_image_get_index(struct lzb_image *img,
+			const struct lzb_image_getter *g, struct lzb_err *err)
 {
 	uint8_t *buf;
 	size_t len;
 
-	if (fetch_object(img, f, m, 1, &buf, &len, err))
+	if (get_object(img, g, 1, &buf, &len, err))
 		return -1;
 	return lzb_image_set_index(img, "index", buf, len, err);
 }
 
-int lzb_image_fetch_bundle(const struct lzb_image *img, struct lzb_fetcher *f,
-			   struct lzb_mirrors *m, const char *dir,
-			   struct lzb_err *err)
+int lzb_image_get_bundle(const struct lzb_image *img,
+			 const struct lzb_image_getter *g, const char *dir,
+			 struct lzb_err *err)
 {
 	const size_t plen = strlen(LZB_ORIG_PAGEMAP_PREFIX);
 	struct lzb_bundle bundle;
@@ -78,7 +77,7 @@ int lzb_image_fetch_bundle(const struct lzb_image *img, struct lzb_fetcher *f,
 	size_t len;
 	int ret;
 
-	if (fetch_object(img, f, m, 0, &buf, &len, err))
+	if (get_object(img, g, 0, &buf, &len, err))
 		return -1;
 	ret = lzb_bundle_decode("boot bundle", buf, len, img->key, &bundle,
 				err);
