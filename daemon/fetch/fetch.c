@@ -30,25 +30,55 @@ uint64_t lzb_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Every transport; a fetcher keeps slots[i] for transports[i]. */
+static const struct lzb_transport *const transports[LZB_NR_TRANSPORTS] = {
+	&lzb_transport_file,
+	&lzb_transport_http,
+	&lzb_transport_tftp,
+};
+
+/* The transport serving URL, and the scheme it matched (*scheme). */
+static const struct lzb_transport *transport_scheme(const char *url,
+						    const char **scheme)
+{
+	for (size_t i = 0; i < LZB_NR_TRANSPORTS; i++) {
+		const char *const *sc;
+
+		for (sc = transports[i]->schemes; *sc; sc++) {
+			size_t n = strlen(*sc);
+
+			if (!strncmp(url, *sc, n) &&
+			    !strncmp(url + n, "://", 3)) {
+				if (scheme)
+					*scheme = *sc;
+				return transports[i];
+			}
+		}
+	}
+	return NULL;
+}
+
 static const struct lzb_transport *transport_for(const char *url)
 {
-	if (!strncmp(url, "file://", 7))
-		return &lzb_transport_file;
-	if (!strncmp(url, "http://", 7) || !strncmp(url, "https://", 8))
-		return &lzb_transport_http;
-	if (!strncmp(url, "tftp://", 7))
-		return &lzb_transport_tftp;
-	return NULL;
+	return transport_scheme(url, NULL);
 }
 
 const char *lzb_fetch_scheme(const char *url)
 {
-	const struct lzb_transport *tp = url ? transport_for(url) : NULL;
+	const char *scheme = NULL;
 
-	if (!tp)
-		return NULL;
-	return tp == &lzb_transport_http && url[4] == 's' ? "https" :
-								  tp->scheme;
+	if (url)
+		transport_scheme(url, &scheme);
+	return scheme;
+}
+
+struct lzb_transport_slot *lzb_fetcher_slot(struct lzb_fetcher *f,
+					    const struct lzb_transport *tp)
+{
+	for (size_t i = 0; i < LZB_NR_TRANSPORTS; i++)
+		if (transports[i] == tp)
+			return &f->slots[i];
+	abort();	/* a transport missing from transports[] */
 }
 
 struct lzb_mirrors *lzb_mirrors_new(const char *const *base_urls, size_t n)
@@ -144,9 +174,13 @@ void lzb_defer_free(struct lzb_fetcher *f, void *p)
 
 static uint64_t next_timer(const struct lzb_fetcher *f)
 {
-	uint64_t t = f->http_timer_ns;
+	uint64_t t = LZB_NO_TIMER;
 	const struct lzb_fetch *r;
+	size_t i;
 
+	for (i = 0; i < LZB_NR_TRANSPORTS; i++)
+		if (f->slots[i].timer_ns < t)
+			t = f->slots[i].timer_ns;
 	for (r = f->all; r; r = r->next) {
 		if (r->deadline_ns < t)
 			t = r->deadline_ns;
@@ -200,9 +234,18 @@ static void timer_fired(struct lzb_watch *w, uint32_t events)
 
 /* ---- fetcher ---- */
 
+/* The fini hooks of the first n transports. */
+static void fini_transports(struct lzb_fetcher *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (transports[i]->fini)
+			transports[i]->fini(f);
+}
+
 struct lzb_fetcher *lzb_fetcher_new(const struct lzb_fetcher_opts *opts)
 {
 	struct lzb_fetcher *f = calloc(1, sizeof(*f));
+	size_t i;
 	int err;
 
 	if (!f)
@@ -221,19 +264,8 @@ struct lzb_fetcher *lzb_fetcher_new(const struct lzb_fetcher_opts *opts)
 		f->o.connect_timeout_ms = 5000;
 	if (!f->o.stall_ms)
 		f->o.stall_ms = 10000;
-	if (!f->o.tftp_blksize)
-		f->o.tftp_blksize = 1468;
-	if (!f->o.tftp_windowsize)
-		f->o.tftp_windowsize = 16;
-	if (!f->o.tftp_max_tries)
-		f->o.tftp_max_tries = 6;
-	if (f->o.tftp_blksize < 8 || f->o.tftp_blksize > 65464 ||
-	    f->o.tftp_windowsize > 65535 || f->o.tftp_timeout_s > 255) {
-		free(f);
-		errno = EINVAL;
-		return NULL;
-	}
-	f->http_timer_ns = LZB_NO_TIMER;
+	for (i = 0; i < LZB_NR_TRANSPORTS; i++)
+		f->slots[i].timer_ns = LZB_NO_TIMER;
 	f->armed_ns = LZB_NO_TIMER;
 	f->epfd = epoll_create1(EPOLL_CLOEXEC);
 	f->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -244,6 +276,14 @@ struct lzb_fetcher *lzb_fetcher_new(const struct lzb_fetcher_opts *opts)
 	if (err) {
 		errno = -err;
 		goto fail;
+	}
+	for (i = 0; i < LZB_NR_TRANSPORTS; i++) {
+		err = transports[i]->init ? transports[i]->init(f) : 0;
+		if (err) {
+			fini_transports(f, i);
+			errno = -err;
+			goto fail;
+		}
 	}
 	return f;
 fail:
@@ -302,7 +342,7 @@ void lzb_fetcher_free(struct lzb_fetcher *f)
 	f->in_process++;
 	while (f->all)
 		lzb_fetch_cancel(f->all);
-	lzb_http_free(f);
+	fini_transports(f, LZB_NR_TRANSPORTS);
 	f->in_process--;
 	flush_deferred(f);
 	free(f->deferred);
@@ -693,10 +733,14 @@ static void run_timers(struct lzb_fetcher *f)
 {
 	uint64_t now = lzb_now_ns();
 	struct lzb_fetch *r;
+	size_t i;
 
-	if (f->http_timer_ns <= now) {
-		f->http_timer_ns = LZB_NO_TIMER;
-		lzb_http_timer(f);
+	for (i = 0; i < LZB_NR_TRANSPORTS; i++) {
+		if (f->slots[i].timer_ns <= now &&
+		    transports[i]->fetcher_timer) {
+			f->slots[i].timer_ns = LZB_NO_TIMER;
+			transports[i]->fetcher_timer(f);
+		}
 	}
 again:
 	for (r = f->all; r; r = r->next) {

@@ -135,8 +135,10 @@ static void file_timer(struct lzb_fetch *r)
 	r->tp_timer_ns = lzb_now_ns();
 }
 
+static const char *const file_schemes[] = { "file", NULL };
+
 const struct lzb_transport lzb_transport_file = {
-	.scheme = "file",
+	.schemes = file_schemes,
 	.start = file_start,
 	.stop = file_close,
 	.timer = file_timer,

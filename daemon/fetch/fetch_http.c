@@ -16,6 +16,7 @@
 #include "fetch/fetch_internal.h"
 #include "fetch/http_resp.h"
 
+/* The fetcher-wide state, in the transport's slot: made by the first try. */
 struct lzb_http {
 	CURLM *multi;
 };
@@ -42,6 +43,19 @@ struct http_try {
 
 static void check_done(struct lzb_fetcher *f);
 
+static struct lzb_transport_slot *slot_of(struct lzb_fetcher *f)
+{
+	return lzb_fetcher_slot(f, &lzb_transport_http);
+}
+
+/* The fetcher's multi handle; NULL before its first HTTP try. */
+static CURLM *multi_of(struct lzb_fetcher *f)
+{
+	struct lzb_http *h = slot_of(f)->state;
+
+	return h ? h->multi : NULL;
+}
+
 static void sock_event(struct lzb_watch *w, uint32_t events)
 {
 	struct http_sock *s = (struct http_sock *)w;
@@ -54,7 +68,7 @@ static void sock_event(struct lzb_watch *w, uint32_t events)
 		flags |= CURL_CSELECT_OUT;
 	if (events & (EPOLLERR | EPOLLHUP))
 		flags |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(f->http->multi, s->fd, flags, &running);
+	curl_multi_socket_action(multi_of(f), s->fd, flags, &running);
 	check_done(f);
 }
 
@@ -70,7 +84,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
 		if (s) {
 			lzb_watch_del(f, fd, &s->w);
 			lzb_defer_free(f, s);
-			curl_multi_assign(f->http->multi, fd, NULL);
+			curl_multi_assign(multi_of(f), fd, NULL);
 		}
 		return 0;
 	}
@@ -89,7 +103,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
 			free(s);
 			return -1;
 		}
-		curl_multi_assign(f->http->multi, fd, s);
+		curl_multi_assign(multi_of(f), fd, s);
 		return 0;
 	}
 	return lzb_watch_mod(f, fd, events, &s->w) ? -1 : 0;
@@ -100,60 +114,70 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	struct lzb_fetcher *f = userp;
 
 	(void)multi;
-	f->http_timer_ns = timeout_ms < 0 ? LZB_NO_TIMER :
+	slot_of(f)->timer_ns = timeout_ms < 0 ? LZB_NO_TIMER :
 		lzb_now_ns() + (uint64_t)timeout_ms * LZB_NS_PER_MS;
 	if (!f->in_process)
 		lzb_fetcher_rearm(f);
 	return 0;
 }
 
-void lzb_http_timer(struct lzb_fetcher *f)
+/* The fetcher-wide timer libcurl asked for (timer_cb) passed. */
+static void http_fetcher_timer(struct lzb_fetcher *f)
 {
 	int running;
 
-	if (!f->http)
+	if (!multi_of(f))
 		return;
-	curl_multi_socket_action(f->http->multi, CURL_SOCKET_TIMEOUT, 0,
+	curl_multi_socket_action(multi_of(f), CURL_SOCKET_TIMEOUT, 0,
 				 &running);
 	check_done(f);
 }
 
-static int http_init(struct lzb_fetcher *f)
+/*
+ * The multi handle, made by the first try rather than with the fetcher, so
+ * a fetcher that never speaks HTTP never initialises libcurl.
+ */
+static int http_setup(struct lzb_fetcher *f)
 {
 	static bool global_done;
+	struct lzb_transport_slot *slot = slot_of(f);
+	struct lzb_http *h;
 
-	if (f->http)
+	if (slot->state)
 		return 0;
 	if (!global_done) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT))
 			return -ENOMEM;
 		global_done = true;
 	}
-	f->http = calloc(1, sizeof(*f->http));
-	if (!f->http)
+	h = calloc(1, sizeof(*h));
+	if (!h)
 		return -ENOMEM;
-	f->http->multi = curl_multi_init();
-	if (!f->http->multi) {
-		free(f->http);
-		f->http = NULL;
+	h->multi = curl_multi_init();
+	if (!h->multi) {
+		free(h);
 		return -ENOMEM;
 	}
-	curl_multi_setopt(f->http->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(f->http->multi, CURLMOPT_SOCKETDATA, f);
-	curl_multi_setopt(f->http->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(f->http->multi, CURLMOPT_TIMERDATA, f);
-	curl_multi_setopt(f->http->multi, CURLMOPT_PIPELINING,
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, f);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, f);
+	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING,
 			  (long)CURLPIPE_MULTIPLEX);
+	slot->state = h;
 	return 0;
 }
 
-void lzb_http_free(struct lzb_fetcher *f)
+static void http_fini(struct lzb_fetcher *f)
 {
-	if (!f->http)
+	struct lzb_transport_slot *slot = slot_of(f);
+	struct lzb_http *h = slot->state;
+
+	if (!h)
 		return;
-	curl_multi_cleanup(f->http->multi);
-	free(f->http);
-	f->http = NULL;
+	curl_multi_cleanup(h->multi);
+	free(h);
+	slot->state = NULL;
 }
 
 static size_t header_cb(char *line, size_t size, size_t n, void *arg)
@@ -243,7 +267,7 @@ static void http_close(struct lzb_fetch *r)
 
 	if (!t)
 		return;
-	curl_multi_remove_handle(r->f->http->multi, t->easy);
+	curl_multi_remove_handle(multi_of(r->f), t->easy);
 	curl_easy_cleanup(t->easy);
 	free(t);
 	r->tp_state = NULL;
@@ -324,7 +348,7 @@ static void check_done(struct lzb_fetcher *f)
 	CURLMsg *m;
 	int left;
 
-	while (f->http && (m = curl_multi_info_read(f->http->multi, &left))) {
+	while (multi_of(f) && (m = curl_multi_info_read(multi_of(f), &left))) {
 		struct lzb_fetch *r = NULL;
 
 		if (m->msg != CURLMSG_DONE)
@@ -341,7 +365,7 @@ static int http_start(struct lzb_fetch *r)
 	struct http_try *t;
 	int err;
 
-	err = http_init(f);
+	err = http_setup(f);
 	if (err) {
 		lzb_fetch_msg(r, "cannot set up libcurl");
 		return err;
@@ -396,7 +420,7 @@ static int http_start(struct lzb_fetch *r)
 	r->tp_state = t;
 	t->last_ns = lzb_now_ns();
 	r->tp_timer_ns = t->last_ns + (uint64_t)f->o.stall_ms * LZB_NS_PER_MS;
-	if (curl_multi_add_handle(f->http->multi, t->easy) != CURLM_OK) {
+	if (curl_multi_add_handle(multi_of(f), t->easy) != CURLM_OK) {
 		curl_easy_cleanup(t->easy);
 		free(t);
 		r->tp_state = NULL;
@@ -430,8 +454,12 @@ static void http_timer(struct lzb_fetch *r)
 	lzb_fetch_try_done(r, -ETIMEDOUT);
 }
 
+static const char *const http_schemes[] = { "http", "https", NULL };
+
 const struct lzb_transport lzb_transport_http = {
-	.scheme = "http",
+	.schemes = http_schemes,
+	.fini = http_fini,
+	.fetcher_timer = http_fetcher_timer,
 	.start = http_start,
 	.stop = http_close,
 	.timer = http_timer,

@@ -17,10 +17,27 @@ struct lzb_watch {
 };
 
 struct lzb_fetch;
+struct lzb_fetcher;
 
-/* One transport.  A "try" is one attempt at one URL. */
+/*
+ * One transport.  A "try" is one attempt at one URL.  The core knows a
+ * transport only through these hooks; what a transport keeps for the
+ * whole fetcher (a libcurl multi handle, say) lives in its slot.
+ */
 struct lzb_transport {
-	const char *scheme;	/* "http", "tftp", ... */
+	/* The URL schemes it serves ("http", "https"), NULL-terminated. */
+	const char *const *schemes;
+
+	/* Fetcher-wide hooks, each optional. */
+	/* lzb_fetcher_new: check and default this transport's options in
+	 * f->o.  -errno (-EINVAL: a bad option) fails the fetcher. */
+	int (*init)(struct lzb_fetcher *f);
+	/* lzb_fetcher_free, every request ended: free the slot's state. */
+	void (*fini)(struct lzb_fetcher *f);
+	/* The slot's timer_ns passed (it was reset to LZB_NO_TIMER first). */
+	void (*fetcher_timer)(struct lzb_fetcher *f);
+
+	/* Per try. */
 	/* Begin a try of r->url.  On error return -errno after lzb_fetch_msg. */
 	int (*start)(struct lzb_fetch *r);
 	/* Abandon the try in flight (cancel, deadline); free its state. */
@@ -28,6 +45,14 @@ struct lzb_transport {
 	/* r->tp_timer_ns passed. */
 	void (*timer)(struct lzb_fetch *r);
 };
+
+/* What a fetcher keeps for one transport. */
+struct lzb_transport_slot {
+	void *state;		/* the transport's own, NULL until it sets it */
+	uint64_t timer_ns;	/* fetcher_timer is due; LZB_NO_TIMER = none */
+};
+
+#define LZB_NR_TRANSPORTS 3	/* file, http(s), tftp */
 
 enum lzb_fetch_state { LZB_QUEUED, LZB_RUNNING, LZB_BACKOFF, LZB_ENDED };
 
@@ -61,8 +86,6 @@ struct lzb_fetch {
 	struct lzb_fetch *znext;	/* f->zombies */
 };
 
-struct lzb_http;
-
 struct lzb_fetcher {
 	struct lzb_fetcher_opts o;
 	int epfd, tfd;
@@ -77,8 +100,7 @@ struct lzb_fetcher {
 	unsigned int n_pending, n_bg_running;
 	int in_process;
 
-	struct lzb_http *http;
-	uint64_t http_timer_ns;
+	struct lzb_transport_slot slots[LZB_NR_TRANSPORTS];
 
 	struct lzb_fetch_stats st;
 };
@@ -95,6 +117,9 @@ void lzb_watch_del(struct lzb_fetcher *f, int fd, struct lzb_watch *w);
 void lzb_defer_free(struct lzb_fetcher *f, void *p);
 /* Re-arm the timerfd after a timer changed. */
 void lzb_fetcher_rearm(struct lzb_fetcher *f);
+/* The slot f keeps for transport tp. */
+struct lzb_transport_slot *lzb_fetcher_slot(struct lzb_fetcher *f,
+					    const struct lzb_transport *tp);
 
 /* Set r->msg ("URL: ..."). */
 void lzb_fetch_msg(struct lzb_fetch *r, const char *fmt, ...)
@@ -118,10 +143,5 @@ void lzb_fetch_try_done(struct lzb_fetch *r, int err);
 extern const struct lzb_transport lzb_transport_file;
 extern const struct lzb_transport lzb_transport_http;
 extern const struct lzb_transport lzb_transport_tftp;
-
-/* Called by lzb_fetcher_free. */
-void lzb_http_free(struct lzb_fetcher *f);
-/* Timer of the libcurl multi handle passed. */
-void lzb_http_timer(struct lzb_fetcher *f);
 
 #endif

@@ -630,8 +630,28 @@ static void tftp_timer(struct lzb_fetch *r)
 	r->tp_timer_ns = lzb_now_ns() + t->rto;
 }
 
+/* The fetcher's TFTP options: defaults, and the limits of the RFCs. */
+static int tftp_init(struct lzb_fetcher *f)
+{
+	struct lzb_fetcher_opts *o = &f->o;
+
+	if (!o->tftp_blksize)
+		o->tftp_blksize = 1468;
+	if (!o->tftp_windowsize)
+		o->tftp_windowsize = 16;
+	if (!o->tftp_max_tries)
+		o->tftp_max_tries = 6;
+	if (o->tftp_blksize < 8 || o->tftp_blksize > 65464 ||
+	    o->tftp_windowsize > 65535 || o->tftp_timeout_s > 255)
+		return -EINVAL;
+	return 0;
+}
+
+static const char *const tftp_schemes[] = { "tftp", NULL };
+
 const struct lzb_transport lzb_transport_tftp = {
-	.scheme = "tftp",
+	.schemes = tftp_schemes,
+	.init = tftp_init,
 	.start = tftp_start,
 	.stop = tftp_stop,
 	.timer = tftp_timer,

@@ -343,7 +343,40 @@ TEST_F(core, bad_requests_are_refused)
 	ASSERT_EQ(0, lzb_fetcher_pending(self->f));
 	ASSERT_EQ(NULL, lzb_fetch_scheme("ftp://x"));
 	ASSERT_STREQ("https", lzb_fetch_scheme("https://x/"));
+	ASSERT_STREQ("http", lzb_fetch_scheme("http://x/"));
+	ASSERT_STREQ("file", lzb_fetch_scheme("file:///x"));
 	ASSERT_STREQ("tftp", lzb_fetch_scheme("tftp://x/"));
+	ASSERT_EQ(NULL, lzb_fetch_scheme("httpx://x/"));
+	ASSERT_EQ(NULL, lzb_fetch_scheme("http:/x/"));
+}
+
+/* A transport's init hook checks its options: TFTP's, at the RFCs' limits. */
+TEST(bad_transport_options_are_refused)
+{
+	static const struct lzb_fetcher_opts bad[] = {
+		{ .tftp_blksize = 7 },
+		{ .tftp_blksize = 65465 },
+		{ .tftp_windowsize = 65536 },
+		{ .tftp_timeout_s = 256 },
+	};
+	static const struct lzb_fetcher_opts good[] = {
+		{ .tftp_blksize = 8 },
+		{ .tftp_blksize = 65464, .tftp_windowsize = 65535,
+		  .tftp_timeout_s = 255 },
+	};
+	struct lzb_fetcher *f;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		EXPECT_EQ(NULL, lzb_fetcher_new(&bad[i]));
+		EXPECT_EQ(EINVAL, errno) TH_LOG("bad option set %zu", i);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		f = lzb_fetcher_new(&good[i]);
+		EXPECT_NE(NULL, f) TH_LOG("good option set %zu", i);
+		lzb_fetcher_free(f);
+	}
 }
 
 TEST_F(core, fd_in_the_callers_epoll)

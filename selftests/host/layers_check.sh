@@ -1,8 +1,9 @@
 #!/bin/bash
 # Host selftest (TAP): selftests/layers-check passes on this tree and, on
 # scratch copies of it, fails naming FILE:LINE for an include that goes up a
-# layer, one that goes sideways, one that does not name its layer, a file
-# outside every layer and a README that disagrees with the table.
+# layer, one that goes sideways, one that does not name its layer, one of
+# another layer's private header, a file outside every layer and a README
+# that disagrees with the table.
 set -u
 n=0
 w=$(mktemp -d /tmp/lzb-layers.XXXXXX)
@@ -37,7 +38,7 @@ refused() {
 }
 
 echo "TAP version 13"
-echo "1..7"
+echo "1..8"
 selftests/layers-check >"$w/out" 2>&1
 result $? this_tree_passes
 refused upward_include_fails daemon/util/file_util.c \
@@ -46,6 +47,8 @@ refused sideways_include_fails daemon/fetch/fetch.c \
 	'#include "engine/uffd_engine.h"' layers.fetch_includes_go_down
 refused include_without_layer_fails daemon/cli/cmd_verify.c \
 	'#include "image_reader.h"' layers.cli_includes_go_down
+refused private_header_fails daemon/pager/image_source.c \
+	'#include "fetch/fetch_internal.h"' layers.pager_includes_go_down
 refused plugin_include_fails criu-plugin/lazyboot_plugin.c \
 	'#include "pager/restore.h"' layers.criu-plugin_includes_allowed_layers
 
