@@ -89,7 +89,11 @@ struct lzb_pager_state {
  */
 int lzb_pager_new(const struct lzb_pager_config *c, struct lzb_pager **p,
 		  struct lzb_err *err);
-/* Closes the sockets; SIGKILLs and reaps a criu still running. */
+/*
+ * SIGKILL and reap a criu still running, close the sockets, free the
+ * engine: after the page source, which may still tell the engine of
+ * requests it cancels.
+ */
 void lzb_pager_free(struct lzb_pager *p);
 
 struct lzb_engine *lzb_pager_engine(struct lzb_pager *p);
