@@ -204,7 +204,10 @@ FIXTURE_VARIANT(engine)
 FIXTURE_VARIANT_ADD(engine, sequential) { .workload = SEQUENTIAL, .max_background = 2 };
 FIXTURE_VARIANT_ADD(engine, faults_only) { .workload = SEQUENTIAL, .max_background = 0 };
 FIXTURE_VARIANT_ADD(engine, threads) { .workload = THREADS, .max_background = 4 };
-FIXTURE_VARIANT_ADD(engine, fork) { .workload = FORK, .max_background = 1 };
+/* Faults only: a stream could finish before the app forks (a loaded host
+ * starts the app late), and a task with nothing lazy left has no uffd to
+ * report the fork on. */
+FIXTURE_VARIANT_ADD(engine, fork) { .workload = FORK, .max_background = 0 };
 FIXTURE_VARIANT_ADD(engine, mremap) { .workload = MREMAP, .max_background = 0 };
 FIXTURE_VARIANT_ADD(engine, dontneed) { .workload = DONTNEED, .max_background = 0 };
 FIXTURE_VARIANT_ADD(engine, munmap) { .workload = MUNMAP, .max_background = 2 };
