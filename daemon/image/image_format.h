@@ -6,9 +6,10 @@
  *   IMG/obj/<hash hex>    objects: one boot bundle, one index, N chunks
  *
  * All integers are little-endian; image_disk.h describes each header and
- * record as a struct, the only place their layout is spelled.  Every parser here takes a buffer and a
- * name for errors, checks every length and count against the bounds below,
- * and reports a one-line error instead of reading past the end.
+ * record as a struct, the one place their layout is spelled.  Every parser
+ * here takes a buffer and a name for errors, checks every length and count
+ * against the bounds below, and reports a one-line error instead of
+ * reading past the end.
  */
 #ifndef LAZYBOOT_IMAGE_FORMAT_H
 #define LAZYBOOT_IMAGE_FORMAT_H

@@ -23,12 +23,17 @@
 
 #define FIXTURE_DIR	"selftests/host/fixtures/old-image"
 
-/* Which file a case changes: the manifest or object number SLOT. */
-#define IN_MANIFEST	(-1)
+/* Which file a case changes: the manifest or an object's slot. */
+enum flip_file {
+	IN_MANIFEST = -1,
+	IN_BUNDLE = LZB_SLOT_BUNDLE,
+	IN_INDEX = LZB_SLOT_INDEX,
+	IN_CHUNK0 = LZB_SLOT_CHUNK0,
+};
 
 struct header_flip {
 	const char *field;
-	int slot;
+	enum flip_file slot;
 	size_t off;
 	uint8_t xor;
 	const char *want;	/* NULL: the parser accepts, the hash refuses */
@@ -36,9 +41,11 @@ struct header_flip {
 };
 
 /*
- * The fixture has 7 objects (bundle, index, 5 chunks of 2 pages), 2 tasks
- * and 22 extents; the extent at index offset 320 is cold (chunk 0, page 0),
- * the one at 272 hot (page 0).
+ * Offsets are spelled out here, not taken from image_disk.h, so that a
+ * struct that moved a field would fail this test.  The fixture has 7
+ * objects (bundle, index, 5 chunks of 2 pages), 2 tasks and 22 extents;
+ * the extent at index offset 320 is cold (chunk 0, page 0), the one at
+ * 272 hot (page 0).
  */
 static const struct header_flip flips[] = {
 	{ "manifest magic", IN_MANIFEST, 0, 0x01, "bad magic", "manifest" },
@@ -87,78 +94,78 @@ static const struct header_flip flips[] = {
 	{ "manifest signature", IN_MANIFEST, 128 + 7 * 48, 0x01,
 	  "changed after signing", "manifest" },
 
-	{ "index magic", 1, 0, 0x01, "not a lazyboot index", "(index)" },
-	{ "index version", 1, 8, 0x01, "unsupported index version", "(index)" },
-	{ "index header size", 1, 10, 0x01, "unsupported index version",
+	{ "index magic", IN_INDEX, 0, 0x01, "not a lazyboot index", "(index)" },
+	{ "index version", IN_INDEX, 8, 0x01, "unsupported index version", "(index)" },
+	{ "index header size", IN_INDEX, 10, 0x01, "unsupported index version",
 	  "(index)" },
-	{ "index page size", 1, 13, 0x10, "unsupported index version",
+	{ "index page size", IN_INDEX, 13, 0x10, "unsupported index version",
 	  "(index)" },
-	{ "index task count", 1, 16, 0x01, "its counts need 832", "(index)" },
-	{ "index chunk count", 1, 20, 0x01, "its counts need 784", "(index)" },
-	{ "index extent count", 1, 24, 0x01, "its counts need 824", "(index)" },
-	{ "index pages total", 1, 32, 0x01, "header says 23", "(index)" },
-	{ "index pages hot", 1, 40, 0x01, NULL, "(index)" },
-	{ "index hot bytes", 1, 96, 0x01, NULL, "(index)" },
-	{ "index reserved", 1, 104, 0x01, "reserved header bytes not zero",
+	{ "index task count", IN_INDEX, 16, 0x01, "its counts need 832", "(index)" },
+	{ "index chunk count", IN_INDEX, 20, 0x01, "its counts need 784", "(index)" },
+	{ "index extent count", IN_INDEX, 24, 0x01, "its counts need 824", "(index)" },
+	{ "index pages total", IN_INDEX, 32, 0x01, "header says 23", "(index)" },
+	{ "index pages hot", IN_INDEX, 40, 0x01, NULL, "(index)" },
+	{ "index hot bytes", IN_INDEX, 96, 0x01, NULL, "(index)" },
+	{ "index reserved", IN_INDEX, 104, 0x01, "reserved header bytes not zero",
 	  "(index)" },
-	{ "task pid", 1, 128, 0x08, "task table not sorted at entry 1",
+	{ "task pid", IN_INDEX, 128, 0x08, "task table not sorted at entry 1",
 	  "(index)" },
-	{ "task reserved", 1, 132, 0x01, "task 0: reserved bytes not zero",
+	{ "task reserved", IN_INDEX, 132, 0x01, "task 0: reserved bytes not zero",
 	  "(index)" },
-	{ "task first extent", 1, 136, 0x01,
+	{ "task first extent", IN_INDEX, 136, 0x01,
 	  "task 0 (pid 1) has a bad extent range", "(index)" },
-	{ "task extent count", 1, 144, 0x01,
+	{ "task extent count", IN_INDEX, 144, 0x01,
 	  "pid 1 says 2 hot pages, its extents hold 1", "(index)" },
-	{ "task hot pages", 1, 152, 0x01, "pid 1 says 3 hot pages", "(index)" },
-	{ "task reserved tail", 1, 156, 0x01, "task 0: reserved bytes not zero",
+	{ "task hot pages", IN_INDEX, 152, 0x01, "pid 1 says 3 hot pages", "(index)" },
+	{ "task reserved tail", IN_INDEX, 156, 0x01, "task 0: reserved bytes not zero",
 	  "(index)" },
-	{ "chunk pages", 1, 193, 0x04, "chunk 0 has 1026 pages", "(index)" },
-	{ "chunk reserved", 1, 196, 0x01, "chunk 0: reserved bytes not zero",
+	{ "chunk pages", IN_INDEX, 193, 0x04, "chunk 0 has 1026 pages", "(index)" },
+	{ "chunk reserved", IN_INDEX, 196, 0x01, "chunk 0: reserved bytes not zero",
 	  "(index)" },
-	{ "chunk stored size", 1, 200, 0x01,
+	{ "chunk stored size", IN_INDEX, 200, 0x01,
 	  "chunk 0 size differs from the manifest's", "(index)" },
-	{ "extent vaddr", 1, 320, 0x01, "bad or out-of-order range",
+	{ "extent vaddr", IN_INDEX, 320, 0x01, "bad or out-of-order range",
 	  "(index)" },
-	{ "extent pages", 1, 328, 0x04, "runs past the end of chunk 0",
+	{ "extent pages", IN_INDEX, 328, 0x04, "runs past the end of chunk 0",
 	  "(index)" },
-	{ "extent kind", 1, 332, 0x04, "unknown kind 6", "(index)" },
-	{ "extent reserved", 1, 333, 0x01, "reserved bytes not zero",
+	{ "extent kind", IN_INDEX, 332, 0x04, "unknown kind 6", "(index)" },
+	{ "extent reserved", IN_INDEX, 333, 0x01, "reserved bytes not zero",
 	  "(index)" },
-	{ "extent chunk", 1, 336, 0x08, "names chunk 8 of 5", "(index)" },
-	{ "extent offset", 1, 340, 0x04, "runs past the end of chunk 0",
+	{ "extent chunk", IN_INDEX, 336, 0x08, "names chunk 8 of 5", "(index)" },
+	{ "extent offset", IN_INDEX, 340, 0x04, "runs past the end of chunk 0",
 	  "(index)" },
-	{ "hot extent offset", 1, 272 + 20, 0x01, "hot offset 1, want 0",
+	{ "hot extent offset", IN_INDEX, 272 + 20, 0x01, "hot offset 1, want 0",
 	  "(index)" },
 
-	{ "chunk magic", 2, 0, 0x01, "not a lazyboot chunk", "(chunk 0)" },
-	{ "chunk version", 2, 4, 0x02, "unsupported chunk version or flags",
+	{ "chunk magic", IN_CHUNK0, 0, 0x01, "not a lazyboot chunk", "(chunk 0)" },
+	{ "chunk version", IN_CHUNK0, 4, 0x02, "unsupported chunk version or flags",
 	  "(chunk 0)" },
-	{ "chunk flags", 2, 6, 0x02, "unsupported chunk version or flags",
+	{ "chunk flags", IN_CHUNK0, 6, 0x02, "unsupported chunk version or flags",
 	  "(chunk 0)" },
-	{ "chunk encrypted flag", 2, 6, 0x01, "encrypted; give the encryption",
+	{ "chunk encrypted flag", IN_CHUNK0, 6, 0x01, "encrypted; give the encryption",
 	  "(chunk 0)" },
-	{ "chunk raw size", 2, 9, 0x01, "bad chunk size 8448", "(chunk 0)" },
-	{ "chunk raw pages", 2, 9, 0x10, "not one zstd frame of 12288 bytes",
+	{ "chunk raw size", IN_CHUNK0, 9, 0x01, "bad chunk size 8448", "(chunk 0)" },
+	{ "chunk raw pages", IN_CHUNK0, 9, 0x10, "not one zstd frame of 12288 bytes",
 	  "(chunk 0)" },
-	{ "chunk payload size", 2, 12, 0x01, "truncated: payload says 57",
+	{ "chunk payload size", IN_CHUNK0, 12, 0x01, "truncated: payload says 57",
 	  "(chunk 0)" },
 
-	{ "bundle magic", 0, 0, 0x01, "not a lazyboot boot bundle",
+	{ "bundle magic", IN_BUNDLE, 0, 0x01, "not a lazyboot boot bundle",
 	  "(boot bundle)" },
-	{ "bundle version", 0, 8, 0x02, "unsupported bundle version or flags",
+	{ "bundle version", IN_BUNDLE, 8, 0x02, "unsupported bundle version or flags",
 	  "(boot bundle)" },
-	{ "bundle flags", 0, 10, 0x02, "unsupported bundle version or flags",
+	{ "bundle flags", IN_BUNDLE, 10, 0x02, "unsupported bundle version or flags",
 	  "(boot bundle)" },
-	{ "bundle encrypted flag", 0, 10, 0x01,
+	{ "bundle encrypted flag", IN_BUNDLE, 10, 0x01,
 	  "encrypted; give the encryption", "(boot bundle)" },
-	{ "bundle reserved", 0, 12, 0x01, "unsupported bundle version or flags",
+	{ "bundle reserved", IN_BUNDLE, 12, 0x01,
+	  "unsupported bundle version or flags", "(boot bundle)" },
+	{ "bundle archive size", IN_BUNDLE, 23, 0x80, "bad archive size",
 	  "(boot bundle)" },
-	{ "bundle archive size", 0, 23, 0x80, "bad archive size",
-	  "(boot bundle)" },
-	{ "bundle archive bytes", 0, 16, 0x01, "not one zstd frame of 19725",
-	  "(boot bundle)" },
-	{ "bundle payload size", 0, 24, 0x01, "trailing bytes: payload says 1042",
-	  "(boot bundle)" },
+	{ "bundle archive bytes", IN_BUNDLE, 16, 0x01,
+	  "not one zstd frame of 19725", "(boot bundle)" },
+	{ "bundle payload size", IN_BUNDLE, 24, 0x01,
+	  "trailing bytes: payload says 1042", "(boot bundle)" },
 };
 
 FIXTURE(old_image)
@@ -359,7 +366,8 @@ TEST_F(old_image, chunk_headers_reencode_to_the_same_bytes)
 		uint8_t *buf, *raw, *out;
 		size_t len, raw_len, out_len;
 
-		ASSERT_EQ(0, lzb_image_read_object(&self->image, c + 2, &buf,
+		ASSERT_EQ(0, lzb_image_read_object(&self->image,
+						   lzb_chunk_slot(c), &buf,
 						   &len, &err));
 		ASSERT_EQ(0, lzb_image_read_chunk(&self->image, c, &raw,
 						  &raw_len, &err));
@@ -382,7 +390,8 @@ TEST_F(old_image, bundle_archive_rebuilds_to_the_same_bytes)
 	struct lzb_err err;
 
 	ASSERT_EQ(0, lzb_image_load_bundle(&self->image, &err));
-	ASSERT_EQ(0, lzb_image_read_object(&self->image, 0, &buf, &len, &err));
+	ASSERT_EQ(0, lzb_image_read_object(&self->image, LZB_SLOT_BUNDLE, &buf,
+					   &len, &err));
 	for (uint32_t i = 0; i < bd->nr; i++)
 		ASSERT_EQ(0, lzb_bundle_add(&b, bd->files[i].name,
 					    bd->files[i].data,
@@ -417,9 +426,9 @@ static int parse_flipped(struct lzb_image *img, const uint8_t *pk,
 		lzb_image_close(&other);
 		return 0;
 	}
-	if (fl->slot == 1)
+	if (fl->slot == IN_INDEX)
 		return lzb_image_set_index(img, "index", buf, len, err);
-	if (fl->slot == 0) {
+	if (fl->slot == IN_BUNDLE) {
 		int r = lzb_bundle_decode("boot bundle", buf, len, NULL, &bd,
 					  err);
 
@@ -430,8 +439,8 @@ static int parse_flipped(struct lzb_image *img, const uint8_t *pk,
 	}
 	if (lzb_image_load_index(img, err))
 		return -1;
-	if (lzb_image_decode_chunk(img, (uint32_t)fl->slot - 2, "chunk", buf,
-				   len, &raw, &raw_len, err)) {
+	if (lzb_image_decode_chunk(img, lzb_slot_chunk((uint32_t)fl->slot),
+				   "chunk", buf, len, &raw, &raw_len, err)) {
 		free(buf);
 		return -1;
 	}
