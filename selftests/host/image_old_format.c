@@ -254,25 +254,6 @@ TEST_F(old_image, unpacks_byte_for_byte)
 	EXPECT_EQ(files, count_files(out));
 }
 
-/* The lazyboot binary next to this test: BUILD/selftests/host/.. x2. */
-static int lazyboot_path(char *out, size_t len)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (n < 0)
-		return -1;
-	exe[n] = 0;
-	for (int i = 0; i < 3; i++) {
-		char *s = strrchr(exe, '/');
-
-		if (!s)
-			return -1;
-		*s = 0;
-	}
-	return snprintf(out, len, "%s/lazyboot", exe) >= (int)len ? -1 : 0;
-}
-
 TEST_F(old_image, inspect_output_unchanged)
 {
 	char bin[PATH_MAX], cmd[3 * PATH_MAX], want_path[PATH_MAX + 32];
@@ -283,7 +264,8 @@ TEST_F(old_image, inspect_output_unchanged)
 	char *nl;
 	FILE *p;
 
-	ASSERT_EQ(0, lazyboot_path(bin, sizeof(bin)));
+	/* BUILD/lazyboot, for this test BUILD/selftests/host/<name> */
+	ASSERT_EQ(0, exe_path_up(bin, sizeof(bin), 3, "lazyboot"));
 	snprintf(cmd, sizeof(cmd), "'%s' inspect '%s' --vmas", bin, self->img);
 	p = popen(cmd, "r");
 	ASSERT_NE(NULL, p);
