@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The on-disk format does not change under the code: an image packed by the
- * format's first encoder (selftests/host/fixtures/old-image/, see its
- * README.md) still verifies, inspects and unpacks to the same bytes, its
+ * The on-disk format does not change under the code: images packed by the
+ * format's first encoder, plain and encrypted (selftests/host/fixtures/
+ * old-image/, see its README.md), still verify, inspect and unpack to the
+ * same bytes, their
  * manifest, index, chunk headers and bundle archive re-encode to the same
- * bytes, and one changed byte in any header field is refused by the parser
+ * bytes, and one changed byte in any header field of the plain one is
+ * refused by the parser
  * with an error naming what is wrong (or, for fields only the hash guards,
  * by verify naming the object).
  */
@@ -47,7 +49,7 @@ struct header_flip {
  * the extent at index offset 320 is cold (chunk 0, page 0), the one at
  * 272 hot (page 0).
  */
-static const struct header_flip flips[] = {
+static const struct header_flip plain_flips[] = {
 	{ "manifest magic", IN_MANIFEST, 0, 0x01, "bad magic", "manifest" },
 	{ "manifest version", IN_MANIFEST, 8, 0x02, "format version 3",
 	  "manifest" },
@@ -168,11 +170,58 @@ static const struct header_flip flips[] = {
 	  "trailing bytes: payload says 1042", "(boot bundle)" },
 };
 
+/*
+ * The encrypted image: sealed chunks and bundle take their header as
+ * associated data, so a changed header field that still parses makes
+ * decryption fail; a cleared encrypted flag leaves a sealed payload that
+ * is no zstd frame.
+ */
+static const struct header_flip encrypted_flips[] = {
+	{ "manifest flags", IN_MANIFEST, 12, 0x80, "unknown flags 0x83",
+	  "manifest" },
+	{ "manifest encrypted flag", IN_MANIFEST, 12, 0x01,
+	  "changed after signing", "manifest" },
+	{ "index reserved", IN_INDEX, 104, 0x01,
+	  "reserved header bytes not zero", "(index)" },
+	{ "chunk encrypted flag", IN_CHUNK0, 6, 0x01,
+	  "not one zstd frame of 8192 bytes", "(chunk 0)" },
+	{ "chunk raw pages", IN_CHUNK0, 9, 0x10, "decryption failed",
+	  "(chunk 0)" },
+	{ "bundle encrypted flag", IN_BUNDLE, 10, 0x01, "not one zstd frame",
+	  "(boot bundle)" },
+	{ "bundle archive bytes", IN_BUNDLE, 16, 0x01, "decryption failed",
+	  "(boot bundle)" },
+};
+
 FIXTURE(old_image)
 {
-	char fx[PATH_MAX], img[PATH_MAX + 8], tmp[64];
+	char fx[PATH_MAX], img[PATH_MAX + 32], key[PATH_MAX + 32], tmp[64];
 	uint8_t pk[LZB_SIGN_PUB_BYTES];
 	struct lzb_image image;
+};
+
+FIXTURE_VARIANT(old_image)
+{
+	const char *img;	/* in the fixture folder */
+	const char *key;	/* encryption key file, or NULL */
+	const char *inspect;	/* what inspect printed */
+	const struct header_flip *flips;
+	size_t nr_flips;
+};
+
+FIXTURE_VARIANT_ADD(old_image, plain)
+{
+	.img = "img", .inspect = "inspect.txt",
+	.flips = plain_flips,
+	.nr_flips = sizeof(plain_flips) / sizeof(plain_flips[0]),
+};
+
+FIXTURE_VARIANT_ADD(old_image, encrypted)
+{
+	.img = "img-encrypted", .key = "encrypt.key",
+	.inspect = "inspect-encrypted.txt",
+	.flips = encrypted_flips,
+	.nr_flips = sizeof(encrypted_flips) / sizeof(encrypted_flips[0]),
 };
 
 FIXTURE_SETUP(old_image)
@@ -182,7 +231,7 @@ FIXTURE_SETUP(old_image)
 
 	ASSERT_EQ(0, lzb_crypto_init(&err));
 	ASSERT_EQ(0, src_path(self->fx, sizeof(self->fx), FIXTURE_DIR));
-	snprintf(self->img, sizeof(self->img), "%s/img", self->fx);
+	snprintf(self->img, sizeof(self->img), "%s/%s", self->fx, variant->img);
 	snprintf(path, sizeof(path), "%s/sign.pub", self->fx);
 	ASSERT_EQ(0, lzb_load_sign_public(path, self->pk, &err))
 		TH_LOG("%s", err.msg);
@@ -190,6 +239,13 @@ FIXTURE_SETUP(old_image)
 	ASSERT_NE(NULL, mkdtemp(self->tmp));
 	ASSERT_EQ(0, lzb_image_open(&self->image, self->img, self->pk, &err))
 		TH_LOG("%s", err.msg);
+	self->key[0] = 0;
+	if (variant->key) {
+		snprintf(self->key, sizeof(self->key), "%s/%s", self->fx,
+			 variant->key);
+		ASSERT_EQ(0, lzb_image_set_key(&self->image, self->key, &err))
+			TH_LOG("%s", err.msg);
+	}
 }
 
 FIXTURE_TEARDOWN(old_image)
@@ -256,7 +312,7 @@ TEST_F(old_image, unpacks_byte_for_byte)
 
 TEST_F(old_image, inspect_output_unchanged)
 {
-	char bin[PATH_MAX], cmd[3 * PATH_MAX], want_path[PATH_MAX + 32];
+	char bin[PATH_MAX], cmd[4 * PATH_MAX], want_path[PATH_MAX + 32];
 	char got[8192];
 	uint8_t *want;
 	size_t want_len, got_len = 0, n;
@@ -266,7 +322,9 @@ TEST_F(old_image, inspect_output_unchanged)
 
 	/* BUILD/lazyboot, for this test BUILD/selftests/host/<name> */
 	ASSERT_EQ(0, exe_path_up(bin, sizeof(bin), 3, "lazyboot"));
-	snprintf(cmd, sizeof(cmd), "'%s' inspect '%s' --vmas", bin, self->img);
+	snprintf(cmd, sizeof(cmd), "'%s' inspect '%s' --vmas%s%s%s", bin,
+		 self->img, variant->key ? " --encrypt-key '" : "", self->key,
+		 variant->key ? "'" : "");
 	p = popen(cmd, "r");
 	ASSERT_NE(NULL, p);
 	while ((n = fread(got + got_len, 1, sizeof(got) - 1 - got_len, p)))
@@ -275,7 +333,8 @@ TEST_F(old_image, inspect_output_unchanged)
 	got[got_len] = 0;
 	nl = strchr(got, '\n');
 	ASSERT_NE(NULL, nl);
-	snprintf(want_path, sizeof(want_path), "%s/inspect.txt", self->fx);
+	snprintf(want_path, sizeof(want_path), "%s/%s", self->fx,
+		 variant->inspect);
 	ASSERT_EQ(0, read_all(want_path, &want, &want_len));
 	ASSERT_LT(strlen(first), want_len);
 	EXPECT_EQ(0, strncmp((char *)want, first, strlen(first)));
@@ -355,7 +414,7 @@ TEST_F(old_image, chunk_headers_reencode_to_the_same_bytes)
 						  &raw_len, &err));
 		ASSERT_EQ(0, lzb_chunk_encode(raw, raw_len,
 					      (int)self->image.m.zstd_level,
-					      NULL, &out, &out_len));
+					      self->image.key, &out, &out_len));
 		EXPECT_EQ(0, memcmp(buf, out, 12)) TH_LOG("chunk %u", c);
 		free(buf);
 		free(raw);
@@ -378,14 +437,27 @@ TEST_F(old_image, bundle_archive_rebuilds_to_the_same_bytes)
 		ASSERT_EQ(0, lzb_bundle_add(&b, bd->files[i].name,
 					    bd->files[i].data,
 					    (size_t)bd->files[i].size));
-	ASSERT_EQ(0, lzb_bundle_encode(&b, (int)self->image.m.zstd_level, NULL,
-				       &out, &out_len));
+	ASSERT_EQ(0, lzb_bundle_encode(&b, (int)self->image.m.zstd_level,
+				       self->image.key, &out, &out_len));
 	ASSERT_EQ(bd->archive_len, b.len);
 	EXPECT_EQ(0, memcmp(bd->archive, b.p, b.len));
 	EXPECT_EQ(0, memcmp(buf, out, 24));
 	free(b.p);
 	free(buf);
 	free(out);
+}
+
+/* Open the image in DIR without checking its signature; KEY may be "". */
+static int open_unverified(struct lzb_image *img, const char *dir,
+			   const char *key, struct lzb_err *err)
+{
+	if (lzb_image_open(img, dir, NULL, err))
+		return -1;
+	if (key[0] && lzb_image_set_key(img, key, err)) {
+		lzb_image_close(img);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -411,8 +483,8 @@ static int parse_flipped(struct lzb_image *img, const uint8_t *pk,
 	if (fl->slot == IN_INDEX)
 		return lzb_image_set_index(img, "index", buf, len, err);
 	if (fl->slot == IN_BUNDLE) {
-		int r = lzb_bundle_decode("boot bundle", buf, len, NULL, &bd,
-					  err);
+		int r = lzb_bundle_decode("boot bundle", buf, len, img->key,
+					  &bd, err);
 
 		free(buf);
 		if (!r)
@@ -441,8 +513,8 @@ static void first_report(void *arg, const char *msg)
 
 /* Copy the fixture image to DIR, flip FL's byte there, verify: 1st report. */
 static int verify_flipped(const char *fx_img, const char *dir,
-			  const uint8_t *pk, const struct header_flip *fl,
-			  char first[600])
+			  const uint8_t *pk, const char *key,
+			  const struct header_flip *fl, char first[600])
 {
 	char cmd[2 * PATH_MAX], path[PATH_MAX + 100];
 	struct lzb_image img;
@@ -458,7 +530,7 @@ static int verify_flipped(const char *fx_img, const char *dir,
 	if (fl->slot == IN_MANIFEST) {
 		snprintf(path, sizeof(path), "%s/manifest", dir);
 	} else {
-		if (lzb_image_open(&img, dir, NULL, &err))
+		if (open_unverified(&img, dir, key, &err))
 			return -1;
 		lzb_image_object_path(&img, (uint32_t)fl->slot, path,
 				      sizeof(path));
@@ -473,7 +545,7 @@ static int verify_flipped(const char *fx_img, const char *dir,
 	}
 	free(buf);
 	first[0] = 0;
-	if (lzb_image_open(&img, dir, NULL, &err)) {
+	if (open_unverified(&img, dir, key, &err)) {
 		snprintf(first, 600, "%s", err.msg);
 		return 1;
 	}
@@ -484,8 +556,8 @@ static int verify_flipped(const char *fx_img, const char *dir,
 
 TEST_F(old_image, one_changed_header_byte_is_named)
 {
-	for (size_t i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
-		const struct header_flip *fl = &flips[i];
+	for (size_t i = 0; i < variant->nr_flips; i++) {
+		const struct header_flip *fl = &variant->flips[i];
 		char path[PATH_MAX + 100], first[600] = "", dir[128];
 		struct lzb_image img;
 		struct lzb_err err = { 0 };
@@ -494,7 +566,7 @@ TEST_F(old_image, one_changed_header_byte_is_named)
 		int r;
 
 		/* the parser, straight on the changed bytes */
-		ASSERT_EQ(0, lzb_image_open(&img, self->img, NULL, &err));
+		ASSERT_EQ(0, open_unverified(&img, self->img, self->key, &err));
 		if (fl->slot == IN_MANIFEST)
 			snprintf(path, sizeof(path), "%s/manifest", self->img);
 		else
@@ -515,7 +587,8 @@ TEST_F(old_image, one_changed_header_byte_is_named)
 
 		/* verify, on a copy of the image with the changed byte */
 		snprintf(dir, sizeof(dir), "%s/img", self->tmp);
-		r = verify_flipped(self->img, dir, self->pk, fl, first);
+		r = verify_flipped(self->img, dir, self->pk, self->key, fl,
+				   first);
 		EXPECT_LT(0, r) TH_LOG("%s: verify accepted it", fl->field);
 		EXPECT_NE(NULL, strstr(first, fl->label))
 			TH_LOG("%s: verify said \"%s\", not naming %s",
