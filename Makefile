@@ -189,7 +189,7 @@ man: $(MAN_PAGES)
 
 $(BUILD)/man/%: docs/man/%.scd
 	@mkdir -p $(dir $@)
-	scdoc < $< > $@.tmp && mv $@.tmp $@
+	scdoc < $< > $@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
 
 # Regenerated when SBINDIR changes: replaced only when the text differs.
 $(UNIT): daemon/systemd/lazybootd@.service.in FORCE
