@@ -27,7 +27,8 @@
  * cannot: without a pager the restored tasks would block on their first
  * fault.  RESUME_DEVICES_LATE(pid) sends the real pid of each restored
  * process (CRIU calls it in the criu master for every live task, with the
- * pid in criu's namespace), and exit sends criu's result.
+ * pid in criu's namespace) and waits for the pager's verdict on its
+ * memory, and exit sends criu's result.
  *
  * Installed in /usr/lib/criu, CRIU loads this plugin for every run, also
  * for checkpoints that have nothing to do with lazyboot.  It then stays
@@ -39,6 +40,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,10 +223,60 @@ static int connect_pager(void)
 	return 0;
 }
 
+/*
+ * The pager's verdict on the task just sent: one line, "ok" or
+ * "refuse REASON".  Returns 0 for ok; anything else (a refusal, a pager
+ * that went away or stays silent) is a task that must not run.
+ */
+static int pager_verdict(int pid)
+{
+	char line[LZB_PLUGIN_VERDICT_MAX];
+	size_t len = 0;
+
+	while (len < sizeof(line) - 1) {
+		struct pollfd pfd = { .fd = pager_fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, LZB_PLUGIN_VERDICT_MS) <= 0) {
+			fprintf(stderr, "lazyboot plugin: pid %d: the pager "
+				"gave no verdict within %d s\n", pid,
+				LZB_PLUGIN_VERDICT_MS / 1000);
+			return -1;
+		}
+		n = read(pager_fd, line + len, 1);
+		if (n <= 0) {
+			fprintf(stderr, "lazyboot plugin: pid %d: the pager "
+				"hung up before its verdict\n", pid);
+			return -1;
+		}
+		if (line[len] == '\n')
+			break;
+		len++;
+	}
+	line[len] = '\0';
+	if (!strcmp(line, "ok"))
+		return 0;
+	fprintf(stderr, "lazyboot plugin: pid %d must not run: %s\n", pid,
+		strncmp(line, "refuse ", 7) ? line : line + 7);
+	return -1;
+}
+
+/*
+ * Every restored task is stopped here, on its way out of the restorer:
+ * the pager checks that its lazy memory is registered and still missing
+ * (daemon/engine/lazy_check.h) before it may run.  CRIU 3.17 ignores
+ * this hook's result, so a task that must not run is killed here, and
+ * the pager, told why, fails the restore.
+ */
 static int lazyboot_resume_devices_late(int pid)
 {
+	if (pager_fd < 0)
+		return 0;
 	pager_send("task %d\n", pid);
-	return 0;
+	if (!pager_verdict(pid))
+		return 0;
+	kill(pid, SIGKILL);
+	return -1;
 }
 
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__RESUME_DEVICES_LATE,
