@@ -224,7 +224,7 @@ install: userspace man
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
-	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+	rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 # Both Debian packages (debian/), built in a copy of the tracked sources so
 # the packaging's clean step leaves this tree alone; the .deb files, the
