@@ -373,4 +373,44 @@ TEST_F_TIMEOUT(pager, criu_failure_stops, 120)
 	EXPECT_EQ(0, self->ps->tasks);
 }
 
+static int no_task(void *ctx, int img_pid, int real_pid, int uffd)
+{
+	(void)ctx, (void)img_pid, (void)real_pid;
+	close(uffd);
+	return -EPROTO;
+}
+
+/*
+ * The pager reads the lazy-pages socket from its loop and from the
+ * plugin's verdict, so a call may come when the other already read what
+ * was queued: it must return at once, not wait for a message.
+ */
+TEST(lazy_socket_returns_when_nothing_is_queued)
+{
+	const struct lzb_lazy_socket_ops ops = { .task = no_task };
+	char dir[] = "/tmp/lzb-lazysock-XXXXXX", path[128];
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct lzb_lazy_socket *sock;
+	uint64_t t0;
+	int fd;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_EQ(0, lzb_lazy_socket_listen(dir, &sock));
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s", dir,
+		 LZB_LAZY_SOCKET_NAME);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&addr, sizeof(addr)));
+	t0 = lzb_clock_us();
+	EXPECT_EQ(0, lzb_lazy_socket_process(sock, &ops, NULL));	/* accept */
+	EXPECT_EQ(0, lzb_lazy_socket_process(sock, &ops, NULL));	/* nothing */
+	EXPECT_GT(1000000, lzb_clock_us() - t0)
+		TH_LOG("waited %llu us", (unsigned long long)(lzb_clock_us() - t0));
+	close(fd);
+	/* the hang-up before RSTF is read, and named */
+	EXPECT_EQ(-EPIPE, lzb_lazy_socket_process(sock, &ops, NULL));
+	lzb_lazy_socket_close(sock);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	EXPECT_EQ(0, system(path));
+}
+
 TEST_HARNESS_MAIN
