@@ -3,9 +3,10 @@
 # it belongs (default PREFIX=/usr and a custom one), the unit's ExecStart
 # names the installed lazybootd, the man pages render without warnings and
 # name every option the commands' --help lists, the config page names every
-# key the unit uses, and `make uninstall` leaves no file behind.  Then `make
-# deb` builds both Debian packages with the expected contents, and lintian
-# finds no error in them (about 70 s; LAZYBOOT_SKIP_DEB=1 skips that part,
+# key the unit uses, the VM tests install the unit from its template, and
+# `make uninstall` leaves no file behind.  Then `make deb` builds both
+# Debian packages with the expected contents, and lintian finds no error in
+# them (about 70 s; LAZYBOOT_SKIP_DEB=1 skips that part,
 # reported as a skip).
 set -u
 BUILD=${BUILD:-build}
@@ -43,7 +44,7 @@ has_all() {
 }
 
 echo "TAP version 13"
-echo "1..12"
+echo "1..13"
 
 # --- a custom prefix first (it rewrites the generated unit), then /usr ---
 make -s install BUILD="$BUILD" DESTDIR="$w/opt" PREFIX=/opt/lzb \
@@ -118,6 +119,14 @@ for key in $(grep '^ExecStart=' "$unit" | grep -oE '\$\{?[A-Z_]+' | tr -d '${' |
 done
 [ ! -s "$w/out" ]
 check $? install.conf5_and_example_name_every_unit_key
+
+# The VM tests install the unit from its template; one that still copies
+# the old unit file (gone) or edits its old ExecStart would fail only in
+# the VM.
+grep -rnE 'daemon/systemd/lazybootd@\.service([^.]|$)|ExecStart=/usr/local/sbin' \
+	selftests scripts --exclude=install.sh >"$w/out" 2>&1
+[ $? -eq 1 ]
+check $? install.tests_use_the_unit_template
 
 make -s uninstall BUILD="$BUILD" DESTDIR="$w/root" >"$w/out" 2>&1
 (cd "$w/root" && find . ! -type d) >>"$w/out"
