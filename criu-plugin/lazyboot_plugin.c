@@ -179,9 +179,14 @@ static int restore_is_lazy(void)
 	return lazy;
 }
 
+/* One line to the pager; never SIGPIPE, if it died the write just fails. */
 static void pager_send(const char *fmt, int v)
 {
-	if (pager_fd >= 0 && dprintf(pager_fd, fmt, v) < 0)
+	char line[64];
+	int len = snprintf(line, sizeof(line), fmt, v);
+
+	if (pager_fd >= 0 &&
+	    send(pager_fd, line, (size_t)len, MSG_NOSIGNAL) != len)
 		fprintf(stderr, "lazyboot plugin: cannot write to the pager: "
 			"%s\n", strerror(errno));
 }
@@ -223,12 +228,14 @@ static int connect_pager(void)
 	return 0;
 }
 
+enum verdict { RUN, KILL, PAGER_GONE };
+
 /*
  * The pager's verdict on the task just sent: one line, "ok" or
- * "refuse REASON".  Returns 0 for ok; anything else (a refusal, a pager
- * that went away or stays silent) is a task that must not run.
+ * "refuse REASON".  A refusal, or a pager that stays silent, is a task
+ * that must not run; a pager that died is PAGER_GONE.
  */
-static int pager_verdict(int pid)
+static enum verdict pager_verdict(int pid)
 {
 	char line[LZB_PLUGIN_VERDICT_MAX];
 	size_t len = 0;
@@ -241,13 +248,14 @@ static int pager_verdict(int pid)
 			fprintf(stderr, "lazyboot plugin: pid %d: the pager "
 				"gave no verdict within %d s\n", pid,
 				LZB_PLUGIN_VERDICT_MS / 1000);
-			return -1;
+			return KILL;
 		}
 		n = read(pager_fd, line + len, 1);
 		if (n <= 0) {
 			fprintf(stderr, "lazyboot plugin: pid %d: the pager "
-				"hung up before its verdict\n", pid);
-			return -1;
+				"died before its verdict; its keeper holds the "
+				"task's uffd for a successor\n", pid);
+			return PAGER_GONE;
 		}
 		if (line[len] == '\n')
 			break;
@@ -255,10 +263,10 @@ static int pager_verdict(int pid)
 	}
 	line[len] = '\0';
 	if (!strcmp(line, "ok"))
-		return 0;
+		return RUN;
 	fprintf(stderr, "lazyboot plugin: pid %d must not run: %s\n", pid,
 		strncmp(line, "refuse ", 7) ? line : line + 7);
-	return -1;
+	return KILL;
 }
 
 /*
@@ -266,17 +274,27 @@ static int pager_verdict(int pid)
  * the pager checks that its lazy memory is registered and still missing
  * (daemon/engine/lazy_check.h) before it may run.  CRIU 3.17 ignores
  * this hook's result, so a task that must not run is killed here, and
- * the pager, told why, fails the restore.
+ * the pager, told why, fails the restore.  A pager that died meanwhile
+ * cannot check: its keeper (lazyboot.ko or the holder) holds the task's
+ * uffd, and the task runs as after any pager death, served by a
+ * successor or killed at the keeper's deadline (docs/pager.md).
  */
 static int lazyboot_resume_devices_late(int pid)
 {
 	if (pager_fd < 0)
 		return 0;
 	pager_send("task %d\n", pid);
-	if (!pager_verdict(pid))
+	switch (pager_verdict(pid)) {
+	case RUN:
 		return 0;
-	kill(pid, SIGKILL);
-	return -1;
+	case PAGER_GONE:
+		close(pager_fd);
+		pager_fd = -1;
+		return 0;
+	default:
+		kill(pid, SIGKILL);
+		return -1;
+	}
 }
 
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__RESUME_DEVICES_LATE,

@@ -250,14 +250,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lzb-memcmp: %s\n", err.msg);
 		return 2;
 	}
+	if (!stopped(atoi(argv[2]))) {
+		fprintf(stderr, "lzb-memcmp: pid %s is not stopped: its memory "
+			"may have changed since the restore\n", argv[2]);
+		return 2;
+	}
 	walk(&t, atoi(argv[2]));
-	for (size_t i = 0; i < t.n; i++)
+	/*
+	 * A task detached from its ptrace stop goes back to its group stop
+	 * through the kernel (never to user space): wait until it is there.
+	 */
+	for (size_t i = 0; i < t.n; i++) {
+		for (int tries = 0; !stopped(t.real[i]) && tries < 100; tries++)
+			usleep(100 * 1000);
 		if (!stopped(t.real[i])) {
 			fprintf(stderr, "lzb-memcmp: pid %d is not stopped: "
 				"its memory may have changed since the "
 				"restore\n", t.real[i]);
 			return 2;
 		}
+	}
 	for (size_t i = 0; i < d.nr_tasks && bad >= 0; i++) {
 		const struct criu_task *ct = &d.tasks[i];
 		int real = 0;
