@@ -10,6 +10,10 @@
 #   make module     lazyboot.ko against KDIR
 #   make dkms-install  copy the module source to /usr/src and dkms add/build/install
 #   make style      checkpatch on module/ and uapi/
+#   make man        the man pages (docs/man/*.scd, scdoc) into build/man/
+#   make install    programs, CRIU plugin, unit, man pages, example config
+#                   under DESTDIR; make uninstall removes them again
+#   make deb        the lazyboot and lazyboot-dkms packages into build/deb/
 #
 # KDIR defaults to the running kernel's build tree, else the newest Debian
 # linux-headers-*-amd64 installed.
@@ -25,8 +29,24 @@ LINUX_SOURCE_TAR ?= $(lastword $(sort $(wildcard /usr/src/linux-source-*.tar.xz)
 # Libraries the userspace links, by pkg-config name.
 PKGS := libnl-genl-3.0 libcurl libzstd libsodium
 
+# Install locations (make install, make uninstall, the unit's ExecStart).
+# CRIU 3.17 loads every *.so in /usr/lib/criu (its built-in --libdir
+# default), hence CRIU_PLUGINDIR; systemd's own unit directory comes from
+# its pkg-config file (/lib/systemd/system on Debian 12).
+PREFIX ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib
+CRIU_PLUGINDIR ?= $(LIBDIR)/criu
+UNITDIR ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/lazyboot
+DESTDIR ?=
+
 CC ?= cc
 CFLAGS ?= -O2 -g
+# CPPFLAGS and LDFLAGS are the caller's (dpkg-buildflags: fortify, relro).
+CPPFLAGS ?=
+LDFLAGS ?=
 LZB_CPPFLAGS := -D_GNU_SOURCE -Iuapi -Idaemon $(shell pkg-config --cflags $(PKGS))
 LZB_CFLAGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	      -Wmissing-prototypes -fno-strict-aliasing
@@ -61,37 +81,40 @@ FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 PROGRAMS := $(BUILD)/lazybootd $(BUILD)/lazyboot $(BUILD)/lazyboot-init \
 	    $(BUILD)/lazyboot_plugin.so
 
-.PHONY: all userspace module tests fuzz check demo style dkms-install dkms-tree clean deps
+.PHONY: all userspace module tests fuzz check demo style dkms-install dkms-tree \
+	dkms-src clean deps man install uninstall deb FORCE
 all: userspace module
 
-userspace: $(PROGRAMS)
+# The unit is generated: its ExecStart names $(SBINDIR)/lazybootd.
+UNIT := $(BUILD)/systemd/lazybootd@.service
+userspace: $(PROGRAMS) $(UNIT)
 
 deps:
 	scripts/install-deps
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(LZB_CPPFLAGS) $(LZB_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(LZB_CPPFLAGS) $(CPPFLAGS) $(LZB_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/liblazyboot.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/lazyboot: $(BUILD)/daemon/cli/lazyboot.o $(CMD_OBJS) $(BUILD)/liblazyboot.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LZB_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LZB_LIBS)
 
 $(BUILD)/lazybootd: $(BUILD)/daemon/service/lazybootd.o $(BUILD)/liblazyboot.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LZB_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LZB_LIBS)
 
 # PID 1 of a captured app set: static, so a dump depends on this one file.
 $(BUILD)/lazyboot-init: daemon/init/lazyboot_init.c
 	@mkdir -p $(dir $@)
-	$(CC) $(LZB_CFLAGS) $(CFLAGS) -static -o $@ $<
+	$(CC) $(CPPFLAGS) $(LZB_CFLAGS) $(CFLAGS) $(LDFLAGS) -static -o $@ $<
 
 # The plugin carries its own copy of the file-dependency checks.
 $(BUILD)/lazyboot_plugin.so: criu-plugin/lazyboot_plugin.c daemon/capture/filedeps.c
 	@mkdir -p $(dir $@)
-	$(CC) $(LZB_CPPFLAGS) $(LZB_CFLAGS) $(CFLAGS) -fPIC -shared \
-		-o $@ $^ $(shell pkg-config --libs libsodium)
+	$(CC) $(LZB_CPPFLAGS) $(CPPFLAGS) $(LZB_CFLAGS) $(CFLAGS) $(LDFLAGS) \
+		-fPIC -shared -o $@ $^ $(shell pkg-config --libs libsodium)
 
 # The kernel module, through the top-level Kbuild.
 module:
@@ -140,17 +163,86 @@ style: $(BUILD)/linux-source/.stamp
 		-f module/*.c module/*.h uapi/linux/*.h
 
 # DKMS: the module sources alone, as dkms expects them in /usr/src.
+# dkms-src puts them under DESTDIR (debian/rules: the lazyboot-dkms
+# package, whose dkms.conf dh_dkms installs from $(BUILD)/dkms.conf).
 DKMS_SRC := /usr/src/lazyboot-$(VERSION)
-dkms-tree:
-	rm -rf $(DKMS_SRC)
-	mkdir -p $(DKMS_SRC)
-	cp -r Kbuild dkms.conf module uapi $(DKMS_SRC)/
-	sed -i 's/@VERSION@/$(VERSION)/' $(DKMS_SRC)/dkms.conf
+$(BUILD)/dkms.conf: dkms.conf Makefile
+	@mkdir -p $(dir $@)
+	sed 's/@VERSION@/$(VERSION)/' $< > $@
+
+dkms-src: $(BUILD)/dkms.conf
+	rm -rf $(DESTDIR)$(DKMS_SRC)
+	install -d $(DESTDIR)$(DKMS_SRC)/module $(DESTDIR)$(DKMS_SRC)/uapi/linux
+	install -m 0644 Kbuild $(DESTDIR)$(DKMS_SRC)/
+	install -m 0644 module/*.c module/*.h $(DESTDIR)$(DKMS_SRC)/module/
+	install -m 0644 uapi/linux/*.h $(DESTDIR)$(DKMS_SRC)/uapi/linux/
+
+dkms-tree: dkms-src
+	install -m 0644 $(BUILD)/dkms.conf $(DKMS_SRC)/
 
 dkms-install: dkms-tree
 	dkms add -m lazyboot -v $(VERSION)
 	dkms build -m lazyboot -v $(VERSION) $(if $(KVER),-k $(KVER))
 	dkms install -m lazyboot -v $(VERSION) $(if $(KVER),-k $(KVER))
+
+# Man pages from their scdoc sources: docs/man/NAME.SECTION.scd.
+MAN_PAGES := $(patsubst docs/man/%.scd,$(BUILD)/man/%,$(wildcard docs/man/*.scd))
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc < $< > $@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
+
+# Regenerated when SBINDIR changes: replaced only when the text differs.
+$(UNIT): daemon/systemd/lazybootd@.service.in FORCE
+	@mkdir -p $(dir $@)
+	@sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; \
+		echo "generated $@ (ExecStart=$(SBINDIR)/lazybootd)"; fi
+
+FORCE:
+
+# lazyboot-init goes next to lazyboot: `lazyboot capture` looks for it in
+# its own directory.  The plugin goes where criu looks without --libdir.
+INSTALLED := $(addprefix $(SBINDIR)/,lazyboot lazybootd lazyboot-init) \
+	     $(CRIU_PLUGINDIR)/lazyboot_plugin.so \
+	     $(UNITDIR)/lazybootd@.service \
+	     $(DOCDIR)/examples/example.conf \
+	     $(foreach m,$(notdir $(MAN_PAGES)),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(m))
+
+install: userspace man
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(CRIU_PLUGINDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples
+	install -m 0755 $(BUILD)/lazyboot $(BUILD)/lazybootd $(BUILD)/lazyboot-init \
+		$(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(BUILD)/lazyboot_plugin.so $(DESTDIR)$(CRIU_PLUGINDIR)/
+	install -m 0644 $(UNIT) $(DESTDIR)$(UNITDIR)/
+	install -m 0644 daemon/systemd/example.conf $(DESTDIR)$(DOCDIR)/examples/
+	for m in $(MAN_PAGES); do n=$${m##*/}; \
+		install -D -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${n##*.}/$$n || exit 1; \
+	done
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
+# Both Debian packages (debian/), built in a copy of the tracked sources so
+# the packaging's clean step leaves this tree alone; the .deb files, the
+# .changes and .buildinfo land in $(BUILD)/deb/.
+DEB_DIR := $(BUILD)/deb
+deb:
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/lazyboot-$(VERSION)
+	if git rev-parse --git-dir >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | \
+			xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+			tar --null -T - -cf - | tar -xf - -C $(DEB_DIR)/lazyboot-$(VERSION); \
+	else \
+		tar --exclude=./$(BUILD) -cf - . | tar -xf - -C $(DEB_DIR)/lazyboot-$(VERSION); \
+	fi
+	cd $(DEB_DIR)/lazyboot-$(VERSION) && dpkg-buildpackage -us -uc -b
+	rm -rf $(DEB_DIR)/lazyboot-$(VERSION)
+	@ls -1 $(DEB_DIR)/*.deb
 
 clean:
 	rm -rf $(BUILD)

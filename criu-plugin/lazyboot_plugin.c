@@ -29,7 +29,15 @@
  * process (CRIU calls it in the criu master for every live task, with the
  * pid in criu's namespace) and waits for the pager's verdict on its
  * memory, and exit sends criu's result.
+ *
+ * Installed in /usr/lib/criu, CRIU loads this plugin for every run, also
+ * for checkpoints that have nothing to do with lazyboot.  It then stays
+ * out of the way: dumps are not touched, and a restore is lazyboot's only
+ * when a pager named its socket or the images are a lazyboot capture
+ * (lazyboot-filedeps.txt) or boot bundle (lazyboot-orig-pagemap-*.img).
+ * Any other restore, lazy or not, goes ahead without a word from here.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -47,6 +55,8 @@
 #include "criu/plugin_link.h"
 
 static int pager_fd = -1;
+/* This restore is lazyboot's (pager socket or lazyboot images). */
+static int lazyboot_restore;
 
 static const char *stage_name(int stage)
 {
@@ -124,6 +134,28 @@ static int check_filedeps(void)
 		fprintf(stderr, "lazyboot plugin: %d files match the "
 			"capture\n", checked);
 	return bad ? -1 : 0;
+}
+
+/* Whether the images directory holds files only lazyboot writes. */
+static int images_are_lazyboot(void)
+{
+	int fd = openat(criu_get_image_dir(), ".", O_RDONLY | O_DIRECTORY |
+			O_CLOEXEC), found = 0;
+	struct dirent *de;
+	DIR *dir;
+
+	if (fd < 0)
+		return 0;
+	dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return 0;
+	}
+	while (!found && (de = readdir(dir)))
+		found = !strcmp(de->d_name, LZB_FILEDEPS_NAME) ||
+			!strncmp(de->d_name, "lazyboot-orig-pagemap-", 22);
+	closedir(dir);
+	return found;
 }
 
 /* Whether this criu was started with --lazy-pages (its command line). */
@@ -275,14 +307,20 @@ static int lazyboot_plugin_init(int stage)
 			stage);
 		return -1;
 	}
+	if (stage != CR_PLUGIN_STAGE__RESTORE)
+		return 0;
+	lazyboot_restore = getenv(LZB_PLUGIN_SOCKET_ENV) ||
+			   images_are_lazyboot();
+	if (!lazyboot_restore)
+		return 0;
 	fprintf(stderr, "lazyboot plugin: init for %s\n", stage_name(stage));
-	if (stage == CR_PLUGIN_STAGE__RESTORE)
-		return connect_pager() || check_filedeps() ? -1 : 0;
-	return 0;
+	return connect_pager() || check_filedeps() ? -1 : 0;
 }
 
 static void lazyboot_plugin_exit(int stage, int ret)
 {
+	if (!lazyboot_restore)
+		return;
 	fprintf(stderr, "lazyboot plugin: %s finished with %d\n",
 		stage_name(stage), ret);
 	pager_send("exit %d\n", ret);
