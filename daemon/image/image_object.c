@@ -69,10 +69,14 @@ static int envelope(const void *hdr, size_t hlen, uint8_t *z, size_t zlen,
 	return 0;
 }
 
-/* Open + decompress the payload into exactly RAW_LEN bytes. */
+/*
+ * Open + decompress the payload into exactly RAW_LEN bytes, malloc'd into
+ * *RAW only once the zstd frame says it holds that many: a header's claim
+ * alone never makes us allocate (a few bytes could ask for 2 GiB).
+ */
 static int open_envelope(const char *name, const uint8_t *buf, size_t hlen,
 			 size_t payload, bool sealed, const uint8_t *key,
-			 uint8_t *raw, size_t raw_len, struct lzb_err *err)
+			 uint8_t **raw, size_t raw_len, struct lzb_err *err)
 {
 	const uint8_t *z = buf + hlen;
 	uint8_t *tmp = NULL;
@@ -103,6 +107,11 @@ static int open_envelope(const char *name, const uint8_t *buf, size_t hlen,
 		return lzb_errf(err, "%s: compressed payload is not one zstd frame "
 				"of %zu bytes", name, raw_len);
 	}
+	*raw = malloc(raw_len);
+	if (!*raw) {
+		free(tmp);
+		return lzb_errf(err, "%s: out of memory", name);
+	}
 	{
 		static _Thread_local ZSTD_DCtx *dctx;
 
@@ -110,13 +119,16 @@ static int open_envelope(const char *name, const uint8_t *buf, size_t hlen,
 			free(tmp);
 			return lzb_errf(err, "%s: out of memory", name);
 		}
-		n = ZSTD_decompressDCtx(dctx, raw, raw_len, z, zlen);
+		n = ZSTD_decompressDCtx(dctx, *raw, raw_len, z, zlen);
 	}
 	free(tmp);
-	if (ZSTD_isError(n) || n != raw_len)
+	if (ZSTD_isError(n) || n != raw_len) {
+		free(*raw);
+		*raw = NULL;
 		return lzb_errf(err, "%s: zstd: %s", name,
 				ZSTD_isError(n) ? ZSTD_getErrorName(n) :
 						  "short output");
+	}
 	return 0;
 }
 
@@ -175,22 +187,15 @@ int lzb_chunk_decode(const char *name, const uint8_t *buf, size_t len,
 {
 	const struct lzb_disk_chunk *h = (const void *)buf;
 	size_t n;
-	uint8_t *p;
 
 	*raw = NULL;
 	if (lzb_chunk_check_header(name, buf, len, err))
 		return -1;
 	n = lzb_le32_load(h->raw_size);
-	p = malloc(n);
-	if (!p)
-		return lzb_errf(err, "%s: out of memory", name);
 	if (open_envelope(name, buf, sizeof(*h), len - sizeof(*h),
-			  lzb_le16_load(h->flags) & LZB_OBJF_ENCRYPTED, key, p,
-			  n, err)) {
-		free(p);
+			  lzb_le16_load(h->flags) & LZB_OBJF_ENCRYPTED, key, raw,
+			  n, err))
 		return -1;
-	}
-	*raw = p;
 	*raw_len = n;
 	return 0;
 }
@@ -324,14 +329,11 @@ int lzb_bundle_decode(const char *name, const uint8_t *buf, size_t len,
 	if (lzb_bundle_check_header(name, buf, len, err))
 		return -1;
 	plain = (size_t)lzb_le64_load(h->archive_size);
-	bd->archive = malloc(plain);
-	if (!bd->archive)
-		return lzb_errf(err, "%s: out of memory", name);
-	bd->archive_len = plain;
 	if (open_envelope(name, buf, sizeof(*h), len - sizeof(*h),
 			  lzb_le16_load(h->flags) & LZB_OBJF_ENCRYPTED, key,
-			  bd->archive, plain, err))
+			  &bd->archive, plain, err))
 		goto fail;
+	bd->archive_len = plain;
 	ah = (const struct lzb_disk_archive *)bd->archive;
 	if (memcmp(ah->magic, LZB_ARCHIVE_MAGIC, sizeof(ah->magic))) {
 		lzb_errf(err, "%s: bad archive magic", name);
