@@ -16,6 +16,8 @@
 
 #include "capture/probe.h"
 
+#include "util/clock.h"
+
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -27,14 +29,6 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void lzb_argv_free(struct lzb_argv *a)
@@ -348,7 +342,7 @@ void lzb_probe_free(struct lzb_probe *p)
 
 static int remaining(long long deadline)
 {
-	long long left = deadline - now_ms();
+	long long left = deadline - (long long)lzb_now_ms();
 
 	return left > 0 ? (int)left : 0;
 }
@@ -611,7 +605,7 @@ static int probe_command(const struct lzb_probe *p, long long deadline,
 int lzb_probe_once(const struct lzb_probe *p, int timeout_ms, char *err,
 		   size_t errlen)
 {
-	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 1);
+	long long deadline = (long long)lzb_now_ms() + (timeout_ms > 0 ? timeout_ms : 1);
 	int fd;
 
 	switch (p->kind) {
@@ -635,7 +629,7 @@ int lzb_probe_once(const struct lzb_probe *p, int timeout_ms, char *err,
 int lzb_probe_wait(const struct lzb_probe *p, int total_ms, int interval_ms,
 		   char *err, size_t errlen)
 {
-	long long deadline = now_ms() + total_ms;
+	long long deadline = (long long)lzb_now_ms() + total_ms;
 	int ret;
 
 	for (;;) {

@@ -25,6 +25,7 @@
 #include "capture/capture.h"
 #include "cli/commands.h"
 #include "capture/filedeps.h"
+#include "util/clock.h"
 
 static const char usage[] =
 	"usage: lazyboot capture [--criu PATH] [--init PATH] [--keep-running]\n"
@@ -88,14 +89,6 @@ struct capture {
 	pid_t root;
 	int status_r, status_w;	/* the pipe root_main reports on */
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- inside the new namespaces ------------------------------------- */
 
@@ -292,13 +285,13 @@ static void map_host_pids(struct capture *c)
 static int wait_ready(struct capture *c, int i)
 {
 	const struct lzb_service *s = &c->a.svc[i];
-	long long deadline = now_ms() + 1000LL * s->ready_timeout_s;
+	long long deadline = (long long)lzb_now_ms() + 1000LL * s->ready_timeout_s;
 	char err[512] = "";
 	int k, ret = 0;
 
 	for (k = 0; k < s->nprobes; k++) {
 		for (;;) {
-			long long left = deadline - now_ms();
+			long long left = deadline - (long long)lzb_now_ms();
 
 			ret = lzb_probe_once(&s->probes[k],
 					     left < 5000 ? (int)left : 5000,
@@ -315,7 +308,7 @@ static int wait_ready(struct capture *c, int i)
 					s->command.argv[0]);
 				return -1;
 			}
-			if (now_ms() >= deadline) {
+			if ((long long)lzb_now_ms() >= deadline) {
 				fprintf(stderr, "capture: service %s not ready "
 					"after %d s: probe '%s': %s\n",
 					s->name, s->ready_timeout_s,
@@ -596,7 +589,7 @@ int cmd_capture(int argc, char **argv)
 	fprintf(stderr, "capture: starting %d service%s of '%s' in new %s "
 		"namespaces\n", c.a.nsvc, c.a.nsvc == 1 ? "" : "s", c.a.name,
 		ns);
-	t0 = now_ms();
+	t0 = (long long)lzb_now_ms();
 	c.root = clone(root_main, stack + 256 * 1024,
 		       (int)c.a.namespaces | SIGCHLD, &c);
 	if (c.root < 0) {
@@ -628,7 +621,7 @@ int cmd_capture(int argc, char **argv)
 	for (i = 0; i < c.a.nsvc; i++)
 		if (wait_ready(&c, i))
 			goto out_kill;
-	t_ready = now_ms();
+	t_ready = (long long)lzb_now_ms();
 	fprintf(stderr, "capture: all services ready after %lld ms\n",
 		t_ready - t0);
 	for (i = 0; i < c.a.nsvc; i++)

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
+
 #define PAGE_SIZE_BYTES 4096ULL
 #define PAGE_ALIGN_DOWN(a) ((a) & ~(PAGE_SIZE_BYTES - 1))
 
@@ -80,17 +82,9 @@ struct lzb_engine {
 	struct lzb_engine_stats stats;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void record_latency(struct lzb_engine *e, uint64_t since_ns)
 {
-	uint64_t us = (now_ns() - since_ns) / 1000;
+	uint64_t us = (lzb_now_ns() - since_ns) / 1000;
 	unsigned int b = 0;
 
 	while (b + 1 < LZB_LATENCY_BUCKETS && us >> (b + 1))
@@ -776,7 +770,7 @@ static int drain_uffd(struct lzb_engine *e, struct lzb_task *t)
 
 	while (t->uffd >= 0) {
 		n = read(t->uffd, msgs, sizeof(msgs));
-		since_ns = now_ns();
+		since_ns = lzb_now_ns();
 		if (n < 0) {
 			if (errno == EAGAIN)
 				return 0;
@@ -811,7 +805,7 @@ int lzb_engine_replay(struct lzb_engine *e, int img_pid,
 	e->config.journal.event = NULL;	/* on record already */
 	for (t = e->tasks; t; t = t->next)
 		if (t->img_pid == img_pid && !t->gone)
-			err = handle_message(e, t, msg, now_ns());
+			err = handle_message(e, t, msg, lzb_now_ns());
 	e->config.journal = saved;
 	return err;
 }

@@ -22,14 +22,6 @@ struct lzb_mirrors {
 	size_t preferred;	/* where requests start: the last that worked */
 };
 
-uint64_t lzb_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Every transport; a fetcher keeps slots[i] for transports[i]. */
 static const struct lzb_transport *const transports[LZB_NR_TRANSPORTS] = {
 	&lzb_transport_file,

@@ -23,6 +23,7 @@
 #include "engine/lazy_ranges.h"
 #include "pager/pager.h"
 #include "criu/plugin_link.h"
+#include "util/clock.h"
 #include "util/progress_log.h"
 
 #define FAKE_CRIU_ENV "LZB_FAKE_CRIU"
@@ -220,7 +221,7 @@ static int start(FIXTURE_DATA(pager) *self, unsigned int max_background,
 		.hooks = { .ctx = self, .on_task = on_task,
 			   .on_restored = on_restored, .tick = tick,
 			   .done = done },
-		.t0_us = lzb_clock_us(), .quiet = true,
+		.t0_us = lzb_now_us(), .quiet = true,
 	};
 	const struct lzb_criu_restore cr = {
 		.criu = self->self_exe, .images_dir = self->dir,
