@@ -7,6 +7,7 @@
 
 #include "util/file_util.h"
 #include "capture/profile.h"
+#include "util/page.h"
 
 /* Parse an unsigned number (decimal or 0x hex) spanning [s, e). */
 static int parse_num(const char *s, const char *e, uint64_t max, uint64_t *v)
@@ -102,7 +103,7 @@ int lzb_profile_parse(const char *name, const uint8_t *buf, size_t len,
 			return lzb_errf(err, "%s:%zu: want \"PID 0xVADDR [NPAGES]\" "
 					"or \"ready\"", name, lineno);
 		}
-		if (va % 4096 || np > ((1ull << 57) - va) / 4096) {
+		if (va % LZB_PAGE_SIZE || np > ((1ull << 57) - va) / LZB_PAGE_SIZE) {
 			lzb_profile_free(p);
 			return lzb_errf(err, "%s:%zu: address 0x%" PRIx64 " is not "
 					"page aligned or the range is too long",

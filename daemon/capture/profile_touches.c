@@ -10,8 +10,7 @@
 
 #include "util/file_util.h"
 #include "capture/profile.h"
-
-#define PAGE 4096u
+#include "util/page.h"
 
 void lzb_touches_free(struct lzb_touches *t)
 {
@@ -193,7 +192,7 @@ int lzb_touches_write_profile(const char *path, const struct lzb_touches *t,
 		}
 		for (j = i + 1; j < t->nr && j - i < LZB_PROFILE_MAX_RUN &&
 		     t->v[j].hot == t->v[i].hot && t->v[j].pid == t->v[i].pid &&
-		     t->v[j].vaddr == t->v[i].vaddr + (j - i) * PAGE; j++)
+		     t->v[j].vaddr == t->v[i].vaddr + (j - i) * LZB_PAGE_SIZE; j++)
 			;
 		fprintf(f, "%" PRIu32 " 0x%" PRIx64 " %zu # +%" PRIu64 ".%03"
 			PRIu64 " ms\n", t->v[i].pid, t->v[i].vaddr, j - i,

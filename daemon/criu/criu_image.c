@@ -13,6 +13,7 @@
 
 #include "criu/criu_image.h"
 #include "util/file_util.h"
+#include "util/page.h"
 #include "util/pbwire.h"
 
 static uint32_t get_le32(const uint8_t *p)
@@ -169,10 +170,10 @@ bad_head:
 			return lzb_errf(err, "%s: entry %zu has unknown flags 0x%x",
 					name, idx, e.flags);
 		}
-		if (e.vaddr % CRIU_PAGE_SIZE || !e.nr_pages ||
+		if (e.vaddr % LZB_PAGE_SIZE || !e.nr_pages ||
 		    e.nr_pages > CRIU_MAX_PAGES ||
 		    e.vaddr >= CRIU_USER_VA_END ||
-		    e.nr_pages > (CRIU_USER_VA_END - e.vaddr) / CRIU_PAGE_SIZE) {
+		    e.nr_pages > (CRIU_USER_VA_END - e.vaddr) / LZB_PAGE_SIZE) {
 			criu_pagemap_free(pm);
 			return lzb_errf(err, "%s: entry %zu has a bad range "
 					"(vaddr 0x%llx, %llu pages)", name, idx,
@@ -197,7 +198,7 @@ bad_head:
 		}
 		pm->e[idx++] = e;
 		pm->nr = idx;
-		prev_end = e.vaddr + e.nr_pages * CRIU_PAGE_SIZE;
+		prev_end = e.vaddr + e.nr_pages * LZB_PAGE_SIZE;
 		pm->total_pages += e.nr_pages;
 		if (e.flags & CRIU_PE_PRESENT)
 			pm->present_pages += e.nr_pages;
@@ -276,7 +277,7 @@ int criu_parse_mm(const char *name, const uint8_t *buf, size_t len,
 			return lzb_errf(err, "%s: malformed VMA %zu", name,
 					mm->nr_vmas);
 		}
-		if (v.start % CRIU_PAGE_SIZE || v.end % CRIU_PAGE_SIZE ||
+		if (v.start % LZB_PAGE_SIZE || v.end % LZB_PAGE_SIZE ||
 		    v.start >= v.end || v.end > CRIU_USER_VA_END ||
 		    (mm->nr_vmas && v.start < mm->vmas[mm->nr_vmas - 1].end)) {
 			unsigned long long s = v.start, e = v.end;
@@ -604,8 +605,8 @@ bool criu_page_can_be_lazy(const struct criu_task *t, uint64_t vaddr)
 	if (!v || !criu_vma_can_be_lazy(v))
 		return false;
 	for (size_t i = 0; i < t->nr_thread_sp; i++)
-		if ((t->thread_sp[i] & ~(uint64_t)(CRIU_PAGE_SIZE - 1)) ==
-		    (vaddr & ~(uint64_t)(CRIU_PAGE_SIZE - 1)))
+		if ((t->thread_sp[i] & ~(uint64_t)(LZB_PAGE_SIZE - 1)) ==
+		    (vaddr & ~(uint64_t)(LZB_PAGE_SIZE - 1)))
 			return false;
 	return true;
 }
@@ -620,7 +621,7 @@ int criu_task_lazy_pagemap(const struct criu_task *t, struct criu_pagemap *out)
 		const struct criu_pagemap_entry *e = &t->pm.e[i];
 
 		for (uint64_t k = 0; k < e->nr_pages; k++) {
-			uint64_t va = e->vaddr + k * CRIU_PAGE_SIZE;
+			uint64_t va = e->vaddr + k * LZB_PAGE_SIZE;
 			uint32_t fl = e->flags & ~CRIU_PE_LAZY;
 			struct criu_pagemap_entry *last =
 				out->nr ? &out->e[out->nr - 1] : NULL;
@@ -629,7 +630,7 @@ int criu_task_lazy_pagemap(const struct criu_task *t, struct criu_pagemap *out)
 			    criu_page_can_be_lazy(t, va))
 				fl |= CRIU_PE_LAZY;
 			if (last && last->flags == fl && last->vaddr +
-			    last->nr_pages * CRIU_PAGE_SIZE == va) {
+			    last->nr_pages * LZB_PAGE_SIZE == va) {
 				last->nr_pages++;
 				continue;
 			}

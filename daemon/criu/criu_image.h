@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "util/lzb_error.h"
+#include "util/page.h"
 
 /* Magic words (criu/include/magic.h values; facts, not code). */
 #define CRIU_IMG_COMMON_MAGIC	0x54564319u
@@ -36,7 +37,8 @@
 #define CRIU_VMA_ANON_PRIVATE	(1u << 9)
 #define CRIU_VMA_AREA_VVAR	(1u << 12)
 
-#define CRIU_PAGE_SIZE		4096u
+/* Only image_pack.c still spells it so; everything else: LZB_PAGE_SIZE. */
+#define CRIU_PAGE_SIZE		LZB_PAGE_SIZE
 
 /* Bounds on what a reader accepts. */
 #define CRIU_MAX_IMAGE_BYTES	(512u << 20)	/* one metadata image file */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "util/file_util.h"
+#include "util/page.h"
 
 /* One pagemap entry with data: where its pages lie in the pages image. */
 struct src_extent {
@@ -69,12 +70,12 @@ static int load_task(struct lzb_criu_source *s, const struct criu_task *ct,
 			continue;
 		st->x[st->nr++] = (struct src_extent){
 			.vaddr = e->vaddr,
-			.end = e->vaddr + e->nr_pages * CRIU_PAGE_SIZE,
+			.end = e->vaddr + e->nr_pages * LZB_PAGE_SIZE,
 			.file_off = off, .lazy = lazy_entry(ct, e),
 		};
 		if (st->x[st->nr - 1].lazy)
 			s->lazy_pages += e->nr_pages;
-		off += e->nr_pages * CRIU_PAGE_SIZE;
+		off += e->nr_pages * LZB_PAGE_SIZE;
 	}
 	if (lzb_path(path, sizeof(path), s->dump->dir, ct->pages_name))
 		return lzb_errf(err, "%s: path too long", s->dump->dir);
@@ -83,7 +84,7 @@ static int load_task(struct lzb_criu_source *s, const struct criu_task *ct,
 		return lzb_errf(err, "%s: %s", path, strerror(errno));
 	if (lseek(st->fd, 0, SEEK_END) < (off_t)off)
 		return lzb_errf(err, "%s: shorter than its pagemap's %" PRIu64
-				" pages", path, off / CRIU_PAGE_SIZE);
+				" pages", path, off / LZB_PAGE_SIZE);
 	return 0;
 }
 
@@ -159,7 +160,7 @@ int lzb_criu_source_request(void *ctx, struct lzb_engine *engine,
 	struct lzb_criu_source *s = ctx;
 	const struct src_task *t = NULL;
 	const struct src_extent *x;
-	uint8_t page[CRIU_PAGE_SIZE];
+	uint8_t page[LZB_PAGE_SIZE];
 
 	(void)urgent;
 	for (size_t i = 0; i < s->nr && !t; i++)
@@ -169,7 +170,7 @@ int lzb_criu_source_request(void *ctx, struct lzb_engine *engine,
 		return fail(s, engine, img_pid, img_addr, len, -ESRCH,
 			    "no such task in the dump");
 	/* Page by page: requests are one page (faults) or within an entry. */
-	for (uint64_t a = img_addr; a < img_addr + len; a += CRIU_PAGE_SIZE) {
+	for (uint64_t a = img_addr; a < img_addr + len; a += LZB_PAGE_SIZE) {
 		ssize_t n;
 		int r;
 
