@@ -12,6 +12,7 @@
 
 #include "capture/capture.h"
 #include "capture/filedeps.h"
+#include "util/vec.h"
 
 static int add_pid(pid_t *pids, int n, int max, pid_t p)
 {
@@ -196,7 +197,8 @@ unsigned lzb_tree_needs(const pid_t *pids, int n, FILE *why)
 struct deplist {
 	char **path;
 	unsigned *kind;		/* 1 map, 2 open */
-	int n, cap;
+	int n;
+	size_t cap, kind_cap;	/* of path, of kind */
 };
 
 static int dep_add(struct deplist *l, const char *path, unsigned kind)
@@ -211,20 +213,9 @@ static int dep_add(struct deplist *l, const char *path, unsigned kind)
 			l->kind[i] |= kind;
 			return 0;
 		}
-	if (l->n == l->cap) {
-		int cap = l->cap ? 2 * l->cap : 64;
-		char **p = realloc(l->path, cap * sizeof(*p));
-		unsigned *k;
-
-		if (!p)
-			return -ENOMEM;
-		l->path = p;
-		k = realloc(l->kind, cap * sizeof(*k));
-		if (!k)
-			return -ENOMEM;
-		l->kind = k;
-		l->cap = cap;
-	}
+	if (LZB_VEC_RESERVE(l->path, l->n, l->cap, 1) ||
+	    LZB_VEC_RESERVE(l->kind, l->n, l->kind_cap, 1))
+		return -ENOMEM;
 	l->path[l->n] = strdup(path);
 	if (!l->path[l->n])
 		return -ENOMEM;

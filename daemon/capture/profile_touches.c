@@ -11,6 +11,7 @@
 #include "util/file_util.h"
 #include "capture/profile.h"
 #include "util/page.h"
+#include "util/vec.h"
 
 void lzb_touches_free(struct lzb_touches *t)
 {
@@ -21,15 +22,8 @@ void lzb_touches_free(struct lzb_touches *t)
 int lzb_touches_add(struct lzb_touches *t, uint32_t pid, uint64_t vaddr,
 		    uint64_t t_us, bool hot)
 {
-	if (t->nr == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		void *n = realloc(t->v, cap * sizeof(*t->v));
-
-		if (!n)
-			return -ENOMEM;
-		t->v = n;
-		t->cap = cap;
-	}
+	if (LZB_VEC_RESERVE(t->v, t->nr, t->cap, 1))
+		return -ENOMEM;
 	t->v[t->nr++] = (struct lzb_touch){ .pid = pid, .vaddr = vaddr,
 					    .t_us = t_us, .hot = hot };
 	return 0;

@@ -15,6 +15,7 @@
 #include "util/file_util.h"
 #include "util/page.h"
 #include "util/pbwire.h"
+#include "util/vec.h"
 
 static uint32_t get_le32(const uint8_t *p)
 {
@@ -79,24 +80,6 @@ static int bad_pb(struct lzb_err *err, const char *name, const char *what,
 		  size_t idx)
 {
 	return lzb_errf(err, "%s: malformed %s (record %zu)", name, what, idx);
-}
-
-/* Grow *arr (of *cap elements of SIZE bytes) to hold at least N. */
-static int grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-	size_t c = *cap ? *cap : 16;
-	void *p;
-
-	if (n <= *cap)
-		return 0;
-	while (c < n)
-		c *= 2;
-	p = realloc(*arr, c * size);
-	if (!p)
-		return -1;
-	*arr = p;
-	*cap = c;
-	return 0;
 }
 
 int criu_parse_pagemap(const char *name, const uint8_t *buf, size_t len,
@@ -192,7 +175,7 @@ bad_head:
 			return lzb_errf(err, "%s: more entries or pages than "
 					"lazyboot accepts", name);
 		}
-		if (grow((void **)&pm->e, &cap, idx + 1, sizeof(e))) {
+		if (LZB_VEC_RESERVE(pm->e, idx, cap, 1)) {
 			criu_pagemap_free(pm);
 			return lzb_errf(err, "%s: out of memory", name);
 		}
@@ -288,7 +271,7 @@ int criu_parse_mm(const char *name, const uint8_t *buf, size_t len,
 					"range 0x%llx-0x%llx", name, n, s, e);
 		}
 		if (mm->nr_vmas >= CRIU_MAX_VMAS ||
-		    grow((void **)&mm->vmas, &cap, mm->nr_vmas + 1, sizeof(v))) {
+		    LZB_VEC_RESERVE(mm->vmas, mm->nr_vmas, cap, 1)) {
 			criu_mm_free(mm);
 			return lzb_errf(err, "%s: too many VMAs", name);
 		}
@@ -338,8 +321,8 @@ int criu_parse_pstree(const char *name, const uint8_t *buf, size_t len,
 					if (pb_read_varint(&pk, &v) || v > UINT32_MAX)
 						goto bad;
 					if (nthreads >= CRIU_MAX_THREADS ||
-					    grow((void **)&ps->thread_store, &tcap,
-						 nthreads + 1, sizeof(uint32_t)))
+					    LZB_VEC_RESERVE(ps->thread_store, nthreads,
+							    tcap, 1))
 						goto toomany;
 					ps->thread_store[nthreads++] = (uint32_t)v;
 				}
@@ -356,8 +339,8 @@ int criu_parse_pstree(const char *name, const uint8_t *buf, size_t len,
 			case 4: e.sid = (uint32_t)f.v; break;
 			case 5:
 				if (nthreads >= CRIU_MAX_THREADS ||
-				    grow((void **)&ps->thread_store, &tcap,
-					 nthreads + 1, sizeof(uint32_t)))
+				    LZB_VEC_RESERVE(ps->thread_store, nthreads,
+						    tcap, 1))
 					goto toomany;
 				ps->thread_store[nthreads++] = (uint32_t)f.v;
 				break;
@@ -372,7 +355,7 @@ int criu_parse_pstree(const char *name, const uint8_t *buf, size_t len,
 						name, e.pid);
 			}
 		if (ps->nr >= CRIU_MAX_TASKS ||
-		    grow((void **)&ps->e, &cap, ps->nr + 1, sizeof(e)))
+		    LZB_VEC_RESERVE(ps->e, ps->nr, cap, 1))
 			goto toomany;
 		e.nr_threads = (uint32_t)(nthreads - first);
 		/* thread pointers are fixed up once thread_store stops moving */
@@ -634,8 +617,7 @@ int criu_task_lazy_pagemap(const struct criu_task *t, struct criu_pagemap *out)
 				last->nr_pages++;
 				continue;
 			}
-			if (grow((void **)&out->e, &cap, out->nr + 1,
-				 sizeof(*out->e))) {
+			if (LZB_VEC_RESERVE(out->e, out->nr, cap, 1)) {
 				criu_pagemap_free(out);
 				return -1;
 			}

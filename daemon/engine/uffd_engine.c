@@ -13,6 +13,7 @@
 
 #include "util/clock.h"
 #include "util/page.h"
+#include "util/vec.h"
 
 #define PAGE_ALIGN_DOWN(a) ((a) & ~((uint64_t)LZB_PAGE_SIZE - 1))
 
@@ -119,15 +120,8 @@ uint64_t lzb_latency_percentile_us(const struct lzb_engine_stats *st,
 static int add_waiter(struct lzb_engine *e, const struct lzb_task *t,
 		      uint64_t page, uint64_t since_ns)
 {
-	if (e->nr_waiters == e->cap_waiters) {
-		size_t cap = e->cap_waiters ? e->cap_waiters * 2 : 16;
-		struct lzb_waiter *w = realloc(e->waiters, cap * sizeof(*w));
-
-		if (!w)
-			return -ENOMEM;
-		e->waiters = w;
-		e->cap_waiters = cap;
-	}
+	if (LZB_VEC_RESERVE(e->waiters, e->nr_waiters, e->cap_waiters, 1))
+		return -ENOMEM;
 	e->waiters[e->nr_waiters++] = (struct lzb_waiter){ t, page, since_ns };
 	return 0;
 }
@@ -429,16 +423,9 @@ static int install_task(struct lzb_engine *e, struct lzb_task *t,
 			break;
 		if (s >= end)
 			continue;
-		if (n == cap) {
-			struct piece *p;
-
-			cap = cap ? cap * 2 : 8;
-			p = realloc(pieces, cap * sizeof(*p));
-			if (!p) {
-				free(pieces);
-				return -ENOMEM;
-			}
-			pieces = p;
+		if (LZB_VEC_RESERVE(pieces, n, cap, 1)) {
+			free(pieces);
+			return -ENOMEM;
 		}
 		pieces[n].start = r->start + (s - r->img_start);
 		pieces[n].end = pieces[n].start + (end - s);
@@ -643,16 +630,9 @@ static int zero_fill(struct lzb_engine *e, struct lzb_task *t, uint64_t page,
 static int keep_zero_retry(struct lzb_engine *e, struct lzb_task *t,
 			   uint64_t page, uint64_t since_ns)
 {
-	if (e->nr_zero_retries == e->cap_zero_retries) {
-		size_t cap = e->cap_zero_retries ? 2 * e->cap_zero_retries : 16;
-		struct lzb_zero_retry *v;
-
-		v = realloc(e->zero_retries, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		e->zero_retries = v;
-		e->cap_zero_retries = cap;
-	}
+	if (LZB_VEC_RESERVE(e->zero_retries, e->nr_zero_retries,
+			    e->cap_zero_retries, 1))
+		return -ENOMEM;
 	e->zero_retries[e->nr_zero_retries++] =
 		(struct lzb_zero_retry){ t, page, since_ns };
 	return 0;

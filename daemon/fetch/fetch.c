@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fetch/fetch_internal.h"
+#include "util/vec.h"
 
 struct lzb_mirrors {
 	char **base;
@@ -152,15 +153,8 @@ void lzb_defer_free(struct lzb_fetcher *f, void *p)
 		free(p);
 		return;
 	}
-	if (f->n_deferred == f->cap_deferred) {
-		size_t cap = f->cap_deferred ? 2 * f->cap_deferred : 16;
-		void **n = realloc(f->deferred, cap * sizeof(*n));
-
-		if (!n)
-			abort();	/* cannot keep the promise safely */
-		f->deferred = n;
-		f->cap_deferred = cap;
-	}
+	if (LZB_VEC_RESERVE(f->deferred, f->n_deferred, f->cap_deferred, 1))
+		abort();	/* cannot keep the promise safely */
 	f->deferred[f->n_deferred++] = p;
 }
 

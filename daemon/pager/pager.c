@@ -15,6 +15,7 @@
 #include "criu/plugin_link.h"
 #include "fetch/fetch.h"
 #include "util/progress_log.h"
+#include "util/vec.h"
 
 #define LOOP_MS 20			/* the longest the loop sleeps */
 #define ROOT_GONE_MS 10000		/* how long a killed root may take */
@@ -105,15 +106,8 @@ int lzb_pager_adopt(struct lzb_pager *p, int img_pid, int pid)
 {
 	(void)img_pid;
 	p->st.tasks++;
-	if (p->nr_real == p->cap_real) {
-		size_t cap = p->cap_real ? 2 * p->cap_real : 64;
-		int *n = realloc(p->real_pids, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		p->real_pids = n;
-		p->cap_real = cap;
-	}
+	if (LZB_VEC_RESERVE(p->real_pids, p->nr_real, p->cap_real, 1))
+		return -ENOMEM;
 	p->real_pids[p->nr_real++] = pid;
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "util/pbwire.h"
+#include "util/vec.h"
 
 int pb_read_varint(struct pb_reader *r, uint64_t *v)
 {
@@ -75,24 +76,9 @@ void pb_put_bytes(struct pb_buf *b, const void *p, size_t len)
 {
 	if (b->oom)
 		return;
-	if (len > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 256;
-		uint8_t *n;
-
-		while (cap - b->len < len) {
-			if (cap > SIZE_MAX / 2) {
-				b->oom = true;
-				return;
-			}
-			cap *= 2;
-		}
-		n = realloc(b->p, cap);
-		if (!n) {
-			b->oom = true;
-			return;
-		}
-		b->p = n;
-		b->cap = cap;
+	if (LZB_VEC_RESERVE(b->p, b->len, b->cap, len)) {
+		b->oom = true;
+		return;
 	}
 	if (len)
 		memcpy(b->p + b->len, p, len);
