@@ -29,22 +29,22 @@ struct src_task {
 };
 
 struct lzb_criu_source {
-	const struct criu_dump *dump;
+	const struct lzb_criu_dump *dump;
 	size_t nr;
 	struct src_task *t;
 	uint64_t lazy_pages;
 	char error[512];
 };
 
-static int lazy_entry(const struct criu_task *t,
-		      const struct criu_pagemap_entry *e)
+static int lazy_entry(const struct lzb_criu_task *t,
+		      const struct lzb_criu_pagemap_entry *e)
 {
-	const struct criu_vma *v = criu_mm_find(&t->mm, e->vaddr);
+	const struct lzb_criu_vma *v = lzb_criu_mm_find(&t->mm, e->vaddr);
 
-	return (e->flags & CRIU_PE_LAZY) && v && criu_vma_can_be_lazy(v);
+	return (e->flags & CRIU_PE_LAZY) && v && lzb_criu_vma_can_be_lazy(v);
 }
 
-static int load_task(struct lzb_criu_source *s, const struct criu_task *ct,
+static int load_task(struct lzb_criu_source *s, const struct lzb_criu_task *ct,
 		     struct src_task *st, struct lzb_err *err)
 {
 	char path[4200];
@@ -59,7 +59,7 @@ static int load_task(struct lzb_criu_source *s, const struct criu_task *ct,
 	if (!st->x)
 		return lzb_errf(err, "%s: out of memory", ct->pagemap_name);
 	for (size_t i = 0; i < ct->pm.nr; i++) {
-		const struct criu_pagemap_entry *e = &ct->pm.e[i];
+		const struct lzb_criu_pagemap_entry *e = &ct->pm.e[i];
 
 		if (e->flags & CRIU_PE_PARENT)
 			return lzb_errf(err, "%s/%s: entry %zu is in a parent "
@@ -88,7 +88,7 @@ static int load_task(struct lzb_criu_source *s, const struct criu_task *ct,
 	return 0;
 }
 
-int lzb_criu_source_new(const struct criu_dump *dump,
+int lzb_criu_source_new(const struct lzb_criu_dump *dump,
 			struct lzb_criu_source **out, struct lzb_err *err)
 {
 	struct lzb_criu_source *s = calloc(1, sizeof(*s));

@@ -216,7 +216,7 @@ int lzb_profile_run(const struct lzb_profile_run_opts *o,
 {
 	struct run r = { .o = o, .res = res, .touches = touches };
 	struct lzb_criu_source *src = NULL;
-	struct criu_dump dump;
+	struct lzb_criu_dump dump;
 	char view[4200];
 
 	memset(res, 0, sizeof(*res));
@@ -225,11 +225,11 @@ int lzb_profile_run(const struct lzb_profile_run_opts *o,
 		return -1;
 	if (lzb_path(view, sizeof(view), o->workdir, "images"))
 		return lzb_errf(err, "%s: path too long", o->workdir);
-	if (criu_dump_open(o->dump_dir, &dump, err))
+	if (lzb_criu_dump_open(o->dump_dir, &dump, err))
 		return -1;
 	if (lzb_criu_lazy_view(&dump, view, err) ||
 	    lzb_criu_source_new(&dump, &src, err)) {
-		criu_dump_close(&dump);
+		lzb_criu_dump_close(&dump);
 		return -1;
 	}
 	res->lazy_pages = lzb_criu_source_lazy_pages(src);
@@ -262,6 +262,6 @@ int lzb_profile_run(const struct lzb_profile_run_opts *o,
 	}
 	lzb_pager_free(r.pager);
 	lzb_criu_source_free(src);
-	criu_dump_close(&dump);
+	lzb_criu_dump_close(&dump);
 	return err->msg[0] ? -1 : 0;
 }
