@@ -10,6 +10,11 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+/*
+ * How many processes a walk of a live tree (lzb_tree_pids) collects.  It is
+ * not the task limit of an image (util/task_limit.h): the kill path walks
+ * criu and whatever the restored tasks forked since, and must find them all.
+ */
 #define LZB_TREE_MAX 4096
 
 /* ROOT and all its descendants (threads' children too).  Count or -errno. */

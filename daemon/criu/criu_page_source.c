@@ -12,6 +12,7 @@
 
 #include "util/file_util.h"
 #include "util/page.h"
+#include "util/task_limit.h"
 
 /* One pagemap entry with data: where its pages lie in the pages image. */
 struct src_extent {
@@ -91,8 +92,11 @@ static int load_task(struct lzb_criu_source *s, const struct lzb_criu_task *ct,
 int lzb_criu_source_new(const struct lzb_criu_dump *dump,
 			struct lzb_criu_source **out, struct lzb_err *err)
 {
-	struct lzb_criu_source *s = calloc(1, sizeof(*s));
+	struct lzb_criu_source *s;
 
+	if (lzb_task_limit_check(dump->dir, dump->nr_tasks, err))
+		return -1;
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return lzb_errf(err, "out of memory");
 	s->dump = dump;

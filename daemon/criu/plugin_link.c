@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "capture/capture.h"
+#include "util/task_limit.h"
 #include "util/unix_listen.h"
 
 struct lzb_plugin_link {
@@ -20,7 +21,7 @@ struct lzb_plugin_link {
 	bool hello, have_result;
 	int result;
 	size_t nr;
-	struct lzb_plugin_task tasks[LZB_PLUGIN_MAX_TASKS];
+	struct lzb_plugin_task tasks[LZB_TASK_LIMIT];
 };
 
 int lzb_plugin_link_listen(const char *dir, struct lzb_plugin_link **out)
@@ -82,9 +83,10 @@ static int handle_line(struct lzb_plugin_link *l, const char *line)
 	if (sscanf(line, "task %d%c", &v, &end) == 1 && v > 0) {
 		int img = lzb_ns_pid(v);
 
-		if (l->nr < LZB_PLUGIN_MAX_TASKS)
-			l->tasks[l->nr++] = (struct lzb_plugin_task){
-				.real_pid = v, .img_pid = img > 0 ? img : 0 };
+		if (l->nr == LZB_TASK_LIMIT)
+			return -E2BIG;
+		l->tasks[l->nr++] = (struct lzb_plugin_task){
+			.real_pid = v, .img_pid = img > 0 ? img : 0 };
 		return 0;
 	}
 	return -EPROTO;

@@ -24,7 +24,6 @@
 
 #define LZB_PLUGIN_SOCKET_ENV	"LAZYBOOT_PAGER_SOCKET"
 #define LZB_PLUGIN_SOCKET_NAME	"lazyboot-pager.socket"
-#define LZB_PLUGIN_MAX_TASKS	4096
 
 struct lzb_plugin_task {
 	int real_pid;		/* in the pager's PID namespace */

@@ -15,6 +15,7 @@
 #include "criu/plugin_link.h"
 #include "fetch/fetch.h"
 #include "util/progress_log.h"
+#include "util/task_limit.h"
 #include "util/vec.h"
 
 #define LOOP_MS 20			/* the longest the loop sleeps */
@@ -160,7 +161,11 @@ static void poll_plugin(struct lzb_pager *p, struct lzb_err *err)
 	const struct lzb_plugin_task *pt;
 	int ret;
 
-	if (lzb_plugin_link_process(p->plugin) && !err->msg[0])
+	ret = lzb_plugin_link_process(p->plugin);
+	if (ret == -E2BIG && !err->msg[0])
+		lzb_errf(err, "the CRIU plugin reported more than %u tasks",
+			 LZB_TASK_LIMIT);
+	else if (ret && !err->msg[0])
 		lzb_errf(err, "the CRIU plugin sent a malformed line");
 	p->st.plugin_tasks = lzb_plugin_link_tasks(p->plugin, &pt);
 	for (; p->plugin_logged < p->st.plugin_tasks; p->plugin_logged++)

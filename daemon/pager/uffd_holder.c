@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "util/clock.h"
+#include "util/task_limit.h"
 
 enum holder_op {
 	OP_KEEP = 1,	/* pager -> holder, with the uffd */
@@ -37,7 +38,7 @@ struct held {
 };
 
 struct holder {
-	struct held t[LZB_HOLDER_MAX_TASKS];
+	struct held t[LZB_TASK_LIMIT];
 	int n;
 	int listener;
 	int owner;	/* the pager in charge, -1 when orphaned */
@@ -154,7 +155,7 @@ static void keep(struct holder *h, const struct holder_msg *m, int fd)
 
 	if (fd < 0)
 		return;
-	if (h->n == LZB_HOLDER_MAX_TASKS) {
+	if (h->n == LZB_TASK_LIMIT) {
 		say("too many tasks: task %d is not held", m->pid);
 		close(fd);
 		return;

@@ -4,7 +4,8 @@
  * `crit encode` must parse to what `crit decode` shows (pagemap, mm/VMAs,
  * pstree, inventory, a thread's stack pointer from its core image); CRIU >= 4.2 pagemaps (count in field 5) must parse
  * like 3.17 ones; and malformed or truncated images must give a one-line
- * error naming the file, never a crash.
+ * error naming the file, never a crash.  A dump with more tasks than
+ * LZB_TASK_LIMIT is refused as a page source, naming both numbers.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -12,7 +13,9 @@
 #include <string.h>
 
 #include "criu/criu_image.h"
+#include "criu/criu_page_source.h"
 #include "util/pbwire.h"
+#include "util/task_limit.h"
 #include "kselftest_harness.h"
 #include "image_test_util.h"
 #include "criu_compare.h"
@@ -253,6 +256,40 @@ TEST_F_TIMEOUT(dump, every_truncation_is_clean, 300)
 		}
 		free(buf);
 	}
+}
+
+/* A dump of NR zombie tasks (no memory to read) as a page source. */
+static int source_of_tasks(size_t nr, struct lzb_err *err)
+{
+	static const struct lzb_criu_pstree_entry ps = { .pid = 1 };
+	struct lzb_criu_dump d = { .dir = "/nonexistent-dump" };
+	struct lzb_criu_source *src = NULL;
+	int ret;
+
+	d.tasks = calloc(nr, sizeof(*d.tasks));
+	if (!d.tasks)
+		return lzb_errf(err, "out of memory");
+	d.nr_tasks = nr;
+	for (size_t i = 0; i < nr; i++)
+		d.tasks[i].ps = &ps;
+	ret = lzb_criu_source_new(&d, &src, err);
+	lzb_criu_source_free(src);
+	free(d.tasks);
+	return ret;
+}
+
+TEST(source_refuses_more_tasks_than_the_limit)
+{
+	char count[32], limit[32];
+	struct lzb_err err;
+
+	EXPECT_EQ(0, source_of_tasks(LZB_TASK_LIMIT, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(-1, source_of_tasks(LZB_TASK_LIMIT + 1, &err));
+	snprintf(count, sizeof(count), "%u tasks", LZB_TASK_LIMIT + 1);
+	snprintf(limit, sizeof(limit), "limit of %u", LZB_TASK_LIMIT);
+	EXPECT_NE(NULL, strstr(err.msg, "/nonexistent-dump")) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, count)) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, limit)) TH_LOG("%s", err.msg);
 }
 
 /* Hand-made bad images: what each must be rejected for. */
