@@ -63,7 +63,8 @@ TEST(write_parse_check)
 	EXPECT_EQ(10, d.size);
 	EXPECT_EQ(0, lzb_filedep_check(&d, msg, sizeof(msg)));
 
-	/* Same size, new content, new mtime: the hash tells. */
+	/* Same size, new content, new mtime: the hash tells.  (A pause so
+	 * the mtime moves on: time passing is the point, not an event.) */
 	usleep(20000);
 	write_file(path, "0123456780", 10);
 	EXPECT_EQ(1, lzb_filedep_check(&d, msg, sizeof(msg)));
@@ -125,17 +126,18 @@ TEST(tree_pids_and_filedeps_of_a_live_tree)
 	if (root == 0) {
 		child = fork();
 		if (child == 0) {
-			/* Holds /etc/hostname open. */
+			/* Holds /etc/hostname open, then says its pid. */
 			fd = open("/etc/hostname", O_RDONLY);
 			(void)fd;
+			child = getpid();
+			if (write(pfd[1], &child, sizeof(child)) < 0)
+				_exit(1);
 			pause();
 		}
-		if (write(pfd[1], &child, sizeof(child)) < 0)
-			_exit(1);
 		pause();
 	}
+	/* Once the grandchild has the file open: the tree is complete. */
 	ASSERT_EQ(sizeof(child), read(pfd[0], &child, sizeof(child)));
-	usleep(100000);
 	n = lzb_tree_pids(root, pids, 16);
 	ASSERT_EQ(2, n);
 	EXPECT_EQ(root, pids[0]);

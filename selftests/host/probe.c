@@ -256,7 +256,7 @@ TEST(wait_until_a_listener_appears)
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		int one = 1;
 
-		usleep(400000);
+		usleep(400000);	/* listen late: the probe must wait */
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		inet_pton(AF_INET, "127.0.0.25", &sa.sin_addr);
 		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
