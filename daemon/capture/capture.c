@@ -287,8 +287,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int lzb_write_filedeps(const pid_t *pids, int n, const char *path, char *err,
-		       size_t errlen)
+int lzb_write_filedeps(const pid_t *pids, int n, const char *path, struct lzb_err *err)
 {
 	static const char *const kinds[] = { "", "map", "open", "map+open" };
 	struct deplist l = { 0 };
@@ -302,14 +301,14 @@ int lzb_write_filedeps(const pid_t *pids, int n, const char *path, char *err,
 			ret = collect_fds(pids[i], &l);
 	}
 	if (ret) {
-		snprintf(err, errlen, "listing the tree's files: %s",
+		lzb_errf(err, "listing the tree's files: %s",
 			 strerror(-ret));
 		goto out;
 	}
 	f = fopen(path, "we");
 	if (!f) {
 		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		lzb_errf(err, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	fprintf(f, "%s\n# KIND SIZE MTIME HASH(BLAKE2b-256) PATH\n",
@@ -336,7 +335,7 @@ int lzb_write_filedeps(const pid_t *pids, int n, const char *path, char *err,
 		if (r == -ENOENT || r == -EINVAL)
 			continue;	/* gone, or not a regular file */
 		if (r) {
-			snprintf(err, errlen, "%s: %s", sorted[i],
+			lzb_errf(err, "%s: %s", sorted[i],
 				 strerror(-r));
 			ret = r;
 			break;
@@ -348,8 +347,8 @@ int lzb_write_filedeps(const pid_t *pids, int n, const char *path, char *err,
 	}
 	if (fclose(f) && !ret)
 		ret = -errno;
-	if (ret && !err[0])
-		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+	if (ret && !err->msg[0])
+		lzb_errf(err, "%s: %s", path, strerror(-ret));
 out:
 	for (i = 0; i < l.n; i++)
 		free(l.path[i]);

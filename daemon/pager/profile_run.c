@@ -66,15 +66,14 @@ static pid_t run_probes(struct run *r)
 
 	if (pid == 0) {
 		const struct lzb_appset *a = r->o->appset;
-		char err[256] = "";
+		struct lzb_err err;
 
 		if (r->o->probe_dir && chdir(r->o->probe_dir))
 			_exit(2);
 		for (int i = 0; i < a->nsvc; i++)
 			for (int k = 0; k < a->svc[i].nprobes; k++)
 				if (lzb_probe_once(&a->svc[i].probes[k],
-						   PROBE_TIMEOUT_MS, err,
-						   sizeof(err)))
+						   PROBE_TIMEOUT_MS, &err))
 					_exit(1);
 		_exit(0);
 	}

@@ -115,6 +115,7 @@ TEST(parse_rejects_malformed)
 TEST(tree_pids_and_filedeps_of_a_live_tree)
 {
 	char path[] = "/tmp/lzb-tree-XXXXXX", buf[4096];
+	struct lzb_err err = { "" };
 	pid_t pids[16], child, root;
 	int pfd[2], n, fd;
 	FILE *f;
@@ -148,9 +149,8 @@ TEST(tree_pids_and_filedeps_of_a_live_tree)
 	fd = mkstemp(path);
 	ASSERT_LE(0, fd);
 	close(fd);
-	buf[0] = '\0';
-	EXPECT_LT(1, lzb_write_filedeps(pids, n, path, buf, sizeof(buf)))
-		TH_LOG("%s", buf);
+	EXPECT_LT(1, lzb_write_filedeps(pids, n, path, &err))
+		TH_LOG("%s", err.msg);
 	f = fopen(path, "r");
 	ASSERT_NE(NULL, f);
 	len = fread(buf, 1, sizeof(buf) - 1, f);
@@ -215,10 +215,10 @@ TEST(examples_parse)
 	EXPECT_LE(3, g.gl_pathc);
 	for (i = 0; i < g.gl_pathc; i++) {
 		struct lzb_appset a;
-		char err[512];
+		struct lzb_err err;
 
-		EXPECT_EQ(0, lzb_appset_load(g.gl_pathv[i], &a, err,
-					     sizeof(err))) TH_LOG("%s", err);
+		EXPECT_EQ(0, lzb_appset_load(g.gl_pathv[i], &a, &err))
+			TH_LOG("%s", err.msg);
 		lzb_appset_free(&a);
 	}
 	globfree(&g);
