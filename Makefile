@@ -49,6 +49,8 @@ GUEST_TESTS := $(patsubst selftests/guest/%.c,$(BUILD)/selftests/guest/%,$(wildc
 
 # Helper programs the guest tests run (not tests themselves).
 TEST_PROGS := $(patsubst selftests/progs/%.c,$(BUILD)/selftests/progs/%,$(wildcard selftests/progs/*.c))
+# Tools the VM tests run on restored trees, linked with the library.
+TEST_TOOLS := $(patsubst selftests/tools/%.c,$(BUILD)/selftests/tools/%,$(wildcard selftests/tools/*.c))
 
 # libFuzzer targets: fuzz/NAME.c with seeds in fuzz/corpus/NAME/.
 FUZZ_TARGETS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/*.c))
@@ -123,7 +125,7 @@ $(TEST_PROGS): $(BUILD)/selftests/progs/%: selftests/progs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(LZB_CFLAGS) $(CFLAGS) -D_GNU_SOURCE -pthread -o $@ $<
 
-tests: $(HOST_TESTS) $(GUEST_TESTS) $(FUZZ_TARGETS) $(TEST_PROGS)
+tests: $(HOST_TESTS) $(GUEST_TESTS) $(FUZZ_TARGETS) $(TEST_PROGS) $(TEST_TOOLS)
 
 check: deps
 	$(MAKE) all tests

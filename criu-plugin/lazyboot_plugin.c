@@ -27,10 +27,13 @@
  * cannot: without a pager the restored tasks would block on their first
  * fault.  RESUME_DEVICES_LATE(pid) sends the real pid of each restored
  * process (CRIU calls it in the criu master for every live task, with the
- * pid in criu's namespace), and exit sends criu's result.
+ * pid in criu's namespace) and waits for the pager's verdict on its
+ * memory, and exit sends criu's result.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,9 +147,14 @@ static int restore_is_lazy(void)
 	return lazy;
 }
 
+/* One line to the pager; never SIGPIPE, if it died the write just fails. */
 static void pager_send(const char *fmt, int v)
 {
-	if (pager_fd >= 0 && dprintf(pager_fd, fmt, v) < 0)
+	char line[64];
+	int len = snprintf(line, sizeof(line), fmt, v);
+
+	if (pager_fd >= 0 &&
+	    send(pager_fd, line, (size_t)len, MSG_NOSIGNAL) != len)
 		fprintf(stderr, "lazyboot plugin: cannot write to the pager: "
 			"%s\n", strerror(errno));
 }
@@ -188,10 +196,73 @@ static int connect_pager(void)
 	return 0;
 }
 
+enum verdict { RUN, KILL, PAGER_GONE };
+
+/*
+ * The pager's verdict on the task just sent: one line, "ok" or
+ * "refuse REASON".  A refusal, or a pager that stays silent, is a task
+ * that must not run; a pager that died is PAGER_GONE.
+ */
+static enum verdict pager_verdict(int pid)
+{
+	char line[LZB_PLUGIN_VERDICT_MAX];
+	size_t len = 0;
+
+	while (len < sizeof(line) - 1) {
+		struct pollfd pfd = { .fd = pager_fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, LZB_PLUGIN_VERDICT_MS) <= 0) {
+			fprintf(stderr, "lazyboot plugin: pid %d: the pager "
+				"gave no verdict within %d s\n", pid,
+				LZB_PLUGIN_VERDICT_MS / 1000);
+			return KILL;
+		}
+		n = read(pager_fd, line + len, 1);
+		if (n <= 0) {
+			fprintf(stderr, "lazyboot plugin: pid %d: the pager "
+				"died before its verdict; its keeper holds the "
+				"task's uffd for a successor\n", pid);
+			return PAGER_GONE;
+		}
+		if (line[len] == '\n')
+			break;
+		len++;
+	}
+	line[len] = '\0';
+	if (!strcmp(line, "ok"))
+		return RUN;
+	fprintf(stderr, "lazyboot plugin: pid %d must not run: %s\n", pid,
+		strncmp(line, "refuse ", 7) ? line : line + 7);
+	return KILL;
+}
+
+/*
+ * Every restored task is stopped here, on its way out of the restorer:
+ * the pager checks that its lazy memory is registered and still missing
+ * (daemon/engine/lazy_check.h) before it may run.  CRIU 3.17 ignores
+ * this hook's result, so a task that must not run is killed here, and
+ * the pager, told why, fails the restore.  A pager that died meanwhile
+ * cannot check: its keeper (lazyboot.ko or the holder) holds the task's
+ * uffd, and the task runs as after any pager death, served by a
+ * successor or killed at the keeper's deadline (docs/pager.md).
+ */
 static int lazyboot_resume_devices_late(int pid)
 {
+	if (pager_fd < 0)
+		return 0;
 	pager_send("task %d\n", pid);
-	return 0;
+	switch (pager_verdict(pid)) {
+	case RUN:
+		return 0;
+	case PAGER_GONE:
+		close(pager_fd);
+		pager_fd = -1;
+		return 0;
+	default:
+		kill(pid, SIGKILL);
+		return -1;
+	}
 }
 
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__RESUME_DEVICES_LATE,

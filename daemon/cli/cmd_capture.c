@@ -43,11 +43,12 @@ static const char usage[] =
 	"set its own /proc, but CRIU must then dump every mount it sees and\n"
 	"refuses unsupported file systems such as 9p.  The network namespace is\n"
 	"shared with the node, so services listen on the node's addresses and\n"
-	"probes reach them directly.  The root process\n"
-	"becomes a session leader, forks each service (stdin, stdout and stderr\n"
-	"on /dev/null, environment: PATH plus the service's env lines, in its\n"
-	"workdir) and then executes lazyboot-init, a small static reaper, so the\n"
-	"dump does not depend on this tool's binary.  Needs root.\n"
+	"probes reach them directly.  The root process becomes a session\n"
+	"leader, forks each service (stdin, stdout and stderr on /dev/null, no\n"
+	"other descriptor of the caller's, environment: PATH plus the service's\n"
+	"env lines, in its workdir) and then executes lazyboot-init, a small\n"
+	"static reaper, so the dump does not depend on this tool's binary.\n"
+	"Needs root.\n"
 	"\n"
 	"Once every probe passed, each service's before-dump command runs (from\n"
 	"outside the namespaces, like a client) and the probes are asked again.\n"
@@ -162,6 +163,12 @@ static int root_main(void *arg)
 		close(c->status_w);
 	}
 	fcntl(3, F_SETFD, FD_CLOEXEC);
+	/*
+	 * Nothing the caller holds open may reach the app set: CRIU would
+	 * dump it, and every restore would then need the caller's files.
+	 */
+	if (close_range(4, ~0U, 0))
+		_exit(1);
 	if (setsid() < 0)
 		_exit(1);
 	if (c->a.namespaces & CLONE_NEWNS) {

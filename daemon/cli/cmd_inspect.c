@@ -183,14 +183,15 @@ int cmd_inspect(int argc, char **argv)
 	       st->pages_dedup);
 	printf("  zero  %10" PRIu64 "  lazy, never stored\n", st->pages_zero);
 
-	stored = img.m.objects[0].size + img.m.objects[1].size +
+	stored = img.m.objects[LZB_SLOT_BUNDLE].size +
+		 img.m.objects[LZB_SLOT_INDEX].size +
 		 st->chunk_bytes + img.mf_len;
 	cold_raw = st->pages_stored * LZB_PAGE_SIZE;
 	printf("\nobjects: %u chunks (%s), boot bundle %s, index %" PRIu64
 	       " bytes, manifest %zu bytes\n", img.ix.nr_chunks,
 	       mib(st->chunk_bytes, b1, sizeof(b1)),
-	       mib(img.m.objects[0].size, b2, sizeof(b2)),
-	       img.m.objects[1].size, img.mf_len);
+	       mib(img.m.objects[LZB_SLOT_BUNDLE].size, b2, sizeof(b2)),
+	       img.m.objects[LZB_SLOT_INDEX].size, img.mf_len);
 	if (img.ix.nr_chunks)
 		printf("  chunks: %.1f KiB stored on average\n",
 		       st->chunk_bytes / 1024.0 / img.ix.nr_chunks);

@@ -105,12 +105,19 @@ static void print_report(const struct lzb_restore_report *r)
 	       (unsigned long long)rep.ms_ready,
 	       (unsigned long long)rep.ms_resident);
 	printf("pages: %llu installed, %llu faults (%llu zero pages); chunks: %llu "
-	       "fetched (%llu for faults), %llu bytes; %llu bytes before ready\n",
+	       "fetched (%llu for faults)\n",
 	       (unsigned long long)rep.pages_installed,
 	       (unsigned long long)rep.faults, (unsigned long long)rep.zero_pages,
 	       (unsigned long long)rep.chunks_fetched,
-	       (unsigned long long)rep.chunks_urgent,
+	       (unsigned long long)rep.chunks_urgent);
+	printf("fetched: %llu image bytes (%llu metadata, %llu in chunks); ",
 	       (unsigned long long)rep.bytes_fetched,
-	       (unsigned long long)rep.bytes_before_ready);
+	       (unsigned long long)rep.meta_bytes,
+	       (unsigned long long)rep.chunk_bytes);
+	if (rep.ms_ready)
+		printf("%llu bytes before ready\n",
+		       (unsigned long long)rep.bytes_before_ready);
+	else
+		printf("no --ready probe\n");
 	printf("root pid %d\n", rep.root_pid);
 }

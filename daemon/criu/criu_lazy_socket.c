@@ -202,11 +202,16 @@ int lzb_lazy_socket_process(struct lzb_lazy_socket *s,
 		close(s->listen_fd);
 		s->listen_fd = -1;
 	}
-	/* Read every message already queued. */
-	do {
+	/*
+	 * Read every message already queued (or the hang-up), and return
+	 * as soon as nothing is: a caller whose poll result is stale (the
+	 * pager reads this socket from its plugin check too) never waits.
+	 */
+	while (recv(s->conn_fd, &(char){ 0 }, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
+	       (errno != EAGAIN && errno != EINTR)) {
 		err = read_message(s, ops, ctx);
 		if (err || s->conn_fd < 0)
 			return err;
-	} while (recv(s->conn_fd, &(char){ 0 }, 1, MSG_PEEK | MSG_DONTWAIT) > 0);
+	}
 	return 0;
 }

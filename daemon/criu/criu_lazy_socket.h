@@ -41,8 +41,9 @@ int lzb_lazy_socket_fd(const struct lzb_lazy_socket *sock);
 
 /*
  * Accept CRIU's connection or read what it sent, calling ops for each
- * message.  Returns 0, or a negative errno naming a protocol violation
- * (-EPROTO) or a hang-up before the restore-finished marker (-EPIPE).
+ * message; returns at once when nothing is queued.  Returns 0, or a
+ * negative errno naming a protocol violation (-EPROTO) or a hang-up
+ * before the restore-finished marker (-EPIPE).
  */
 int lzb_lazy_socket_process(struct lzb_lazy_socket *sock,
 			    const struct lzb_lazy_socket_ops *ops, void *ctx);

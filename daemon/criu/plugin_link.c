@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "capture/capture.h"
+#include "util/lzb_error.h"
 #include "util/task_limit.h"
 #include "util/unix_listen.h"
 
@@ -22,6 +23,10 @@ struct lzb_plugin_link {
 	int result;
 	size_t nr;
 	struct lzb_plugin_task tasks[LZB_TASK_LIMIT];
+	lzb_plugin_verify_fn *verify;
+	void *verify_ctx;
+	bool refused;
+	struct lzb_err refusal;
 };
 
 int lzb_plugin_link_listen(const char *dir, struct lzb_plugin_link **out)
@@ -66,6 +71,42 @@ int lzb_plugin_link_fd(const struct lzb_plugin_link *l)
 	return l->conn_fd >= 0 ? l->conn_fd : l->listen_fd;
 }
 
+void lzb_plugin_link_set_verify(struct lzb_plugin_link *l,
+				lzb_plugin_verify_fn *verify, void *ctx)
+{
+	l->verify = verify;
+	l->verify_ctx = ctx;
+}
+
+const char *lzb_plugin_link_refusal(const struct lzb_plugin_link *l)
+{
+	return l->refused ? l->refusal.msg : NULL;
+}
+
+/* Answer the plugin's task line: it waits for this before the task runs. */
+static int give_verdict(struct lzb_plugin_link *l, int real_pid, int img_pid)
+{
+	struct lzb_err why = { { 0 } };
+	char line[LZB_PLUGIN_VERDICT_MAX];
+	int ok = !l->verify ||
+		 !l->verify(l->verify_ctx, real_pid, img_pid, &why);
+	int len;
+
+	if (ok)
+		len = snprintf(line, sizeof(line), "ok\n");
+	else
+		len = snprintf(line, sizeof(line), "refuse %.*s\n",
+			       (int)sizeof(line) - 9, why.msg);
+	if (!ok && !l->refused) {
+		l->refused = true;
+		l->refusal = why;
+	}
+	/* A short line on a fresh stream socket: all of it or an error. */
+	if (write(l->conn_fd, line, (size_t)len) != len && ok)
+		return -errno;
+	return ok ? 0 : -EPERM;
+}
+
 static int handle_line(struct lzb_plugin_link *l, const char *line)
 {
 	int v;
@@ -87,7 +128,7 @@ static int handle_line(struct lzb_plugin_link *l, const char *line)
 			return -E2BIG;
 		l->tasks[l->nr++] = (struct lzb_plugin_task){
 			.real_pid = v, .img_pid = img > 0 ? img : 0 };
-		return 0;
+		return give_verdict(l, v, img > 0 ? img : 0);
 	}
 	return -EPROTO;
 }

@@ -12,6 +12,11 @@
  *                           its pid in criu's (= the pager's) namespace
  *   exit RET                restore exit: 0 success, else CRIU's error
  *
+ * and waits after each task line for the pager's verdict, one line:
+ *
+ *   ok                      the task may run
+ *   refuse REASON           it must not (the plugin kills it)
+ *
  * The pager maps each real pid to the pid the image knows it by (the
  * innermost NSpid: when CRIU restores into a new PID namespace, the lazy
  * socket's pids are that namespace's, not the pager's).
@@ -24,6 +29,8 @@
 
 #define LZB_PLUGIN_SOCKET_ENV	"LAZYBOOT_PAGER_SOCKET"
 #define LZB_PLUGIN_SOCKET_NAME	"lazyboot-pager.socket"
+#define LZB_PLUGIN_VERDICT_MAX	512	/* bytes in a verdict line */
+#define LZB_PLUGIN_VERDICT_MS	120000	/* the plugin's wait for one */
 
 struct lzb_plugin_task {
 	int real_pid;		/* in the pager's PID namespace */
@@ -31,6 +38,14 @@ struct lzb_plugin_task {
 };
 
 struct lzb_plugin_link;
+struct lzb_err;
+
+/*
+ * Decides whether restored task REAL_PID (IMG_PID in the image, 0 when
+ * unknown) may run: 0, or -1 with ERR saying why not.
+ */
+typedef int lzb_plugin_verify_fn(void *ctx, int real_pid, int img_pid,
+				 struct lzb_err *err);
 
 /* Listen on DIR/lazyboot-pager.socket; 0 or -errno. */
 int lzb_plugin_link_listen(const char *dir, struct lzb_plugin_link **link);
@@ -42,8 +57,18 @@ const char *lzb_plugin_link_path(const struct lzb_plugin_link *link);
 /* Readable when lzb_plugin_link_process() has work. */
 int lzb_plugin_link_fd(const struct lzb_plugin_link *link);
 
-/* Accept the plugin or read its lines; 0, or -EPROTO on a bad line. */
+/* Every task line from now on gets VERIFY's verdict (default: "ok"). */
+void lzb_plugin_link_set_verify(struct lzb_plugin_link *link,
+				lzb_plugin_verify_fn *verify, void *ctx);
+
+/*
+ * Accept the plugin or read its lines; 0, -EPROTO on a bad line, or
+ * -EPERM once a task was refused (lzb_plugin_link_refusal() says why).
+ */
 int lzb_plugin_link_process(struct lzb_plugin_link *link);
+
+/* Why the first refused task was refused, or NULL. */
+const char *lzb_plugin_link_refusal(const struct lzb_plugin_link *link);
 
 bool lzb_plugin_link_hello(const struct lzb_plugin_link *link);
 /* The restored processes reported so far. */

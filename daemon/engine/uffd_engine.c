@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "engine/uffd_engine.h"
 
+#include "engine/lazy_check.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -23,6 +26,9 @@ struct lzb_task {
 	bool attached;
 	bool gone;
 	bool forked;		/* a child: its pages count in its parent's */
+	bool blind;		/* reattached without its pagemap: pages
+				 * the dead pager installed are still in
+				 * lazy, so finding one present is no harm */
 	struct lzb_ranges lazy;
 	struct lzb_task *next;
 };
@@ -81,6 +87,7 @@ struct lzb_engine {
 	struct lzb_zero_retry *zero_retries;
 	size_t nr_zero_retries, cap_zero_retries;
 	struct lzb_engine_stats stats;
+	char why[256];			/* what stopped it, when known */
 };
 
 static void record_latency(struct lzb_engine *e, uint64_t since_ns)
@@ -342,9 +349,21 @@ static int copy_into(struct lzb_engine *e, struct lzb_task *t, uint64_t dst,
 		dst += done;
 		src += done;
 		len -= done;
-		if (errno == EEXIST && !done) {
-			/* Present already: leave it and make sure nobody
-			 * waits on it. */
+		if (errno == EEXIST && !done && !t->blind) {
+			/*
+			 * A lazy page is there already, and not from us: the
+			 * task may have run on it.  Never restore on it.
+			 */
+			snprintf(e->why, sizeof(e->why),
+				 "image pid %d: lazy page 0x%llx was present "
+				 "before the pager installed it (UFFDIO_COPY: "
+				 "EEXIST): the task may have run on bytes "
+				 "that are not the image's", t->img_pid,
+				 (unsigned long long)dst);
+			return -EEXIST;
+		} else if (errno == EEXIST && !done) {
+			/* Installed by the pager this one took over from:
+			 * leave it and make sure nobody waits on it. */
 			struct uffdio_range wake = { dst, LZB_PAGE_SIZE };
 
 			ioctl(t->uffd, UFFDIO_WAKE, &wake);
@@ -698,6 +717,7 @@ static int handle_fork(struct lzb_engine *e, struct lzb_task *parent,
 	}
 	e->stats.forks++;
 	child->forked = true;
+	child->blind = parent->blind;
 	err = lzb_ranges_copy(&child->lazy, &parent->lazy);
 	if (!err)
 		err = watch_uffd(e, child, child_uffd);
@@ -878,6 +898,7 @@ int lzb_engine_reattach(struct lzb_engine *e, int img_pid, int uffd,
 		return 0;
 	}
 	err = pagemap_fd >= 0 ? trim_resident(t, pagemap_fd) : 0;
+	t->blind = pagemap_fd < 0;
 	if (!err)
 		err = watch_uffd(e, t, uffd);
 	if (!err)
@@ -1037,4 +1058,20 @@ void lzb_engine_get_stats(const struct lzb_engine *e,
 	}
 	stats->pages_resident = left < stats->pages_lazy_total ?
 				stats->pages_lazy_total - left : 0;
+}
+
+const char *lzb_engine_error(const struct lzb_engine *e)
+{
+	return e->why[0] ? e->why : NULL;
+}
+
+int lzb_engine_check_task(const struct lzb_engine *e, int img_pid, int pid,
+			  struct lzb_err *err)
+{
+	const struct lzb_task *t;
+
+	for (t = e->tasks; t; t = t->next)
+		if (t->img_pid == img_pid && !t->forked && !t->gone)
+			return lzb_lazy_check(&t->lazy, pid, err);
+	return 0;
 }

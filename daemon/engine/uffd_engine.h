@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "engine/lazy_ranges.h"
+#include "util/lzb_error.h"
 
 struct uffd_msg;
 
@@ -150,5 +151,17 @@ bool lzb_engine_done(const struct lzb_engine *engine);
 
 void lzb_engine_get_stats(const struct lzb_engine *engine,
 			  struct lzb_engine_stats *stats);
+
+/* Why the engine stopped, in words, when it knows more than an errno. */
+const char *lzb_engine_error(const struct lzb_engine *engine);
+
+/*
+ * Before image task img_pid (real pid PID) runs: its lazy memory that the
+ * engine has not installed yet must be registered and missing
+ * (lazy_check.h).  0, or -1 with ERR.  A task the engine does not know
+ * has no lazy memory: 0.
+ */
+int lzb_engine_check_task(const struct lzb_engine *engine, int img_pid,
+			  int pid, struct lzb_err *err);
 
 #endif

@@ -5,9 +5,11 @@
  *   IMG/manifest          signed; names every object by BLAKE2b-256
  *   IMG/obj/<hash hex>    objects: one boot bundle, one index, N chunks
  *
- * All integers are little-endian.  Every parser here takes a buffer and a
- * name for errors, checks every length and count against the bounds below,
- * and reports a one-line error instead of reading past the end.
+ * All integers are little-endian; image_disk.h describes each header and
+ * record as a struct, the one place their layout is spelled.  Every parser
+ * here takes a buffer and a name for errors, checks every length and count
+ * against the bounds below, and reports a one-line error instead of
+ * reading past the end.
  */
 #ifndef LAZYBOOT_IMAGE_FORMAT_H
 #define LAZYBOOT_IMAGE_FORMAT_H
@@ -17,6 +19,7 @@
 #include <stdint.h>
 
 #include "image/image_crypto.h"
+#include "image/image_disk.h"
 #include "util/lzb_error.h"
 
 #define LZB_FORMAT_VERSION	1
@@ -24,8 +27,6 @@
 
 /* ---- manifest ---- */
 #define LZB_MANIFEST_MAGIC	"LZBMANIF"
-#define LZB_MANIFEST_HDR	128u
-#define LZB_MANIFEST_OBJ	48u
 #define LZB_MAX_OBJECTS		(1u << 22)
 #define LZB_MANIFEST_MAX	(LZB_MANIFEST_HDR + \
 				 (size_t)LZB_MAX_OBJECTS * LZB_MANIFEST_OBJ + \
@@ -41,6 +42,31 @@ enum lzb_obj_type {
 };
 
 #define LZB_OBJF_ENCRYPTED	(1u << 0)
+
+/*
+ * The slots of the manifest's object table: the boot bundle, the index,
+ * then chunk 0, 1, ... in chunk-number order.
+ */
+#define LZB_SLOT_BUNDLE		0u
+#define LZB_SLOT_INDEX		1u
+#define LZB_SLOT_CHUNK0		2u
+
+/* The slot of chunk C, and the chunk in slot I (I >= LZB_SLOT_CHUNK0). */
+static inline uint32_t lzb_chunk_slot(uint32_t c)
+{
+	return LZB_SLOT_CHUNK0 + c;
+}
+
+static inline uint32_t lzb_slot_chunk(uint32_t i)
+{
+	return i - LZB_SLOT_CHUNK0;
+}
+
+/* How many chunks a table of NR_OBJECTS objects holds. */
+static inline uint32_t lzb_nr_chunks(uint32_t nr_objects)
+{
+	return nr_objects - LZB_SLOT_CHUNK0;
+}
 
 struct lzb_object {
 	uint8_t type;
@@ -58,7 +84,7 @@ struct lzb_manifest {
 	uint32_t chunk_size;
 	uint32_t zstd_level;
 	uint8_t signer[LZB_HASH_BYTES];	/* BLAKE2b-256 of the public key */
-	uint32_t nr_objects;		/* [0] bundle, [1] index, [2..] chunks */
+	uint32_t nr_objects;		/* slots: LZB_SLOT_* */
 	struct lzb_object *objects;
 	uint8_t sig[LZB_SIG_BYTES];
 	size_t signed_len;		/* bytes covered by sig */
@@ -83,10 +109,6 @@ void lzb_object_name(char out[4 + 2 * LZB_HASH_BYTES + 1],
 
 /* ---- index ---- */
 #define LZB_INDEX_MAGIC		"LZBINDEX"
-#define LZB_INDEX_HDR		128u
-#define LZB_INDEX_TASK		32u
-#define LZB_INDEX_CHUNK		16u
-#define LZB_INDEX_EXTENT	24u
 #define LZB_MAX_TASKS		65536u
 #define LZB_MAX_EXTENTS		(1u << 28)
 
@@ -158,13 +180,11 @@ int lzb_index_lookup_fd(int fd, uint32_t pid, uint64_t vaddr,
 
 /* ---- chunks and the bundle (sealed, compressed envelopes) ---- */
 #define LZB_CHUNK_MAGIC		"LZBC"
-#define LZB_CHUNK_HDR		16u
 #define LZB_MIN_CHUNK		LZB_PAGE_SIZE
 #define LZB_MAX_CHUNK		(4u << 20)
 #define LZB_DEFAULT_CHUNK	(64u << 10)
 
 #define LZB_BUNDLE_MAGIC	"LZBBUNDL"
-#define LZB_BUNDLE_HDR		32u
 #define LZB_MAX_BUNDLE		(2ull << 30)	/* plain archive bytes */
 #define LZB_ARCHIVE_MAGIC	"LZBA"
 #define LZB_MAX_BUNDLE_FILES	(1u << 20)

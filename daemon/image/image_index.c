@@ -10,7 +10,23 @@
 #include <unistd.h>
 
 #include "image/image_format.h"
-#include "util/le.h"
+
+/* Where the three tables of an index with these counts start and end. */
+struct index_layout {
+	size_t tasks, chunks, extents, end;
+};
+
+static struct index_layout index_layout(uint64_t nr_tasks, uint64_t nr_chunks,
+					uint64_t nr_extents)
+{
+	struct index_layout l;
+
+	l.tasks = sizeof(struct lzb_disk_index);
+	l.chunks = l.tasks + nr_tasks * sizeof(struct lzb_disk_index_task);
+	l.extents = l.chunks + nr_chunks * sizeof(struct lzb_disk_index_chunk);
+	l.end = l.extents + nr_extents * sizeof(struct lzb_disk_index_extent);
+	return l;
+}
 
 int lzb_index_encode(const struct lzb_index_stats *st,
 		     const struct lzb_index_task *tasks, uint32_t nr_tasks,
@@ -18,164 +34,182 @@ int lzb_index_encode(const struct lzb_index_stats *st,
 		     const struct lzb_extent *extents, uint64_t nr_extents,
 		     uint8_t **out, size_t *out_len)
 {
-	size_t len = LZB_INDEX_HDR + (size_t)nr_tasks * LZB_INDEX_TASK +
-		     (size_t)nr_chunks * LZB_INDEX_CHUNK +
-		     (size_t)nr_extents * LZB_INDEX_EXTENT;
-	uint8_t *p, *q;
+	struct index_layout l = index_layout(nr_tasks, nr_chunks, nr_extents);
+	struct lzb_disk_index_extent *de;
+	struct lzb_disk_index_chunk *dc;
+	struct lzb_disk_index_task *dt;
+	struct lzb_disk_index *h;
+	uint8_t *p;
 
-	if (nr_tasks > LZB_MAX_TASKS || nr_chunks > LZB_MAX_OBJECTS - 2 ||
+	if (nr_tasks > LZB_MAX_TASKS ||
+	    nr_chunks > lzb_nr_chunks(LZB_MAX_OBJECTS) ||
 	    nr_extents > LZB_MAX_EXTENTS)
 		return -1;
-	p = calloc(1, len);
+	p = calloc(1, l.end);
 	if (!p)
 		return -1;
-	memcpy(p, LZB_INDEX_MAGIC, 8);
-	put16(p + 8, LZB_FORMAT_VERSION);
-	put16(p + 10, LZB_INDEX_HDR);
-	put32(p + 12, LZB_PAGE_SIZE);
-	put32(p + 16, nr_tasks);
-	put32(p + 20, nr_chunks);
-	put64(p + 24, nr_extents);
-	put64(p + 32, st->pages_total);
-	put64(p + 40, st->pages_hot);
-	put64(p + 48, st->pages_cold);
-	put64(p + 56, st->pages_zero);
-	put64(p + 64, st->pages_dedup);
-	put64(p + 72, st->pages_stored);
-	put64(p + 80, st->raw_bytes);
-	put64(p + 88, st->chunk_bytes);
-	put64(p + 96, st->hot_bytes);
-	q = p + LZB_INDEX_HDR;
-	for (uint32_t i = 0; i < nr_tasks; i++, q += LZB_INDEX_TASK) {
-		put32(q, tasks[i].pid);
-		put64(q + 8, tasks[i].first);
-		put64(q + 16, tasks[i].count);
-		put32(q + 24, tasks[i].hot_pages);
+	h = (struct lzb_disk_index *)p;
+	memcpy(h->magic, LZB_INDEX_MAGIC, sizeof(h->magic));
+	lzb_le16_store(&h->format_version, LZB_FORMAT_VERSION);
+	lzb_le16_store(&h->header_size, LZB_INDEX_HDR);
+	lzb_le32_store(&h->page_size, LZB_PAGE_SIZE);
+	lzb_le32_store(&h->nr_tasks, nr_tasks);
+	lzb_le32_store(&h->nr_chunks, nr_chunks);
+	lzb_le64_store(&h->nr_extents, nr_extents);
+	lzb_le64_store(&h->pages_total, st->pages_total);
+	lzb_le64_store(&h->pages_hot, st->pages_hot);
+	lzb_le64_store(&h->pages_cold, st->pages_cold);
+	lzb_le64_store(&h->pages_zero, st->pages_zero);
+	lzb_le64_store(&h->pages_dedup, st->pages_dedup);
+	lzb_le64_store(&h->pages_stored, st->pages_stored);
+	lzb_le64_store(&h->raw_bytes, st->raw_bytes);
+	lzb_le64_store(&h->chunk_bytes, st->chunk_bytes);
+	lzb_le64_store(&h->hot_bytes, st->hot_bytes);
+	dt = (struct lzb_disk_index_task *)(p + l.tasks);
+	for (uint32_t i = 0; i < nr_tasks; i++) {
+		lzb_le32_store(&dt[i].pid, tasks[i].pid);
+		lzb_le64_store(&dt[i].first, tasks[i].first);
+		lzb_le64_store(&dt[i].count, tasks[i].count);
+		lzb_le32_store(&dt[i].hot_pages, tasks[i].hot_pages);
 	}
-	for (uint32_t i = 0; i < nr_chunks; i++, q += LZB_INDEX_CHUNK) {
-		put32(q, chunks[i].raw_pages);
-		put64(q + 8, chunks[i].stored);
+	dc = (struct lzb_disk_index_chunk *)(p + l.chunks);
+	for (uint32_t i = 0; i < nr_chunks; i++) {
+		lzb_le32_store(&dc[i].raw_pages, chunks[i].raw_pages);
+		lzb_le64_store(&dc[i].stored, chunks[i].stored);
 	}
-	for (uint64_t i = 0; i < nr_extents; i++, q += LZB_INDEX_EXTENT) {
-		put64(q, extents[i].vaddr);
-		put32(q + 8, extents[i].nr_pages);
-		q[12] = extents[i].kind;
-		put32(q + 16, extents[i].chunk);
-		put32(q + 20, extents[i].offset);
+	de = (struct lzb_disk_index_extent *)(p + l.extents);
+	for (uint64_t i = 0; i < nr_extents; i++) {
+		lzb_le64_store(&de[i].vaddr, extents[i].vaddr);
+		lzb_le32_store(&de[i].nr_pages, extents[i].nr_pages);
+		de[i].kind = extents[i].kind;
+		lzb_le32_store(&de[i].chunk, extents[i].chunk);
+		lzb_le32_store(&de[i].offset, extents[i].offset);
 	}
 	*out = p;
-	*out_len = len;
+	*out_len = l.end;
 	return 0;
 }
 
-static void decode_task(const uint8_t *q, struct lzb_index_task *t)
+static void decode_task(const struct lzb_disk_index_task *dt,
+			struct lzb_index_task *t)
 {
-	t->pid = le32(q);
-	t->first = le64(q + 8);
-	t->count = le64(q + 16);
-	t->hot_pages = le32(q + 24);
+	t->pid = lzb_le32_load(dt->pid);
+	t->first = lzb_le64_load(dt->first);
+	t->count = lzb_le64_load(dt->count);
+	t->hot_pages = lzb_le32_load(dt->hot_pages);
 }
 
-static void decode_extent(const uint8_t *q, struct lzb_extent *e)
+static void decode_extent(const struct lzb_disk_index_extent *de,
+			  struct lzb_extent *e)
 {
-	e->vaddr = le64(q);
-	e->nr_pages = le32(q + 8);
-	e->kind = q[12];
-	e->chunk = le32(q + 16);
-	e->offset = le32(q + 20);
+	e->vaddr = lzb_le64_load(de->vaddr);
+	e->nr_pages = lzb_le32_load(de->nr_pages);
+	e->kind = de->kind;
+	e->chunk = lzb_le32_load(de->chunk);
+	e->offset = lzb_le32_load(de->offset);
+}
+
+static const struct lzb_disk_index_task *task_rec(const struct lzb_index *ix,
+						  uint32_t i)
+{
+	return (const struct lzb_disk_index_task *)ix->tasks_raw + i;
+}
+
+static const struct lzb_disk_index_chunk *chunk_rec(const struct lzb_index *ix,
+						   uint32_t i)
+{
+	return (const struct lzb_disk_index_chunk *)ix->chunks_raw + i;
+}
+
+static const struct lzb_disk_index_extent *
+extent_rec(const struct lzb_index *ix, uint64_t i)
+{
+	return (const struct lzb_disk_index_extent *)ix->extents_raw + i;
 }
 
 void lzb_index_task(const struct lzb_index *ix, uint32_t i,
 		    struct lzb_index_task *t)
 {
-	decode_task(ix->tasks_raw + (size_t)i * LZB_INDEX_TASK, t);
+	decode_task(task_rec(ix, i), t);
 }
 
 void lzb_index_chunk(const struct lzb_index *ix, uint32_t i,
 		     struct lzb_index_chunk *c)
 {
-	const uint8_t *q = ix->chunks_raw + (size_t)i * LZB_INDEX_CHUNK;
+	const struct lzb_disk_index_chunk *dc = chunk_rec(ix, i);
 
-	c->raw_pages = le32(q);
-	c->stored = le64(q + 8);
+	c->raw_pages = lzb_le32_load(dc->raw_pages);
+	c->stored = lzb_le64_load(dc->stored);
 }
 
 void lzb_index_extent(const struct lzb_index *ix, uint64_t i,
 		      struct lzb_extent *e)
 {
-	decode_extent(ix->extents_raw + (size_t)i * LZB_INDEX_EXTENT, e);
+	decode_extent(extent_rec(ix, i), e);
 }
 
 static int check_header(const char *name, const uint8_t *p, size_t len,
 			struct lzb_index *ix, struct lzb_err *err)
 {
+	const struct lzb_disk_index *h = (const void *)p;
+
 	if (len < LZB_INDEX_HDR)
 		return lzb_errf(err, "%s: truncated index header (%zu bytes)",
 				name, len);
-	if (memcmp(p, LZB_INDEX_MAGIC, 8))
+	if (memcmp(h->magic, LZB_INDEX_MAGIC, sizeof(h->magic)))
 		return lzb_errf(err, "%s: not a lazyboot index (bad magic)",
 				name);
-	if (le16(p + 8) != LZB_FORMAT_VERSION || le16(p + 10) != LZB_INDEX_HDR ||
-	    le32(p + 12) != LZB_PAGE_SIZE)
+	if (lzb_le16_load(h->format_version) != LZB_FORMAT_VERSION ||
+	    lzb_le16_load(h->header_size) != LZB_INDEX_HDR ||
+	    lzb_le32_load(h->page_size) != LZB_PAGE_SIZE)
 		return lzb_errf(err, "%s: unsupported index version/header/page "
 				"size", name);
-	ix->nr_tasks = le32(p + 16);
-	ix->nr_chunks = le32(p + 20);
-	ix->nr_extents = le64(p + 24);
+	ix->nr_tasks = lzb_le32_load(h->nr_tasks);
+	ix->nr_chunks = lzb_le32_load(h->nr_chunks);
+	ix->nr_extents = lzb_le64_load(h->nr_extents);
 	if (ix->nr_tasks > LZB_MAX_TASKS || ix->nr_chunks > LZB_MAX_OBJECTS ||
 	    ix->nr_extents > LZB_MAX_EXTENTS)
 		return lzb_errf(err, "%s: index counts out of bounds (%u tasks, "
 				"%u chunks, %llu extents)", name, ix->nr_tasks,
 				ix->nr_chunks,
 				(unsigned long long)ix->nr_extents);
-	ix->st.pages_total = le64(p + 32);
-	ix->st.pages_hot = le64(p + 40);
-	ix->st.pages_cold = le64(p + 48);
-	ix->st.pages_zero = le64(p + 56);
-	ix->st.pages_dedup = le64(p + 64);
-	ix->st.pages_stored = le64(p + 72);
-	ix->st.raw_bytes = le64(p + 80);
-	ix->st.chunk_bytes = le64(p + 88);
-	ix->st.hot_bytes = le64(p + 96);
-	for (int i = 104; i < (int)LZB_INDEX_HDR; i++)
-		if (p[i])
-			return lzb_errf(err, "%s: reserved header bytes not zero",
-					name);
+	ix->st.pages_total = lzb_le64_load(h->pages_total);
+	ix->st.pages_hot = lzb_le64_load(h->pages_hot);
+	ix->st.pages_cold = lzb_le64_load(h->pages_cold);
+	ix->st.pages_zero = lzb_le64_load(h->pages_zero);
+	ix->st.pages_dedup = lzb_le64_load(h->pages_dedup);
+	ix->st.pages_stored = lzb_le64_load(h->pages_stored);
+	ix->st.raw_bytes = lzb_le64_load(h->raw_bytes);
+	ix->st.chunk_bytes = lzb_le64_load(h->chunk_bytes);
+	ix->st.hot_bytes = lzb_le64_load(h->hot_bytes);
+	if (!lzb_disk_zeros(h->reserved, sizeof(h->reserved)))
+		return lzb_errf(err, "%s: reserved header bytes not zero",
+				name);
 	return 0;
-}
-
-static bool zeros(const uint8_t *p, size_t n)
-{
-	while (n--)
-		if (*p++)
-			return false;
-	return true;
 }
 
 int lzb_index_parse(const char *name, const uint8_t *buf, size_t len,
 		    struct lzb_index *ix, struct lzb_err *err)
 {
-	size_t want;
+	struct index_layout l;
 	uint64_t next = 0, pages = 0;
 
 	memset(ix, 0, sizeof(*ix));
 	if (check_header(name, buf, len, ix, err))
 		return -1;
-	want = LZB_INDEX_HDR + (size_t)ix->nr_tasks * LZB_INDEX_TASK +
-	       (size_t)ix->nr_chunks * LZB_INDEX_CHUNK +
-	       (size_t)ix->nr_extents * LZB_INDEX_EXTENT;
-	if (len != want)
+	l = index_layout(ix->nr_tasks, ix->nr_chunks, ix->nr_extents);
+	if (len != l.end)
 		return lzb_errf(err, "%s: index is %zu bytes, its counts need %zu",
-				name, len, want);
-	ix->tasks_raw = buf + LZB_INDEX_HDR;
-	ix->chunks_raw = ix->tasks_raw + (size_t)ix->nr_tasks * LZB_INDEX_TASK;
-	ix->extents_raw = ix->chunks_raw +
-			  (size_t)ix->nr_chunks * LZB_INDEX_CHUNK;
+				name, len, l.end);
+	ix->tasks_raw = buf + l.tasks;
+	ix->chunks_raw = buf + l.chunks;
+	ix->extents_raw = buf + l.extents;
 	for (uint32_t c = 0; c < ix->nr_chunks; c++) {
+		const struct lzb_disk_index_chunk *dc = chunk_rec(ix, c);
 		struct lzb_index_chunk ch;
 
 		lzb_index_chunk(ix, c, &ch);
-		if (!zeros(ix->chunks_raw + (size_t)c * LZB_INDEX_CHUNK + 4, 4))
+		if (!lzb_disk_zeros(dc->reserved, sizeof(dc->reserved)))
 			return lzb_errf(err, "%s: chunk %u: reserved bytes not "
 					"zero", name, c);
 		if (!ch.raw_pages || ch.raw_pages > LZB_MAX_CHUNK / LZB_PAGE_SIZE)
@@ -183,12 +217,14 @@ int lzb_index_parse(const char *name, const uint8_t *buf, size_t len,
 					ch.raw_pages);
 	}
 	for (uint32_t i = 0; i < ix->nr_tasks; i++) {
+		const struct lzb_disk_index_task *dt = task_rec(ix, i);
 		struct lzb_index_task t;
 		uint64_t end = 0, hot = 0;
 
 		lzb_index_task(ix, i, &t);
-		if (!zeros(ix->tasks_raw + (size_t)i * LZB_INDEX_TASK + 4, 4) ||
-		    !zeros(ix->tasks_raw + (size_t)i * LZB_INDEX_TASK + 28, 4))
+		if (!lzb_disk_zeros(dt->reserved_after_pid,
+			   sizeof(dt->reserved_after_pid)) ||
+		    !lzb_disk_zeros(dt->reserved_end, sizeof(dt->reserved_end)))
 			return lzb_errf(err, "%s: task %u: reserved bytes not "
 					"zero", name, i);
 		if (i) {
@@ -204,11 +240,12 @@ int lzb_index_parse(const char *name, const uint8_t *buf, size_t len,
 					"extent range", name, i, t.pid);
 		next += t.count;
 		for (uint64_t k = t.first; k < t.first + t.count; k++) {
+			const struct lzb_disk_index_extent *de =
+				extent_rec(ix, k);
 			struct lzb_extent e;
 
-			lzb_index_extent(ix, k, &e);
-			if (!zeros(ix->extents_raw + (size_t)k * LZB_INDEX_EXTENT +
-				   13, 3))
+			decode_extent(de, &e);
+			if (!lzb_disk_zeros(de->reserved, sizeof(de->reserved)))
 				return lzb_errf(err, "%s: pid %u extent %llu: "
 						"reserved bytes not zero", name,
 						t.pid, (unsigned long long)k);
@@ -294,10 +331,12 @@ static int pread_all(int fd, void *buf, size_t len, uint64_t off)
 int lzb_index_lookup_fd(int fd, uint32_t pid, uint64_t vaddr,
 			struct lzb_extent *e, struct lzb_err *err)
 {
-	uint8_t hdr[LZB_INDEX_HDR], rec[LZB_INDEX_EXTENT];
+	uint8_t hdr[sizeof(struct lzb_disk_index)];
+	struct lzb_disk_index_extent rec;
+	struct index_layout l;
 	struct lzb_index ix;
 	struct lzb_index_task t;
-	uint64_t lo, hi, ext_base;
+	uint64_t lo, hi;
 	uint32_t tlo = 0, thi;
 	bool found = false;
 
@@ -308,12 +347,12 @@ int lzb_index_lookup_fd(int fd, uint32_t pid, uint64_t vaddr,
 	thi = ix.nr_tasks;
 	while (tlo < thi) {
 		uint32_t mid = tlo + (thi - tlo) / 2;
-		uint8_t trec[LZB_INDEX_TASK];
+		struct lzb_disk_index_task trec;
 
-		if (pread_all(fd, trec, sizeof(trec),
-			      LZB_INDEX_HDR + (uint64_t)mid * LZB_INDEX_TASK))
+		if (pread_all(fd, &trec, sizeof(trec),
+			      sizeof(hdr) + (uint64_t)mid * sizeof(trec)))
 			return lzb_errf(err, "index: truncated task table");
-		decode_task(trec, &t);
+		decode_task(&trec, &t);
 		if (t.pid == pid) {
 			found = true;
 			break;
@@ -327,17 +366,16 @@ int lzb_index_lookup_fd(int fd, uint32_t pid, uint64_t vaddr,
 		return 0;
 	if (t.first > ix.nr_extents || t.count > ix.nr_extents - t.first)
 		return lzb_errf(err, "index: pid %u has a bad extent range", pid);
-	ext_base = LZB_INDEX_HDR + (uint64_t)ix.nr_tasks * LZB_INDEX_TASK +
-		   (uint64_t)ix.nr_chunks * LZB_INDEX_CHUNK;
+	l = index_layout(ix.nr_tasks, ix.nr_chunks, 0);
 	lo = t.first;
 	hi = t.first + t.count;
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
 
-		if (pread_all(fd, rec, sizeof(rec),
-			      ext_base + mid * LZB_INDEX_EXTENT))
+		if (pread_all(fd, &rec, sizeof(rec),
+			      l.extents + mid * sizeof(rec)))
 			return lzb_errf(err, "index: truncated extent table");
-		decode_extent(rec, e);
+		decode_extent(&rec, e);
 		if (vaddr < e->vaddr)
 			hi = mid;
 		else if ((vaddr - e->vaddr) / LZB_PAGE_SIZE >= e->nr_pages)

@@ -63,7 +63,7 @@ int lzb_image_get_index(struct lzb_image *img,
 	uint8_t *buf;
 	size_t len;
 
-	if (get_object(img, g, 1, &buf, &len, err) ||
+	if (get_object(img, g, LZB_SLOT_INDEX, &buf, &len, err) ||
 	    lzb_image_set_index(img, "index", buf, len, err))
 		return -1;
 	return lzb_task_limit_check("index", img->ix.nr_tasks, err);
@@ -79,7 +79,7 @@ int lzb_image_get_bundle(const struct lzb_image *img,
 	size_t len;
 	int ret;
 
-	if (get_object(img, g, 0, &buf, &len, err))
+	if (get_object(img, g, LZB_SLOT_BUNDLE, &buf, &len, err))
 		return -1;
 	ret = lzb_bundle_decode("boot bundle", buf, len, img->key, &bundle,
 				err);

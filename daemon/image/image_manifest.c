@@ -6,45 +6,76 @@
 #include <sodium.h>
 
 #include "image/image_format.h"
-#include "util/le.h"
+
+/* The object table entries, right after the header. */
+static struct lzb_disk_object *object_table(uint8_t *buf)
+{
+	return (struct lzb_disk_object *)(buf + sizeof(struct lzb_disk_manifest));
+}
+
+static const struct lzb_disk_object *object_table_const(const uint8_t *buf)
+{
+	return (const struct lzb_disk_object *)(buf +
+						sizeof(struct lzb_disk_manifest));
+}
+
+/* The object type slot I of the table must hold. */
+static uint8_t slot_type(uint32_t i)
+{
+	if (i == LZB_SLOT_BUNDLE)
+		return LZB_OBJ_BUNDLE;
+	if (i == LZB_SLOT_INDEX)
+		return LZB_OBJ_INDEX;
+	return LZB_OBJ_CHUNK;
+}
+
+static size_t manifest_body_len(uint32_t nr_objects)
+{
+	return sizeof(struct lzb_disk_manifest) +
+	       (size_t)nr_objects * sizeof(struct lzb_disk_object);
+}
 
 int lzb_manifest_encode(const struct lzb_manifest *m, const uint8_t *sk,
 			uint8_t **out, size_t *out_len)
 {
+	struct lzb_disk_manifest *h;
+	struct lzb_disk_object *table;
 	size_t len, body;
 	uint8_t *p;
 	uint32_t flags = m->flags & LZB_MF_ENCRYPTED;
 
-	if (m->nr_objects < 2 || m->nr_objects > LZB_MAX_OBJECTS)
+	if (m->nr_objects < LZB_SLOT_CHUNK0 || m->nr_objects > LZB_MAX_OBJECTS)
 		return -1;
-	body = LZB_MANIFEST_HDR + (size_t)m->nr_objects * LZB_MANIFEST_OBJ;
+	body = manifest_body_len(m->nr_objects);
 	len = body + LZB_SIG_BYTES;
 	p = calloc(1, len);
 	if (!p)
 		return -1;
 	if (sk)
 		flags |= LZB_MF_SIGNED;
-	memcpy(p, LZB_MANIFEST_MAGIC, 8);
-	put16(p + 8, LZB_FORMAT_VERSION);
-	put16(p + 10, LZB_MANIFEST_HDR);
-	put32(p + 12, flags);
-	memcpy(p + 16, m->image_id, 16);
-	put64(p + 32, m->version);
-	put64(p + 40, m->created);
-	put32(p + 48, m->page_size);
-	put32(p + 52, m->chunk_size);
-	put32(p + 56, m->nr_objects);
-	put32(p + 60, m->zstd_level);
+	h = (struct lzb_disk_manifest *)p;
+	memcpy(h->magic, LZB_MANIFEST_MAGIC, sizeof(h->magic));
+	lzb_le16_store(&h->format_version, LZB_FORMAT_VERSION);
+	lzb_le16_store(&h->header_size, LZB_MANIFEST_HDR);
+	lzb_le32_store(&h->flags, flags);
+	memcpy(h->image_id, m->image_id, sizeof(h->image_id));
+	lzb_le64_store(&h->image_version, m->version);
+	lzb_le64_store(&h->created, m->created);
+	lzb_le32_store(&h->page_size, m->page_size);
+	lzb_le32_store(&h->chunk_size, m->chunk_size);
+	lzb_le32_store(&h->nr_objects, m->nr_objects);
+	lzb_le32_store(&h->zstd_level, m->zstd_level);
 	if (sk)
 		/* the public key is the second half of a libsodium secret key */
-		lzb_hash(p + 64, sk + 32, LZB_SIGN_PUB_BYTES);
+		lzb_hash(h->signer, sk + 32, LZB_SIGN_PUB_BYTES);
+	table = object_table(p);
 	for (uint32_t i = 0; i < m->nr_objects; i++) {
-		uint8_t *o = p + LZB_MANIFEST_HDR + (size_t)i * LZB_MANIFEST_OBJ;
+		struct lzb_disk_object *o = &table[i];
 
-		o[0] = m->objects[i].type;
-		o[1] = m->objects[i].flags;
-		put64(o + 8, m->objects[i].size);
-		memcpy(o + 16, m->objects[i].hash, LZB_HASH_BYTES);
+		o->type = m->objects[i].type;
+		o->flags = m->objects[i].flags;
+		lzb_le64_store(&o->size, m->objects[i].size);
+		memcpy(o->hash, m->objects[i].hash, sizeof(o->hash));
 	}
 	if (sk)
 		crypto_sign_detached(p + body, NULL, p, body, sk);
@@ -56,6 +87,8 @@ int lzb_manifest_encode(const struct lzb_manifest *m, const uint8_t *sk,
 int lzb_manifest_parse(const char *name, const uint8_t *buf, size_t len,
 		       struct lzb_manifest *m, struct lzb_err *err)
 {
+	const struct lzb_disk_manifest *h = (const void *)buf;
+	const struct lzb_disk_object *table = object_table_const(buf);
 	uint32_t n;
 	size_t want;
 
@@ -64,27 +97,28 @@ int lzb_manifest_parse(const char *name, const uint8_t *buf, size_t len,
 		return lzb_errf(err, "%s: truncated: %zu bytes, a manifest has "
 				"at least %u", name, len,
 				LZB_MANIFEST_HDR + LZB_SIG_BYTES);
-	if (memcmp(buf, LZB_MANIFEST_MAGIC, 8))
+	if (memcmp(h->magic, LZB_MANIFEST_MAGIC, sizeof(h->magic)))
 		return lzb_errf(err, "%s: not a lazyboot manifest (bad magic)",
 				name);
-	if (le16(buf + 8) != LZB_FORMAT_VERSION)
+	if (lzb_le16_load(h->format_version) != LZB_FORMAT_VERSION)
 		return lzb_errf(err, "%s: format version %u, this lazyboot "
-				"reads version %u", name, le16(buf + 8),
+				"reads version %u", name,
+				lzb_le16_load(h->format_version),
 				LZB_FORMAT_VERSION);
-	if (le16(buf + 10) != LZB_MANIFEST_HDR)
+	if (lzb_le16_load(h->header_size) != LZB_MANIFEST_HDR)
 		return lzb_errf(err, "%s: bad header size %u", name,
-				le16(buf + 10));
-	m->flags = le32(buf + 12);
+				lzb_le16_load(h->header_size));
+	m->flags = lzb_le32_load(h->flags);
 	if (m->flags & ~(LZB_MF_ENCRYPTED | LZB_MF_SIGNED))
 		return lzb_errf(err, "%s: unknown flags 0x%x", name, m->flags);
-	memcpy(m->image_id, buf + 16, 16);
-	m->version = le64(buf + 32);
-	m->created = le64(buf + 40);
-	m->page_size = le32(buf + 48);
-	m->chunk_size = le32(buf + 52);
-	n = le32(buf + 56);
-	m->zstd_level = le32(buf + 60);
-	memcpy(m->signer, buf + 64, LZB_HASH_BYTES);
+	memcpy(m->image_id, h->image_id, sizeof(m->image_id));
+	m->version = lzb_le64_load(h->image_version);
+	m->created = lzb_le64_load(h->created);
+	m->page_size = lzb_le32_load(h->page_size);
+	m->chunk_size = lzb_le32_load(h->chunk_size);
+	n = lzb_le32_load(h->nr_objects);
+	m->zstd_level = lzb_le32_load(h->zstd_level);
+	memcpy(m->signer, h->signer, sizeof(m->signer));
 	if (m->page_size != LZB_PAGE_SIZE)
 		return lzb_errf(err, "%s: page size %u, only %u is supported",
 				name, m->page_size, LZB_PAGE_SIZE);
@@ -92,40 +126,37 @@ int lzb_manifest_parse(const char *name, const uint8_t *buf, size_t len,
 	    m->chunk_size % LZB_PAGE_SIZE)
 		return lzb_errf(err, "%s: bad chunk size %u", name,
 				m->chunk_size);
-	if (n < 2 || n > LZB_MAX_OBJECTS)
+	if (n < LZB_SLOT_CHUNK0 || n > LZB_MAX_OBJECTS)
 		return lzb_errf(err, "%s: bad object count %u", name, n);
-	want = LZB_MANIFEST_HDR + (size_t)n * LZB_MANIFEST_OBJ + LZB_SIG_BYTES;
+	want = manifest_body_len(n) + LZB_SIG_BYTES;
 	if (len != want)
 		return lzb_errf(err, "%s: %s: %zu bytes, %u objects need %zu",
 				name, len < want ? "truncated" : "trailing bytes",
 				len, n, want);
-	for (size_t i = 96; i < LZB_MANIFEST_HDR; i++)
-		if (buf[i])
-			return lzb_errf(err, "%s: reserved header bytes not zero",
-					name);
+	if (!lzb_disk_zeros(h->reserved, sizeof(h->reserved)))
+		return lzb_errf(err, "%s: reserved header bytes not zero",
+				name);
 	m->objects = calloc(n, sizeof(*m->objects));
 	if (!m->objects)
 		return lzb_errf(err, "%s: out of memory", name);
 	m->nr_objects = n;
 	for (uint32_t i = 0; i < n; i++) {
-		const uint8_t *o = buf + LZB_MANIFEST_HDR +
-				   (size_t)i * LZB_MANIFEST_OBJ;
+		const struct lzb_disk_object *o = &table[i];
 		struct lzb_object *ob = &m->objects[i];
-		uint8_t want_type = i == 0 ? LZB_OBJ_BUNDLE :
-				    i == 1 ? LZB_OBJ_INDEX : LZB_OBJ_CHUNK;
 
-		ob->type = o[0];
-		ob->flags = o[1];
-		ob->size = le64(o + 8);
-		memcpy(ob->hash, o + 16, LZB_HASH_BYTES);
-		if (ob->type != want_type || ob->flags & ~LZB_OBJF_ENCRYPTED ||
-		    o[2] || o[3] || le32(o + 4) || !ob->size ||
+		ob->type = o->type;
+		ob->flags = o->flags;
+		ob->size = lzb_le64_load(o->size);
+		memcpy(ob->hash, o->hash, sizeof(ob->hash));
+		if (ob->type != slot_type(i) ||
+		    ob->flags & ~LZB_OBJF_ENCRYPTED ||
+		    !lzb_disk_zeros(o->reserved, sizeof(o->reserved)) || !ob->size ||
 		    ob->size > LZB_MAX_BUNDLE + 4096) {
 			lzb_manifest_free(m);
 			return lzb_errf(err, "%s: object %u has a bad entry (type "
 					"%u, flags 0x%x, size %llu)", name, i,
-					o[0], o[1],
-					(unsigned long long)le64(o + 8));
+					o->type, o->flags,
+					(unsigned long long)lzb_le64_load(o->size));
 		}
 		if (ob->type == LZB_OBJ_INDEX && ob->flags) {
 			lzb_manifest_free(m);

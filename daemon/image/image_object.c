@@ -10,15 +10,13 @@
 #include <zstd.h>
 
 #include "image/image_format.h"
-#include "util/le.h"
 
-/* Compress + optionally seal PLAIN after a header of HLEN bytes at *out. */
-static int envelope(const uint8_t *hdr, size_t hlen, const uint8_t *plain,
-		    size_t plen, int level, const uint8_t *key, uint8_t **out,
-		    size_t *out_len, size_t payload_len_off, size_t len_bytes)
+/* PLAIN as one zstd frame in *Z (malloc'd), *ZLEN bytes. */
+static int compress_frame(const uint8_t *plain, size_t plen, int level,
+			  uint8_t **z, size_t *zlen)
 {
-	size_t bound = ZSTD_compressBound(plen), zlen, total;
-	uint8_t *z, *p;
+	size_t bound = ZSTD_compressBound(plen), n;
+	uint8_t *buf;
 
 	/* one compression context per thread, reused: creating one per
 	 * chunk cost more than compressing a 64 KiB chunk */
@@ -26,31 +24,41 @@ static int envelope(const uint8_t *hdr, size_t hlen, const uint8_t *plain,
 
 	if (!cctx && !(cctx = ZSTD_createCCtx()))
 		return -1;
-	z = malloc(bound);
-	if (!z)
+	buf = malloc(bound);
+	if (!buf)
 		return -1;
-	zlen = ZSTD_compressCCtx(cctx, z, bound, plain, plen, level);
-	if (ZSTD_isError(zlen)) {
-		free(z);
+	n = ZSTD_compressCCtx(cctx, buf, bound, plain, plen, level);
+	if (ZSTD_isError(n)) {
+		free(buf);
 		return -1;
 	}
-	total = hlen + zlen + (key ? LZB_NONCE_BYTES + LZB_TAG_BYTES : 0);
-	p = malloc(total);
+	*z = buf;
+	*zlen = n;
+	return 0;
+}
+
+/* Bytes after the header: the frame, sealed when there is a KEY. */
+static size_t payload_size(size_t zlen, const uint8_t *key)
+{
+	return zlen + (key ? LZB_NONCE_BYTES + LZB_TAG_BYTES : 0);
+}
+
+/*
+ * The object: the header HDR (HLEN bytes, its payload size filled in),
+ * then frame Z, sealed with the header as associated data when there is
+ * a KEY.  Frees Z.
+ */
+static int envelope(const void *hdr, size_t hlen, uint8_t *z, size_t zlen,
+		    const uint8_t *key, uint8_t **out, size_t *out_len)
+{
+	size_t total = hlen + payload_size(zlen, key);
+	uint8_t *p = malloc(total);
+
 	if (!p) {
 		free(z);
 		return -1;
 	}
 	memcpy(p, hdr, hlen);
-	if (len_bytes == 4) {
-		if (total - hlen > UINT32_MAX) {
-			free(z);
-			free(p);
-			return -1;
-		}
-		put32(p + payload_len_off, (uint32_t)(total - hlen));
-	} else {
-		put64(p + payload_len_off, total - hlen);
-	}
 	if (key)
 		lzb_seal(p + hlen, z, zlen, p, hlen, key);
 	else
@@ -115,39 +123,49 @@ static int open_envelope(const char *name, const uint8_t *buf, size_t hlen,
 int lzb_chunk_encode(const uint8_t *raw, size_t raw_len, int level,
 		     const uint8_t *key, uint8_t **out, size_t *out_len)
 {
-	uint8_t hdr[LZB_CHUNK_HDR] = { 0 };
+	struct lzb_disk_chunk h = { 0 };
+	uint8_t *z;
+	size_t zlen;
 
 	if (!raw_len || raw_len > LZB_MAX_CHUNK || raw_len % LZB_PAGE_SIZE)
 		return -1;
-	memcpy(hdr, LZB_CHUNK_MAGIC, 4);
-	put16(hdr + 4, LZB_FORMAT_VERSION);
-	put16(hdr + 6, key ? LZB_OBJF_ENCRYPTED : 0);
-	put32(hdr + 8, (uint32_t)raw_len);
-	return envelope(hdr, sizeof(hdr), raw, raw_len, level, key, out,
-			out_len, 12, 4);
+	if (compress_frame(raw, raw_len, level, &z, &zlen))
+		return -1;
+	if (payload_size(zlen, key) > UINT32_MAX) {
+		free(z);
+		return -1;
+	}
+	memcpy(h.magic, LZB_CHUNK_MAGIC, sizeof(h.magic));
+	lzb_le16_store(&h.format_version, LZB_FORMAT_VERSION);
+	lzb_le16_store(&h.flags, key ? LZB_OBJF_ENCRYPTED : 0);
+	lzb_le32_store(&h.raw_size, (uint32_t)raw_len);
+	lzb_le32_store(&h.payload_size, (uint32_t)payload_size(zlen, key));
+	return envelope(&h, sizeof(h), z, zlen, key, out, out_len);
 }
 
 int lzb_chunk_check_header(const char *name, const uint8_t *buf, size_t len,
 			   struct lzb_err *err)
 {
-	uint32_t raw;
+	const struct lzb_disk_chunk *h = (const void *)buf;
+	uint32_t raw, payload;
 
-	if (len < LZB_CHUNK_HDR)
+	if (len < sizeof(*h))
 		return lzb_errf(err, "%s: truncated chunk header", name);
-	if (memcmp(buf, LZB_CHUNK_MAGIC, 4))
+	if (memcmp(h->magic, LZB_CHUNK_MAGIC, sizeof(h->magic)))
 		return lzb_errf(err, "%s: not a lazyboot chunk (bad magic)", name);
-	if (le16(buf + 4) != LZB_FORMAT_VERSION ||
-	    le16(buf + 6) & ~LZB_OBJF_ENCRYPTED)
+	if (lzb_le16_load(h->format_version) != LZB_FORMAT_VERSION ||
+	    lzb_le16_load(h->flags) & ~LZB_OBJF_ENCRYPTED)
 		return lzb_errf(err, "%s: unsupported chunk version or flags",
 				name);
-	raw = le32(buf + 8);
+	raw = lzb_le32_load(h->raw_size);
 	if (!raw || raw > LZB_MAX_CHUNK || raw % LZB_PAGE_SIZE)
 		return lzb_errf(err, "%s: bad chunk size %u", name, raw);
-	if (le32(buf + 12) != len - LZB_CHUNK_HDR)
+	payload = lzb_le32_load(h->payload_size);
+	if (payload != len - sizeof(*h))
 		return lzb_errf(err, "%s: %s: payload says %u bytes, file has %zu",
-				name, le32(buf + 12) > len - LZB_CHUNK_HDR ?
-				"truncated" : "trailing bytes", le32(buf + 12),
-				len - LZB_CHUNK_HDR);
+				name, payload > len - sizeof(*h) ?
+				"truncated" : "trailing bytes", payload,
+				len - sizeof(*h));
 	return 0;
 }
 
@@ -155,18 +173,20 @@ int lzb_chunk_decode(const char *name, const uint8_t *buf, size_t len,
 		     const uint8_t *key, uint8_t **raw, size_t *raw_len,
 		     struct lzb_err *err)
 {
+	const struct lzb_disk_chunk *h = (const void *)buf;
 	size_t n;
 	uint8_t *p;
 
 	*raw = NULL;
 	if (lzb_chunk_check_header(name, buf, len, err))
 		return -1;
-	n = le32(buf + 8);
+	n = lzb_le32_load(h->raw_size);
 	p = malloc(n);
 	if (!p)
 		return lzb_errf(err, "%s: out of memory", name);
-	if (open_envelope(name, buf, LZB_CHUNK_HDR, len - LZB_CHUNK_HDR,
-			  le16(buf + 6) & LZB_OBJF_ENCRYPTED, key, p, n, err)) {
+	if (open_envelope(name, buf, sizeof(*h), len - sizeof(*h),
+			  lzb_le16_load(h->flags) & LZB_OBJF_ENCRYPTED, key, p,
+			  n, err)) {
 		free(p);
 		return -1;
 	}
@@ -217,20 +237,21 @@ static void bput(struct lzb_bundle_builder *b, const void *p, size_t len)
 int lzb_bundle_add(struct lzb_bundle_builder *b, const char *name,
 		   const void *data, size_t len)
 {
-	uint8_t h[12] = { 0 };
+	struct lzb_disk_archive_entry e = { 0 };
 	size_t n = strlen(name);
 
 	if (!lzb_name_ok(name) || b->nr >= LZB_MAX_BUNDLE_FILES)
 		return -1;
 	if (!b->len) {
-		uint8_t ah[8] = { 0 };
+		struct lzb_disk_archive ah = { 0 };
 
-		memcpy(ah, LZB_ARCHIVE_MAGIC, 4);
-		bput(b, ah, 8);
+		/* the file count goes in at lzb_bundle_encode */
+		memcpy(ah.magic, LZB_ARCHIVE_MAGIC, sizeof(ah.magic));
+		bput(b, &ah, sizeof(ah));
 	}
-	put16(h, (uint16_t)n);
-	put64(h + 4, len);
-	bput(b, h, sizeof(h));
+	lzb_le16_store(&e.name_len, (uint16_t)n);
+	lzb_le64_store(&e.size, len);
+	bput(b, &e, sizeof(e));
 	bput(b, name, n);
 	if (len)
 		bput(b, data, len);
@@ -243,44 +264,50 @@ int lzb_bundle_add(struct lzb_bundle_builder *b, const char *name,
 int lzb_bundle_encode(struct lzb_bundle_builder *b, int level,
 		      const uint8_t *key, uint8_t **out, size_t *out_len)
 {
-	uint8_t hdr[LZB_BUNDLE_HDR] = { 0 };
+	struct lzb_disk_bundle h = { 0 };
+	uint8_t *z;
+	size_t zlen;
 
 	if (b->oom || !b->nr)
 		return -1;
-	put32(b->p + 4, b->nr);
-	memcpy(hdr, LZB_BUNDLE_MAGIC, 8);
-	put16(hdr + 8, LZB_FORMAT_VERSION);
-	put16(hdr + 10, key ? LZB_OBJF_ENCRYPTED : 0);
-	put64(hdr + 16, b->len);
-	return envelope(hdr, sizeof(hdr), b->p, b->len, level, key, out,
-			out_len, 24, 8);
+	lzb_le32_store(&((struct lzb_disk_archive *)b->p)->nr_files, b->nr);
+	if (compress_frame(b->p, b->len, level, &z, &zlen))
+		return -1;
+	memcpy(h.magic, LZB_BUNDLE_MAGIC, sizeof(h.magic));
+	lzb_le16_store(&h.format_version, LZB_FORMAT_VERSION);
+	lzb_le16_store(&h.flags, key ? LZB_OBJF_ENCRYPTED : 0);
+	lzb_le64_store(&h.archive_size, b->len);
+	lzb_le64_store(&h.payload_size, payload_size(zlen, key));
+	return envelope(&h, sizeof(h), z, zlen, key, out, out_len);
 }
 
 int lzb_bundle_check_header(const char *name, const uint8_t *buf, size_t len,
 			    struct lzb_err *err)
 {
-	uint64_t plain;
+	const struct lzb_disk_bundle *h = (const void *)buf;
+	uint64_t plain, payload;
 
-	if (len < LZB_BUNDLE_HDR)
+	if (len < sizeof(*h))
 		return lzb_errf(err, "%s: truncated bundle header", name);
-	if (memcmp(buf, LZB_BUNDLE_MAGIC, 8))
+	if (memcmp(h->magic, LZB_BUNDLE_MAGIC, sizeof(h->magic)))
 		return lzb_errf(err, "%s: not a lazyboot boot bundle (bad magic)",
 				name);
-	if (le16(buf + 8) != LZB_FORMAT_VERSION ||
-	    le16(buf + 10) & ~LZB_OBJF_ENCRYPTED || le32(buf + 12))
+	if (lzb_le16_load(h->format_version) != LZB_FORMAT_VERSION ||
+	    lzb_le16_load(h->flags) & ~LZB_OBJF_ENCRYPTED ||
+	    !lzb_disk_zeros(h->reserved, sizeof(h->reserved)))
 		return lzb_errf(err, "%s: unsupported bundle version or flags",
 				name);
-	plain = le64(buf + 16);
-	if (plain < 8 || plain > LZB_MAX_BUNDLE)
+	plain = lzb_le64_load(h->archive_size);
+	if (plain < sizeof(struct lzb_disk_archive) || plain > LZB_MAX_BUNDLE)
 		return lzb_errf(err, "%s: bad archive size %llu", name,
 				(unsigned long long)plain);
-	if (le64(buf + 24) != len - LZB_BUNDLE_HDR)
+	payload = lzb_le64_load(h->payload_size);
+	if (payload != len - sizeof(*h))
 		return lzb_errf(err, "%s: %s: payload says %llu bytes, file has "
 				"%zu", name,
-				le64(buf + 24) > len - LZB_BUNDLE_HDR ?
+				payload > len - sizeof(*h) ?
 				"truncated" : "trailing bytes",
-				(unsigned long long)le64(buf + 24),
-				len - LZB_BUNDLE_HDR);
+				(unsigned long long)payload, len - sizeof(*h));
 	return 0;
 }
 
@@ -288,27 +315,32 @@ int lzb_bundle_decode(const char *name, const uint8_t *buf, size_t len,
 		      const uint8_t *key, struct lzb_bundle *bd,
 		      struct lzb_err *err)
 {
-	size_t plain, off = 8;
+	const struct lzb_disk_bundle *h = (const void *)buf;
+	const struct lzb_disk_archive *ah;
+	size_t plain, off = sizeof(*ah);
 	uint32_t nr;
 
 	memset(bd, 0, sizeof(*bd));
 	if (lzb_bundle_check_header(name, buf, len, err))
 		return -1;
-	plain = (size_t)le64(buf + 16);
+	plain = (size_t)lzb_le64_load(h->archive_size);
 	bd->archive = malloc(plain);
 	if (!bd->archive)
 		return lzb_errf(err, "%s: out of memory", name);
 	bd->archive_len = plain;
-	if (open_envelope(name, buf, LZB_BUNDLE_HDR, len - LZB_BUNDLE_HDR,
-			  le16(buf + 10) & LZB_OBJF_ENCRYPTED, key, bd->archive,
-			  plain, err))
+	if (open_envelope(name, buf, sizeof(*h), len - sizeof(*h),
+			  lzb_le16_load(h->flags) & LZB_OBJF_ENCRYPTED, key,
+			  bd->archive, plain, err))
 		goto fail;
-	if (memcmp(bd->archive, LZB_ARCHIVE_MAGIC, 4)) {
+	ah = (const struct lzb_disk_archive *)bd->archive;
+	if (memcmp(ah->magic, LZB_ARCHIVE_MAGIC, sizeof(ah->magic))) {
 		lzb_errf(err, "%s: bad archive magic", name);
 		goto fail;
 	}
-	nr = le32(bd->archive + 4);
-	if (!nr || nr > LZB_MAX_BUNDLE_FILES || nr > plain / 13) {
+	nr = lzb_le32_load(ah->nr_files);
+	/* each file takes an entry header and a name of one byte or more */
+	if (!nr || nr > LZB_MAX_BUNDLE_FILES ||
+	    nr > plain / (sizeof(struct lzb_disk_archive_entry) + 1)) {
 		lzb_errf(err, "%s: bad file count %u", name, nr);
 		goto fail;
 	}
@@ -318,23 +350,26 @@ int lzb_bundle_decode(const char *name, const uint8_t *buf, size_t len,
 		goto fail;
 	}
 	for (uint32_t i = 0; i < nr; i++) {
+		const struct lzb_disk_archive_entry *e =
+			(const void *)(bd->archive + off);
+		const size_t elen = sizeof(*e);
 		struct lzb_bundle_file *f = &bd->files[i];
-		const uint8_t *h = bd->archive + off;
 		size_t n;
 
-		if (plain - off < 12) {
+		if (plain - off < elen) {
 			lzb_errf(err, "%s: archive truncated at file %u", name, i);
 			goto fail;
 		}
-		n = le16(h);
-		f->size = le64(h + 4);
-		if (!n || n > LZB_MAX_NAME || le16(h + 2) ||
-		    plain - off - 12 < n || f->size > plain - off - 12 - n) {
+		n = lzb_le16_load(e->name_len);
+		f->size = lzb_le64_load(e->size);
+		if (!n || n > LZB_MAX_NAME ||
+		    !lzb_disk_zeros(e->reserved, sizeof(e->reserved)) ||
+		    plain - off - elen < n || f->size > plain - off - elen - n) {
 			lzb_errf(err, "%s: archive entry %u is malformed or "
 				 "truncated", name, i);
 			goto fail;
 		}
-		memcpy(f->name, h + 12, n);
+		memcpy(f->name, (const uint8_t *)(e + 1), n);
 		f->name[n] = 0;
 		if (!lzb_name_ok(f->name) || strlen(f->name) != n) {
 			lzb_errf(err, "%s: archive entry %u has a bad name", name,
@@ -347,8 +382,8 @@ int lzb_bundle_decode(const char *name, const uint8_t *buf, size_t len,
 					 f->name);
 				goto fail;
 			}
-		f->data = h + 12 + n;
-		off += 12 + n + (size_t)f->size;
+		f->data = (const uint8_t *)(e + 1) + n;
+		off += elen + n + (size_t)f->size;
 		bd->nr = i + 1;
 	}
 	if (off != plain) {

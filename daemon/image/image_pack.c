@@ -72,7 +72,7 @@ struct packer {
 	uint8_t *cbuf;
 	uint32_t cfill;
 	/* outputs */
-	struct lzb_object *objs;	/* [0], [1] reserved for bundle, index */
+	struct lzb_object *objs;	/* by LZB_SLOT_*: bundle, index, chunks */
 	uint32_t nr_objs, cap_objs;
 	struct lzb_index_chunk *chunks;
 	struct dedup_slot *dd;
@@ -257,7 +257,7 @@ static int flush_chunk(struct packer *pk)
 {
 	uint8_t *obj;
 	size_t len;
-	uint32_t idx;
+	uint32_t idx, c;
 	int r;
 
 	if (!pk->cfill)
@@ -265,17 +265,18 @@ static int flush_chunk(struct packer *pk)
 	if (lzb_chunk_encode(pk->cbuf, (size_t)pk->cfill * CRIU_PAGE_SIZE,
 			     pk->o->level, pk->key, &obj, &len))
 		return lzb_errf(pk->err, "chunk %u: compression failed",
-				pk->nr_objs - 2);
+				lzb_nr_chunks(pk->nr_objs));
 	r = add_object(pk, LZB_OBJ_CHUNK, pk->key ? LZB_OBJF_ENCRYPTED : 0, obj,
 		       len, &idx);
 	free(obj);
 	if (r)
 		return -1;
-	pk->chunks = realloc(pk->chunks, (idx - 1) * sizeof(*pk->chunks));
+	c = lzb_slot_chunk(idx);
+	pk->chunks = realloc(pk->chunks, (c + 1) * sizeof(*pk->chunks));
 	if (!pk->chunks)
 		return lzb_errf(pk->err, "out of memory");
-	pk->chunks[idx - 2].raw_pages = pk->cfill;
-	pk->chunks[idx - 2].stored = len;
+	pk->chunks[c].raw_pages = pk->cfill;
+	pk->chunks[c].stored = len;
 	pk->res->st.chunk_bytes += len;
 	pk->cfill = 0;
 	return 0;
@@ -303,7 +304,8 @@ static int store_cold(struct packer *pk, struct ptask *pt, struct page *p)
 	}
 	memcpy(pk->dd[i].hash, h, sizeof(h));
 	pk->dd[i].used = 1;
-	pk->dd[i].chunk = p->loc_chunk = pk->nr_objs - 2;
+	/* the chunk being filled is the next one added */
+	pk->dd[i].chunk = p->loc_chunk = lzb_nr_chunks(pk->nr_objs);
 	pk->dd[i].off = p->loc_off = pk->cfill;
 	memcpy(pk->cbuf + (size_t)pk->cfill * CRIU_PAGE_SIZE, data,
 	       CRIU_PAGE_SIZE);
@@ -617,7 +619,8 @@ static int build_index(struct packer *pk, uint8_t **out, size_t *out_len)
 		ex = sorted;
 	}
 	r = lzb_index_encode(&pk->res->st, it, (uint32_t)pk->nr_tasks,
-			     pk->chunks, pk->nr_objs - 2, ex, ne, out, out_len);
+			     pk->chunks, lzb_nr_chunks(pk->nr_objs), ex, ne, out,
+			     out_len);
 	free(ex);
 	free(it);
 	return r ? lzb_errf(pk->err, "index: too many tasks, chunks or "
@@ -732,17 +735,17 @@ int lzb_pack(const struct lzb_pack_opts *o, struct lzb_pack_result *res,
 	res->st.raw_bytes = res->st.pages_total * CRIU_PAGE_SIZE;
 	res->nr_tasks = (uint32_t)pk.nr_tasks;
 
-	/* objects 0 and 1 are the bundle and index, filled in last */
+	/* the bundle and index slots are filled in last */
 	pk.objs = calloc(64, sizeof(*pk.objs));
 	if (!pk.objs) {
 		lzb_errf(err, "out of memory");
 		goto out;
 	}
 	pk.cap_objs = 64;
-	pk.nr_objs = 2;
+	pk.nr_objs = LZB_SLOT_CHUNK0;
 	if (pack_cold(&pk))
 		goto out;
-	res->nr_chunks = pk.nr_objs - 2;
+	res->nr_chunks = lzb_nr_chunks(pk.nr_objs);
 
 	if (build_bundle(&pk, &obj, &len))
 		goto out;
@@ -750,7 +753,7 @@ int lzb_pack(const struct lzb_pack_opts *o, struct lzb_pack_result *res,
 	if (add_object(&pk, LZB_OBJ_BUNDLE, pk.key ? LZB_OBJF_ENCRYPTED : 0,
 		       obj, len, &idx))
 		goto out;
-	pk.objs[0] = pk.objs[--pk.nr_objs];
+	pk.objs[LZB_SLOT_BUNDLE] = pk.objs[--pk.nr_objs];
 	res->bundle_bytes = len;
 	free(obj);
 	obj = NULL;
@@ -758,7 +761,7 @@ int lzb_pack(const struct lzb_pack_opts *o, struct lzb_pack_result *res,
 	if (build_index(&pk, &obj, &len) ||
 	    add_object(&pk, LZB_OBJ_INDEX, 0, obj, len, &idx))
 		goto out;
-	pk.objs[1] = pk.objs[--pk.nr_objs];
+	pk.objs[LZB_SLOT_INDEX] = pk.objs[--pk.nr_objs];
 	res->index_bytes = len;
 
 	/* objects are written without fsync; one syncfs before the manifest */

@@ -72,12 +72,12 @@ void lzb_image_object_path(const struct lzb_image *img, uint32_t i,
 
 void lzb_image_object_label(uint32_t i, char *out, size_t outlen)
 {
-	if (i == 0)
+	if (i == LZB_SLOT_BUNDLE)
 		snprintf(out, outlen, "boot bundle");
-	else if (i == 1)
+	else if (i == LZB_SLOT_INDEX)
 		snprintf(out, outlen, "index");
 	else
-		snprintf(out, outlen, "chunk %u", i - 2);
+		snprintf(out, outlen, "chunk %u", lzb_slot_chunk(i));
 }
 
 int lzb_image_check_object(const struct lzb_image *img, uint32_t i,
@@ -131,16 +131,16 @@ int lzb_image_set_index(struct lzb_image *img, const char *where,
 	img->ix_len = len;
 	if (lzb_index_parse(where, img->ix_buf, img->ix_len, &img->ix, err))
 		goto bad;
-	if (img->ix.nr_chunks != img->m.nr_objects - 2) {
+	if (img->ix.nr_chunks != lzb_nr_chunks(img->m.nr_objects)) {
 		lzb_errf(err, "%s: index lists %u chunks, manifest %u", where,
-			 img->ix.nr_chunks, img->m.nr_objects - 2);
+			 img->ix.nr_chunks, lzb_nr_chunks(img->m.nr_objects));
 		goto bad;
 	}
 	for (uint32_t c = 0; c < img->ix.nr_chunks; c++) {
 		struct lzb_index_chunk ch;
 
 		lzb_index_chunk(&img->ix, c, &ch);
-		if (ch.stored != img->m.objects[c + 2].size) {
+		if (ch.stored != img->m.objects[lzb_chunk_slot(c)].size) {
 			lzb_errf(err, "%s: chunk %u size differs from the "
 				 "manifest's", where, c);
 			goto bad;
@@ -162,9 +162,9 @@ int lzb_image_load_index(struct lzb_image *img, struct lzb_err *err)
 
 	if (img->has_index)
 		return 0;
-	if (lzb_image_read_object(img, 1, &buf, &len, err))
+	if (lzb_image_read_object(img, LZB_SLOT_INDEX, &buf, &len, err))
 		return -1;
-	lzb_image_object_path(img, 1, path, sizeof(path));
+	lzb_image_object_path(img, LZB_SLOT_INDEX, path, sizeof(path));
 	return lzb_image_set_index(img, path, buf, len, err);
 }
 
@@ -177,9 +177,9 @@ int lzb_image_load_bundle(struct lzb_image *img, struct lzb_err *err)
 
 	if (img->has_bundle)
 		return 0;
-	if (lzb_image_read_object(img, 0, &buf, &len, err))
+	if (lzb_image_read_object(img, LZB_SLOT_BUNDLE, &buf, &len, err))
 		return -1;
-	lzb_image_object_path(img, 0, path, sizeof(path));
+	lzb_image_object_path(img, LZB_SLOT_BUNDLE, path, sizeof(path));
 	r = lzb_bundle_decode(path, buf, len, img->key, &img->bundle, err);
 	free(buf);
 	if (!r)
@@ -219,9 +219,9 @@ int lzb_image_read_chunk(const struct lzb_image *img, uint32_t c,
 	*raw = NULL;
 	if (!img->has_index || c >= img->ix.nr_chunks)
 		return lzb_errf(err, "%s: no chunk %u", img->dir, c);
-	if (lzb_image_read_object(img, c + 2, &buf, &len, err))
+	if (lzb_image_read_object(img, lzb_chunk_slot(c), &buf, &len, err))
 		return -1;
-	lzb_image_object_path(img, c + 2, path, sizeof(path));
+	lzb_image_object_path(img, lzb_chunk_slot(c), path, sizeof(path));
 	r = lzb_image_decode_chunk(img, c, path, buf, len, raw, raw_len, err);
 	free(buf);
 	return r;

@@ -17,13 +17,13 @@ static int check_object(struct lzb_image *img, uint32_t i, struct lzb_err *err)
 	bool sealed = img->m.objects[i].flags & LZB_OBJF_ENCRYPTED;
 	int r;
 
-	if (i == 1)
+	if (i == LZB_SLOT_INDEX)
 		return lzb_image_load_index(img, err);
-	if (i == 0) {
+	if (i == LZB_SLOT_BUNDLE) {
 		if (sealed && !img->key) {
-			if (lzb_image_read_object(img, 0, &buf, &len, err))
+			if (lzb_image_read_object(img, i, &buf, &len, err))
 				return -1;
-			lzb_image_object_path(img, 0, path, sizeof(path));
+			lzb_image_object_path(img, i, path, sizeof(path));
 			r = lzb_bundle_check_header(path, buf, len, err);
 			free(buf);
 			return r;
@@ -48,7 +48,7 @@ static int check_object(struct lzb_image *img, uint32_t i, struct lzb_err *err)
 		free(raw);
 		return r;
 	}
-	r = lzb_image_read_chunk(img, i - 2, &raw, &raw_len, err);
+	r = lzb_image_read_chunk(img, lzb_slot_chunk(i), &raw, &raw_len, err);
 	free(raw);
 	return r;
 }
@@ -67,7 +67,8 @@ uint32_t lzb_verify(struct lzb_image *img, const uint8_t *pk,
 	}
 	/* the index first: chunk checks use its table */
 	for (uint32_t k = 0; k < img->m.nr_objects; k++) {
-		uint32_t i = k == 0 ? 1 : k == 1 ? 0 : k;
+		uint32_t i = k == 0 ? LZB_SLOT_INDEX :
+			     k == 1 ? LZB_SLOT_BUNDLE : k;
 
 		if (check_object(img, i, &err)) {
 			report(arg, err.msg);

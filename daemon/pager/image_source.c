@@ -254,8 +254,8 @@ static void chunk_done(struct lzb_fetch *req, int ferr, const char *msg,
 	if (ferr) {
 		set_error(src, msg);
 		r = ferr;
-	} else if (lzb_image_check_object(src->img, c + 2, where, ch->buf,
-					  (size_t)len, &err) ||
+	} else if (lzb_image_check_object(src->img, lzb_chunk_slot(c), where,
+					  ch->buf, (size_t)len, &err) ||
 		   lzb_image_decode_chunk(src->img, c, where, ch->buf,
 					  (size_t)len, &raw, &raw_len, &err)) {
 		/* Never install bytes the manifest does not vouch for. */
@@ -276,7 +276,7 @@ static void chunk_done(struct lzb_fetch *req, int ferr, const char *msg,
 
 static int fetch_chunk(struct lzb_image_source *src, uint32_t c, bool urgent)
 {
-	const struct lzb_object *o = &src->img->m.objects[c + 2];
+	const struct lzb_object *o = &src->img->m.objects[lzb_chunk_slot(c)];
 	struct chunk *ch = &src->chunks[c];
 	char name[4 + 2 * LZB_HASH_BYTES + 1];
 	struct lzb_fetch_spec spec = { 0 };

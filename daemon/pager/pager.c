@@ -28,12 +28,14 @@ struct lzb_pager {
 	struct lzb_lazy_socket *sock;
 	struct lzb_plugin_link *plugin;
 	pid_t criu;
-	int *real_pids;			/* of the tasks handed over */
-	size_t nr_real, cap_real;
+	struct lzb_plugin_task *handed;	/* the tasks whose uffd came */
+	size_t nr_handed, cap_handed;
 	size_t plugin_logged;
 };
 
 #define say(p, ...) lzb_progress((p)->c.quiet, (p)->c.t0_us, __VA_ARGS__)
+
+static lzb_plugin_verify_fn verify_task;
 
 int lzb_pager_new(const struct lzb_pager_config *c, struct lzb_pager **pp,
 		  struct lzb_err *err)
@@ -57,6 +59,8 @@ int lzb_pager_new(const struct lzb_pager_config *c, struct lzb_pager **pp,
 		ret = lzb_lazy_socket_listen(c->workdir, &p->sock);
 	if (!ret)
 		ret = lzb_plugin_link_listen(c->workdir, &p->plugin);
+	if (!ret)
+		lzb_plugin_link_set_verify(p->plugin, verify_task, p);
 	if (ret) {
 		lzb_pager_free(p);
 		return lzb_errf(err, "cannot set up the pager: %s",
@@ -77,7 +81,7 @@ void lzb_pager_free(struct lzb_pager *p)
 	lzb_lazy_socket_close(p->sock);
 	lzb_plugin_link_close(p->plugin);
 	lzb_engine_free(p->engine);
-	free(p->real_pids);
+	free(p->handed);
 	free(p);
 }
 
@@ -105,11 +109,11 @@ int lzb_pager_start_criu(struct lzb_pager *p,
 
 int lzb_pager_adopt(struct lzb_pager *p, int img_pid, int pid)
 {
-	(void)img_pid;
 	p->st.tasks++;
-	if (LZB_VEC_RESERVE(p->real_pids, p->nr_real, p->cap_real, 1))
+	if (LZB_VEC_RESERVE(p->handed, p->nr_handed, p->cap_handed, 1))
 		return -ENOMEM;
-	p->real_pids[p->nr_real++] = pid;
+	p->handed[p->nr_handed++] = (struct lzb_plugin_task){
+		.real_pid = pid, .img_pid = img_pid };
 	return 0;
 }
 
@@ -153,20 +157,57 @@ static const struct lzb_lazy_socket_ops socket_ops = {
 	.task = on_task, .finished = on_finished,
 };
 
+/*
+ * The plugin holds each restored task stopped until this says it may run:
+ * the lazy memory the engine has not installed must be registered and
+ * missing, or the task would run on bytes that are not the image's.
+ */
+static int verify_task(void *ctx, int real_pid, int img_pid,
+		       struct lzb_err *err)
+{
+	struct lzb_pager *p = ctx;
+
+	/*
+	 * The task's uffd came over the lazy-pages socket long before (CRIU
+	 * sends it as the task's restore begins); read what is queued there,
+	 * never waiting, so the task is known by the pid CRIU gave it.
+	 */
+	if (p->sock && poll(&(struct pollfd){ .fd = lzb_lazy_socket_fd(p->sock),
+					      .events = POLLIN }, 1, 0) > 0) {
+		int ret = lzb_lazy_socket_process(p->sock, &socket_ops, p);
+
+		if (ret)
+			return lzb_errf(err, "CRIU's lazy-pages socket: %s",
+					strerror(-ret));
+	}
+	for (size_t i = 0; i < p->nr_handed; i++)
+		if (p->handed[i].real_pid == real_pid)
+			img_pid = p->handed[i].img_pid;
+	if (img_pid <= 0)
+		return lzb_errf(err, "pid %d: cannot tell which task of the "
+				"image it is (/proc/%d/status NSpid)",
+				real_pid, real_pid);
+	return lzb_engine_check_task(p->engine, img_pid, real_pid, err);
+}
+
 /* ---- the loop ------------------------------------------------------- */
 
 /* The CRIU plugin's hand-off: real pids and criu's result, logged. */
 static void poll_plugin(struct lzb_pager *p, struct lzb_err *err)
 {
 	const struct lzb_plugin_task *pt;
-	int ret;
+	int ret = lzb_plugin_link_process(p->plugin);
 
-	ret = lzb_plugin_link_process(p->plugin);
 	if (ret == -E2BIG && !err->msg[0])
 		lzb_errf(err, "the CRIU plugin reported more than %u tasks",
 			 LZB_TASK_LIMIT);
-	else if (ret && !err->msg[0])
+	else if (ret == -EPERM && !err->msg[0])
+		lzb_errf(err, "a restored task was stopped before it ran: %s",
+			 lzb_plugin_link_refusal(p->plugin));
+	else if (ret == -EPROTO && !err->msg[0])
 		lzb_errf(err, "the CRIU plugin sent a malformed line");
+	else if (ret && !err->msg[0])
+		lzb_errf(err, "the CRIU plugin's link: %s", strerror(-ret));
 	p->st.plugin_tasks = lzb_plugin_link_tasks(p->plugin, &pt);
 	for (; p->plugin_logged < p->st.plugin_tasks; p->plugin_logged++)
 		say(p, "plugin: image pid %d is pid %d",
@@ -214,8 +255,10 @@ int lzb_pager_serve(struct lzb_pager *p, struct lzb_err *err)
 		}
 		ret = lzb_engine_run(p->engine, 0);
 		if (ret && !err->msg[0]) {
-			const char *why = p->c.source_error ?
-				p->c.source_error(p->c.source.ctx) : NULL;
+			const char *why = lzb_engine_error(p->engine);
+
+			if (!why && p->c.source_error)
+				why = p->c.source_error(p->c.source.ctx);
 
 			lzb_errf(err, "pager stopped: %s",
 				 why ? why : strerror(-ret));
@@ -248,13 +291,13 @@ int lzb_pager_kill_tree(struct lzb_pager *p)
 {
 	const struct lzb_plugin_task *pt = NULL;
 	size_t n = p->plugin ? lzb_plugin_link_tasks(p->plugin, &pt) : 0;
-	int *real = calloc(p->nr_real + n + 1, sizeof(int)), killed;
+	int *real = calloc(p->nr_handed + n + 1, sizeof(int)), killed;
 	size_t nr = 0;
 
 	if (!p->st.root_pid)
 		p->st.root_pid = lzb_criu_restore_root(p->c.workdir);
-	for (size_t i = 0; real && i < p->nr_real; i++)
-		real[nr++] = p->real_pids[i];
+	for (size_t i = 0; real && i < p->nr_handed; i++)
+		real[nr++] = p->handed[i].real_pid;
 	for (size_t i = 0; real && i < n; i++)
 		real[nr++] = pt[i].real_pid;
 	killed = lzb_kill_restored(p->criu, p->st.root_pid, real, nr);

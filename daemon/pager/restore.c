@@ -49,6 +49,7 @@ struct restore {
 	char guarantee[128];		/* what it guarantees, in words */
 	int record_fd, journal_fd;	/* for a successor (restore_record.h) */
 	uint64_t lazy_total;
+	uint64_t meta_bytes;		/* manifest, index, bundle fetched */
 	unsigned int resident_pct;	/* last 10 % step reported */
 	bool first_fault;
 	bool taken_over;		/* --resume: every uffd is ours */
@@ -65,6 +66,16 @@ static void on_stop(int sig)
 #define say(r, ...) lzb_progress((r)->o->quiet, (r)->t0 * 1000, __VA_ARGS__)
 
 /* ---- WORKDIR/status --------------------------------------------------- */
+
+/* Image bytes fetched so far: the metadata, then the chunks. */
+static uint64_t bytes_fetched(const struct restore *r)
+{
+	struct lzb_image_source_stats ss = { 0 };
+
+	if (r->source)
+		lzb_image_source_get_stats(r->source, &ss);
+	return r->meta_bytes + ss.bytes_fetched;
+}
 
 static const char *state_of(const struct restore *r, const char *failure)
 {
@@ -107,12 +118,7 @@ static void publish(struct restore *r, const char *failure)
 		st.latency_p99_us = lzb_latency_percentile_us(&es, 99);
 		st.latency_max_us = es.latency_max_us;
 	}
-	if (r->source) {
-		struct lzb_image_source_stats ss;
-
-		lzb_image_source_get_stats(r->source, &ss);
-		st.bytes_fetched = ss.bytes_fetched;
-	}
+	st.bytes_fetched = bytes_fetched(r);
 	busy = (rep->ms_resident ? rep->ms_resident : now - r->t0);
 	st.mb_per_s = busy ? st.bytes_fetched / 1e3 / (double)busy : 0;
 	st.started_unix = r->started_unix;
@@ -134,11 +140,15 @@ static void publish(struct restore *r, const char *failure)
 static int get_file(void *ctx, const char *name, int64_t size, size_t max,
 		    uint8_t **buf, size_t *len, struct lzb_err *err)
 {
-	const struct restore *r = ctx;
+	struct restore *r = ctx;
 
-	return lzb_fetch_whole(r->fetcher, r->mirrors, name, size, max, buf,
-			       len, err);
+	if (lzb_fetch_whole(r->fetcher, r->mirrors, name, size, max, buf, len,
+			    err))
+		return -1;
+	r->meta_bytes += *len;
+	return 0;
 }
+
 
 static int load_image(struct restore *r, struct lzb_err *err)
 {
@@ -193,12 +203,9 @@ static void poll_probe(struct restore *r)
 	if (r->probe > 0 && waitpid(r->probe, &status, WNOHANG) == r->probe) {
 		r->probe = 0;
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-			struct lzb_image_source_stats st;
-
 			r->ready = true;
 			r->rep->ms_ready = lzb_now_ms() - r->t0;
-			lzb_image_source_get_stats(r->source, &st);
-			r->rep->bytes_before_ready = st.bytes_fetched;
+			r->rep->bytes_before_ready = bytes_fetched(r);
 			say(r, "ready: probe passed");
 			lzb_keeper_milestone(r->keeper,
 					     LAZYBOOT_MILESTONE_READY);
@@ -483,8 +490,10 @@ static void report(struct restore *r)
 		lzb_image_source_get_stats(r->source, &ss);
 		rep->chunks_fetched = ss.chunks_fetched;
 		rep->chunks_urgent = ss.chunks_urgent;
-		rep->bytes_fetched = ss.bytes_fetched;
+		rep->chunk_bytes = ss.bytes_fetched;
 	}
+	rep->meta_bytes = r->meta_bytes;
+	rep->bytes_fetched = bytes_fetched(r);
 }
 
 int lzb_restore_run(const struct lzb_restore_opts *o,

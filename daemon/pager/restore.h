@@ -52,8 +52,12 @@ struct lzb_restore_report {
 	uint64_t ms_ready;		/* probe passed (0: no probe) */
 	uint64_t ms_resident;		/* every lazy page installed */
 	uint64_t faults, zero_pages, pages_installed;
-	uint64_t chunks_fetched, chunks_urgent, bytes_fetched;
-	uint64_t bytes_before_ready;
+	uint64_t chunks_fetched, chunks_urgent;
+	uint64_t meta_bytes;		/* manifest, index, boot bundle */
+	uint64_t chunk_bytes;		/* chunks, as stored */
+	uint64_t bytes_fetched;		/* both: every image byte fetched */
+	uint64_t bytes_before_ready;	/* bytes_fetched when the probe
+					 * passed (0: no probe) */
 	int root_pid;			/* real pid of the restored root */
 };
 

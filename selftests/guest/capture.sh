@@ -33,13 +33,14 @@ check() { # NAME CMD... (logs in $work/NAME.out)
 	shift
 	if "$@" >"$work/$name.out" 2>&1; then ok "$name"; else fail "$name" "$work/$name.out"; fi
 }
+. "$(dirname "$0")/lib/memcmp.sh"
 skip_rest() {
 	while [ "$n" -lt $plan ]; do n=$((n + 1)); echo "ok $n # SKIP $1"; done
 	exit 0
 }
 
 echo "TAP version 13"
-plan=33
+plan=39
 echo "1..$plan"
 ip link set lo up 2>/dev/null
 modprobe -a nf_tables nft_ct unix_diag inet_diag tcp_diag netlink_diag af_packet_diag 2>/dev/null
@@ -63,7 +64,9 @@ kill_restored() {
 }
 
 # lazy_e2e NAME DUMP RUNS READY-CMD: profile the capture, pack it with the
-# profile, restore the image lazily (file://) until READY-CMD passes.
+# profile, restore the image lazily (file://) with the tree left stopped
+# until every page is in, compare its memory with the dump, then let it
+# run until READY-CMD passes.
 "$LZB" keygen --out "$work/sign" >/dev/null
 lazy_e2e() {
 	local name=$1 dump=$2 runs=$3 ready=$4 t0
@@ -90,15 +93,29 @@ lazy_e2e() {
 		--key "$work/sign.key" --profile "$work/$name.profile"
 	grep "^pages:" "$work/pack.$name.out" | sed "s/^/# $name: /"
 	if timeout 300 "$LZB" restore "file://$work/$name.img" --pubkey "$work/sign.pub" \
-		--workdir "$work/$name-rw" --ready "$ready" >"$work/$name-lazy.out" 2>&1; then
+		--workdir "$work/$name-rw" >"$work/$name-lazy.out" 2>&1 -- --leave-stopped; then
 		ok "lazy_restore.$name"
 	else
 		fail "lazy_restore.$name" "$work/$name-lazy.out" "$work/$name-rw/restore.log"
 	fi
-	sed -n 's/^restored: /restored: /p; s/^pages: /pages: /p' "$work/$name-lazy.out" | sed "s/^/# $name: /"
-	echo "# $name: profile, pack and lazy restore took $(($(date +%s) - t0)) s"
+	sed -n 's/^\(restored\|pages\|fetched\): /\1: /p' "$work/$name-lazy.out" | sed "s/^/# $name: /"
 	# The root's pid, also when the restore failed after CRIU finished.
 	sed -n 's/.*root pid \([0-9]*\)$/\1/p' "$work/$name-lazy.out" | tail -n 1 >"$work/$name.pid"
+	local root
+	root=$(cat "$work/$name.pid")
+	if [ -n "$root" ] && memcmp_tree "$dump" "$root" "$work/$name-memcmp.out"; then
+		ok "memcmp.$name"
+	else
+		fail "memcmp.$name" "$work/$name-memcmp.out"
+	fi
+	grep -E "^# (image pid|ok|FAIL)" "$work/$name-memcmp.out" | sed "s/^# /# $name: /"
+	[ -n "$root" ] && cont_tree "$root"
+	if [ -n "$root" ] && wait_ready "$ready" 300; then
+		ok "lazy_restore.${name}_ready"
+	else
+		fail "lazy_restore.${name}_ready" "$work/$name-lazy.out"
+	fi
+	echo "# $name: profile, pack, lazy restore and memory check took $(($(date +%s) - t0)) s"
 }
 
 # The pager logged "plugin: image pid X is pid Y": Y's innermost pid is X,
@@ -249,7 +266,7 @@ if command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then
 else
 	for t in capture.x11 restore.x11_xterm_takes_keystrokes profile.x11 \
 		profile.x11_killed_the_restored_tree pack.x11 lazy_restore.x11 \
-		lazy_restore.x11_typed_title_shows; do
+		memcmp.x11 lazy_restore.x11_ready lazy_restore.x11_typed_title_shows; do
 		n=$((n + 1)); echo "ok $n # SKIP $t: xvfb/xdotool not installed"
 	done
 fi

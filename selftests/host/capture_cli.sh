@@ -12,9 +12,9 @@ trap 'rm -rf "$w"' EXIT
 . "$(dirname "$0")/cli-tap.sh"
 
 echo "TAP version 13"
-echo "1..9"
+echo "1..10"
 if [ "$(id -u)" -ne 0 ]; then
-	for i in $(seq 1 9); do echo "ok $i # SKIP needs root (namespaces)"; done
+	for i in $(seq 1 10); do echo "ok $i # SKIP needs root (namespaces)"; done
 	exit 0
 fi
 
@@ -29,6 +29,20 @@ cat >"$w/fake-criu-refuses" <<'EOF2'
 pid=$3 dir=$5
 printf '(00.01) Dumping task (pid: %s)\n(00.02) Error (criu/sk-unix.c:1): unix: Can'"'"'t dump half of stream unix connection.\n' "$pid" >"$dir/criu-dump.log"
 exit 1
+EOF2
+cat >"$w/fake-criu-fds" <<'EOF2'
+#!/bin/bash
+# criu dump -t PID ...: refuse, as CRIU would dump it, if any task of the
+# tree holds the caller's fd 10.
+tree() { echo "$1"; for c in $(cat /proc/"$1"/task/*/children); do tree "$c"; done; }
+for t in $(tree "$3"); do
+	if [ -e "/proc/$t/fd/10" ]; then
+		echo "task $t holds fd 10: $(readlink "/proc/$t/fd/10")" >&2
+		exit 1
+	fi
+done
+echo "no task holds fd 10" >&2
+exit 0
 EOF2
 chmod +x "$w"/fake-criu-*
 
@@ -72,6 +86,12 @@ else
 fi
 expect criu_refusal_names_root 1 "while dumping pid [0-9]+ \(lazyboot-init, the app set's root" \
 	"$LZB" capture "$w/web.ini" --out "$w/d5" --criu "$w/fake-criu-refuses"
+# The caller holds fd 10 open (as a script holding a fifo would): the
+# app set must not inherit it, or CRIU dumps it into every image.
+exec 10>"$w/held-by-caller"
+expect caller_fds_not_inherited 0 "dumped [0-9]+ tasks" \
+	"$LZB" capture "$w/web.ini" --out "$w/d6" --criu "$w/fake-criu-fds"
+exec 10>&-
 expect out_dir_not_empty 1 "is not empty" \
 	"$LZB" capture "$w/web.ini" --out "$w/d4" --criu "$w/fake-criu-ok"
 exit 0

@@ -224,7 +224,7 @@ TEST_F_TIMEOUT(served, changed_index_refused, 300)
 
 	ASSERT_EQ(0, lzb_image_get_manifest(&self->image, &self->g, &keys,
 					    &err)) TH_LOG("%s", err.msg);
-	lzb_object_name(name, &self->image.m.objects[1]);
+	lzb_object_name(name, &self->image.m.objects[LZB_SLOT_INDEX]);
 	snprintf(path, sizeof(path), "%s/%s", self->img, name);
 	ASSERT_EQ(0, read_all(path, &buf, &len));
 	buf[len / 2] ^= 1;

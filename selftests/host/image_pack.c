@@ -328,7 +328,7 @@ TEST_F_TIMEOUT(packed, index_lookup_finds_every_page, 300)
 		ASSERT_EQ(0, lzb_image_set_key(&img, self->ek, &err));
 	ASSERT_EQ(0, lzb_image_load_index(&img, &err)) TH_LOG("%s", err.msg);
 	ASSERT_EQ(0, lzb_image_load_bundle(&img, &err)) TH_LOG("%s", err.msg);
-	lzb_image_object_path(&img, 1, path, sizeof(path));
+	lzb_image_object_path(&img, LZB_SLOT_INDEX, path, sizeof(path));
 	fd = open(path, O_RDONLY);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, lzb_criu_dump_open(self->dump, &d, &err));

@@ -30,20 +30,17 @@ static inline void rm_rf(const char *dir)
 		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* The source tree: $LAZYBOOT_SRC, else three levels above this binary. */
-static inline int src_path(char *out, size_t len, const char *rel)
+/* REL under the folder LEVELS path components above this binary. */
+static inline int exe_path_up(char *out, size_t len, int levels,
+			      const char *rel)
 {
-	const char *env = getenv("LAZYBOOT_SRC");
 	char exe[PATH_MAX];
-	ssize_t n;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
-	if (env)
-		return snprintf(out, len, "%s/%s", env, rel) >= (int)len ? -1 : 0;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n < 0)
 		return -1;
 	exe[n] = 0;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < levels; i++) {
 		char *s = strrchr(exe, '/');
 
 		if (!s)
@@ -51,6 +48,16 @@ static inline int src_path(char *out, size_t len, const char *rel)
 		*s = 0;
 	}
 	return snprintf(out, len, "%s/%s", exe, rel) >= (int)len ? -1 : 0;
+}
+
+/* The source tree: $LAZYBOOT_SRC, else three levels above this binary. */
+static inline int src_path(char *out, size_t len, const char *rel)
+{
+	const char *env = getenv("LAZYBOOT_SRC");
+
+	if (env)
+		return snprintf(out, len, "%s/%s", env, rel) >= (int)len ? -1 : 0;
+	return exe_path_up(out, len, 4, rel);
 }
 
 static inline int have_crit(void)

@@ -85,6 +85,12 @@ static inline int send_uffd(int sock, int uffd)
 	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
 }
 
+/*
+ * A page of the lazy memory written before it is registered (0: none),
+ * as a restorer writing over lazy memory would: the pager must refuse it.
+ */
+static uint64_t app_dirty_page;
+
 /* Map, register, hand over the uffd like CRIU's restore; exit code 100+
  * for setup errors. */
 static inline int app_setup(const char *dir)
@@ -109,6 +115,9 @@ static inline int app_setup(const char *dir)
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
 			 -1, 0) != (void *)areas[i][0])
 			_exit(101);
+		if (app_dirty_page >= areas[i][0] &&
+		    app_dirty_page < areas[i][0] + areas[i][1])
+			*(volatile uint8_t *)app_dirty_page = 0xd1;
 		if (i == 0) {
 			uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 			if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api))

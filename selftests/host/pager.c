@@ -61,10 +61,23 @@ static int plugin_connect(void)
 	return fd;
 }
 
+/* Read the pager's verdict on a task, as the plugin does: 0 for "ok". */
+static int plugin_verdict(int fd)
+{
+	char line[LZB_PLUGIN_VERDICT_MAX];
+	size_t len = 0;
+
+	while (len < sizeof(line) - 1 && read(fd, line + len, 1) == 1 &&
+	       line[len] != '\n')
+		len++;
+	line[len] = '\0';
+	return strcmp(line, "ok") ? -1 : 0;
+}
+
 static int fake_criu(const char *mode, int argc, char **argv)
 {
 	const char *workdir = NULL, *pidfile = NULL;
-	int plugin = plugin_connect(), ready[2];
+	int plugin = plugin_connect(), ready[2], go[2];
 	char c;
 	FILE *f;
 	pid_t app;
@@ -82,15 +95,21 @@ static int fake_criu(const char *mode, int argc, char **argv)
 		plugin_say(plugin, "exit 1");
 		return 1;
 	}
-	if (pipe(ready))
+	if (!strcmp(mode, "dirty"))
+		app_dirty_page = AREA0 + 5 * PAGE;
+	if (pipe(ready) || pipe(go))
 		return 6;
 	app = fork();
 	if (app == 0) {
 		long bad;
 
 		close(ready[0]);
+		close(go[1]);
 		app_setup(workdir);
 		close(ready[1]);	/* handed over: criu may go */
+		/* stopped, as CRIU holds its tasks, until the verdict */
+		if (read(go[0], &c, 1) != 0)
+			_exit(98);
 		bad = check_all();
 		_exit(bad > 99 ? 99 : (int)bad);
 	}
@@ -101,6 +120,12 @@ static int fake_criu(const char *mode, int argc, char **argv)
 	if (!f || fprintf(f, "%d\n", app) < 0 || fclose(f))
 		return 8;
 	plugin_say(plugin, "task %d", app);
+	if (plugin >= 0 && plugin_verdict(plugin)) {
+		kill(app, SIGKILL);
+		plugin_say(plugin, "exit 1");
+		return 1;
+	}
+	close(go[1]);		/* the task runs */
 	plugin_say(plugin, "exit 0");
 	return 0;
 }
@@ -316,6 +341,26 @@ TEST_F_TIMEOUT(pager, refused_task_stops, 120)
 		EXPECT_TRUE(gone(self->ps->root_pid));
 }
 
+/* A lazy page present before the pager installed it: the task never runs. */
+TEST_F_TIMEOUT(pager, present_lazy_page_is_refused, 120)
+{
+	struct lzb_err err = { { 0 } };
+
+	ASSERT_EQ(0, start(self, variant->max_background, "dirty", &err))
+		TH_LOG("%s", err.msg);
+	ASSERT_EQ(-1, lzb_pager_serve(self->p, &err));
+	TH_LOG("%s", err.msg);
+	/* the plugin's verdict, or (streaming got there first) the engine */
+	EXPECT_NE(NULL, strstr(err.msg, "present before the pager installed"));
+	EXPECT_NE(NULL, strstr(err.msg, "0x7e1000005000"));
+	lzb_pager_kill_tree(self->p);
+	if (self->ps->root_pid > 0)
+		EXPECT_TRUE(gone(self->ps->root_pid));
+	EXPECT_FALSE(self->app_done && WIFEXITED(self->app_status))
+		TH_LOG("the task ran: exit status %d",
+		       WEXITSTATUS(self->app_status));
+}
+
 TEST_F_TIMEOUT(pager, criu_failure_stops, 120)
 {
 	struct lzb_err err = { { 0 } };
@@ -327,6 +372,46 @@ TEST_F_TIMEOUT(pager, criu_failure_stops, 120)
 		TH_LOG("%s", err.msg);
 	EXPECT_FALSE(self->ps->criu_done);
 	EXPECT_EQ(0, self->ps->tasks);
+}
+
+static int no_task(void *ctx, int img_pid, int real_pid, int uffd)
+{
+	(void)ctx, (void)img_pid, (void)real_pid;
+	close(uffd);
+	return -EPROTO;
+}
+
+/*
+ * The pager reads the lazy-pages socket from its loop and from the
+ * plugin's verdict, so a call may come when the other already read what
+ * was queued: it must return at once, not wait for a message.
+ */
+TEST(lazy_socket_returns_when_nothing_is_queued)
+{
+	const struct lzb_lazy_socket_ops ops = { .task = no_task };
+	char dir[] = "/tmp/lzb-lazysock-XXXXXX", path[128];
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct lzb_lazy_socket *sock;
+	uint64_t t0;
+	int fd;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_EQ(0, lzb_lazy_socket_listen(dir, &sock));
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s", dir,
+		 LZB_LAZY_SOCKET_NAME);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&addr, sizeof(addr)));
+	t0 = lzb_now_us();
+	EXPECT_EQ(0, lzb_lazy_socket_process(sock, &ops, NULL));	/* accept */
+	EXPECT_EQ(0, lzb_lazy_socket_process(sock, &ops, NULL));	/* nothing */
+	EXPECT_GT(1000000, lzb_now_us() - t0)
+		TH_LOG("waited %llu us", (unsigned long long)(lzb_now_us() - t0));
+	close(fd);
+	/* the hang-up before RSTF is read, and named */
+	EXPECT_EQ(-EPIPE, lzb_lazy_socket_process(sock, &ops, NULL));
+	lzb_lazy_socket_close(sock);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	EXPECT_EQ(0, system(path));
 }
 
 TEST_HARNESS_MAIN

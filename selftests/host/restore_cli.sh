@@ -15,7 +15,7 @@ trap 'rm -rf "$w"' EXIT
 . "$(dirname "$0")/cli-tap.sh"
 
 echo "TAP version 13"
-echo "1..7"
+echo "1..8"
 expect tftp_blksize_below_8 2 "--tftp-blksize takes 8\.\.65464, not '7'" \
 	"$LZB" restore --tftp-blksize 7 --allow-unsigned file:///x
 expect tftp_blksize_above_65464 2 "--tftp-blksize takes .*65464, not '65465'" \
@@ -39,4 +39,31 @@ if [ $rc -eq 1 ] && grep -q "manifest: No such file" "$w/out" &&
 	ok record_keeps_the_options
 else
 	no record_keeps_the_options
+fi
+
+# bytes_fetched counts every image byte fetched, metadata too: a restore
+# whose criu fails at once has fetched the manifest, index and bundle.
+cat >"$w/fake-criu" <<'EOF2'
+#!/bin/sh
+echo "fake criu: refusing" >&2
+exit 1
+EOF2
+chmod +x "$w/fake-criu"
+if selftests/host/make-synthetic-dump "$w/dump" --mib 1 >"$w/out" 2>&1 &&
+	"$LZB" pack --criu-dir "$w/dump" --out "$w/img" >>"$w/out" 2>&1 &&
+	"$LZB" inspect "$w/img" >"$w/inspect" 2>&1; then
+	meta=$(sed -n 's/.*boot bundle \([0-9]*\) bytes, index \([0-9]*\) bytes, manifest \([0-9]*\) bytes/\1 \2 \3/p' "$w/inspect")
+	# shellcheck disable=SC2086 # three numbers
+	want=$(( $(echo $meta | tr ' ' '+') ))
+	"$LZB" restore "file://$w/img" --allow-unsigned --criu "$w/fake-criu" \
+		--workdir "$w/work2" >"$w/out" 2>&1
+	got=$(sed -n 's/^bytes_fetched=//p' "$w/work2/status")
+	echo "# metadata $meta = $want bytes, status bytes_fetched=$got"
+	if [ -n "$meta" ] && [ "$want" -gt 0 ] && [ "$got" = "$want" ]; then
+		ok bytes_fetched_counts_metadata
+	else
+		no bytes_fetched_counts_metadata
+	fi
+else
+	no bytes_fetched_counts_metadata
 fi
