@@ -22,62 +22,62 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	switch (data[0] % 6) {
 	case 0: {
-		struct criu_pagemap pm, back;
+		struct lzb_criu_pagemap pm, back;
 		uint8_t *enc;
 		size_t len;
 		bool fits = true;
 
-		if (criu_parse_pagemap("f", data + 1, size - 1, &pm, &err))
+		if (lzb_criu_parse_pagemap("f", data + 1, size - 1, &pm, &err))
 			break;
 		for (size_t i = 0; i < pm.nr; i++)
 			fits &= pm.e[i].nr_pages <= UINT32_MAX;
-		if (fits && !criu_encode_pagemap(&pm, &enc, &len)) {
-			if (criu_parse_pagemap("g", enc, len, &back, &err))
+		if (fits && !lzb_criu_encode_pagemap(&pm, &enc, &len)) {
+			if (lzb_criu_parse_pagemap("g", enc, len, &back, &err))
 				abort();
 			if (back.nr != pm.nr || back.pages_id != pm.pages_id ||
 			    (pm.nr && memcmp(back.e, pm.e, pm.nr * sizeof(*pm.e))))
 				abort();
-			criu_pagemap_free(&back);
+			lzb_criu_pagemap_free(&back);
 			free(enc);
 		}
-		criu_pagemap_free(&pm);
+		lzb_criu_pagemap_free(&pm);
 		break;
 	}
 	case 1: {
-		struct criu_mm mm;
+		struct lzb_criu_mm mm;
 
-		if (!criu_parse_mm("f", data + 1, size - 1, &mm, &err)) {
+		if (!lzb_criu_parse_mm("f", data + 1, size - 1, &mm, &err)) {
 			for (size_t i = 0; i < mm.nr_vmas; i++)
-				if (criu_mm_find(&mm, mm.vmas[i].start) !=
+				if (lzb_criu_mm_find(&mm, mm.vmas[i].start) !=
 				    &mm.vmas[i])
 					abort();
-			criu_mm_free(&mm);
+			lzb_criu_mm_free(&mm);
 		}
 		break;
 	}
 	case 2: {
-		struct criu_pstree ps;
+		struct lzb_criu_pstree ps;
 		uint64_t sum = 0;
 
-		if (!criu_parse_pstree("f", data + 1, size - 1, &ps, &err)) {
+		if (!lzb_criu_parse_pstree("f", data + 1, size - 1, &ps, &err)) {
 			for (size_t i = 0; i < ps.nr; i++)
 				for (uint32_t t = 0; t < ps.e[i].nr_threads; t++)
 					sum += ps.e[i].threads[t];
 			(void)sum;
-			criu_pstree_free(&ps);
+			lzb_criu_pstree_free(&ps);
 		}
 		break;
 	}
 	case 3: {
-		struct criu_inventory inv;
+		struct lzb_criu_inventory inv;
 
-		criu_parse_inventory("f", data + 1, size - 1, &inv, &err);
+		lzb_criu_parse_inventory("f", data + 1, size - 1, &inv, &err);
 		break;
 	}
 	case 5: {
 		uint64_t sp;
 
-		criu_parse_core_sp("f", data + 1, size - 1, &sp, &err);
+		lzb_criu_parse_core_sp("f", data + 1, size - 1, &sp, &err);
 		break;
 	}
 	default: {

@@ -16,8 +16,7 @@
 struct pstate {
 	const char *fname;
 	int line;
-	char *err;
-	size_t errlen;
+	struct lzb_err *err;
 	struct lzb_appset *a;
 	struct lzb_service *svc;	/* current [service], or NULL */
 	int in_appset;
@@ -29,17 +28,13 @@ static int perr(struct pstate *ps, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static int perr(struct pstate *ps, const char *fmt, ...)
 {
+	char what[sizeof(ps->err->msg)];
 	va_list ap;
-	int n;
 
-	if (!ps->err || !ps->errlen)
-		return -EINVAL;
-	n = snprintf(ps->err, ps->errlen, "%s:%d: ", ps->fname, ps->line);
-	if (n < 0 || (size_t)n >= ps->errlen)
-		return -EINVAL;
 	va_start(ap, fmt);
-	vsnprintf(ps->err + n, ps->errlen - n, fmt, ap);
+	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	lzb_errf(ps->err, "%s:%d: %s", ps->fname, ps->line, what);
 	return -EINVAL;
 }
 
@@ -87,10 +82,10 @@ static int once(struct pstate *ps, unsigned bit, const char *key)
 static int argv_value(struct pstate *ps, const char *key, const char *val,
 		      struct lzb_argv *out)
 {
-	char msg[160];
+	struct lzb_err why;
 
-	if (lzb_argv_split(val, out, msg, sizeof(msg)))
-		return perr(ps, "%s: %s", key, msg);
+	if (lzb_argv_split(val, out, &why))
+		return perr(ps, "%s: %s", key, why.msg);
 	return 0;
 }
 
@@ -223,7 +218,7 @@ static int appset_key(struct pstate *ps, const char *key, const char *val)
 static int service_key(struct pstate *ps, const char *key, const char *val)
 {
 	struct lzb_service *s = ps->svc;
-	char msg[200];
+	struct lzb_err why;
 
 	if (!strcmp(key, "command"))
 		return once(ps, K_COMMAND, key) ? -EINVAL :
@@ -253,9 +248,8 @@ static int service_key(struct pstate *ps, const char *key, const char *val)
 		if (s->nprobes == LZB_APPSET_MAX_PROBES)
 			return perr(ps, "more than %d ready probes",
 				    LZB_APPSET_MAX_PROBES);
-		if (lzb_probe_parse(val, &s->probes[s->nprobes], msg,
-				    sizeof(msg)))
-			return perr(ps, "ready: %s", msg);
+		if (lzb_probe_parse(val, &s->probes[s->nprobes], &why))
+			return perr(ps, "ready: %s", why.msg);
 		s->nprobes++;
 		return 0;
 	}
@@ -352,10 +346,10 @@ static int parse_line(struct pstate *ps, char *line)
 }
 
 int lzb_appset_parse(const char *text, size_t len, const char *fname,
-		     struct lzb_appset *out, char *err, size_t errlen)
+		     struct lzb_appset *out, struct lzb_err *err)
 {
 	struct pstate ps = { .fname = fname ? fname : "<appset>", .err = err,
-			     .errlen = errlen, .a = out };
+			     .a = out };
 	char buf[LZB_APPSET_MAX_LINE + 2];
 	size_t pos = 0;
 	int ret = 0;
@@ -400,8 +394,7 @@ out:
 	return ret;
 }
 
-int lzb_appset_load(const char *path, struct lzb_appset *out, char *err,
-		    size_t errlen)
+int lzb_appset_load(const char *path, struct lzb_appset *out, struct lzb_err *err)
 {
 	char *buf;
 	ssize_t n;
@@ -411,13 +404,13 @@ int lzb_appset_load(const char *path, struct lzb_appset *out, char *err,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		lzb_errf(err, "%s: %s", path, strerror(errno));
 		return ret;
 	}
 	buf = malloc(LZB_APPSET_MAX_FILE + 1);
 	if (!buf) {
 		close(fd);
-		snprintf(err, errlen, "%s: out of memory", path);
+		lzb_errf(err, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	while ((n = read(fd, buf + got, LZB_APPSET_MAX_FILE + 1 - got)) > 0) {
@@ -427,13 +420,13 @@ int lzb_appset_load(const char *path, struct lzb_appset *out, char *err,
 	}
 	if (n < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		lzb_errf(err, "%s: %s", path, strerror(errno));
 		close(fd);
 		free(buf);
 		return ret;
 	}
 	close(fd);
-	ret = lzb_appset_parse(buf, got, path, out, err, errlen);
+	ret = lzb_appset_parse(buf, got, path, out, err);
 	free(buf);
 	return ret;
 }

@@ -54,10 +54,9 @@ struct lzb_appset {
  * 0, or -EINVAL with "FNAME:LINE: message" in ERR (OUT is then freed).
  */
 int lzb_appset_parse(const char *text, size_t len, const char *fname,
-		     struct lzb_appset *out, char *err, size_t errlen);
+		     struct lzb_appset *out, struct lzb_err *err);
 /* Read and parse a file.  -errno for I/O, -EINVAL for content. */
-int lzb_appset_load(const char *path, struct lzb_appset *out, char *err,
-		    size_t errlen);
+int lzb_appset_load(const char *path, struct lzb_appset *out, struct lzb_err *err);
 void lzb_appset_free(struct lzb_appset *a);
 /* "pid mount uts ipc" and so on, for messages and docs. */
 void lzb_appset_ns_names(unsigned long ns, char *buf, size_t len);

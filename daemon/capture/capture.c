@@ -12,6 +12,7 @@
 
 #include "capture/capture.h"
 #include "capture/filedeps.h"
+#include "util/vec.h"
 
 static int add_pid(pid_t *pids, int n, int max, pid_t p)
 {
@@ -196,7 +197,8 @@ unsigned lzb_tree_needs(const pid_t *pids, int n, FILE *why)
 struct deplist {
 	char **path;
 	unsigned *kind;		/* 1 map, 2 open */
-	int n, cap;
+	int n;
+	size_t cap, kind_cap;	/* of path, of kind */
 };
 
 static int dep_add(struct deplist *l, const char *path, unsigned kind)
@@ -211,20 +213,9 @@ static int dep_add(struct deplist *l, const char *path, unsigned kind)
 			l->kind[i] |= kind;
 			return 0;
 		}
-	if (l->n == l->cap) {
-		int cap = l->cap ? 2 * l->cap : 64;
-		char **p = realloc(l->path, cap * sizeof(*p));
-		unsigned *k;
-
-		if (!p)
-			return -ENOMEM;
-		l->path = p;
-		k = realloc(l->kind, cap * sizeof(*k));
-		if (!k)
-			return -ENOMEM;
-		l->kind = k;
-		l->cap = cap;
-	}
+	if (LZB_VEC_RESERVE(l->path, l->n, l->cap, 1) ||
+	    LZB_VEC_RESERVE(l->kind, l->n, l->kind_cap, 1))
+		return -ENOMEM;
 	l->path[l->n] = strdup(path);
 	if (!l->path[l->n])
 		return -ENOMEM;
@@ -296,8 +287,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int lzb_write_filedeps(const pid_t *pids, int n, const char *path, char *err,
-		       size_t errlen)
+int lzb_write_filedeps(const pid_t *pids, int n, const char *path, struct lzb_err *err)
 {
 	static const char *const kinds[] = { "", "map", "open", "map+open" };
 	struct deplist l = { 0 };
@@ -311,14 +301,14 @@ int lzb_write_filedeps(const pid_t *pids, int n, const char *path, char *err,
 			ret = collect_fds(pids[i], &l);
 	}
 	if (ret) {
-		snprintf(err, errlen, "listing the tree's files: %s",
+		lzb_errf(err, "listing the tree's files: %s",
 			 strerror(-ret));
 		goto out;
 	}
 	f = fopen(path, "we");
 	if (!f) {
 		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		lzb_errf(err, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	fprintf(f, "%s\n# KIND SIZE MTIME HASH(BLAKE2b-256) PATH\n",
@@ -345,7 +335,7 @@ int lzb_write_filedeps(const pid_t *pids, int n, const char *path, char *err,
 		if (r == -ENOENT || r == -EINVAL)
 			continue;	/* gone, or not a regular file */
 		if (r) {
-			snprintf(err, errlen, "%s: %s", sorted[i],
+			lzb_errf(err, "%s: %s", sorted[i],
 				 strerror(-r));
 			ret = r;
 			break;
@@ -357,8 +347,8 @@ int lzb_write_filedeps(const pid_t *pids, int n, const char *path, char *err,
 	}
 	if (fclose(f) && !ret)
 		ret = -errno;
-	if (ret && !err[0])
-		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+	if (ret && !err->msg[0])
+		lzb_errf(err, "%s: %s", path, strerror(-ret));
 out:
 	for (i = 0; i < l.n; i++)
 		free(l.path[i]);

@@ -10,6 +10,13 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "util/lzb_error.h"
+
+/*
+ * How many processes a walk of a live tree (lzb_tree_pids) collects.  It is
+ * not the task limit of an image (util/task_limit.h): the kill path walks
+ * criu and whatever the restored tasks forked since, and must find them all.
+ */
 #define LZB_TREE_MAX 4096
 
 /* ROOT and all its descendants (threads' children too).  Count or -errno. */
@@ -36,8 +43,7 @@ unsigned lzb_tree_needs(const pid_t *pids, int n, FILE *why);
  * regular file in /proc/PID/maps and /proc/PID/fd outside /proc, /sys and
  * /dev.  Number of files, or -errno with ERR.
  */
-int lzb_write_filedeps(const pid_t *pids, int n, const char *path, char *err,
-		       size_t errlen);
+int lzb_write_filedeps(const pid_t *pids, int n, const char *path, struct lzb_err *err);
 
 /* Name a pid for messages: a callback gives "service NAME" or NULL. */
 typedef const char *(*lzb_pid_namer)(pid_t pid, void *arg);

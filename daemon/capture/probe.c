@@ -16,26 +16,7 @@
 
 #include "capture/probe.h"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "util/clock.h"
 
 void lzb_argv_free(struct lzb_argv *a)
 {
@@ -69,8 +50,7 @@ int lzb_argv_copy(struct lzb_argv *dst, const struct lzb_argv *src)
 	return 0;
 }
 
-int lzb_argv_split(const char *s, struct lzb_argv *out, char *err,
-		   size_t errlen)
+int lzb_argv_split(const char *s, struct lzb_argv *out, struct lzb_err *err)
 {
 	size_t len = strlen(s);
 	char *word = malloc(len + 1);
@@ -82,7 +62,7 @@ int lzb_argv_split(const char *s, struct lzb_argv *out, char *err,
 	out->argv = NULL;
 	if (!word || !v) {
 		ret = -ENOMEM;
-		seterr(err, errlen, "out of memory");
+		lzb_errf(err, "out of memory");
 		goto fail;
 	}
 	for (;;) {
@@ -99,8 +79,7 @@ int lzb_argv_split(const char *s, struct lzb_argv *out, char *err,
 				const char *q = strchr(p + 1, '\'');
 
 				if (!q) {
-					seterr(err, errlen,
-					       "unterminated ' quote");
+					lzb_errf(err, "unterminated ' quote");
 					goto fail;
 				}
 				memcpy(word + w, p + 1, q - p - 1);
@@ -115,15 +94,15 @@ int lzb_argv_split(const char *s, struct lzb_argv *out, char *err,
 					word[w++] = *p++;
 				}
 				if (*p != '"') {
-					seterr(err, errlen,
-					       "unterminated \" quote");
+					lzb_errf(err,
+						 "unterminated \" quote");
 					goto fail;
 				}
 				p++;
 			} else if (*p == '\\') {
 				if (!p[1]) {
-					seterr(err, errlen,
-					       "trailing backslash");
+					lzb_errf(err,
+						 "trailing backslash");
 					goto fail;
 				}
 				word[w++] = p[1];
@@ -135,21 +114,21 @@ int lzb_argv_split(const char *s, struct lzb_argv *out, char *err,
 		if (!have)
 			continue;
 		if (n == LZB_ARGV_MAX) {
-			seterr(err, errlen, "more than %d words",
-			       LZB_ARGV_MAX);
+			lzb_errf(err, "more than %d words",
+				 LZB_ARGV_MAX);
 			goto fail;
 		}
 		word[w] = '\0';
 		v[n] = strdup(word);
 		if (!v[n]) {
 			ret = -ENOMEM;
-			seterr(err, errlen, "out of memory");
+			lzb_errf(err, "out of memory");
 			goto fail;
 		}
 		n++;
 	}
 	if (!n) {
-		seterr(err, errlen, "empty command");
+		lzb_errf(err, "empty command");
 		goto fail;
 	}
 	free(word);
@@ -168,7 +147,7 @@ fail:
 
 /* "HOST:PORT" or "[V6]:PORT" */
 static int parse_hostport(const char *s, size_t len, struct lzb_probe *p,
-			  char *err, size_t errlen)
+			  struct lzb_err *err)
 {
 	const char *colon, *end = s + len;
 	size_t hl;
@@ -180,7 +159,7 @@ static int parse_hostport(const char *s, size_t len, struct lzb_probe *p,
 		const char *rb = memchr(s, ']', len);
 
 		if (!rb || rb + 1 >= end || rb[1] != ':') {
-			seterr(err, errlen, "expected [ADDRESS]:PORT");
+			lzb_errf(err, "expected [ADDRESS]:PORT");
 			return -EINVAL;
 		}
 		hl = rb - s - 1;
@@ -192,17 +171,17 @@ static int parse_hostport(const char *s, size_t len, struct lzb_probe *p,
 			if (*q == ':')
 				colon = q;
 		if (!colon) {
-			seterr(err, errlen, "expected HOST:PORT");
+			lzb_errf(err, "expected HOST:PORT");
 			return -EINVAL;
 		}
 		hl = colon - s;
 	}
 	if (!hl || hl >= sizeof(p->host)) {
-		seterr(err, errlen, "bad host name length");
+		lzb_errf(err, "bad host name length");
 		return -EINVAL;
 	}
 	if ((size_t)(end - colon - 1) >= sizeof(pbuf) || end - colon - 1 < 1) {
-		seterr(err, errlen, "bad port");
+		lzb_errf(err, "bad port");
 		return -EINVAL;
 	}
 	memcpy(pbuf, colon + 1, end - colon - 1);
@@ -211,7 +190,7 @@ static int parse_hostport(const char *s, size_t len, struct lzb_probe *p,
 	port = strtol(pbuf, &e, 10);
 	if (*e || errno || port < 1 || port > 65535 || pbuf[0] == '+' ||
 	    pbuf[0] == '-') {
-		seterr(err, errlen, "bad port '%s' (1-65535)", pbuf);
+		lzb_errf(err, "bad port '%s' (1-65535)", pbuf);
 		return -EINVAL;
 	}
 	memcpy(p->host, s, hl);
@@ -220,8 +199,7 @@ static int parse_hostport(const char *s, size_t len, struct lzb_probe *p,
 	return 0;
 }
 
-static int parse_http(const char *rest, struct lzb_probe *p, char *err,
-		      size_t errlen)
+static int parse_http(const char *rest, struct lzb_probe *p, struct lzb_err *err)
 {
 	const char *url = rest, *urlend, *hp, *slash;
 	char *e;
@@ -229,7 +207,7 @@ static int parse_http(const char *rest, struct lzb_probe *p, char *err,
 
 	urlend = url + strcspn(url, " \t");
 	if (strncmp(url, "http://", 7)) {
-		seterr(err, errlen, "http probe needs an http:// URL");
+		lzb_errf(err, "http probe needs an http:// URL");
 		return -EINVAL;
 	}
 	hp = url + 7;
@@ -237,14 +215,14 @@ static int parse_http(const char *rest, struct lzb_probe *p, char *err,
 	if (!slash)
 		slash = urlend;
 	if (slash - hp == 0) {
-		seterr(err, errlen, "http URL without a host");
+		lzb_errf(err, "http URL without a host");
 		return -EINVAL;
 	}
 	/* A URL without a port means 80. */
 	if (memchr(hp, ':', slash - hp) &&
 	    !(hp[0] == '[' && ((const char *)memchr(hp, ']', slash - hp) ==
 			       slash - 1))) {
-		if (parse_hostport(hp, slash - hp, p, err, errlen))
+		if (parse_hostport(hp, slash - hp, p, err))
 			return -EINVAL;
 	} else {
 		size_t hl = slash - hp;
@@ -254,7 +232,7 @@ static int parse_http(const char *rest, struct lzb_probe *p, char *err,
 			hl -= 2;
 		}
 		if (!hl || hl >= sizeof(p->host)) {
-			seterr(err, errlen, "bad host name length");
+			lzb_errf(err, "bad host name length");
 			return -EINVAL;
 		}
 		memcpy(p->host, hp, hl);
@@ -265,7 +243,7 @@ static int parse_http(const char *rest, struct lzb_probe *p, char *err,
 		strcpy(p->path, "/");
 	} else {
 		if ((size_t)(urlend - slash) >= sizeof(p->path)) {
-			seterr(err, errlen, "URL path too long");
+			lzb_errf(err, "URL path too long");
 			return -EINVAL;
 		}
 		memcpy(p->path, slash, urlend - slash);
@@ -277,8 +255,8 @@ static int parse_http(const char *rest, struct lzb_probe *p, char *err,
 		st = strtol(rest, &e, 10);
 		e += strspn(e, " \t");
 		if (*e || errno || st < 100 || st > 599) {
-			seterr(err, errlen,
-			       "bad expected status '%s' (100-599)", rest);
+			lzb_errf(err,
+				 "bad expected status '%s' (100-599)", rest);
 			return -EINVAL;
 		}
 	}
@@ -286,8 +264,7 @@ static int parse_http(const char *rest, struct lzb_probe *p, char *err,
 	return 0;
 }
 
-int lzb_probe_parse(const char *spec, struct lzb_probe *p, char *err,
-		    size_t errlen)
+int lzb_probe_parse(const char *spec, struct lzb_probe *p, struct lzb_err *err)
 {
 	const char *kind = spec + strspn(spec, " \t");
 	size_t kl = strcspn(kind, " \t");
@@ -301,42 +278,42 @@ int lzb_probe_parse(const char *spec, struct lzb_probe *p, char *err,
 	while (rl && (rest[rl - 1] == ' ' || rest[rl - 1] == '\t'))
 		rl--;
 	if (!kl) {
-		seterr(err, errlen, "empty probe");
+		lzb_errf(err, "empty probe");
 		return -EINVAL;
 	}
 	if (!rl) {
-		seterr(err, errlen, "probe '%.*s' needs an argument",
-		       (int)kl, kind);
+		lzb_errf(err, "probe '%.*s' needs an argument",
+			 (int)kl, kind);
 		return -EINVAL;
 	}
 	if (kl == 3 && !strncmp(kind, "tcp", 3)) {
 		p->kind = LZB_PROBE_TCP;
 		if (strcspn(rest, " \t") != rl) {
-			seterr(err, errlen, "tcp probe takes one HOST:PORT");
+			lzb_errf(err, "tcp probe takes one HOST:PORT");
 			return -EINVAL;
 		}
-		return parse_hostport(rest, rl, p, err, errlen);
+		return parse_hostport(rest, rl, p, err);
 	}
 	if (kl == 10 && !strncmp(kind, "redis-ping", 10)) {
 		p->kind = LZB_PROBE_REDIS;
 		if (strcspn(rest, " \t") != rl) {
-			seterr(err, errlen,
-			       "redis-ping probe takes one HOST:PORT");
+			lzb_errf(err,
+				 "redis-ping probe takes one HOST:PORT");
 			return -EINVAL;
 		}
-		return parse_hostport(rest, rl, p, err, errlen);
+		return parse_hostport(rest, rl, p, err);
 	}
 	if (kl == 4 && !strncmp(kind, "http", 4)) {
 		p->kind = LZB_PROBE_HTTP;
-		return parse_http(rest, p, err, errlen);
+		return parse_http(rest, p, err);
 	}
 	if (kl == 7 && !strncmp(kind, "command", 7)) {
 		p->kind = LZB_PROBE_COMMAND;
-		return lzb_argv_split(rest, &p->cmd, err, errlen);
+		return lzb_argv_split(rest, &p->cmd, err);
 	}
-	seterr(err, errlen,
-	       "unknown probe '%.*s' (tcp, http, redis-ping, command)",
-	       (int)kl, kind);
+	lzb_errf(err,
+		 "unknown probe '%.*s' (tcp, http, redis-ping, command)",
+		 (int)kl, kind);
 	return -EINVAL;
 }
 
@@ -348,20 +325,20 @@ void lzb_probe_free(struct lzb_probe *p)
 
 static int remaining(long long deadline)
 {
-	long long left = deadline - now_ms();
+	long long left = deadline - (long long)lzb_now_ms();
 
 	return left > 0 ? (int)left : 0;
 }
 
 static int connect_timeout(const struct lzb_probe *p, long long deadline,
-			   char *err, size_t errlen)
+			   struct lzb_err *err)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
 	int fd = -1, gai, ret = -ECONNREFUSED;
 
 	gai = getaddrinfo(p->host, p->port, &hints, &res);
 	if (gai) {
-		seterr(err, errlen, "%s: %s", p->host, gai_strerror(gai));
+		lzb_errf(err, "%s: %s", p->host, gai_strerror(gai));
 		return -EHOSTUNREACH;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
@@ -402,8 +379,8 @@ next:
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		seterr(err, errlen, "connect %s port %s: %s", p->host,
-		       p->port, strerror(-ret));
+		lzb_errf(err, "connect %s port %s: %s", p->host,
+			 p->port, strerror(-ret));
 	return fd >= 0 ? fd : ret;
 }
 
@@ -460,8 +437,7 @@ static ssize_t recv_until(int fd, char *buf, size_t cap, const char *stop,
 	return got;
 }
 
-static int probe_http(const struct lzb_probe *p, long long deadline, char *err,
-		      size_t errlen)
+static int probe_http(const struct lzb_probe *p, long long deadline, struct lzb_err *err)
 {
 	char req[1400], resp[512];
 	int fd, ret, status;
@@ -469,7 +445,7 @@ static int probe_http(const struct lzb_probe *p, long long deadline, char *err,
 	const char *host = p->host;
 	int v6 = strchr(host, ':') != NULL;
 
-	fd = connect_timeout(p, deadline, err, errlen);
+	fd = connect_timeout(p, deadline, err);
 	if (fd < 0)
 		return fd;
 	snprintf(req, sizeof(req),
@@ -478,33 +454,33 @@ static int probe_http(const struct lzb_probe *p, long long deadline, char *err,
 		 p->path, v6 ? "[" : "", host, v6 ? "]" : "", p->port);
 	ret = send_all(fd, req, strlen(req), deadline);
 	if (ret) {
-		seterr(err, errlen, "GET %s: sending: %s", p->path,
-		       strerror(-ret));
+		lzb_errf(err, "GET %s: sending: %s", p->path,
+			 strerror(-ret));
 		goto out;
 	}
 	n = recv_until(fd, resp, sizeof(resp), "\r\n", deadline);
 	if (n < 0) {
 		ret = (int)n;
-		seterr(err, errlen, "GET %s: no answer: %s", p->path,
-		       strerror(-ret));
+		lzb_errf(err, "GET %s: no answer: %s", p->path,
+			 strerror(-ret));
 		goto out;
 	}
 	if (n == 0) {
 		ret = -EPROTO;
-		seterr(err, errlen, "GET %s: connection closed without an "
-		       "answer", p->path);
+		lzb_errf(err, "GET %s: connection closed without an "
+			 "answer", p->path);
 		goto out;
 	}
 	if (sscanf(resp, "HTTP/%*d.%*d %3d", &status) != 1) {
 		ret = -EPROTO;
-		seterr(err, errlen, "GET %s: not an HTTP status line: %.40s",
-		       p->path, resp);
+		lzb_errf(err, "GET %s: not an HTTP status line: %.40s",
+			 p->path, resp);
 		goto out;
 	}
 	if (status != p->status) {
 		ret = -EPROTO;
-		seterr(err, errlen, "GET %s answered %d, expected %d", p->path,
-		       status, p->status);
+		lzb_errf(err, "GET %s answered %d, expected %d", p->path,
+			 status, p->status);
 		goto out;
 	}
 	ret = 0;
@@ -514,38 +490,38 @@ out:
 }
 
 static int probe_redis(const struct lzb_probe *p, long long deadline,
-		       char *err, size_t errlen)
+		       struct lzb_err *err)
 {
 	static const char ping[] = "*1\r\n$4\r\nPING\r\n";
 	char resp[256];
 	int fd, ret;
 	ssize_t n;
 
-	fd = connect_timeout(p, deadline, err, errlen);
+	fd = connect_timeout(p, deadline, err);
 	if (fd < 0)
 		return fd;
 	ret = send_all(fd, ping, sizeof(ping) - 1, deadline);
 	if (ret) {
-		seterr(err, errlen, "PING: %s", strerror(-ret));
+		lzb_errf(err, "PING: %s", strerror(-ret));
 		goto out;
 	}
 	n = recv_until(fd, resp, sizeof(resp), "\r\n", deadline);
 	if (n < 0) {
 		ret = (int)n;
-		seterr(err, errlen, "PING: no answer: %s", strerror(-ret));
+		lzb_errf(err, "PING: no answer: %s", strerror(-ret));
 		goto out;
 	}
 	if (n == 0) {
 		ret = -EPROTO;
-		seterr(err, errlen, "PING: connection closed without an "
-		       "answer");
+		lzb_errf(err, "PING: connection closed without an "
+			 "answer");
 		goto out;
 	}
 	if (strncmp(resp, "+PONG\r\n", 7)) {
 		/* e.g. "-LOADING Redis is loading the dataset in memory" */
 		ret = -EPROTO;
 		resp[strcspn(resp, "\r\n")] = '\0';
-		seterr(err, errlen, "PING answered '%.80s'", resp);
+		lzb_errf(err, "PING answered '%.80s'", resp);
 		goto out;
 	}
 	ret = 0;
@@ -555,14 +531,14 @@ out:
 }
 
 static int probe_command(const struct lzb_probe *p, long long deadline,
-			 char *err, size_t errlen)
+			 struct lzb_err *err)
 {
 	pid_t pid, w;
 	int status = 0;
 
 	pid = fork();
 	if (pid < 0) {
-		seterr(err, errlen, "fork: %s", strerror(errno));
+		lzb_errf(err, "fork: %s", strerror(errno));
 		return -errno;
 	}
 	if (pid == 0) {
@@ -584,15 +560,15 @@ static int probe_command(const struct lzb_probe *p, long long deadline,
 		if (w == pid)
 			break;
 		if (w < 0 && errno != EINTR) {
-			seterr(err, errlen, "waitpid: %s", strerror(errno));
+			lzb_errf(err, "waitpid: %s", strerror(errno));
 			return -ECHILD;
 		}
 		if (!remaining(deadline)) {
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			seterr(err, errlen, "command '%s' timed out",
-			       p->cmd.argv[0]);
+			lzb_errf(err, "command '%s' timed out",
+				 p->cmd.argv[0]);
 			return -ETIMEDOUT;
 		}
 		usleep(10000);
@@ -600,49 +576,48 @@ static int probe_command(const struct lzb_probe *p, long long deadline,
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status))
-		seterr(err, errlen, "command '%s' exited with %d",
-		       p->cmd.argv[0], WEXITSTATUS(status));
+		lzb_errf(err, "command '%s' exited with %d",
+			 p->cmd.argv[0], WEXITSTATUS(status));
 	else
-		seterr(err, errlen, "command '%s' killed by signal %d",
-		       p->cmd.argv[0], WTERMSIG(status));
+		lzb_errf(err, "command '%s' killed by signal %d",
+			 p->cmd.argv[0], WTERMSIG(status));
 	return -EPROTO;
 }
 
-int lzb_probe_once(const struct lzb_probe *p, int timeout_ms, char *err,
-		   size_t errlen)
+int lzb_probe_once(const struct lzb_probe *p, int timeout_ms, struct lzb_err *err)
 {
-	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 1);
+	long long deadline = (long long)lzb_now_ms() + (timeout_ms > 0 ? timeout_ms : 1);
 	int fd;
 
 	switch (p->kind) {
 	case LZB_PROBE_TCP:
-		fd = connect_timeout(p, deadline, err, errlen);
+		fd = connect_timeout(p, deadline, err);
 		if (fd < 0)
 			return fd;
 		close(fd);
 		return 0;
 	case LZB_PROBE_HTTP:
-		return probe_http(p, deadline, err, errlen);
+		return probe_http(p, deadline, err);
 	case LZB_PROBE_REDIS:
-		return probe_redis(p, deadline, err, errlen);
+		return probe_redis(p, deadline, err);
 	case LZB_PROBE_COMMAND:
-		return probe_command(p, deadline, err, errlen);
+		return probe_command(p, deadline, err);
 	}
-	seterr(err, errlen, "unknown probe kind %d", (int)p->kind);
+	lzb_errf(err, "unknown probe kind %d", (int)p->kind);
 	return -EINVAL;
 }
 
 int lzb_probe_wait(const struct lzb_probe *p, int total_ms, int interval_ms,
-		   char *err, size_t errlen)
+		   struct lzb_err *err)
 {
-	long long deadline = now_ms() + total_ms;
+	long long deadline = (long long)lzb_now_ms() + total_ms;
 	int ret;
 
 	for (;;) {
 		int left = remaining(deadline);
 		int once = left < 5000 ? left : 5000;
 
-		ret = lzb_probe_once(p, once ? once : 1, err, errlen);
+		ret = lzb_probe_once(p, once ? once : 1, err);
 		if (!ret)
 			return 0;
 		if (!remaining(deadline))

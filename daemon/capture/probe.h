@@ -17,6 +17,8 @@
 
 #include <stddef.h>
 
+#include "util/lzb_error.h"
+
 #define LZB_ARGV_MAX 128
 
 /* A command line split like a shell would, without any expansion. */
@@ -29,8 +31,7 @@ struct lzb_argv {
  * Split S into words: blanks separate, '...' is literal, "..." takes \" \\
  * escapes, \c outside quotes is c.  0 or -EINVAL with a message in ERR.
  */
-int lzb_argv_split(const char *s, struct lzb_argv *out, char *err,
-		   size_t errlen);
+int lzb_argv_split(const char *s, struct lzb_argv *out, struct lzb_err *err);
 void lzb_argv_free(struct lzb_argv *a);
 int lzb_argv_copy(struct lzb_argv *dst, const struct lzb_argv *src);
 
@@ -52,8 +53,7 @@ struct lzb_probe {
 };
 
 /* Parse one probe as written after "ready =".  0 or -EINVAL with ERR. */
-int lzb_probe_parse(const char *spec, struct lzb_probe *p, char *err,
-		    size_t errlen);
+int lzb_probe_parse(const char *spec, struct lzb_probe *p, struct lzb_err *err);
 void lzb_probe_free(struct lzb_probe *p);
 
 /*
@@ -61,14 +61,13 @@ void lzb_probe_free(struct lzb_probe *p);
  * (-ETIMEDOUT, -ECONNREFUSED, -EPROTO for a wrong answer...) with what was
  * seen in ERR.
  */
-int lzb_probe_once(const struct lzb_probe *p, int timeout_ms, char *err,
-		   size_t errlen);
+int lzb_probe_once(const struct lzb_probe *p, int timeout_ms, struct lzb_err *err);
 
 /*
  * Ask every INTERVAL_MS until ready or TOTAL_MS have passed.  0, or the
  * last failure (ERR says what it was).
  */
 int lzb_probe_wait(const struct lzb_probe *p, int total_ms, int interval_ms,
-		   char *err, size_t errlen);
+		   struct lzb_err *err);
 
 #endif

@@ -7,6 +7,8 @@
 
 #include "util/file_util.h"
 #include "capture/profile.h"
+#include "util/page.h"
+#include "util/vec.h"
 
 /* Parse an unsigned number (decimal or 0x hex) spanning [s, e). */
 static int parse_num(const char *s, const char *e, uint64_t max, uint64_t *v)
@@ -102,7 +104,7 @@ int lzb_profile_parse(const char *name, const uint8_t *buf, size_t len,
 			return lzb_errf(err, "%s:%zu: want \"PID 0xVADDR [NPAGES]\" "
 					"or \"ready\"", name, lineno);
 		}
-		if (va % 4096 || np > ((1ull << 57) - va) / 4096) {
+		if (va % LZB_PAGE_SIZE || np > ((1ull << 57) - va) / LZB_PAGE_SIZE) {
 			lzb_profile_free(p);
 			return lzb_errf(err, "%s:%zu: address 0x%" PRIx64 " is not "
 					"page aligned or the range is too long",
@@ -113,16 +115,9 @@ int lzb_profile_parse(const char *name, const uint8_t *buf, size_t len,
 			return lzb_errf(err, "%s: more than %u entries", name,
 					LZB_PROFILE_MAX_ENTRIES);
 		}
-		if (p->nr == cap) {
-			size_t c2 = cap ? cap * 2 : 256;
-			void *n = realloc(p->e, c2 * sizeof(*p->e));
-
-			if (!n) {
-				lzb_profile_free(p);
-				return lzb_errf(err, "%s: out of memory", name);
-			}
-			p->e = n;
-			cap = c2;
+		if (LZB_VEC_RESERVE(p->e, p->nr, cap, 1)) {
+			lzb_profile_free(p);
+			return lzb_errf(err, "%s: out of memory", name);
 		}
 		p->e[p->nr++] = (struct lzb_profile_entry){
 			.pid = (uint32_t)pid, .vaddr = va,

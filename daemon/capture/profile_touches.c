@@ -10,8 +10,8 @@
 
 #include "util/file_util.h"
 #include "capture/profile.h"
-
-#define PAGE 4096u
+#include "util/page.h"
+#include "util/vec.h"
 
 void lzb_touches_free(struct lzb_touches *t)
 {
@@ -22,15 +22,8 @@ void lzb_touches_free(struct lzb_touches *t)
 int lzb_touches_add(struct lzb_touches *t, uint32_t pid, uint64_t vaddr,
 		    uint64_t t_us, bool hot)
 {
-	if (t->nr == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		void *n = realloc(t->v, cap * sizeof(*t->v));
-
-		if (!n)
-			return -ENOMEM;
-		t->v = n;
-		t->cap = cap;
-	}
+	if (LZB_VEC_RESERVE(t->v, t->nr, t->cap, 1))
+		return -ENOMEM;
 	t->v[t->nr++] = (struct lzb_touch){ .pid = pid, .vaddr = vaddr,
 					    .t_us = t_us, .hot = hot };
 	return 0;
@@ -193,7 +186,7 @@ int lzb_touches_write_profile(const char *path, const struct lzb_touches *t,
 		}
 		for (j = i + 1; j < t->nr && j - i < LZB_PROFILE_MAX_RUN &&
 		     t->v[j].hot == t->v[i].hot && t->v[j].pid == t->v[i].pid &&
-		     t->v[j].vaddr == t->v[i].vaddr + (j - i) * PAGE; j++)
+		     t->v[j].vaddr == t->v[i].vaddr + (j - i) * LZB_PAGE_SIZE; j++)
 			;
 		fprintf(f, "%" PRIu32 " 0x%" PRIx64 " %zu # +%" PRIu64 ".%03"
 			PRIu64 " ms\n", t->v[i].pid, t->v[i].vaddr, j - i,

@@ -25,6 +25,7 @@
 #include "capture/capture.h"
 #include "cli/commands.h"
 #include "capture/filedeps.h"
+#include "util/clock.h"
 
 static const char usage[] =
 	"usage: lazyboot capture [--criu PATH] [--init PATH] [--keep-running]\n"
@@ -89,14 +90,6 @@ struct capture {
 	pid_t root;
 	int status_r, status_w;	/* the pipe root_main reports on */
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- inside the new namespaces ------------------------------------- */
 
@@ -299,17 +292,17 @@ static void map_host_pids(struct capture *c)
 static int wait_ready(struct capture *c, int i)
 {
 	const struct lzb_service *s = &c->a.svc[i];
-	long long deadline = now_ms() + 1000LL * s->ready_timeout_s;
-	char err[512] = "";
+	long long deadline = (long long)lzb_now_ms() + 1000LL * s->ready_timeout_s;
+	struct lzb_err err = { "" };
 	int k, ret = 0;
 
 	for (k = 0; k < s->nprobes; k++) {
 		for (;;) {
-			long long left = deadline - now_ms();
+			long long left = deadline - (long long)lzb_now_ms();
 
 			ret = lzb_probe_once(&s->probes[k],
 					     left < 5000 ? (int)left : 5000,
-					     err, sizeof(err));
+					     &err);
 			if (!ret)
 				break;
 			if (!alive(c->run[i].hostpid)) {
@@ -318,15 +311,15 @@ static int wait_ready(struct capture *c, int i)
 					"'%s': %s); its output goes to "
 					"/dev/null: run '%s' by hand to see "
 					"why\n", s->name, c->run[i].hostpid,
-					s->probes[k].spec, err,
+					s->probes[k].spec, err.msg,
 					s->command.argv[0]);
 				return -1;
 			}
-			if (now_ms() >= deadline) {
+			if ((long long)lzb_now_ms() >= deadline) {
 				fprintf(stderr, "capture: service %s not ready "
 					"after %d s: probe '%s': %s\n",
 					s->name, s->ready_timeout_s,
-					s->probes[k].spec, err);
+					s->probes[k].spec, err.msg);
 				return -1;
 			}
 			usleep(100000);
@@ -339,18 +332,18 @@ static int run_before_dump(struct capture *c, int i)
 {
 	const struct lzb_service *s = &c->a.svc[i];
 	struct lzb_probe p = { .kind = LZB_PROBE_COMMAND };
-	char err[512] = "";
+	struct lzb_err err = { "" };
 	int ret;
 
 	if (!s->before_dump.argc)
 		return 0;
 	if (lzb_argv_copy(&p.cmd, &s->before_dump))
 		return -1;
-	ret = lzb_probe_once(&p, 1000 * s->ready_timeout_s, err, sizeof(err));
+	ret = lzb_probe_once(&p, 1000 * s->ready_timeout_s, &err);
 	lzb_probe_free(&p);
 	if (ret)
 		fprintf(stderr, "capture: service %s: before-dump: %s\n",
-			s->name, err);
+			s->name, err.msg);
 	return ret ? -1 : 0;
 }
 
@@ -511,7 +504,8 @@ int cmd_capture(int argc, char **argv)
 	static struct capture c;
 	const char *criu = "criu", *appset_path;
 	char initbuf[PATH_MAX], path[PATH_MAX], outbuf[PATH_MAX],
-	     appbuf[PATH_MAX], err[1024] = "", ns[64];
+	     appbuf[PATH_MAX], ns[64];
+	struct lzb_err err = { "" };
 	pid_t pids[LZB_TREE_MAX];
 	int opt, keep = 0, dashdash = 0, status_pipe[2], i, n, ret = 1;
 	unsigned needs;
@@ -568,8 +562,8 @@ int cmd_capture(int argc, char **argv)
 			"make, or pass --init)\n", c.init, strerror(errno));
 		return 2;
 	}
-	if (lzb_appset_load(appset_path, &c.a, err, sizeof(err))) {
-		fprintf(stderr, "capture: %s\n", err);
+	if (lzb_appset_load(appset_path, &c.a, &err)) {
+		fprintf(stderr, "capture: %s\n", err.msg);
 		return 2;
 	}
 	if (prepare_dir(c.dir))
@@ -603,7 +597,7 @@ int cmd_capture(int argc, char **argv)
 	fprintf(stderr, "capture: starting %d service%s of '%s' in new %s "
 		"namespaces\n", c.a.nsvc, c.a.nsvc == 1 ? "" : "s", c.a.name,
 		ns);
-	t0 = now_ms();
+	t0 = (long long)lzb_now_ms();
 	c.root = clone(root_main, stack + 256 * 1024,
 		       (int)c.a.namespaces | SIGCHLD, &c);
 	if (c.root < 0) {
@@ -635,7 +629,7 @@ int cmd_capture(int argc, char **argv)
 	for (i = 0; i < c.a.nsvc; i++)
 		if (wait_ready(&c, i))
 			goto out_kill;
-	t_ready = now_ms();
+	t_ready = (long long)lzb_now_ms();
 	fprintf(stderr, "capture: all services ready after %lld ms\n",
 		t_ready - t0);
 	for (i = 0; i < c.a.nsvc; i++)
@@ -673,10 +667,10 @@ int cmd_capture(int argc, char **argv)
 	n = lzb_tree_pids(c.root, pids, LZB_TREE_MAX);
 	fprintf(info, "tasks = %d\n", n);
 	snprintf(path, sizeof(path), "%s/%s", c.dir, LZB_FILEDEPS_NAME);
-	err[0] = '\0';
-	i = n < 0 ? n : lzb_write_filedeps(pids, n, path, err, sizeof(err));
+	err.msg[0] = '\0';
+	i = n < 0 ? n : lzb_write_filedeps(pids, n, path, &err);
 	if (i < 0) {
-		fprintf(stderr, "capture: %s\n", err);
+		fprintf(stderr, "capture: %s\n", err.msg);
 		fclose(info);
 		goto out_kill;
 	}

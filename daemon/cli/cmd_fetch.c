@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "fetch/fetch.h"
+#include "util/clock.h"
 
 static const char usage[] =
 	"usage: lazyboot fetch [options] URL [MIRROR-URL...] --out FILE\n"
@@ -55,14 +56,6 @@ struct cli_state {
 	const char *err;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int sink(void *arg, uint64_t off, const void *data, size_t len)
 {
 	struct cli_state *c = arg;
@@ -99,7 +92,7 @@ static const char *human(uint64_t n, char *buf, size_t size)
 
 static void draw(struct cli_state *c, uint64_t done, uint64_t total, bool end)
 {
-	double t = now_s(), el = t - c->start;
+	double t = lzb_now_ns() / 1e9, el = t - c->start;
 	double rate = el > 0 ? done / el : 0;
 	char a[32], b[32];
 
@@ -303,7 +296,7 @@ int cmd_fetch(int argc, char **argv)
 		goto fail_setup;
 	}
 	c.progress = !quiet && (force_progress || isatty(2));
-	c.start = now_s();
+	c.start = lzb_now_ns() / 1e9;
 	spec.mirrors = m;
 	spec.path = "";
 	spec.sink = sink;
@@ -313,7 +306,7 @@ int cmd_fetch(int argc, char **argv)
 	spec.progress = progress;
 	spec.progress_arg = &c;
 	for (int i = 0; i < repeat; i++) {
-		double t0 = now_s();
+		double t0 = lzb_now_ns() / 1e9;
 
 		if (!lzb_fetch_submit(f, &spec)) {
 			fprintf(stderr, "lazyboot fetch: cannot start: %s\n",
@@ -323,11 +316,11 @@ int cmd_fetch(int argc, char **argv)
 		lzb_fetcher_run(f, -1);
 		if (result_err)
 			break;
-		times[i] = now_s() - t0;
+		times[i] = lzb_now_ns() / 1e9 - t0;
 	}
 	if (repeat > 1 && !result_err)
 		report_repeat(times, repeat);
-	el = now_s() - c.start;	/* the transfer, not the fsync below */
+	el = lzb_now_ns() / 1e9 - c.start;	/* the transfer, not the fsync below */
 	lzb_fetcher_stats(f, &st);
 	draw(&c, result_len, result_len, true);
 	if (result_err) {

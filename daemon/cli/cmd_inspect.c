@@ -41,10 +41,10 @@ static const char *mib(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
-static void print_vmas(const struct criu_mm *mm)
+static void print_vmas(const struct lzb_criu_mm *mm)
 {
 	for (size_t v = 0; v < mm->nr_vmas; v++) {
-		const struct criu_vma *a = &mm->vmas[v];
+		const struct lzb_criu_vma *a = &mm->vmas[v];
 
 		printf("      %012" PRIx64 "-%012" PRIx64 " %c%c%c %8" PRIu64
 		       " KiB  %-13s %s\n", a->start, a->end,
@@ -53,7 +53,7 @@ static void print_vmas(const struct criu_mm *mm)
 		       a->flags & 0x20 ? (a->flags & 0x1 ? "anon shared" :
 				"anon private") : (a->flags & 0x1 ?
 				"file shared" : "file private"),
-		       criu_vma_can_be_lazy(a) ? "lazy" : "eager");
+		       lzb_criu_vma_can_be_lazy(a) ? "lazy" : "eager");
 	}
 }
 
@@ -69,7 +69,7 @@ int cmd_inspect(int argc, char **argv)
 	bool vmas = false, have_bundle;
 	struct lzb_image img;
 	struct lzb_err err, berr;
-	struct criu_pstree ps = { 0 };
+	struct lzb_criu_pstree ps = { 0 };
 	const struct lzb_index_stats *st;
 	uint64_t stored, cold_raw;
 	char idhex[33], signer[17], b1[32], b2[32], when[64];
@@ -101,8 +101,8 @@ int cmd_inspect(int argc, char **argv)
 		const struct lzb_bundle_file *f =
 			lzb_bundle_find(&img.bundle, "pstree.img");
 
-		if (!f || criu_parse_pstree("pstree.img (bundle)", f->data,
-					    (size_t)f->size, &ps, &berr)) {
+		if (!f || lzb_criu_parse_pstree("pstree.img (bundle)", f->data,
+						(size_t)f->size, &ps, &berr)) {
 			if (!f)
 				snprintf(berr.msg, sizeof(berr.msg),
 					 "boot bundle has no pstree.img");
@@ -135,8 +135,8 @@ int cmd_inspect(int argc, char **argv)
 	for (uint32_t i = 0; i < img.ix.nr_tasks; i++) {
 		struct lzb_index_task t;
 		uint64_t n[3] = { 0 };
-		const struct criu_pstree_entry *pe = NULL;
-		struct criu_mm mm = { 0 };
+		const struct lzb_criu_pstree_entry *pe = NULL;
+		struct lzb_criu_mm mm = { 0 };
 		bool have_mm = false;
 
 		lzb_index_task(&img.ix, i, &t);
@@ -155,8 +155,8 @@ int cmd_inspect(int argc, char **argv)
 
 			snprintf(name, sizeof(name), "mm-%u.img", t.pid);
 			f = lzb_bundle_find(&img.bundle, name);
-			have_mm = f && !criu_parse_mm(name, f->data,
-						      (size_t)f->size, &mm, &err);
+			have_mm = f && !lzb_criu_parse_mm(name, f->data,
+							  (size_t)f->size, &mm, &err);
 		}
 		printf("  %7u ", t.pid);
 		if (pe)
@@ -171,7 +171,7 @@ int cmd_inspect(int argc, char **argv)
 		       n[LZB_EXT_HOT], n[LZB_EXT_COLD], n[LZB_EXT_ZERO]);
 		if (vmas && have_mm)
 			print_vmas(&mm);
-		criu_mm_free(&mm);
+		lzb_criu_mm_free(&mm);
 	}
 
 	printf("\npages: %" PRIu64 " (%s)\n", st->pages_total,
@@ -201,7 +201,7 @@ int cmd_inspect(int argc, char **argv)
 	printf("  whole image: %s of pages -> %s stored (ratio %.2f)\n",
 	       mib(st->raw_bytes, b1, sizeof(b1)), mib(stored, b2, sizeof(b2)),
 	       stored ? (double)st->raw_bytes / stored : 0.0);
-	criu_pstree_free(&ps);
+	lzb_criu_pstree_free(&ps);
 	lzb_image_close(&img);
 	return 0;
 }

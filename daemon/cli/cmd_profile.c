@@ -128,7 +128,7 @@ int cmd_profile(int argc, char **argv)
 	unsigned int nruns = 3, warmup_s = 2, min_runs;
 	const char *out = NULL, *workdir = NULL;
 	char appset_path[4200], plugin_buf[4096], appdir_buf[4200],
-	     work_buf[4200], run_dir[4300], errbuf[512];
+	     work_buf[4200], run_dir[4300];
 	char *header = NULL;
 	size_t header_len = 0;
 	struct lzb_appset appset;
@@ -184,9 +184,9 @@ int cmd_profile(int argc, char **argv)
 		o.nr_criu_args = (size_t)(argc - first_criu - 1);
 	}
 	snprintf(appset_path, sizeof(appset_path), "%s/appset.ini", o.dump_dir);
-	if (lzb_appset_load(appset_path, &appset, errbuf, sizeof(errbuf))) {
+	if (lzb_appset_load(appset_path, &appset, &err)) {
 		fprintf(stderr, "lazyboot profile: %s (is %s a lazyboot capture?)\n",
-			errbuf, o.dump_dir);
+			err.msg, o.dump_dir);
 		return 2;
 	}
 	o.appset = &appset;

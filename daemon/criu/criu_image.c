@@ -13,7 +13,9 @@
 
 #include "criu/criu_image.h"
 #include "util/file_util.h"
+#include "util/page.h"
 #include "util/pbwire.h"
+#include "util/vec.h"
 
 static uint32_t get_le32(const uint8_t *p)
 {
@@ -21,9 +23,9 @@ static uint32_t get_le32(const uint8_t *p)
 	       (uint32_t)p[3] << 24;
 }
 
-int criu_img_open(struct criu_img_iter *it, const char *name,
-		  const uint8_t *buf, size_t len, uint32_t expect,
-		  struct lzb_err *err)
+int lzb_criu_img_open(struct lzb_criu_img_iter *it, const char *name,
+		      const uint8_t *buf, size_t len, uint32_t expect,
+		      struct lzb_err *err)
 {
 	size_t off = 0;
 
@@ -49,8 +51,8 @@ int criu_img_open(struct criu_img_iter *it, const char *name,
 	return 0;
 }
 
-int criu_img_next(struct criu_img_iter *it, const uint8_t **rec,
-		  size_t *rec_len, struct lzb_err *err)
+int lzb_criu_img_next(struct lzb_criu_img_iter *it, const uint8_t **rec,
+		      size_t *rec_len, struct lzb_err *err)
 {
 	uint32_t n;
 
@@ -80,28 +82,10 @@ static int bad_pb(struct lzb_err *err, const char *name, const char *what,
 	return lzb_errf(err, "%s: malformed %s (record %zu)", name, what, idx);
 }
 
-/* Grow *arr (of *cap elements of SIZE bytes) to hold at least N. */
-static int grow(void **arr, size_t *cap, size_t n, size_t size)
+int lzb_criu_parse_pagemap(const char *name, const uint8_t *buf, size_t len,
+			   struct lzb_criu_pagemap *pm, struct lzb_err *err)
 {
-	size_t c = *cap ? *cap : 16;
-	void *p;
-
-	if (n <= *cap)
-		return 0;
-	while (c < n)
-		c *= 2;
-	p = realloc(*arr, c * size);
-	if (!p)
-		return -1;
-	*arr = p;
-	*cap = c;
-	return 0;
-}
-
-int criu_parse_pagemap(const char *name, const uint8_t *buf, size_t len,
-		       struct criu_pagemap *pm, struct lzb_err *err)
-{
-	struct criu_img_iter it;
+	struct lzb_criu_img_iter it;
 	const uint8_t *rec;
 	size_t rec_len, cap = 0, idx = 0;
 	bool have_head = false;
@@ -109,22 +93,22 @@ int criu_parse_pagemap(const char *name, const uint8_t *buf, size_t len,
 	int r;
 
 	memset(pm, 0, sizeof(*pm));
-	if (criu_img_open(&it, name, buf, len, CRIU_MAGIC_PAGEMAP, err))
+	if (lzb_criu_img_open(&it, name, buf, len, CRIU_MAGIC_PAGEMAP, err))
 		return -1;
-	while ((r = criu_img_next(&it, &rec, &rec_len, err)) == 1) {
-		struct pb_reader rd;
-		struct pb_field f;
-		struct criu_pagemap_entry e = { 0 };
+	while ((r = lzb_criu_img_next(&it, &rec, &rec_len, err)) == 1) {
+		struct lzb_pb_reader rd;
+		struct lzb_pb_field f;
+		struct lzb_criu_pagemap_entry e = { 0 };
 		bool has_vaddr = false, has_nr2 = false, has_nr5 = false;
 		bool has_flags = false, in_parent = false;
 		uint64_t nr2 = 0, nr5 = 0;
 		int k;
 
-		pb_reader_init(&rd, rec, rec_len);
+		lzb_pb_reader_init(&rd, rec, rec_len);
 		if (!have_head) {
 			bool has_id = false;
 
-			while ((k = pb_next(&rd, &f)) == 1)
+			while ((k = lzb_pb_next(&rd, &f)) == 1)
 				if (f.num == 1 && f.wire == PB_VARINT) {
 					if (f.v > UINT32_MAX)
 						goto bad_head;
@@ -133,14 +117,14 @@ int criu_parse_pagemap(const char *name, const uint8_t *buf, size_t len,
 				}
 			if (k < 0 || !has_id) {
 bad_head:
-				criu_pagemap_free(pm);
+				lzb_criu_pagemap_free(pm);
 				return lzb_errf(err, "%s: malformed pagemap head "
 						"(no pages_id)", name);
 			}
 			have_head = true;
 			continue;
 		}
-		while ((k = pb_next(&rd, &f)) == 1) {
+		while ((k = lzb_pb_next(&rd, &f)) == 1) {
 			if (f.wire != PB_VARINT)
 				continue;	/* unknown field kinds: skip */
 			switch (f.num) {
@@ -157,7 +141,7 @@ bad_head:
 			}
 		}
 		if (k < 0 || !has_vaddr || (!has_nr2 && !has_nr5)) {
-			criu_pagemap_free(pm);
+			lzb_criu_pagemap_free(pm);
 			return bad_pb(err, name, "pagemap entry", idx + 1);
 		}
 		/* Newer CRIU writes the real count in field 5, 0 in field 2. */
@@ -165,45 +149,45 @@ bad_head:
 		if (!has_flags)
 			e.flags = in_parent ? CRIU_PE_PARENT : CRIU_PE_PRESENT;
 		if (e.flags & ~(CRIU_PE_PARENT | CRIU_PE_LAZY | CRIU_PE_PRESENT)) {
-			criu_pagemap_free(pm);
+			lzb_criu_pagemap_free(pm);
 			return lzb_errf(err, "%s: entry %zu has unknown flags 0x%x",
 					name, idx, e.flags);
 		}
-		if (e.vaddr % CRIU_PAGE_SIZE || !e.nr_pages ||
+		if (e.vaddr % LZB_PAGE_SIZE || !e.nr_pages ||
 		    e.nr_pages > CRIU_MAX_PAGES ||
 		    e.vaddr >= CRIU_USER_VA_END ||
-		    e.nr_pages > (CRIU_USER_VA_END - e.vaddr) / CRIU_PAGE_SIZE) {
-			criu_pagemap_free(pm);
+		    e.nr_pages > (CRIU_USER_VA_END - e.vaddr) / LZB_PAGE_SIZE) {
+			lzb_criu_pagemap_free(pm);
 			return lzb_errf(err, "%s: entry %zu has a bad range "
 					"(vaddr 0x%llx, %llu pages)", name, idx,
 					(unsigned long long)e.vaddr,
 					(unsigned long long)e.nr_pages);
 		}
 		if (e.vaddr < prev_end) {
-			criu_pagemap_free(pm);
+			lzb_criu_pagemap_free(pm);
 			return lzb_errf(err, "%s: entry %zu (vaddr 0x%llx) is out "
 					"of order or overlaps the previous one",
 					name, idx, (unsigned long long)e.vaddr);
 		}
 		if (idx >= CRIU_MAX_PAGEMAP_ENTRIES ||
 		    pm->total_pages + e.nr_pages > CRIU_MAX_PAGES) {
-			criu_pagemap_free(pm);
+			lzb_criu_pagemap_free(pm);
 			return lzb_errf(err, "%s: more entries or pages than "
 					"lazyboot accepts", name);
 		}
-		if (grow((void **)&pm->e, &cap, idx + 1, sizeof(e))) {
-			criu_pagemap_free(pm);
+		if (LZB_VEC_RESERVE(pm->e, idx, cap, 1)) {
+			lzb_criu_pagemap_free(pm);
 			return lzb_errf(err, "%s: out of memory", name);
 		}
 		pm->e[idx++] = e;
 		pm->nr = idx;
-		prev_end = e.vaddr + e.nr_pages * CRIU_PAGE_SIZE;
+		prev_end = e.vaddr + e.nr_pages * LZB_PAGE_SIZE;
 		pm->total_pages += e.nr_pages;
 		if (e.flags & CRIU_PE_PRESENT)
 			pm->present_pages += e.nr_pages;
 	}
 	if (r < 0) {
-		criu_pagemap_free(pm);
+		lzb_criu_pagemap_free(pm);
 		return -1;
 	}
 	if (!have_head)
@@ -211,17 +195,17 @@ bad_head:
 	return 0;
 }
 
-static int parse_vma(const uint8_t *p, size_t len, struct criu_vma *v)
+static int parse_vma(const uint8_t *p, size_t len, struct lzb_criu_vma *v)
 {
-	struct pb_reader rd;
-	struct pb_field f;
+	struct lzb_pb_reader rd;
+	struct lzb_pb_field f;
 	unsigned int seen = 0;
 	int k;
 
 	memset(v, 0, sizeof(*v));
 	v->fd = -1;
-	pb_reader_init(&rd, p, len);
-	while ((k = pb_next(&rd, &f)) == 1) {
+	lzb_pb_reader_init(&rd, p, len);
+	while ((k = lzb_pb_next(&rd, &f)) == 1) {
 		if (f.wire != PB_VARINT)
 			continue;
 		switch (f.num) {
@@ -247,98 +231,98 @@ static int parse_vma(const uint8_t *p, size_t len, struct criu_vma *v)
 	return 0;
 }
 
-int criu_parse_mm(const char *name, const uint8_t *buf, size_t len,
-		  struct criu_mm *mm, struct lzb_err *err)
+int lzb_criu_parse_mm(const char *name, const uint8_t *buf, size_t len,
+		      struct lzb_criu_mm *mm, struct lzb_err *err)
 {
-	struct criu_img_iter it;
+	struct lzb_criu_img_iter it;
 	const uint8_t *rec;
 	size_t rec_len, cap = 0;
-	struct pb_reader rd;
-	struct pb_field f;
+	struct lzb_pb_reader rd;
+	struct lzb_pb_field f;
 	int r, k;
 
 	memset(mm, 0, sizeof(*mm));
-	if (criu_img_open(&it, name, buf, len, CRIU_MAGIC_MM, err))
+	if (lzb_criu_img_open(&it, name, buf, len, CRIU_MAGIC_MM, err))
 		return -1;
-	r = criu_img_next(&it, &rec, &rec_len, err);
+	r = lzb_criu_img_next(&it, &rec, &rec_len, err);
 	if (r < 0)
 		return -1;
 	if (r == 0)
 		return lzb_errf(err, "%s: truncated: no mm entry", name);
-	pb_reader_init(&rd, rec, rec_len);
-	while ((k = pb_next(&rd, &f)) == 1) {
-		struct criu_vma v;
+	lzb_pb_reader_init(&rd, rec, rec_len);
+	while ((k = lzb_pb_next(&rd, &f)) == 1) {
+		struct lzb_criu_vma v;
 
 		if (f.num != 14 || f.wire != PB_LEN)
 			continue;
 		if (parse_vma(f.data, f.len, &v)) {
-			criu_mm_free(mm);
+			lzb_criu_mm_free(mm);
 			return lzb_errf(err, "%s: malformed VMA %zu", name,
 					mm->nr_vmas);
 		}
-		if (v.start % CRIU_PAGE_SIZE || v.end % CRIU_PAGE_SIZE ||
+		if (v.start % LZB_PAGE_SIZE || v.end % LZB_PAGE_SIZE ||
 		    v.start >= v.end || v.end > CRIU_USER_VA_END ||
 		    (mm->nr_vmas && v.start < mm->vmas[mm->nr_vmas - 1].end)) {
 			unsigned long long s = v.start, e = v.end;
 			size_t n = mm->nr_vmas;
 
-			criu_mm_free(mm);
+			lzb_criu_mm_free(mm);
 			return lzb_errf(err, "%s: VMA %zu has a bad or out-of-order "
 					"range 0x%llx-0x%llx", name, n, s, e);
 		}
 		if (mm->nr_vmas >= CRIU_MAX_VMAS ||
-		    grow((void **)&mm->vmas, &cap, mm->nr_vmas + 1, sizeof(v))) {
-			criu_mm_free(mm);
+		    LZB_VEC_RESERVE(mm->vmas, mm->nr_vmas, cap, 1)) {
+			lzb_criu_mm_free(mm);
 			return lzb_errf(err, "%s: too many VMAs", name);
 		}
 		mm->vmas[mm->nr_vmas++] = v;
 	}
 	if (k < 0) {
-		criu_mm_free(mm);
+		lzb_criu_mm_free(mm);
 		return bad_pb(err, name, "mm entry", 0);
 	}
-	r = criu_img_next(&it, &rec, &rec_len, err);
+	r = lzb_criu_img_next(&it, &rec, &rec_len, err);
 	if (r != 0) {
-		criu_mm_free(mm);
+		lzb_criu_mm_free(mm);
 		return r < 0 ? -1 : lzb_errf(err, "%s: more than one mm entry",
 					     name);
 	}
 	return 0;
 }
 
-int criu_parse_pstree(const char *name, const uint8_t *buf, size_t len,
-		      struct criu_pstree *ps, struct lzb_err *err)
+int lzb_criu_parse_pstree(const char *name, const uint8_t *buf, size_t len,
+			  struct lzb_criu_pstree *ps, struct lzb_err *err)
 {
-	struct criu_img_iter it;
+	struct lzb_criu_img_iter it;
 	const uint8_t *rec;
 	size_t rec_len, cap = 0, tcap = 0, nthreads = 0;
 	int r;
 
 	memset(ps, 0, sizeof(*ps));
-	if (criu_img_open(&it, name, buf, len, CRIU_MAGIC_PSTREE, err))
+	if (lzb_criu_img_open(&it, name, buf, len, CRIU_MAGIC_PSTREE, err))
 		return -1;
-	while ((r = criu_img_next(&it, &rec, &rec_len, err)) == 1) {
-		struct criu_pstree_entry e = { 0 };
-		struct pb_reader rd;
-		struct pb_field f;
+	while ((r = lzb_criu_img_next(&it, &rec, &rec_len, err)) == 1) {
+		struct lzb_criu_pstree_entry e = { 0 };
+		struct lzb_pb_reader rd;
+		struct lzb_pb_field f;
 		size_t first = nthreads;
 		bool has_pid = false;
 		int k;
 
-		pb_reader_init(&rd, rec, rec_len);
-		while ((k = pb_next(&rd, &f)) == 1) {
-			struct pb_reader pk;
+		lzb_pb_reader_init(&rd, rec, rec_len);
+		while ((k = lzb_pb_next(&rd, &f)) == 1) {
+			struct lzb_pb_reader pk;
 			uint64_t v;
 
 			if (f.num == 5 && f.wire == PB_LEN) {
 				/* packed repeated threads */
-				pb_reader_init(&pk, f.data, f.len);
-				while (!pb_at_end(&pk)) {
-					if (pb_read_varint(&pk, &v) || v > UINT32_MAX)
+				lzb_pb_reader_init(&pk, f.data, f.len);
+				while (!lzb_pb_at_end(&pk)) {
+					if (lzb_pb_read_varint(&pk, &v) || v > UINT32_MAX)
 						goto bad;
 					if (nthreads >= CRIU_MAX_THREADS ||
-					    grow((void **)&ps->thread_store, &tcap,
-						 nthreads + 1, sizeof(uint32_t)))
+					    LZB_VEC_RESERVE(ps->thread_store, nthreads,
+							    tcap, 1))
 						goto toomany;
 					ps->thread_store[nthreads++] = (uint32_t)v;
 				}
@@ -355,8 +339,8 @@ int criu_parse_pstree(const char *name, const uint8_t *buf, size_t len,
 			case 4: e.sid = (uint32_t)f.v; break;
 			case 5:
 				if (nthreads >= CRIU_MAX_THREADS ||
-				    grow((void **)&ps->thread_store, &tcap,
-					 nthreads + 1, sizeof(uint32_t)))
+				    LZB_VEC_RESERVE(ps->thread_store, nthreads,
+						    tcap, 1))
 					goto toomany;
 				ps->thread_store[nthreads++] = (uint32_t)f.v;
 				break;
@@ -366,12 +350,12 @@ int criu_parse_pstree(const char *name, const uint8_t *buf, size_t len,
 			goto bad;
 		for (size_t i = 0; i < ps->nr; i++)
 			if (ps->e[i].pid == e.pid) {
-				criu_pstree_free(ps);
+				lzb_criu_pstree_free(ps);
 				return lzb_errf(err, "%s: pid %u appears twice",
 						name, e.pid);
 			}
 		if (ps->nr >= CRIU_MAX_TASKS ||
-		    grow((void **)&ps->e, &cap, ps->nr + 1, sizeof(e)))
+		    LZB_VEC_RESERVE(ps->e, ps->nr, cap, 1))
 			goto toomany;
 		e.nr_threads = (uint32_t)(nthreads - first);
 		/* thread pointers are fixed up once thread_store stops moving */
@@ -382,16 +366,16 @@ bad:
 		{
 			size_t n = ps->nr;
 
-			criu_pstree_free(ps);
+			lzb_criu_pstree_free(ps);
 			return bad_pb(err, name, "pstree entry", n);
 		}
 toomany:
-		criu_pstree_free(ps);
+		lzb_criu_pstree_free(ps);
 		return lzb_errf(err, "%s: more processes or threads than "
 				"lazyboot accepts", name);
 	}
 	if (r < 0) {
-		criu_pstree_free(ps);
+		lzb_criu_pstree_free(ps);
 		return -1;
 	}
 	if (!ps->nr)
@@ -402,27 +386,27 @@ toomany:
 	return 0;
 }
 
-int criu_parse_inventory(const char *name, const uint8_t *buf, size_t len,
-			 struct criu_inventory *inv, struct lzb_err *err)
+int lzb_criu_parse_inventory(const char *name, const uint8_t *buf, size_t len,
+			     struct lzb_criu_inventory *inv, struct lzb_err *err)
 {
-	struct criu_img_iter it;
+	struct lzb_criu_img_iter it;
 	const uint8_t *rec;
 	size_t rec_len;
-	struct pb_reader rd;
-	struct pb_field f;
+	struct lzb_pb_reader rd;
+	struct lzb_pb_field f;
 	bool has_version = false;
 	int r, k;
 
 	memset(inv, 0, sizeof(*inv));
-	if (criu_img_open(&it, name, buf, len, CRIU_MAGIC_INVENTORY, err))
+	if (lzb_criu_img_open(&it, name, buf, len, CRIU_MAGIC_INVENTORY, err))
 		return -1;
-	r = criu_img_next(&it, &rec, &rec_len, err);
+	r = lzb_criu_img_next(&it, &rec, &rec_len, err);
 	if (r < 0)
 		return -1;
 	if (r == 0)
 		return lzb_errf(err, "%s: truncated: no inventory entry", name);
-	pb_reader_init(&rd, rec, rec_len);
-	while ((k = pb_next(&rd, &f)) == 1) {
+	lzb_pb_reader_init(&rd, rec, rec_len);
+	while ((k = lzb_pb_next(&rd, &f)) == 1) {
 		if (f.wire != PB_VARINT)
 			continue;
 		switch (f.num) {
@@ -450,12 +434,12 @@ static int core_find_sp(const uint8_t *p, size_t len, int depth, uint64_t *sp)
 {
 	/* core_entry.thread_info (2) -> thread_info_x86.gpregs (2) -> sp (20) */
 	static const uint32_t path[] = { 2, 2, 20 };
-	struct pb_reader rd;
-	struct pb_field f;
+	struct lzb_pb_reader rd;
+	struct lzb_pb_field f;
 	int k, found = 0;
 
-	pb_reader_init(&rd, p, len);
-	while ((k = pb_next(&rd, &f)) == 1) {
+	lzb_pb_reader_init(&rd, p, len);
+	while ((k = lzb_pb_next(&rd, &f)) == 1) {
 		if (f.num != path[depth])
 			continue;
 		if (depth == 2 && f.wire == PB_VARINT) {
@@ -470,26 +454,26 @@ static int core_find_sp(const uint8_t *p, size_t len, int depth, uint64_t *sp)
 	return k < 0 ? -1 : found;
 }
 
-int criu_parse_core_sp(const char *name, const uint8_t *buf, size_t len,
-		       uint64_t *sp, struct lzb_err *err)
+int lzb_criu_parse_core_sp(const char *name, const uint8_t *buf, size_t len,
+			   uint64_t *sp, struct lzb_err *err)
 {
-	struct criu_img_iter it;
+	struct lzb_criu_img_iter it;
 	const uint8_t *rec;
 	size_t rec_len;
-	struct pb_reader rd;
-	struct pb_field f;
+	struct lzb_pb_reader rd;
+	struct lzb_pb_field f;
 	uint64_t mtype = 0;
 	int r, k;
 
-	if (criu_img_open(&it, name, buf, len, CRIU_MAGIC_CORE, err))
+	if (lzb_criu_img_open(&it, name, buf, len, CRIU_MAGIC_CORE, err))
 		return -1;
-	r = criu_img_next(&it, &rec, &rec_len, err);
+	r = lzb_criu_img_next(&it, &rec, &rec_len, err);
 	if (r < 0)
 		return -1;
 	if (r == 0)
 		return lzb_errf(err, "%s: truncated: no core entry", name);
-	pb_reader_init(&rd, rec, rec_len);
-	while ((k = pb_next(&rd, &f)) == 1)
+	lzb_pb_reader_init(&rd, rec, rec_len);
+	while ((k = lzb_pb_next(&rd, &f)) == 1)
 		if (f.num == 1 && f.wire == PB_VARINT)
 			mtype = f.v;
 	if (k < 0)
@@ -507,26 +491,26 @@ int criu_parse_core_sp(const char *name, const uint8_t *buf, size_t len,
 	return 0;
 }
 
-void criu_pagemap_free(struct criu_pagemap *pm)
+void lzb_criu_pagemap_free(struct lzb_criu_pagemap *pm)
 {
 	free(pm->e);
 	memset(pm, 0, sizeof(*pm));
 }
 
-void criu_mm_free(struct criu_mm *mm)
+void lzb_criu_mm_free(struct lzb_criu_mm *mm)
 {
 	free(mm->vmas);
 	memset(mm, 0, sizeof(*mm));
 }
 
-void criu_pstree_free(struct criu_pstree *ps)
+void lzb_criu_pstree_free(struct lzb_criu_pstree *ps)
 {
 	free(ps->e);
 	free(ps->thread_store);
 	memset(ps, 0, sizeof(*ps));
 }
 
-bool criu_vma_can_be_lazy(const struct criu_vma *vma)
+bool lzb_criu_vma_can_be_lazy(const struct lzb_criu_vma *vma)
 {
 	const uint32_t map_private = 0x02, map_anon = 0x20;
 	const uint32_t map_locked = 0x2000, map_hugetlb = 0x40000;
@@ -541,13 +525,14 @@ bool criu_vma_can_be_lazy(const struct criu_vma *vma)
 	return true;
 }
 
-const struct criu_vma *criu_mm_find(const struct criu_mm *mm, uint64_t addr)
+const struct lzb_criu_vma *lzb_criu_mm_find(const struct lzb_criu_mm *mm,
+					    uint64_t addr)
 {
 	size_t lo = 0, hi = mm->nr_vmas;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct criu_vma *v = &mm->vmas[mid];
+		const struct lzb_criu_vma *v = &mm->vmas[mid];
 
 		if (addr < v->start)
 			hi = mid;
@@ -559,86 +544,86 @@ const struct criu_vma *criu_mm_find(const struct criu_mm *mm, uint64_t addr)
 	return NULL;
 }
 
-static void put_record(struct pb_buf *out, const struct pb_buf *rec)
+static void put_record(struct lzb_pb_buf *out, const struct lzb_pb_buf *rec)
 {
-	pb_put_u32le(out, (uint32_t)rec->len);
-	pb_put_bytes(out, rec->p, rec->len);
+	lzb_pb_put_u32le(out, (uint32_t)rec->len);
+	lzb_pb_put_bytes(out, rec->p, rec->len);
 }
 
-int criu_encode_pagemap(const struct criu_pagemap *pm, uint8_t **out,
-			size_t *out_len)
+int lzb_criu_encode_pagemap(const struct lzb_criu_pagemap *pm, uint8_t **out,
+			    size_t *out_len)
 {
-	struct pb_buf b = { 0 }, rec = { 0 };
+	struct lzb_pb_buf b = { 0 }, rec = { 0 };
 
-	pb_put_u32le(&b, CRIU_IMG_COMMON_MAGIC);
-	pb_put_u32le(&b, CRIU_MAGIC_PAGEMAP);
-	pb_put_field_varint(&rec, 1, pm->pages_id);
+	lzb_pb_put_u32le(&b, CRIU_IMG_COMMON_MAGIC);
+	lzb_pb_put_u32le(&b, CRIU_MAGIC_PAGEMAP);
+	lzb_pb_put_field_varint(&rec, 1, pm->pages_id);
 	put_record(&b, &rec);
 	for (size_t i = 0; i < pm->nr; i++) {
-		const struct criu_pagemap_entry *e = &pm->e[i];
+		const struct lzb_criu_pagemap_entry *e = &pm->e[i];
 
 		rec.len = 0;
-		pb_put_field_varint(&rec, 1, e->vaddr);
+		lzb_pb_put_field_varint(&rec, 1, e->vaddr);
 		/* 3.17 reads only field 2; newer CRIU falls back to it. */
 		if (e->nr_pages > UINT32_MAX)
 			rec.oom = true;
-		pb_put_field_varint(&rec, 2, e->nr_pages);
-		pb_put_field_varint(&rec, 4, e->flags);
+		lzb_pb_put_field_varint(&rec, 2, e->nr_pages);
+		lzb_pb_put_field_varint(&rec, 4, e->flags);
 		put_record(&b, &rec);
 	}
 	if (b.oom || rec.oom) {
-		pb_buf_free(&b);
-		pb_buf_free(&rec);
+		lzb_pb_buf_free(&b);
+		lzb_pb_buf_free(&rec);
 		return -1;
 	}
-	pb_buf_free(&rec);
+	lzb_pb_buf_free(&rec);
 	*out = b.p;
 	*out_len = b.len;
 	return 0;
 }
 
-bool criu_page_can_be_lazy(const struct criu_task *t, uint64_t vaddr)
+bool lzb_criu_page_can_be_lazy(const struct lzb_criu_task *t, uint64_t vaddr)
 {
-	const struct criu_vma *v = criu_mm_find(&t->mm, vaddr);
+	const struct lzb_criu_vma *v = lzb_criu_mm_find(&t->mm, vaddr);
 
-	if (!v || !criu_vma_can_be_lazy(v))
+	if (!v || !lzb_criu_vma_can_be_lazy(v))
 		return false;
 	for (size_t i = 0; i < t->nr_thread_sp; i++)
-		if ((t->thread_sp[i] & ~(uint64_t)(CRIU_PAGE_SIZE - 1)) ==
-		    (vaddr & ~(uint64_t)(CRIU_PAGE_SIZE - 1)))
+		if ((t->thread_sp[i] & ~(uint64_t)(LZB_PAGE_SIZE - 1)) ==
+		    (vaddr & ~(uint64_t)(LZB_PAGE_SIZE - 1)))
 			return false;
 	return true;
 }
 
-int criu_task_lazy_pagemap(const struct criu_task *t, struct criu_pagemap *out)
+int lzb_criu_task_lazy_pagemap(const struct lzb_criu_task *t,
+				struct lzb_criu_pagemap *out)
 {
 	size_t cap = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->pages_id = t->pm.pages_id;
 	for (size_t i = 0; i < t->pm.nr; i++) {
-		const struct criu_pagemap_entry *e = &t->pm.e[i];
+		const struct lzb_criu_pagemap_entry *e = &t->pm.e[i];
 
 		for (uint64_t k = 0; k < e->nr_pages; k++) {
-			uint64_t va = e->vaddr + k * CRIU_PAGE_SIZE;
+			uint64_t va = e->vaddr + k * LZB_PAGE_SIZE;
 			uint32_t fl = e->flags & ~CRIU_PE_LAZY;
-			struct criu_pagemap_entry *last =
+			struct lzb_criu_pagemap_entry *last =
 				out->nr ? &out->e[out->nr - 1] : NULL;
 
 			if ((e->flags & CRIU_PE_PRESENT) &&
-			    criu_page_can_be_lazy(t, va))
+			    lzb_criu_page_can_be_lazy(t, va))
 				fl |= CRIU_PE_LAZY;
 			if (last && last->flags == fl && last->vaddr +
-			    last->nr_pages * CRIU_PAGE_SIZE == va) {
+			    last->nr_pages * LZB_PAGE_SIZE == va) {
 				last->nr_pages++;
 				continue;
 			}
-			if (grow((void **)&out->e, &cap, out->nr + 1,
-				 sizeof(*out->e))) {
-				criu_pagemap_free(out);
+			if (LZB_VEC_RESERVE(out->e, out->nr, cap, 1)) {
+				lzb_criu_pagemap_free(out);
 				return -1;
 			}
-			out->e[out->nr++] = (struct criu_pagemap_entry){
+			out->e[out->nr++] = (struct lzb_criu_pagemap_entry){
 				.vaddr = va, .nr_pages = 1, .flags = fl };
 		}
 	}
@@ -658,7 +643,7 @@ static int load_image(const char *dir, const char *name, uint8_t **buf,
 }
 
 /* Every thread's stack pointer, from core-TID.img. */
-static int load_thread_sps(const char *dir, struct criu_task *t,
+static int load_thread_sps(const char *dir, struct lzb_criu_task *t,
 			   struct lzb_err *err)
 {
 	char name[64], path[4200];
@@ -673,7 +658,7 @@ static int load_thread_sps(const char *dir, struct criu_task *t,
 		snprintf(name, sizeof(name), "core-%u.img", t->ps->threads[i]);
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
 		if (load_image(dir, name, &buf, &len, err) ||
-		    criu_parse_core_sp(path, buf, len, &t->thread_sp[i], err)) {
+		    lzb_criu_parse_core_sp(path, buf, len, &t->thread_sp[i], err)) {
 			free(buf);
 			return -1;
 		}
@@ -684,7 +669,8 @@ static int load_thread_sps(const char *dir, struct criu_task *t,
 	return 0;
 }
 
-int criu_dump_open(const char *dir, struct criu_dump *d, struct lzb_err *err)
+int lzb_criu_dump_open(const char *dir, struct lzb_criu_dump *d,
+		       struct lzb_err *err)
 {
 	uint8_t *buf;
 	size_t len;
@@ -698,7 +684,7 @@ int criu_dump_open(const char *dir, struct criu_dump *d, struct lzb_err *err)
 	if (load_image(dir, "inventory.img", &buf, &len, err))
 		return -1;
 	snprintf(path, sizeof(path), "%s/inventory.img", dir);
-	if (criu_parse_inventory(path, buf, len, &d->inv, err)) {
+	if (lzb_criu_parse_inventory(path, buf, len, &d->inv, err)) {
 		free(buf);
 		return -1;
 	}
@@ -707,7 +693,7 @@ int criu_dump_open(const char *dir, struct criu_dump *d, struct lzb_err *err)
 	if (load_image(dir, "pstree.img", &buf, &len, err))
 		return -1;
 	snprintf(path, sizeof(path), "%s/pstree.img", dir);
-	if (criu_parse_pstree(path, buf, len, &d->pstree, err)) {
+	if (lzb_criu_parse_pstree(path, buf, len, &d->pstree, err)) {
 		free(buf);
 		return -1;
 	}
@@ -715,27 +701,27 @@ int criu_dump_open(const char *dir, struct criu_dump *d, struct lzb_err *err)
 
 	d->tasks = calloc(d->pstree.nr, sizeof(*d->tasks));
 	if (!d->tasks) {
-		criu_dump_close(d);
+		lzb_criu_dump_close(d);
 		return lzb_errf(err, "%s: out of memory", dir);
 	}
 	d->nr_tasks = d->pstree.nr;
 	for (size_t i = 0; i < d->nr_tasks; i++) {
-		struct criu_task *t = &d->tasks[i];
+		struct lzb_criu_task *t = &d->tasks[i];
 		char name[64];
 
 		t->ps = &d->pstree.e[i];
 		snprintf(t->pagemap_name, sizeof(t->pagemap_name),
 			 "pagemap-%u.img", t->ps->pid);
 		if (lzb_path(path, sizeof(path), dir, t->pagemap_name)) {
-			criu_dump_close(d);
+			lzb_criu_dump_close(d);
 			return lzb_errf(err, "%s: path too long", dir);
 		}
 		if (access(path, F_OK) && errno == ENOENT)
 			continue;	/* zombie: no memory images */
 		if (lzb_read_file(path, CRIU_MAX_IMAGE_BYTES, &buf, &len, err) ||
-		    criu_parse_pagemap(path, buf, len, &t->pm, err)) {
+		    lzb_criu_parse_pagemap(path, buf, len, &t->pm, err)) {
 			free(buf);
-			criu_dump_close(d);
+			lzb_criu_dump_close(d);
 			return -1;
 		}
 		free(buf);
@@ -744,7 +730,7 @@ int criu_dump_open(const char *dir, struct criu_dump *d, struct lzb_err *err)
 		for (size_t j = 0; j < i; j++)
 			if (d->tasks[j].has_memory &&
 			    d->tasks[j].pm.pages_id == t->pm.pages_id) {
-				criu_dump_close(d);
+				lzb_criu_dump_close(d);
 				return lzb_errf(err, "%s: pages_id %u is also used "
 						"by pid %u", path, t->pm.pages_id,
 						d->tasks[j].ps->pid);
@@ -752,14 +738,14 @@ int criu_dump_open(const char *dir, struct criu_dump *d, struct lzb_err *err)
 		snprintf(name, sizeof(name), "mm-%u.img", t->ps->pid);
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
 		if (load_image(dir, name, &buf, &len, err) ||
-		    criu_parse_mm(path, buf, len, &t->mm, err)) {
+		    lzb_criu_parse_mm(path, buf, len, &t->mm, err)) {
 			free(buf);
-			criu_dump_close(d);
+			lzb_criu_dump_close(d);
 			return -1;
 		}
 		free(buf);
 		if (load_thread_sps(dir, t, err)) {
-			criu_dump_close(d);
+			lzb_criu_dump_close(d);
 			return -1;
 		}
 		t->has_memory = true;
@@ -767,14 +753,14 @@ int criu_dump_open(const char *dir, struct criu_dump *d, struct lzb_err *err)
 	return 0;
 }
 
-void criu_dump_close(struct criu_dump *d)
+void lzb_criu_dump_close(struct lzb_criu_dump *d)
 {
 	for (size_t i = 0; i < d->nr_tasks; i++) {
-		criu_pagemap_free(&d->tasks[i].pm);
-		criu_mm_free(&d->tasks[i].mm);
+		lzb_criu_pagemap_free(&d->tasks[i].pm);
+		lzb_criu_mm_free(&d->tasks[i].mm);
 		free(d->tasks[i].thread_sp);
 	}
 	free(d->tasks);
-	criu_pstree_free(&d->pstree);
+	lzb_criu_pstree_free(&d->pstree);
 	memset(d, 0, sizeof(*d));
 }

@@ -3,7 +3,7 @@
  * Reading CRIU image files: the container (magic words + size-prefixed
  * protobuf records), pagemap, mm (VMAs), pstree, inventory, and the raw
  * pages images a pagemap points at.  Parsers take a buffer and the file's
- * name (for errors) so they can be fuzzed; criu_dump_open() reads a whole
+ * name (for errors) so they can be fuzzed; lzb_criu_dump_open() reads a whole
  * dump directory.  Every count and length is bounded; malformed input is an
  * error naming the file, never a crash.
  */
@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "util/lzb_error.h"
+#include "util/page.h"
 
 /* Magic words (criu/include/magic.h values; facts, not code). */
 #define CRIU_IMG_COMMON_MAGIC	0x54564319u
@@ -36,7 +37,8 @@
 #define CRIU_VMA_ANON_PRIVATE	(1u << 9)
 #define CRIU_VMA_AREA_VVAR	(1u << 12)
 
-#define CRIU_PAGE_SIZE		4096u
+/* Only image_pack.c still spells it so; everything else: LZB_PAGE_SIZE. */
+#define CRIU_PAGE_SIZE		LZB_PAGE_SIZE
 
 /* Bounds on what a reader accepts. */
 #define CRIU_MAX_IMAGE_BYTES	(512u << 20)	/* one metadata image file */
@@ -49,7 +51,7 @@
 #define CRIU_USER_VA_END	(1ull << 57)	/* 5-level paging user limit */
 
 /* Walks the records of one image buffer. */
-struct criu_img_iter {
+struct lzb_criu_img_iter {
 	const char *name;
 	const uint8_t *buf;
 	size_t len;
@@ -60,51 +62,51 @@ struct criu_img_iter {
  * Check the magic words of BUF (common magic then EXPECT; for inventory
  * only EXPECT) and position IT at the first record.
  */
-int criu_img_open(struct criu_img_iter *it, const char *name,
-		  const uint8_t *buf, size_t len, uint32_t expect,
-		  struct lzb_err *err);
+int lzb_criu_img_open(struct lzb_criu_img_iter *it, const char *name,
+		      const uint8_t *buf, size_t len, uint32_t expect,
+		      struct lzb_err *err);
 /* Next record: 1 and (*rec, *rec_len), 0 at a clean end, -1 on error. */
-int criu_img_next(struct criu_img_iter *it, const uint8_t **rec,
-		  size_t *rec_len, struct lzb_err *err);
+int lzb_criu_img_next(struct lzb_criu_img_iter *it, const uint8_t **rec,
+		      size_t *rec_len, struct lzb_err *err);
 
-struct criu_pagemap_entry {
+struct lzb_criu_pagemap_entry {
 	uint64_t vaddr;
 	uint64_t nr_pages;
 	uint32_t flags;
 };
 
-struct criu_pagemap {
+struct lzb_criu_pagemap {
 	uint32_t pages_id;
 	size_t nr;
-	struct criu_pagemap_entry *e;	/* ascending, non-overlapping */
+	struct lzb_criu_pagemap_entry *e;	/* ascending, non-overlapping */
 	uint64_t present_pages;		/* pages stored in pages-<id>.img */
 	uint64_t total_pages;
 };
 
-struct criu_vma {
+struct lzb_criu_vma {
 	uint64_t start, end, pgoff, shmid;
 	uint32_t prot, flags, status;
 	int32_t fd;
 };
 
-struct criu_mm {
+struct lzb_criu_mm {
 	size_t nr_vmas;
-	struct criu_vma *vmas;		/* ascending, non-overlapping */
+	struct lzb_criu_vma *vmas;		/* ascending, non-overlapping */
 };
 
-struct criu_pstree_entry {
+struct lzb_criu_pstree_entry {
 	uint32_t pid, ppid, pgid, sid;
 	uint32_t nr_threads;
 	uint32_t *threads;
 };
 
-struct criu_pstree {
+struct lzb_criu_pstree {
 	size_t nr;
-	struct criu_pstree_entry *e;
+	struct lzb_criu_pstree_entry *e;
 	uint32_t *thread_store;
 };
 
-struct criu_inventory {
+struct lzb_criu_inventory {
 	uint32_t img_version;
 	bool has_lsmtype;
 	uint32_t lsmtype;
@@ -112,54 +114,55 @@ struct criu_inventory {
 	uint64_t dump_uptime;
 };
 
-int criu_parse_pagemap(const char *name, const uint8_t *buf, size_t len,
-		       struct criu_pagemap *pm, struct lzb_err *err);
-int criu_parse_mm(const char *name, const uint8_t *buf, size_t len,
-		  struct criu_mm *mm, struct lzb_err *err);
-int criu_parse_pstree(const char *name, const uint8_t *buf, size_t len,
-		      struct criu_pstree *ps, struct lzb_err *err);
-int criu_parse_inventory(const char *name, const uint8_t *buf, size_t len,
-			 struct criu_inventory *inv, struct lzb_err *err);
+int lzb_criu_parse_pagemap(const char *name, const uint8_t *buf, size_t len,
+			   struct lzb_criu_pagemap *pm, struct lzb_err *err);
+int lzb_criu_parse_mm(const char *name, const uint8_t *buf, size_t len,
+		      struct lzb_criu_mm *mm, struct lzb_err *err);
+int lzb_criu_parse_pstree(const char *name, const uint8_t *buf, size_t len,
+			  struct lzb_criu_pstree *ps, struct lzb_err *err);
+int lzb_criu_parse_inventory(const char *name, const uint8_t *buf, size_t len,
+			     struct lzb_criu_inventory *inv, struct lzb_err *err);
 /*
  * The stack pointer of the thread a core-TID.img describes (x86-64 only:
  * another architecture is refused with an error naming it).
  */
-int criu_parse_core_sp(const char *name, const uint8_t *buf, size_t len,
-		       uint64_t *sp, struct lzb_err *err);
-void criu_pagemap_free(struct criu_pagemap *pm);
-void criu_mm_free(struct criu_mm *mm);
-void criu_pstree_free(struct criu_pstree *ps);
+int lzb_criu_parse_core_sp(const char *name, const uint8_t *buf, size_t len,
+			   uint64_t *sp, struct lzb_err *err);
+void lzb_criu_pagemap_free(struct lzb_criu_pagemap *pm);
+void lzb_criu_mm_free(struct lzb_criu_mm *mm);
+void lzb_criu_pstree_free(struct lzb_criu_pstree *ps);
 
 /*
  * Whether CRIU may restore a VMA lazily (registered with userfaultfd):
  * private anonymous, not locked, not hugetlb, not vdso/vvar/vsyscall.
  */
-bool criu_vma_can_be_lazy(const struct criu_vma *vma);
+bool lzb_criu_vma_can_be_lazy(const struct lzb_criu_vma *vma);
 /* The VMA holding ADDR, or NULL (binary search). */
-const struct criu_vma *criu_mm_find(const struct criu_mm *mm, uint64_t addr);
+const struct lzb_criu_vma *lzb_criu_mm_find(const struct lzb_criu_mm *mm,
+					    uint64_t addr);
 
 /* Encode a pagemap image (head + entries, 3.17 field layout). */
-int criu_encode_pagemap(const struct criu_pagemap *pm, uint8_t **out,
-			size_t *out_len);
+int lzb_criu_encode_pagemap(const struct lzb_criu_pagemap *pm, uint8_t **out,
+			    size_t *out_len);
 
 /* One process of a dump: its pstree entry and memory images. */
-struct criu_task {
-	const struct criu_pstree_entry *ps;
+struct lzb_criu_task {
+	const struct lzb_criu_pstree_entry *ps;
 	bool has_memory;		/* false for zombies */
-	struct criu_pagemap pm;
-	struct criu_mm mm;
+	struct lzb_criu_pagemap pm;
+	struct lzb_criu_mm mm;
 	size_t nr_thread_sp;
 	uint64_t *thread_sp;		/* each thread's SP (core-TID.img) */
 	char pagemap_name[64];		/* "pagemap-PID.img" */
 	char pages_name[64];		/* "pages-ID.img" */
 };
 
-struct criu_dump {
+struct lzb_criu_dump {
 	char dir[4096];
-	struct criu_inventory inv;
-	struct criu_pstree pstree;
+	struct lzb_criu_inventory inv;
+	struct lzb_criu_pstree pstree;
 	size_t nr_tasks;
-	struct criu_task *tasks;	/* pstree order */
+	struct lzb_criu_task *tasks;	/* pstree order */
 };
 
 /*
@@ -170,19 +173,21 @@ struct criu_dump {
  * since CRIU commit 1bc68dd87: the page under SP stays PE_LAZY, and when
  * some SP is page-aligned no page of the task is PE_LAZY).
  */
-bool criu_page_can_be_lazy(const struct criu_task *t, uint64_t vaddr);
+bool lzb_criu_page_can_be_lazy(const struct lzb_criu_task *t, uint64_t vaddr);
 /*
- * T's pagemap with PE_LAZY set by criu_page_can_be_lazy() on every page
+ * T's pagemap with PE_LAZY set by lzb_criu_page_can_be_lazy() on every page
  * with data and cleared elsewhere (entries split where that changes; the
  * order of the data in pages-<id>.img is kept).  -1 when out of memory.
  */
-int criu_task_lazy_pagemap(const struct criu_task *t, struct criu_pagemap *out);
+int lzb_criu_task_lazy_pagemap(const struct lzb_criu_task *t,
+				struct lzb_criu_pagemap *out);
 
 /*
  * Read inventory, pstree, and every process's pagemap, mm and threads'
  * stack pointers.
  */
-int criu_dump_open(const char *dir, struct criu_dump *d, struct lzb_err *err);
-void criu_dump_close(struct criu_dump *d);
+int lzb_criu_dump_open(const char *dir, struct lzb_criu_dump *d,
+		       struct lzb_err *err);
+void lzb_criu_dump_close(struct lzb_criu_dump *d);
 
 #endif

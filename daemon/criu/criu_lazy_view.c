@@ -12,7 +12,7 @@
 #include "util/file_util.h"
 
 /* Whether NAME is the pagemap of one of DUMP's tasks (rewritten, not linked). */
-static bool task_pagemap(const struct criu_dump *dump, const char *name)
+static bool task_pagemap(const struct lzb_criu_dump *dump, const char *name)
 {
 	for (size_t i = 0; i < dump->nr_tasks; i++)
 		if (dump->tasks[i].has_memory &&
@@ -22,7 +22,7 @@ static bool task_pagemap(const struct criu_dump *dump, const char *name)
 }
 
 /* Symlink every regular file of the dump but the tasks' pagemaps. */
-static int link_files(const struct criu_dump *dump, const char *view_dir,
+static int link_files(const struct lzb_criu_dump *dump, const char *view_dir,
 		      struct lzb_err *err)
 {
 	const char *dump_dir = dump->dir;
@@ -51,10 +51,10 @@ static int link_files(const struct criu_dump *dump, const char *view_dir,
 	return 0;
 }
 
-static int write_pagemap(struct criu_task *t, const char *view_dir,
+static int write_pagemap(struct lzb_criu_task *t, const char *view_dir,
 			 struct lzb_err *err)
 {
-	struct criu_pagemap pm;
+	struct lzb_criu_pagemap pm;
 	char path[4200];
 	uint8_t *buf;
 	size_t len;
@@ -62,24 +62,24 @@ static int write_pagemap(struct criu_task *t, const char *view_dir,
 
 	if (lzb_path(path, sizeof(path), view_dir, t->pagemap_name))
 		return lzb_errf(err, "%s: path too long", view_dir);
-	if (criu_task_lazy_pagemap(t, &pm))
+	if (lzb_criu_task_lazy_pagemap(t, &pm))
 		return lzb_errf(err, "%s: out of memory", t->pagemap_name);
-	if (criu_encode_pagemap(&pm, &buf, &len)) {
-		criu_pagemap_free(&pm);
+	if (lzb_criu_encode_pagemap(&pm, &buf, &len)) {
+		lzb_criu_pagemap_free(&pm);
 		return lzb_errf(err, "%s: cannot encode", t->pagemap_name);
 	}
 	r = lzb_write_file_nosync(path, buf, len, 0644, err);
 	free(buf);
 	if (r) {
-		criu_pagemap_free(&pm);
+		lzb_criu_pagemap_free(&pm);
 		return -1;
 	}
-	criu_pagemap_free(&t->pm);
+	lzb_criu_pagemap_free(&t->pm);
 	t->pm = pm;
 	return 0;
 }
 
-int lzb_criu_lazy_view(struct criu_dump *dump, const char *view_dir,
+int lzb_criu_lazy_view(struct lzb_criu_dump *dump, const char *view_dir,
 		       struct lzb_err *err)
 {
 	if (lzb_mkdir(view_dir, err) || link_files(dump, view_dir, err))

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "util/file_util.h"
+#include "util/page.h"
+#include "util/task_limit.h"
 
 /* One pagemap entry with data: where its pages lie in the pages image. */
 struct src_extent {
@@ -28,22 +30,22 @@ struct src_task {
 };
 
 struct lzb_criu_source {
-	const struct criu_dump *dump;
+	const struct lzb_criu_dump *dump;
 	size_t nr;
 	struct src_task *t;
 	uint64_t lazy_pages;
 	char error[512];
 };
 
-static int lazy_entry(const struct criu_task *t,
-		      const struct criu_pagemap_entry *e)
+static int lazy_entry(const struct lzb_criu_task *t,
+		      const struct lzb_criu_pagemap_entry *e)
 {
-	const struct criu_vma *v = criu_mm_find(&t->mm, e->vaddr);
+	const struct lzb_criu_vma *v = lzb_criu_mm_find(&t->mm, e->vaddr);
 
-	return (e->flags & CRIU_PE_LAZY) && v && criu_vma_can_be_lazy(v);
+	return (e->flags & CRIU_PE_LAZY) && v && lzb_criu_vma_can_be_lazy(v);
 }
 
-static int load_task(struct lzb_criu_source *s, const struct criu_task *ct,
+static int load_task(struct lzb_criu_source *s, const struct lzb_criu_task *ct,
 		     struct src_task *st, struct lzb_err *err)
 {
 	char path[4200];
@@ -58,7 +60,7 @@ static int load_task(struct lzb_criu_source *s, const struct criu_task *ct,
 	if (!st->x)
 		return lzb_errf(err, "%s: out of memory", ct->pagemap_name);
 	for (size_t i = 0; i < ct->pm.nr; i++) {
-		const struct criu_pagemap_entry *e = &ct->pm.e[i];
+		const struct lzb_criu_pagemap_entry *e = &ct->pm.e[i];
 
 		if (e->flags & CRIU_PE_PARENT)
 			return lzb_errf(err, "%s/%s: entry %zu is in a parent "
@@ -69,12 +71,12 @@ static int load_task(struct lzb_criu_source *s, const struct criu_task *ct,
 			continue;
 		st->x[st->nr++] = (struct src_extent){
 			.vaddr = e->vaddr,
-			.end = e->vaddr + e->nr_pages * CRIU_PAGE_SIZE,
+			.end = e->vaddr + e->nr_pages * LZB_PAGE_SIZE,
 			.file_off = off, .lazy = lazy_entry(ct, e),
 		};
 		if (st->x[st->nr - 1].lazy)
 			s->lazy_pages += e->nr_pages;
-		off += e->nr_pages * CRIU_PAGE_SIZE;
+		off += e->nr_pages * LZB_PAGE_SIZE;
 	}
 	if (lzb_path(path, sizeof(path), s->dump->dir, ct->pages_name))
 		return lzb_errf(err, "%s: path too long", s->dump->dir);
@@ -83,15 +85,18 @@ static int load_task(struct lzb_criu_source *s, const struct criu_task *ct,
 		return lzb_errf(err, "%s: %s", path, strerror(errno));
 	if (lseek(st->fd, 0, SEEK_END) < (off_t)off)
 		return lzb_errf(err, "%s: shorter than its pagemap's %" PRIu64
-				" pages", path, off / CRIU_PAGE_SIZE);
+				" pages", path, off / LZB_PAGE_SIZE);
 	return 0;
 }
 
-int lzb_criu_source_new(const struct criu_dump *dump,
+int lzb_criu_source_new(const struct lzb_criu_dump *dump,
 			struct lzb_criu_source **out, struct lzb_err *err)
 {
-	struct lzb_criu_source *s = calloc(1, sizeof(*s));
+	struct lzb_criu_source *s;
 
+	if (lzb_task_limit_check(dump->dir, dump->nr_tasks, err))
+		return -1;
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return lzb_errf(err, "out of memory");
 	s->dump = dump;
@@ -159,7 +164,7 @@ int lzb_criu_source_request(void *ctx, struct lzb_engine *engine,
 	struct lzb_criu_source *s = ctx;
 	const struct src_task *t = NULL;
 	const struct src_extent *x;
-	uint8_t page[CRIU_PAGE_SIZE];
+	uint8_t page[LZB_PAGE_SIZE];
 
 	(void)urgent;
 	for (size_t i = 0; i < s->nr && !t; i++)
@@ -169,7 +174,7 @@ int lzb_criu_source_request(void *ctx, struct lzb_engine *engine,
 		return fail(s, engine, img_pid, img_addr, len, -ESRCH,
 			    "no such task in the dump");
 	/* Page by page: requests are one page (faults) or within an entry. */
-	for (uint64_t a = img_addr; a < img_addr + len; a += CRIU_PAGE_SIZE) {
+	for (uint64_t a = img_addr; a < img_addr + len; a += LZB_PAGE_SIZE) {
 		ssize_t n;
 		int r;
 

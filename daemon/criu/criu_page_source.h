@@ -21,7 +21,7 @@
 struct lzb_criu_source;
 
 /* DUMP stays open (and unchanged) while the source lives. */
-int lzb_criu_source_new(const struct criu_dump *dump,
+int lzb_criu_source_new(const struct lzb_criu_dump *dump,
 			struct lzb_criu_source **src, struct lzb_err *err);
 void lzb_criu_source_free(struct lzb_criu_source *src);
 

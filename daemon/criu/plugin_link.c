@@ -11,6 +11,7 @@
 
 #include "capture/capture.h"
 #include "util/lzb_error.h"
+#include "util/task_limit.h"
 #include "util/unix_listen.h"
 
 struct lzb_plugin_link {
@@ -21,7 +22,7 @@ struct lzb_plugin_link {
 	bool hello, have_result;
 	int result;
 	size_t nr;
-	struct lzb_plugin_task tasks[LZB_PLUGIN_MAX_TASKS];
+	struct lzb_plugin_task tasks[LZB_TASK_LIMIT];
 	lzb_plugin_verify_fn *verify;
 	void *verify_ctx;
 	bool refused;
@@ -123,9 +124,10 @@ static int handle_line(struct lzb_plugin_link *l, const char *line)
 	if (sscanf(line, "task %d%c", &v, &end) == 1 && v > 0) {
 		int img = lzb_ns_pid(v);
 
-		if (l->nr < LZB_PLUGIN_MAX_TASKS)
-			l->tasks[l->nr++] = (struct lzb_plugin_task){
-				.real_pid = v, .img_pid = img > 0 ? img : 0 };
+		if (l->nr == LZB_TASK_LIMIT)
+			return -E2BIG;
+		l->tasks[l->nr++] = (struct lzb_plugin_task){
+			.real_pid = v, .img_pid = img > 0 ? img : 0 };
 		return give_verdict(l, v, img > 0 ? img : 0);
 	}
 	return -EPROTO;

@@ -29,7 +29,6 @@
 
 #define LZB_PLUGIN_SOCKET_ENV	"LAZYBOOT_PAGER_SOCKET"
 #define LZB_PLUGIN_SOCKET_NAME	"lazyboot-pager.socket"
-#define LZB_PLUGIN_MAX_TASKS	4096
 #define LZB_PLUGIN_VERDICT_MAX	512	/* bytes in a verdict line */
 #define LZB_PLUGIN_VERDICT_MS	120000	/* the plugin's wait for one */
 

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PAGE 4096ULL
+#include "util/page.h"
+#include "util/vec.h"
+
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAPPED (1ULL << 62)
 #define PM_PFN_MASK ((1ULL << 55) - 1)
@@ -46,18 +48,10 @@ static int read_vmas(int pid, struct vmas *out, struct lzb_err *err)
 
 		if (sscanf(line, "%llx%c%llx ", &start, &dash, &end) == 3 &&
 		    dash == '-') {
-			if (out->n == out->cap) {
-				size_t cap = out->cap ? 2 * out->cap : 64;
-				struct vma *v = realloc(out->v,
-							cap * sizeof(*v));
-
-				if (!v) {
-					fclose(f);
-					return lzb_errf(err, "%s: %s", path,
-							strerror(ENOMEM));
-				}
-				out->v = v;
-				out->cap = cap;
+			if (LZB_VEC_RESERVE(out->v, out->n, out->cap, 1)) {
+				fclose(f);
+				return lzb_errf(err, "%s: %s", path,
+						strerror(ENOMEM));
 			}
 			out->v[out->n++] = (struct vma){ start, end, false };
 		} else if (!strncmp(line, "VmFlags:", 8) && out->n) {
@@ -128,9 +122,10 @@ static int check_missing(int pm_fd, int kpf_fd, uint64_t start, uint64_t end,
 	uint64_t e[BATCH];
 
 	for (uint64_t a = start; a < end;) {
-		size_t n = (end - a) / PAGE < BATCH ? (end - a) / PAGE : BATCH;
+		uint64_t left = (end - a) / LZB_PAGE_SIZE;
+		size_t n = left < BATCH ? (size_t)left : BATCH;
 		ssize_t got = pread(pm_fd, e, n * sizeof(e[0]),
-				    (off_t)(a / PAGE * sizeof(e[0])));
+				    (off_t)(a / LZB_PAGE_SIZE * sizeof(e[0])));
 
 		if (got != (ssize_t)(n * sizeof(e[0])))
 			return lzb_errf(err, "/proc/%d/pagemap: %s", pid,
@@ -140,13 +135,13 @@ static int check_missing(int pm_fd, int kpf_fd, uint64_t start, uint64_t end,
 			if (!(e[i] & (PM_PRESENT | PM_SWAPPED)))
 				continue;
 			if (!(*present)++) {
-				*first = a + i * PAGE;
+				*first = a + i * LZB_PAGE_SIZE;
 				*kind = e[i] & PM_PRESENT ?
 					page_kind(kpf_fd, e[i] & PM_PFN_MASK) :
 					"swapped out, so it was there before";
 			}
 		}
-		a += n * PAGE;
+		a += n * LZB_PAGE_SIZE;
 	}
 	return 0;
 }
@@ -175,7 +170,7 @@ int lzb_lazy_check(const struct lzb_ranges *lazy, int pid,
 		return lzb_errf(err, "%s: %s", path, strerror(errno));
 	kpf_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
 	for (size_t i = 0; !ret && i < lazy->n; i++) {
-		pages += (lazy->v[i].end - lazy->v[i].start) / PAGE;
+		pages += (lazy->v[i].end - lazy->v[i].start) / LZB_PAGE_SIZE;
 		ret = check_missing(pm_fd, kpf_fd, lazy->v[i].start,
 				    lazy->v[i].end, pid, &present, &first,
 				    &kind, err);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/vec.h"
+
 void lzb_ranges_init(struct lzb_ranges *set)
 {
 	memset(set, 0, sizeof(*set));
@@ -18,27 +20,19 @@ void lzb_ranges_free(struct lzb_ranges *set)
 
 static int reserve(struct lzb_ranges *set, size_t n)
 {
-	struct lzb_range *v;
-	size_t cap;
-
 	if (n <= set->cap)
 		return 0;
 	if (set->v != set->base) {
 		/* Reclaim the room freed at the front first. */
 		set->cap += (size_t)(set->v - set->base);
-		memmove(set->base, set->v, set->n * sizeof(*v));
+		memmove(set->base, set->v, set->n * sizeof(*set->v));
 		set->v = set->base;
 		if (n <= set->cap)
 			return 0;
 	}
-	cap = set->cap ? set->cap * 2 : 8;
-	while (cap < n)
-		cap *= 2;
-	v = realloc(set->base, cap * sizeof(*v));
-	if (!v)
+	if (LZB_VEC_RESERVE(set->base, 0, set->cap, n))
 		return -ENOMEM;
-	set->v = set->base = v;
-	set->cap = cap;
+	set->v = set->base;
 	return 0;
 }
 

@@ -14,8 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PAGE_SIZE_BYTES 4096ULL
-#define PAGE_ALIGN_DOWN(a) ((a) & ~(PAGE_SIZE_BYTES - 1))
+#include "util/clock.h"
+#include "util/page.h"
+#include "util/vec.h"
+
+#define PAGE_ALIGN_DOWN(a) ((a) & ~((uint64_t)LZB_PAGE_SIZE - 1))
 
 struct lzb_task {
 	int img_pid;
@@ -87,17 +90,9 @@ struct lzb_engine {
 	char why[256];			/* what stopped it, when known */
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void record_latency(struct lzb_engine *e, uint64_t since_ns)
 {
-	uint64_t us = (now_ns() - since_ns) / 1000;
+	uint64_t us = (lzb_now_ns() - since_ns) / 1000;
 	unsigned int b = 0;
 
 	while (b + 1 < LZB_LATENCY_BUCKETS && us >> (b + 1))
@@ -132,15 +127,8 @@ uint64_t lzb_latency_percentile_us(const struct lzb_engine_stats *st,
 static int add_waiter(struct lzb_engine *e, const struct lzb_task *t,
 		      uint64_t page, uint64_t since_ns)
 {
-	if (e->nr_waiters == e->cap_waiters) {
-		size_t cap = e->cap_waiters ? e->cap_waiters * 2 : 16;
-		struct lzb_waiter *w = realloc(e->waiters, cap * sizeof(*w));
-
-		if (!w)
-			return -ENOMEM;
-		e->waiters = w;
-		e->cap_waiters = cap;
-	}
+	if (LZB_VEC_RESERVE(e->waiters, e->nr_waiters, e->cap_waiters, 1))
+		return -ENOMEM;
 	e->waiters[e->nr_waiters++] = (struct lzb_waiter){ t, page, since_ns };
 	return 0;
 }
@@ -176,7 +164,7 @@ int lzb_engine_new(const struct lzb_engine_config *config,
 	if (!e)
 		return -ENOMEM;
 	e->config = *config;
-	if (e->config.stream_bytes < PAGE_SIZE_BYTES)
+	if (e->config.stream_bytes < LZB_PAGE_SIZE)
 		e->config.stream_bytes = 64 * 1024;
 	e->config.stream_bytes = PAGE_ALIGN_DOWN(e->config.stream_bytes);
 	e->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -273,7 +261,7 @@ int lzb_engine_add_task(struct lzb_engine *e, int img_pid,
 	t = new_task(e, img_pid);
 	if (!t)
 		return -ENOMEM;
-	e->stats.pages_lazy_total += lzb_ranges_bytes(lazy) / PAGE_SIZE_BYTES;
+	e->stats.pages_lazy_total += lzb_ranges_bytes(lazy) / LZB_PAGE_SIZE;
 	return lzb_ranges_copy(&t->lazy, lazy);
 }
 
@@ -340,14 +328,14 @@ static int copy_into(struct lzb_engine *e, struct lzb_task *t, uint64_t dst,
 		 * so a run that spans two VMAs still goes in, and only a page
 		 * with no registered VMA at all counts as missing.
 		 */
-		uint64_t n = one_page ? PAGE_SIZE_BYTES : len;
+		uint64_t n = one_page ? LZB_PAGE_SIZE : len;
 		struct uffdio_copy copy = {
 			.dst = dst, .src = (uintptr_t)src, .len = n,
 		};
 		int64_t done;
 
 		if (ioctl(t->uffd, UFFDIO_COPY, &copy) == 0) {
-			e->stats.pages_installed += n / PAGE_SIZE_BYTES;
+			e->stats.pages_installed += n / LZB_PAGE_SIZE;
 			*copied += n;
 			dst += n;
 			src += n;
@@ -356,7 +344,7 @@ static int copy_into(struct lzb_engine *e, struct lzb_task *t, uint64_t dst,
 			continue;
 		}
 		done = copy.copy > 0 ? copy.copy : 0;
-		e->stats.pages_installed += done / PAGE_SIZE_BYTES;
+		e->stats.pages_installed += done / LZB_PAGE_SIZE;
 		*copied += done;
 		dst += done;
 		src += done;
@@ -376,17 +364,17 @@ static int copy_into(struct lzb_engine *e, struct lzb_task *t, uint64_t dst,
 		} else if (errno == EEXIST && !done) {
 			/* Installed by the pager this one took over from:
 			 * leave it and make sure nobody waits on it. */
-			struct uffdio_range wake = { dst, PAGE_SIZE_BYTES };
+			struct uffdio_range wake = { dst, LZB_PAGE_SIZE };
 
 			ioctl(t->uffd, UFFDIO_WAKE, &wake);
-			*copied += PAGE_SIZE_BYTES;
-			dst += PAGE_SIZE_BYTES;
-			src += PAGE_SIZE_BYTES;
-			len -= PAGE_SIZE_BYTES;
+			*copied += LZB_PAGE_SIZE;
+			dst += LZB_PAGE_SIZE;
+			src += LZB_PAGE_SIZE;
+			len -= LZB_PAGE_SIZE;
 		} else if (errno == ESRCH || errno == ENOSPC) {
 			return -ESRCH;
 		} else if (errno == ENOENT && !done && !one_page &&
-			   len > PAGE_SIZE_BYTES) {
+			   len > LZB_PAGE_SIZE) {
 			one_page = true;
 		} else if (errno == ENOENT && !e->streaming) {
 			/* During restore the restorer has not yet moved and
@@ -398,10 +386,10 @@ static int copy_into(struct lzb_engine *e, struct lzb_task *t, uint64_t dst,
 			 * (the task unmapped it and the event went with its
 			 * exit): nothing to fill. */
 			e->stats.pages_unmapped++;
-			*copied += PAGE_SIZE_BYTES;
-			dst += PAGE_SIZE_BYTES;
-			src += PAGE_SIZE_BYTES;
-			len -= PAGE_SIZE_BYTES;
+			*copied += LZB_PAGE_SIZE;
+			dst += LZB_PAGE_SIZE;
+			src += LZB_PAGE_SIZE;
+			len -= LZB_PAGE_SIZE;
 			one_page = false;
 		} else if (errno != EEXIST && errno != ENOENT) {
 			return -errno;
@@ -454,16 +442,9 @@ static int install_task(struct lzb_engine *e, struct lzb_task *t,
 			break;
 		if (s >= end)
 			continue;
-		if (n == cap) {
-			struct piece *p;
-
-			cap = cap ? cap * 2 : 8;
-			p = realloc(pieces, cap * sizeof(*p));
-			if (!p) {
-				free(pieces);
-				return -ENOMEM;
-			}
-			pieces = p;
+		if (LZB_VEC_RESERVE(pieces, n, cap, 1)) {
+			free(pieces);
+			return -ENOMEM;
 		}
 		pieces[n].start = r->start + (s - r->img_start);
 		pieces[n].end = pieces[n].start + (end - s);
@@ -527,7 +508,7 @@ int lzb_engine_install(struct lzb_engine *e, int img_pid, uint64_t img_addr,
 	struct lzb_task *t;
 	int err;
 
-	if ((img_addr | len) & (PAGE_SIZE_BYTES - 1))
+	if ((img_addr | len) & (LZB_PAGE_SIZE - 1))
 		return -EINVAL;
 	settle_request(e, img_pid, img_addr, len);
 	for (t = e->tasks; t; t = t->next) {
@@ -643,7 +624,7 @@ static int zero_fill(struct lzb_engine *e, struct lzb_task *t, uint64_t page,
 		     uint64_t since_ns)
 {
 	struct uffdio_zeropage zero = {
-		.range = { page, PAGE_SIZE_BYTES },
+		.range = { page, LZB_PAGE_SIZE },
 	};
 
 	if (ioctl(t->uffd, UFFDIO_ZEROPAGE, &zero) == 0) {
@@ -668,16 +649,9 @@ static int zero_fill(struct lzb_engine *e, struct lzb_task *t, uint64_t page,
 static int keep_zero_retry(struct lzb_engine *e, struct lzb_task *t,
 			   uint64_t page, uint64_t since_ns)
 {
-	if (e->nr_zero_retries == e->cap_zero_retries) {
-		size_t cap = e->cap_zero_retries ? 2 * e->cap_zero_retries : 16;
-		struct lzb_zero_retry *v;
-
-		v = realloc(e->zero_retries, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		e->zero_retries = v;
-		e->cap_zero_retries = cap;
-	}
+	if (LZB_VEC_RESERVE(e->zero_retries, e->nr_zero_retries,
+			    e->cap_zero_retries, 1))
+		return -ENOMEM;
 	e->zero_retries[e->nr_zero_retries++] =
 		(struct lzb_zero_retry){ t, page, since_ns };
 	return 0;
@@ -728,7 +702,7 @@ static int handle_fault(struct lzb_engine *e, struct lzb_task *t,
 	if (is_requested(e, t->img_pid, img))
 		return 0;
 	e->stats.fault_requests++;
-	return request(e, t->img_pid, img, PAGE_SIZE_BYTES, true);
+	return request(e, t->img_pid, img, LZB_PAGE_SIZE, true);
 }
 
 static int handle_fork(struct lzb_engine *e, struct lzb_task *parent,
@@ -796,7 +770,7 @@ static int drain_uffd(struct lzb_engine *e, struct lzb_task *t)
 
 	while (t->uffd >= 0) {
 		n = read(t->uffd, msgs, sizeof(msgs));
-		since_ns = now_ns();
+		since_ns = lzb_now_ns();
 		if (n < 0) {
 			if (errno == EAGAIN)
 				return 0;
@@ -831,7 +805,7 @@ int lzb_engine_replay(struct lzb_engine *e, int img_pid,
 	e->config.journal.event = NULL;	/* on record already */
 	for (t = e->tasks; t; t = t->next)
 		if (t->img_pid == img_pid && !t->gone)
-			err = handle_message(e, t, msg, now_ns());
+			err = handle_message(e, t, msg, lzb_now_ns());
 	e->config.journal = saved;
 	return err;
 }
@@ -878,13 +852,13 @@ static int trim_resident(struct lzb_task *t, int pagemap_fd)
 		uint64_t a = t->lazy.v[i].start, end = t->lazy.v[i].end;
 
 		while (a < end && !err) {
-			uint64_t n = (end - a) / PAGE_SIZE_BYTES;
+			uint64_t n = (end - a) / LZB_PAGE_SIZE;
 			ssize_t got;
 
 			if (n > 512)
 				n = 512;
 			got = pread(pagemap_fd, entries, n * sizeof(entries[0]),
-				    (off_t)(a / PAGE_SIZE_BYTES * sizeof(entries[0])));
+				    (off_t)(a / LZB_PAGE_SIZE * sizeof(entries[0])));
 			if (got <= 0)
 				break;
 			n = (uint64_t)got / sizeof(entries[0]);
@@ -893,11 +867,11 @@ static int trim_resident(struct lzb_task *t, int pagemap_fd)
 					continue;
 				if (k > run)	/* present: [run, k) */
 					err = lzb_ranges_add(&present,
-						a + run * PAGE_SIZE_BYTES,
-						a + k * PAGE_SIZE_BYTES, 0);
+						a + run * LZB_PAGE_SIZE,
+						a + k * LZB_PAGE_SIZE, 0);
 				run = k + 1;
 			}
-			a += n * PAGE_SIZE_BYTES;
+			a += n * LZB_PAGE_SIZE;
 		}
 	}
 	for (i = 0; i < present.n && !err; i++)
@@ -1080,7 +1054,7 @@ void lzb_engine_get_stats(const struct lzb_engine *e,
 
 		stats->bytes_lazy += bytes;
 		if (!t->forked)
-			left += bytes / PAGE_SIZE_BYTES;
+			left += bytes / LZB_PAGE_SIZE;
 	}
 	stats->pages_resident = left < stats->pages_lazy_total ?
 				stats->pages_lazy_total - left : 0;

@@ -15,20 +15,13 @@
 #include <unistd.h>
 
 #include "fetch/fetch_internal.h"
+#include "util/vec.h"
 
 struct lzb_mirrors {
 	char **base;
 	size_t n;
 	size_t preferred;	/* where requests start: the last that worked */
 };
-
-uint64_t lzb_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* Every transport; a fetcher keeps slots[i] for transports[i]. */
 static const struct lzb_transport *const transports[LZB_NR_TRANSPORTS] = {
@@ -160,15 +153,8 @@ void lzb_defer_free(struct lzb_fetcher *f, void *p)
 		free(p);
 		return;
 	}
-	if (f->n_deferred == f->cap_deferred) {
-		size_t cap = f->cap_deferred ? 2 * f->cap_deferred : 16;
-		void **n = realloc(f->deferred, cap * sizeof(*n));
-
-		if (!n)
-			abort();	/* cannot keep the promise safely */
-		f->deferred = n;
-		f->cap_deferred = cap;
-	}
+	if (LZB_VEC_RESERVE(f->deferred, f->n_deferred, f->cap_deferred, 1))
+		abort();	/* cannot keep the promise safely */
 	f->deferred[f->n_deferred++] = p;
 }
 

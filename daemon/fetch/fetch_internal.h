@@ -7,6 +7,8 @@
 
 #include "fetch/fetch.h"
 
+#include "util/clock.h"
+
 #define LZB_NS_PER_MS 1000000ULL
 #define LZB_NO_TIMER UINT64_MAX
 
@@ -104,8 +106,6 @@ struct lzb_fetcher {
 
 	struct lzb_fetch_stats st;
 };
-
-uint64_t lzb_now_ns(void);
 
 /* Register / change / remove an fd in the fetcher's epoll set. */
 int lzb_watch_add(struct lzb_fetcher *f, int fd, uint32_t events,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "util/lzb_error.h"
+#include "util/vec.h"
 
 #define WHOLE_DEADLINE_MS 120000
 
@@ -25,18 +26,8 @@ static int whole_sink(void *arg, uint64_t offset, const void *data,
 
 	if (offset + len > w->max)
 		return -EFBIG;
-	if (offset + len > w->cap) {
-		size_t cap = w->cap ? w->cap : 65536;
-		uint8_t *p;
-
-		while (cap < offset + len)
-			cap *= 2;
-		p = realloc(w->buf, cap);
-		if (!p)
-			return -ENOMEM;
-		w->buf = p;
-		w->cap = cap;
-	}
+	if (LZB_VEC_RESERVE(w->buf, offset, w->cap, len))
+		return -ENOMEM;
 	memcpy(w->buf + offset, data, len);
 	if (offset + len > w->len)
 		w->len = offset + len;

@@ -23,7 +23,7 @@
 #include "util/lzb_error.h"
 
 #define LZB_FORMAT_VERSION	1
-#define LZB_PAGE_SIZE		4096u
+#include "util/page.h"	/* LZB_PAGE_SIZE, the format's page size */
 
 /* ---- manifest ---- */
 #define LZB_MANIFEST_MAGIC	"LZBMANIF"

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/file_util.h"
+#include "util/task_limit.h"
 
 /* Object I of IMG, whole and checked against the manifest. */
 static int get_object(const struct lzb_image *img,
@@ -62,9 +63,10 @@ int lzb_image_get_index(struct lzb_image *img,
 	uint8_t *buf;
 	size_t len;
 
-	if (get_object(img, g, LZB_SLOT_INDEX, &buf, &len, err))
+	if (get_object(img, g, LZB_SLOT_INDEX, &buf, &len, err) ||
+	    lzb_image_set_index(img, "index", buf, len, err))
 		return -1;
-	return lzb_image_set_index(img, "index", buf, len, err);
+	return lzb_task_limit_check("index", img->ix.nr_tasks, err);
 }
 
 int lzb_image_get_bundle(const struct lzb_image *img,

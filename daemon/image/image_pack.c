@@ -44,7 +44,7 @@ struct page {
 };
 
 struct ptask {
-	struct criu_task *t;
+	struct lzb_criu_task *t;
 	const uint8_t *pages;	/* mmap of pages-<id>.img */
 	size_t pages_len;
 	size_t nr;
@@ -62,7 +62,7 @@ struct packer {
 	const struct lzb_pack_opts *o;
 	struct lzb_pack_result *res;
 	struct lzb_err *err;
-	struct criu_dump dump;
+	struct lzb_criu_dump dump;
 	struct ptask *tasks;
 	size_t nr_tasks;
 	uint8_t enc_key[LZB_ENC_KEY_BYTES];
@@ -114,7 +114,7 @@ static struct ptask *find_task(struct packer *pk, uint32_t pid)
 
 static int load_task_pages(struct packer *pk, struct ptask *pt)
 {
-	struct criu_task *t = pt->t;
+	struct lzb_criu_task *t = pt->t;
 	char path[4200];
 	struct stat st;
 	size_t n = 0;
@@ -156,7 +156,7 @@ static int load_task_pages(struct packer *pk, struct ptask *pt)
 	if (!pt->pg)
 		return lzb_errf(pk->err, "%s: out of memory", path);
 	for (size_t i = 0; i < t->pm.nr; i++) {
-		const struct criu_pagemap_entry *e = &t->pm.e[i];
+		const struct lzb_criu_pagemap_entry *e = &t->pm.e[i];
 
 		if (e->flags & CRIU_PE_PARENT)
 			return lzb_errf(pk->err, "%s/%s: entry %zu is in a parent "
@@ -173,7 +173,7 @@ static int load_task_pages(struct packer *pk, struct ptask *pt)
 			p->vaddr = e->vaddr + k * CRIU_PAGE_SIZE;
 			p->src = off;
 			p->rank = UINT64_MAX;
-			p->forced_hot = !criu_page_can_be_lazy(t, p->vaddr);
+			p->forced_hot = !lzb_criu_page_can_be_lazy(t, p->vaddr);
 			if (p->forced_hot)
 				p->kind = K_HOT;
 			else
@@ -378,7 +378,7 @@ static int pack_cold(struct packer *pk)
 static int rewrite_pagemap(struct packer *pk, struct ptask *pt,
 			   struct lzb_bundle_builder *bb)
 {
-	struct criu_pagemap pm = { .pages_id = pt->t->pm.pages_id };
+	struct lzb_criu_pagemap pm = { .pages_id = pt->t->pm.pages_id };
 	uint8_t *img, *hot;
 	size_t img_len, cap = 0;
 	uint32_t nhot = 0;
@@ -390,7 +390,7 @@ static int rewrite_pagemap(struct packer *pk, struct ptask *pt,
 	for (size_t i = 0; i < pt->nr; i++) {
 		const struct page *p = &pt->pg[i];
 		uint32_t fl = p->kind == K_HOT ? CRIU_PE_PRESENT : CRIU_PE_LAZY;
-		struct criu_pagemap_entry *last = pm.nr ? &pm.e[pm.nr - 1] : NULL;
+		struct lzb_criu_pagemap_entry *last = pm.nr ? &pm.e[pm.nr - 1] : NULL;
 
 		if (p->kind == K_HOT)
 			memcpy(hot + (size_t)nhot++ * CRIU_PAGE_SIZE,
@@ -412,10 +412,10 @@ static int rewrite_pagemap(struct packer *pk, struct ptask *pt,
 			}
 			pm.e = n;
 		}
-		pm.e[pm.nr++] = (struct criu_pagemap_entry){
+		pm.e[pm.nr++] = (struct lzb_criu_pagemap_entry){
 			.vaddr = p->vaddr, .nr_pages = 1, .flags = fl };
 	}
-	r = criu_encode_pagemap(&pm, &img, &img_len);
+	r = lzb_criu_encode_pagemap(&pm, &img, &img_len);
 	free(pm.e);
 	if (r) {
 		free(hot);
@@ -701,7 +701,7 @@ int lzb_pack(const struct lzb_pack_opts *o, struct lzb_pack_result *res,
 		pk.key = pk.enc_key;
 	}
 	/* read the dump first: bad input must not leave an output dir */
-	if (criu_dump_open(o->criu_dir, &pk.dump, err))
+	if (lzb_criu_dump_open(o->criu_dir, &pk.dump, err))
 		goto out;
 	if (lzb_mkdir(o->out_dir, err))
 		goto out;
@@ -801,6 +801,6 @@ out:
 	free(pk.chunks);
 	free(pk.dd);
 	free(pk.cbuf);
-	criu_dump_close(&pk.dump);
+	lzb_criu_dump_close(&pk.dump);
 	return r;
 }

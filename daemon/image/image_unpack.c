@@ -76,7 +76,7 @@ static int out_page(struct out_file *f, const uint8_t *p, struct lzb_err *err)
 }
 
 static int rebuild_pages(struct lzb_image *img, struct chunk_cache *cc,
-			 uint32_t pid, const struct criu_pagemap *pm,
+			 uint32_t pid, const struct lzb_criu_pagemap *pm,
 			 const struct lzb_bundle_file *hot, const char *out_dir,
 			 struct lzb_err *err)
 {
@@ -95,7 +95,7 @@ static int rebuild_pages(struct lzb_image *img, struct chunk_cache *cc,
 		return lzb_errf(err, "%s: %s", f.path, strerror(errno));
 	k = t.first;
 	for (size_t i = 0; i < pm->nr; i++) {
-		const struct criu_pagemap_entry *e = &pm->e[i];
+		const struct lzb_criu_pagemap_entry *e = &pm->e[i];
 
 		if (!(e->flags & CRIU_PE_PRESENT))
 			continue;
@@ -171,7 +171,7 @@ int lzb_unpack(struct lzb_image *img, const char *out_dir,
 	for (uint32_t i = 0; i < img->bundle.nr; i++) {
 		const struct lzb_bundle_file *bf = &img->bundle.files[i];
 		const char *orig = bf->name + plen;
-		struct criu_pagemap pm;
+		struct lzb_criu_pagemap pm;
 		char path[4400], pages[64];
 		unsigned int pid;
 		int end = 0;
@@ -185,7 +185,7 @@ int lzb_unpack(struct lzb_image *img, const char *out_dir,
 			goto out;
 		}
 		snprintf(path, sizeof(path), "%s (bundle)/%s", img->dir, bf->name);
-		if (criu_parse_pagemap(path, bf->data, (size_t)bf->size, &pm, err))
+		if (lzb_criu_parse_pagemap(path, bf->data, (size_t)bf->size, &pm, err))
 			goto out;
 		snprintf(pages, sizeof(pages), "pages-%u.img", pm.pages_id);
 		skip[nskip++] = strdup(orig);
@@ -196,7 +196,7 @@ int lzb_unpack(struct lzb_image *img, const char *out_dir,
 			r = rebuild_pages(img, &cc, pid, &pm,
 					  lzb_bundle_find(&img->bundle, pages),
 					  out_dir, err);
-		criu_pagemap_free(&pm);
+		lzb_criu_pagemap_free(&pm);
 		if (r)
 			goto out;
 		r = -1;

@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include <linux/lazyboot.h>
-#include <netlink/errno.h>
-#include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
+
+#include "pager/module_genl.h"
 
 /* What userspace accepts in a GET_INFO reply. */
 static struct nla_policy info_reply_policy[LAZYBOOT_A_INFO_MAX + 1] = {
@@ -47,10 +47,8 @@ static int parse_info_reply(struct nl_msg *msg, void *arg)
 	if (err < 0 || !tb[LAZYBOOT_A_INFO_FAMILY_VERSION] ||
 	    !tb[LAZYBOOT_A_INFO_MODULE_VERSION] ||
 	    !tb[LAZYBOOT_A_INFO_KERNEL_RELEASE] ||
-	    !tb[LAZYBOOT_A_INFO_FEATURES]) {
-		parse->err = -EPROTO;
-		return NL_STOP;
-	}
+	    !tb[LAZYBOOT_A_INFO_FEATURES])
+		return -EPROTO;
 
 	parse->info->family_version =
 		nla_get_u32(tb[LAZYBOOT_A_INFO_FAMILY_VERSION]);
@@ -62,77 +60,23 @@ static int parse_info_reply(struct nl_msg *msg, void *arg)
 			 tb[LAZYBOOT_A_INFO_KERNEL_RELEASE]);
 	parse->info->features = nla_get_u64(tb[LAZYBOOT_A_INFO_FEATURES]);
 	parse->err = 0;
-	return NL_OK;
-}
-
-int lzb_nl_to_errno(int nlerr)
-{
-	switch (-nlerr) {
-	case NLE_OBJ_NOTFOUND:
-		return -ENOENT;
-	case NLE_PERM:
-		return -EPERM;
-	case NLE_NOMEM:
-		return -ENOMEM;
-	case NLE_INVAL:
-		return -EINVAL;
-	case NLE_OPNOTSUPP:
-		return -EOPNOTSUPP;
-	case NLE_AGAIN:
-		return -EAGAIN;
-	default:
-		return -EIO;
-	}
+	return 0;
 }
 
 int lzb_module_get_info(struct lzb_module_info *info)
 {
 	struct info_parse parse = { .info = info, .err = -ENODATA };
-	struct nl_sock *sock;
-	struct nl_msg *msg = NULL;
-	int family, err;
+	struct lzb_genl g;
+	struct nl_msg *msg;
+	int err;
 
 	memset(info, 0, sizeof(*info));
-	sock = nl_socket_alloc();
-	if (!sock)
-		return -ENOMEM;
-	err = genl_connect(sock);
-	if (err < 0)
-		goto out;
-
-	family = genl_ctrl_resolve(sock, LAZYBOOT_FAMILY_NAME);
-	if (family < 0) {
-		err = family;
-		goto out;
-	}
-
-	msg = nlmsg_alloc();
-	if (!msg) {
-		err = -NLE_NOMEM;
-		goto out;
-	}
-	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, 0,
-			 LAZYBOOT_CMD_GET_INFO, LAZYBOOT_FAMILY_VERSION)) {
-		err = -NLE_NOMEM;
-		goto out;
-	}
-
-	err = nl_socket_modify_cb(sock, NL_CB_VALID, NL_CB_CUSTOM,
-				  parse_info_reply, &parse);
-	if (err < 0)
-		goto out;
-	err = nl_send_auto(sock, msg);
-	if (err < 0)
-		goto out;
-	err = nl_wait_for_ack(sock);
-	if (err < 0)
-		goto out;
-	nlmsg_free(msg);
-	nl_socket_free(sock);
-	return parse.err;
-
-out:
-	nlmsg_free(msg);
-	nl_socket_free(sock);
-	return lzb_nl_to_errno(err);
+	err = lzb_genl_open(&g);
+	if (err)
+		return err;
+	msg = lzb_genl_request(&g, LAZYBOOT_CMD_GET_INFO, 0);
+	err = msg ? lzb_genl_transact(&g, msg, parse_info_reply, &parse) :
+		    -ENOMEM;
+	lzb_genl_close(&g);
+	return err ? err : parse.err;
 }

@@ -20,7 +20,4 @@ struct lzb_module_info {
  */
 int lzb_module_get_info(struct lzb_module_info *info);
 
-/* A (negative) libnl error as the negative errno callers act on. */
-int lzb_nl_to_errno(int nlerr);
-
 #endif

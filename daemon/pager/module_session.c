@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Restore sessions held by lazyboot.ko, through libnl-genl-3. */
-#include "pager/module_client.h"
 #include "pager/module_session.h"
 
 #include <errno.h>
@@ -9,19 +8,17 @@
 #include <string.h>
 
 #include <linux/lazyboot.h>
-#include <linux/netlink.h>
-#include <netlink/errno.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 
+#include "pager/module_genl.h"
+
 struct lzb_module {
-	struct nl_sock *sock;
-	int family;
+	struct lzb_genl g;
 };
 
 /* What one request collects from its answers. */
 struct request {
-	int kernel_errno;	/* from NLMSG_ERROR, negative */
 	int (*parse)(struct nlattr **tb, struct request *req);
 	struct lzb_session_info *info;
 	int (*fn)(const struct lzb_session_info *, void *);
@@ -33,7 +30,6 @@ struct request {
 	struct lzb_session_event *event;
 	uint8_t cmd;		/* of the message being parsed */
 	int got;
-	int done;		/* ACK or end of dump seen */
 	uint64_t kernel_ts_ns;	/* MILESTONE */
 };
 
@@ -72,38 +68,19 @@ static uint32_t get_u32(struct nlattr **tb, int type)
 	return tb[type] ? nla_get_u32(tb[type]) : 0;
 }
 
-static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg)
-{
-	struct request *req = arg;
-
-	(void)nla;
-	req->kernel_errno = err->error;
-	return NL_STOP;
-}
-
-static int on_done(struct nl_msg *msg, void *arg)
-{
-	struct request *req = arg;
-
-	(void)msg;
-	req->done = 1;
-	return NL_STOP;
-}
-
-static int on_valid(struct nl_msg *msg, void *arg)
+/* Each reply of a request, or an event: parsed by the request's parser. */
+static int on_reply(struct nl_msg *msg, void *arg)
 {
 	struct request *req = arg;
 	struct nlattr *tb[LAZYBOOT_A_SESSION_MAX + 1];
 
 	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, LAZYBOOT_A_SESSION_MAX,
-			  session_policy) < 0) {
-		req->kernel_errno = -EPROTO;
-		return NL_STOP;
-	}
+			  session_policy) < 0)
+		return -EPROTO;
 	if (req->stop)
-		return NL_SKIP;
+		return 0;
 	req->cmd = genlmsg_hdr(nlmsg_hdr(msg))->cmd;
-	return req->parse(tb, req) ? NL_STOP : NL_OK;
+	return req->parse(tb, req);
 }
 
 static void fill_info(struct nlattr **tb, struct lzb_session_info *info)
@@ -135,10 +112,8 @@ static void fill_info(struct nlattr **tb, struct lzb_session_info *info)
 
 static int parse_info(struct nlattr **tb, struct request *req)
 {
-	if (!tb[LAZYBOOT_A_SESSION_ID]) {
-		req->kernel_errno = -EPROTO;
-		return -1;
-	}
+	if (!tb[LAZYBOOT_A_SESSION_ID])
+		return -EPROTO;
 	if (req->info)
 		fill_info(tb, req->info);
 	req->id = get_u32(tb, LAZYBOOT_A_SESSION_ID);
@@ -150,10 +125,8 @@ static int parse_list(struct nlattr **tb, struct request *req)
 {
 	struct lzb_session_info info;
 
-	if (!tb[LAZYBOOT_A_SESSION_ID]) {
-		req->kernel_errno = -EPROTO;
-		return -1;
-	}
+	if (!tb[LAZYBOOT_A_SESSION_ID])
+		return -EPROTO;
 	fill_info(tb, &info);
 	req->count++;
 	req->stop = req->fn(&info, req->arg);
@@ -162,10 +135,8 @@ static int parse_list(struct nlattr **tb, struct request *req)
 
 static int parse_milestone(struct nlattr **tb, struct request *req)
 {
-	if (!tb[LAZYBOOT_A_SESSION_KERNEL_TS_NS]) {
-		req->kernel_errno = -EPROTO;
-		return -1;
-	}
+	if (!tb[LAZYBOOT_A_SESSION_KERNEL_TS_NS])
+		return -EPROTO;
 	req->kernel_ts_ns = nla_get_u64(tb[LAZYBOOT_A_SESSION_KERNEL_TS_NS]);
 	req->got = 1;
 	return 0;
@@ -173,10 +144,8 @@ static int parse_milestone(struct nlattr **tb, struct request *req)
 
 static int parse_attach(struct nlattr **tb, struct request *req)
 {
-	if (!tb[LAZYBOOT_A_SESSION_UFFD]) {
-		req->kernel_errno = -EPROTO;
-		return -1;
-	}
+	if (!tb[LAZYBOOT_A_SESSION_UFFD])
+		return -EPROTO;
 	req->fd = (int)nla_get_u32(tb[LAZYBOOT_A_SESSION_UFFD]);
 	req->got = 1;
 	return 0;
@@ -205,21 +174,11 @@ static int open_socket(struct lzb_module **out)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	m->sock = nl_socket_alloc();
-	if (!m->sock) {
+	err = lzb_genl_open(&m->g);
+	if (err) {
 		free(m);
-		return -ENOMEM;
+		return err;
 	}
-	err = genl_connect(m->sock);
-	if (err >= 0)
-		err = m->family = genl_ctrl_resolve(m->sock,
-						    LAZYBOOT_FAMILY_NAME);
-	if (err < 0) {
-		lzb_module_close(m);
-		return lzb_nl_to_errno(err);
-	}
-	/* Dumps of many sessions: the size intro.rst recommends. */
-	nl_socket_set_msg_buf_size(m->sock, 32768);
 	*out = m;
 	return 0;
 }
@@ -236,15 +195,15 @@ int lzb_module_open_events(struct lzb_module **out)
 	err = open_socket(out);
 	if (err)
 		return err;
-	grp = genl_ctrl_resolve_grp((*out)->sock, LAZYBOOT_FAMILY_NAME,
+	grp = genl_ctrl_resolve_grp((*out)->g.sock, LAZYBOOT_FAMILY_NAME,
 				    LAZYBOOT_MCGRP_EVENTS);
-	err = grp < 0 ? grp : nl_socket_add_membership((*out)->sock, grp);
+	err = grp < 0 ? grp : nl_socket_add_membership((*out)->g.sock, grp);
 	if (err < 0) {
 		lzb_module_close(*out);
 		*out = NULL;
 		return lzb_nl_to_errno(err);
 	}
-	nl_socket_disable_seq_check((*out)->sock);
+	nl_socket_disable_seq_check((*out)->g.sock);
 	return 0;
 }
 
@@ -252,54 +211,25 @@ void lzb_module_close(struct lzb_module *m)
 {
 	if (!m)
 		return;
-	nl_socket_free(m->sock);
+	lzb_genl_close(&m->g);
 	free(m);
 }
 
 int lzb_module_fd(const struct lzb_module *m)
 {
-	return nl_socket_get_fd(m->sock);
+	return nl_socket_get_fd(m->g.sock);
 }
 
-/*
- * Send @msg (consumed) and read answers up to the ACK, the end of a dump or
- * an error.  nl_recvmsgs() reads one datagram at a time, and a reply and
- * its ACK are two: keep reading, or the ACK would answer the next request.
- */
 static int transact(struct lzb_module *m, struct nl_msg *msg,
 		    struct request *req)
 {
-	int err;
-
-	nl_socket_modify_cb(m->sock, NL_CB_VALID, NL_CB_CUSTOM, on_valid,
-			    req);
-	nl_socket_modify_cb(m->sock, NL_CB_ACK, NL_CB_CUSTOM, on_done, req);
-	nl_socket_modify_cb(m->sock, NL_CB_FINISH, NL_CB_CUSTOM, on_done,
-			    req);
-	nl_socket_modify_err_cb(m->sock, NL_CB_CUSTOM, on_error, req);
-	err = nl_send_auto(m->sock, msg);
-	nlmsg_free(msg);
-	if (err < 0)
-		return lzb_nl_to_errno(err);
-	do {
-		err = nl_recvmsgs_default(m->sock);
-		if (req->kernel_errno)
-			return req->kernel_errno;
-	} while (err >= 0 && !req->done);
-	return err < 0 ? lzb_nl_to_errno(err) : 0;
+	return lzb_genl_transact(&m->g, msg, on_reply, req);
 }
 
 static struct nl_msg *new_request(struct lzb_module *m, uint8_t cmd,
 				  int flags)
 {
-	struct nl_msg *msg = nlmsg_alloc();
-
-	if (msg && !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, m->family, 0,
-				flags, cmd, LAZYBOOT_FAMILY_VERSION)) {
-		nlmsg_free(msg);
-		msg = NULL;
-	}
-	return msg;
+	return lzb_genl_request(&m->g, cmd, flags);
 }
 
 int lzb_session_new(struct lzb_module *m, pid_t pid, int uffd,
@@ -421,20 +351,15 @@ int lzb_session_event_recv(struct lzb_module *m, struct lzb_session_event *ev,
 	int err;
 
 	memset(ev, 0, sizeof(*ev));
-	nl_socket_modify_cb(m->sock, NL_CB_VALID, NL_CB_CUSTOM, on_valid,
-			    &req);
 	while (!req.got) {
 		err = poll(&pfd, 1, timeout_ms);
 		if (err < 0)
 			return -errno;
 		if (err == 0)
 			return -ETIMEDOUT;
-		req.kernel_errno = 0;
-		err = nl_recvmsgs_default(m->sock);
-		if (req.kernel_errno)
-			return req.kernel_errno;
-		if (err < 0)
-			return lzb_nl_to_errno(err);
+		err = lzb_genl_receive(&m->g, on_reply, &req);
+		if (err)
+			return err;
 	}
 	return 0;
 }

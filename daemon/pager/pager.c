@@ -15,6 +15,8 @@
 #include "criu/plugin_link.h"
 #include "fetch/fetch.h"
 #include "util/progress_log.h"
+#include "util/task_limit.h"
+#include "util/vec.h"
 
 #define LOOP_MS 20			/* the longest the loop sleeps */
 #define ROOT_GONE_MS 10000		/* how long a killed root may take */
@@ -108,16 +110,8 @@ int lzb_pager_start_criu(struct lzb_pager *p,
 int lzb_pager_adopt(struct lzb_pager *p, int img_pid, int pid)
 {
 	p->st.tasks++;
-	if (p->nr_handed == p->cap_handed) {
-		size_t cap = p->cap_handed ? 2 * p->cap_handed : 64;
-		struct lzb_plugin_task *n = realloc(p->handed,
-						    cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		p->handed = n;
-		p->cap_handed = cap;
-	}
+	if (LZB_VEC_RESERVE(p->handed, p->nr_handed, p->cap_handed, 1))
+		return -ENOMEM;
 	p->handed[p->nr_handed++] = (struct lzb_plugin_task){
 		.real_pid = pid, .img_pid = img_pid };
 	return 0;
@@ -204,7 +198,10 @@ static void poll_plugin(struct lzb_pager *p, struct lzb_err *err)
 	const struct lzb_plugin_task *pt;
 	int ret = lzb_plugin_link_process(p->plugin);
 
-	if (ret == -EPERM && !err->msg[0])
+	if (ret == -E2BIG && !err->msg[0])
+		lzb_errf(err, "the CRIU plugin reported more than %u tasks",
+			 LZB_TASK_LIMIT);
+	else if (ret == -EPERM && !err->msg[0])
 		lzb_errf(err, "a restored task was stopped before it ran: %s",
 			 lzb_plugin_link_refusal(p->plugin));
 	else if (ret == -EPROTO && !err->msg[0])

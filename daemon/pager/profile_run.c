@@ -15,6 +15,7 @@
 #include "criu/criu_page_source.h"
 #include "criu/criu_restore_proc.h"
 #include "pager/pager.h"
+#include "util/clock.h"
 #include "util/file_util.h"
 #include "util/progress_log.h"
 
@@ -43,7 +44,7 @@ static void on_fault(void *ctx, int img_pid, uint64_t img_addr)
 
 	if (!r->add_err)
 		r->add_err = lzb_touches_add(r->touches, (uint32_t)img_pid,
-					     img_addr, lzb_clock_us() - r->t0,
+					     img_addr, lzb_now_us() - r->t0,
 					     !r->ready);
 }
 
@@ -51,7 +52,7 @@ static void on_restored(void *ctx)
 {
 	struct run *r = ctx;
 
-	r->res->restored_us = lzb_clock_us() - r->t0;
+	r->res->restored_us = lzb_now_us() - r->t0;
 	say(r, "restore finished (RSTF)");
 }
 
@@ -65,15 +66,14 @@ static pid_t run_probes(struct run *r)
 
 	if (pid == 0) {
 		const struct lzb_appset *a = r->o->appset;
-		char err[256] = "";
+		struct lzb_err err;
 
 		if (r->o->probe_dir && chdir(r->o->probe_dir))
 			_exit(2);
 		for (int i = 0; i < a->nsvc; i++)
 			for (int k = 0; k < a->svc[i].nprobes; k++)
 				if (lzb_probe_once(&a->svc[i].probes[k],
-						   PROBE_TIMEOUT_MS, err,
-						   sizeof(err)))
+						   PROBE_TIMEOUT_MS, &err))
 					_exit(1);
 		_exit(0);
 	}
@@ -115,7 +115,7 @@ static void poll_children(struct run *r)
 		r->probe = 0;
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
 			r->ready = true;
-			r->res->ready_us = lzb_clock_us() - r->t0;
+			r->res->ready_us = lzb_now_us() - r->t0;
 			say(r, "ready: every probe passed (%zu faults so far)",
 			    r->touches->nr);
 			r->warmup = run_warmup(r);
@@ -124,15 +124,15 @@ static void poll_children(struct run *r)
 	if (r->warmup > 0 && waitpid(r->warmup, &st, WNOHANG) == r->warmup) {
 		r->warmup = 0;
 		r->warmed = true;
-		r->end_us = lzb_clock_us() + (uint64_t)r->o->warmup_ms * 1000;
+		r->end_us = lzb_now_us() + (uint64_t)r->o->warmup_ms * 1000;
 		say(r, "warm-up commands done%s; recording %u ms more",
 		    WIFEXITED(st) && !WEXITSTATUS(st) ? "" : " (one failed)",
 		    r->o->warmup_ms);
 	}
 	if (!r->ready && !r->probe && r->ps->criu_done && r->ps->restored &&
-	    lzb_clock_us() >= r->next_probe) {
+	    lzb_now_us() >= r->next_probe) {
 		r->probe = run_probes(r);
-		r->next_probe = lzb_clock_us() + PROBE_INTERVAL_MS * 1000;
+		r->next_probe = lzb_now_us() + PROBE_INTERVAL_MS * 1000;
 	}
 }
 
@@ -143,7 +143,7 @@ static void tick(void *ctx, struct lzb_err *err)
 	if (r->add_err && !err->msg[0])
 		lzb_errf(err, "recording faults: out of memory");
 	poll_children(r);
-	if (lzb_clock_us() >= r->deadline_us && !err->msg[0])
+	if (lzb_now_us() >= r->deadline_us && !err->msg[0])
 		lzb_errf(err, "not %s after %u s (--timeout)",
 			 r->ready ? "done warming up" : r->ps->restored ?
 			 "ready" : "restored", r->o->timeout_s);
@@ -153,7 +153,7 @@ static bool finished(void *ctx)
 {
 	const struct run *r = ctx;
 
-	return r->warmed && lzb_clock_us() >= r->end_us;
+	return r->warmed && lzb_now_us() >= r->end_us;
 }
 
 static const char *source_error(void *ctx)
@@ -215,20 +215,20 @@ int lzb_profile_run(const struct lzb_profile_run_opts *o,
 {
 	struct run r = { .o = o, .res = res, .touches = touches };
 	struct lzb_criu_source *src = NULL;
-	struct criu_dump dump;
+	struct lzb_criu_dump dump;
 	char view[4200];
 
 	memset(res, 0, sizeof(*res));
-	r.t0 = lzb_clock_us();
+	r.t0 = lzb_now_us();
 	if (lzb_mkdir(o->workdir, err))
 		return -1;
 	if (lzb_path(view, sizeof(view), o->workdir, "images"))
 		return lzb_errf(err, "%s: path too long", o->workdir);
-	if (criu_dump_open(o->dump_dir, &dump, err))
+	if (lzb_criu_dump_open(o->dump_dir, &dump, err))
 		return -1;
 	if (lzb_criu_lazy_view(&dump, view, err) ||
 	    lzb_criu_source_new(&dump, &src, err)) {
-		criu_dump_close(&dump);
+		lzb_criu_dump_close(&dump);
 		return -1;
 	}
 	res->lazy_pages = lzb_criu_source_lazy_pages(src);
@@ -244,7 +244,7 @@ int lzb_profile_run(const struct lzb_profile_run_opts *o,
 		say(&r, "criu restore --lazy-pages of %s: %llu lazy pages, "
 		    "faults only", o->dump_dir,
 		    (unsigned long long)res->lazy_pages);
-		r.deadline_us = lzb_clock_us() +
+		r.deadline_us = lzb_now_us() +
 				(uint64_t)o->timeout_s * 1000000;
 		if (!lzb_pager_start_criu(r.pager, &cr, err))
 			lzb_pager_serve(r.pager, err);
@@ -261,6 +261,6 @@ int lzb_profile_run(const struct lzb_profile_run_opts *o,
 	}
 	lzb_pager_free(r.pager);
 	lzb_criu_source_free(src);
-	criu_dump_close(&dump);
+	lzb_criu_dump_close(&dump);
 	return err->msg[0] ? -1 : 0;
 }

@@ -21,6 +21,7 @@
 #include "pager/restore_record.h"
 #include "pager/restore_status.h"
 #include "pager/uffd_keeper.h"
+#include "util/clock.h"
 #include "util/file_util.h"
 #include "util/progress_log.h"
 
@@ -62,11 +63,6 @@ static void on_stop(int sig)
 	stop_signal = sig;
 }
 
-static uint64_t now_ms(void)
-{
-	return lzb_clock_us() / 1000;
-}
-
 #define say(r, ...) lzb_progress((r)->o->quiet, (r)->t0 * 1000, __VA_ARGS__)
 
 /* ---- WORKDIR/status --------------------------------------------------- */
@@ -99,7 +95,7 @@ static void publish(struct restore *r, const char *failure)
 {
 	struct lzb_restore_status st = { .pager_pid = getpid() };
 	const struct lzb_restore_report *rep = r->rep;
-	uint64_t now = now_ms(), busy;
+	uint64_t now = lzb_now_ms(), busy;
 	struct lzb_err err;
 
 	snprintf(st.state, sizeof(st.state), "%s", state_of(r, failure));
@@ -173,7 +169,7 @@ static int load_image(struct restore *r, struct lzb_err *err)
 		return 0;
 	if (lzb_image_get_bundle(&r->img, &g, r->workdir, err))
 		return -1;
-	r->rep->ms_bundle = now_ms() - r->t0;
+	r->rep->ms_bundle = lzb_now_ms() - r->t0;
 	say(r, "index and boot bundle verified: %u tasks, %u chunks, "
 	    "%llu hot pages, %llu cold", r->img.ix.nr_tasks, r->img.ix.nr_chunks,
 	    (unsigned long long)r->img.ix.st.pages_hot,
@@ -208,7 +204,7 @@ static void poll_probe(struct restore *r)
 		r->probe = 0;
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 			r->ready = true;
-			r->rep->ms_ready = now_ms() - r->t0;
+			r->rep->ms_ready = lzb_now_ms() - r->t0;
 			r->rep->bytes_before_ready = bytes_fetched(r);
 			say(r, "ready: probe passed");
 			lzb_keeper_milestone(r->keeper,
@@ -216,13 +212,13 @@ static void poll_probe(struct restore *r)
 		}
 	}
 	if (r->o->ready_cmd && !r->ready && r->ps->criu_done && !r->probe &&
-	    now_ms() >= r->next_probe) {
+	    lzb_now_ms() >= r->next_probe) {
 		char *argv[] = { "sh", "-c", (char *)r->o->ready_cmd, NULL };
 		char log[4200];
 
 		snprintf(log, sizeof(log), "%s/probe.out", r->workdir);
 		r->probe = lzb_spawn(argv, log);
-		r->next_probe = now_ms() + PROBE_INTERVAL_MS;
+		r->next_probe = lzb_now_ms() + PROBE_INTERVAL_MS;
 	}
 }
 
@@ -280,7 +276,7 @@ static void on_restored(void *ctx)
 {
 	struct restore *r = ctx;
 
-	r->rep->ms_restored = now_ms() - r->t0;
+	r->rep->ms_restored = lzb_now_ms() - r->t0;
 	say(r, "restore finished (RSTF): %d tasks handed over", r->ps->tasks);
 	lzb_keeper_milestone(r->keeper, LAZYBOOT_MILESTONE_TASKS_RESUMED);
 }
@@ -336,7 +332,7 @@ static void tick(void *ctx, struct lzb_err *err)
 		 * of them too, or a later fault on a hole of a
 		 * registered range would wait for nobody. */
 		lzb_keeper_release(r->keeper);
-		r->rep->ms_resident = now_ms() - r->t0;
+		r->rep->ms_resident = lzb_now_ms() - r->t0;
 		say(r, "every page resident");
 	}
 	poll_probe(r);
@@ -513,7 +509,7 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	int ret = -1;
 
 	memset(rep, 0, sizeof(*rep));
-	r.t0 = now_ms();
+	r.t0 = lzb_now_ms();
 	r.started_unix = (uint64_t)time(NULL);
 	snprintf(r.guarantee, sizeof(r.guarantee), "%s", LZB_GUARANTEE_PAGER_ONLY);
 	sigaction(SIGINT, &sa, NULL);

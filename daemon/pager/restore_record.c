@@ -160,8 +160,9 @@ static int parse_line(struct lzb_record *rec, const char *line)
 		   sscanf(line, "deadline-ms %" SCNu32, &rec->deadline_ms) == 1 ||
 		   sscanf(line, "keeper %15s", rec->keeper) == 1) {
 		return 0;
-	} else if (!strncmp(line, "task ", 5) &&
-		   rec->nr_tasks < LZB_RECORD_MAX_TASKS) {
+	} else if (!strncmp(line, "task ", 5)) {
+		if (rec->nr_tasks == LZB_TASK_LIMIT)
+			return -1;	/* never on a record this pager wrote */
 		t = &rec->tasks[rec->nr_tasks];
 		if (sscanf(line, "task %d %d %" SCNu32, &t->img_pid, &t->pid,
 			   &t->session) != 3)

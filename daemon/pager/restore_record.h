@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "util/lzb_error.h"
+#include "util/task_limit.h"
 
 struct lzb_engine;
 struct uffd_msg;
@@ -28,7 +29,6 @@ struct uffd_msg;
 #define LZB_RECORD_NAME "pager.record"
 #define LZB_JOURNAL_NAME "pager.journal"
 #define LZB_RECORD_MAX_MIRRORS 16
-#define LZB_RECORD_MAX_TASKS 256
 
 struct lzb_record_task {
 	int img_pid;
@@ -45,7 +45,7 @@ struct lzb_record {
 	unsigned int tftp_blksize;
 	uint32_t deadline_ms;
 	char keeper[16];		/* "module", "holder" or "none" */
-	struct lzb_record_task tasks[LZB_RECORD_MAX_TASKS];
+	struct lzb_record_task tasks[LZB_TASK_LIMIT];
 	unsigned int nr_tasks;
 };
 

@@ -15,6 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
+#include "util/task_limit.h"
+
 enum holder_op {
 	OP_KEEP = 1,	/* pager -> holder, with the uffd */
 	OP_TAKE,	/* pager -> holder */
@@ -35,7 +38,7 @@ struct held {
 };
 
 struct holder {
-	struct held t[LZB_HOLDER_MAX_TASKS];
+	struct held t[LZB_TASK_LIMIT];
 	int n;
 	int listener;
 	int owner;	/* the pager in charge, -1 when orphaned */
@@ -43,14 +46,6 @@ struct holder {
 	uint32_t deadline_ms;
 	uint64_t orphaned_at;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -123,7 +118,7 @@ static void orphan(struct holder *h, const char *why)
 {
 	close(h->owner);
 	h->owner = -1;
-	h->orphaned_at = now_ms();
+	h->orphaned_at = lzb_now_ms();
 	say("%s: no pager in charge; the tasks die in %u ms unless one takes "
 	    "over", why, h->deadline_ms);
 }
@@ -160,7 +155,7 @@ static void keep(struct holder *h, const struct holder_msg *m, int fd)
 
 	if (fd < 0)
 		return;
-	if (h->n == LZB_HOLDER_MAX_TASKS) {
+	if (h->n == LZB_TASK_LIMIT) {
 		say("too many tasks: task %d is not held", m->pid);
 		close(fd);
 		return;
@@ -176,7 +171,7 @@ static void keep(struct holder *h, const struct holder_msg *m, int fd)
 /* Kill the tasks and wait for them to be gone before letting go. */
 static void kill_tasks(struct holder *h)
 {
-	uint64_t until = now_ms() + 10000;
+	uint64_t until = lzb_now_ms() + 10000;
 	int i, alive;
 
 	for (i = 0; i < h->n; i++) {
@@ -196,7 +191,7 @@ static void kill_tasks(struct holder *h)
 		}
 		if (alive)
 			usleep(10000);
-	} while (alive && now_ms() < until);
+	} while (alive && lzb_now_ms() < until);
 }
 
 /* Serve the connection conn (owner or guest); false when it hung up. */
@@ -262,11 +257,11 @@ static int holder_main(struct holder *h)
 		if (h->owner < 0) {
 			uint64_t end = h->orphaned_at + h->deadline_ms;
 
-			if (now_ms() >= end || terminate) {
+			if (lzb_now_ms() >= end || terminate) {
 				kill_tasks(h);
 				break;
 			}
-			timeout = (int)(end - now_ms());
+			timeout = (int)(end - lzb_now_ms());
 		}
 		if (poll(p, 3, timeout) < 0 && errno != EINTR)
 			break;

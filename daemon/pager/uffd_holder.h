@@ -25,7 +25,6 @@
 
 #define LZB_HOLDER_SOCKET_NAME "holder.socket"
 #define LZB_HOLDER_LOG_NAME "holder.log"
-#define LZB_HOLDER_MAX_TASKS 256
 
 struct lzb_held_task {
 	int img_pid;

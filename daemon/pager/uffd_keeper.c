@@ -11,6 +11,7 @@
 #include "pager/module_session.h"
 #include "pager/restore_record.h"
 #include "pager/uffd_holder.h"
+#include "util/task_limit.h"
 
 enum kind { KEEP_NONE, KEEP_MODULE, KEEP_HOLDER };
 
@@ -18,7 +19,7 @@ struct lzb_keeper {
 	enum kind kind;
 	uint32_t deadline_ms;
 	struct lzb_module *module;
-	uint32_t sessions[LZB_RECORD_MAX_TASKS];
+	uint32_t sessions[LZB_TASK_LIMIT];
 	unsigned int nr_sessions;
 	int holder_conn;
 	pid_t holder_pid;
@@ -103,7 +104,7 @@ int lzb_keeper_keep(struct lzb_keeper *k, int img_pid, int pid, int uffd,
 
 	*session = 0;
 	if (k->kind == KEEP_MODULE) {
-		if (k->nr_sessions == LZB_RECORD_MAX_TASKS)
+		if (k->nr_sessions == LZB_TASK_LIMIT)
 			return -E2BIG;
 		err = lzb_session_new(k->module, pid, uffd, k->deadline_ms,
 				      session);
@@ -151,7 +152,7 @@ static int resume_holder(struct lzb_keeper *k, const char *workdir,
 			 int (*fn)(void *, int, int, int), void *ctx,
 			 struct lzb_err *err)
 {
-	struct lzb_held_task *held = calloc(LZB_HOLDER_MAX_TASKS,
+	struct lzb_held_task *held = calloc(LZB_TASK_LIMIT,
 					    sizeof(*held));
 	int n, ret = 0;
 
@@ -159,7 +160,7 @@ static int resume_holder(struct lzb_keeper *k, const char *workdir,
 		return lzb_errf(err, "out of memory");
 	ret = lzb_holder_connect(workdir, &k->holder_conn);
 	n = ret ? ret : lzb_holder_take(k->holder_conn, held,
-					LZB_HOLDER_MAX_TASKS);
+					LZB_TASK_LIMIT);
 	if (n < 0) {
 		free(held);
 		return lzb_errf(err, "the holder process of %s: %s (it kills "

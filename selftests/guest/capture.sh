@@ -15,6 +15,7 @@ LZB=$PWD/$BUILD/lazyboot
 work=/tmp/lzb-capture-test
 log=${LZB_RESULTS:-/tmp}
 n=0
+. "$(dirname "$0")/../lib/wait.sh"
 rm -rf "$work"
 mkdir -p "$work"
 
@@ -55,8 +56,11 @@ restore() {
 		-o "$work/$2-restore.log" -v4 >"$work/$2-restore.out" 2>&1
 }
 kill_restored() {
-	[ -f "$work/$1.pid" ] && kill -9 "$(cat "$work/$1.pid")" 2>/dev/null
-	sleep 0.5
+	local pid
+	[ -f "$work/$1.pid" ] || return 0
+	pid=$(cat "$work/$1.pid")
+	kill -9 "$pid" 2>/dev/null
+	wait_gone 30 "$pid"
 }
 
 # lazy_e2e NAME DUMP RUNS READY-CMD: profile the capture, pack it with the
@@ -81,7 +85,7 @@ lazy_e2e() {
 	if pgrep -x lazyboot-init >"$work/$name-left.out"; then
 		fail "profile.${name}_killed_the_restored_tree" "$work/$name-left.out"
 		pkill -9 -x lazyboot-init
-		sleep 1
+		wait_for 30 no_process lazyboot-init
 	else
 		ok "profile.${name}_killed_the_restored_tree"
 	fi
@@ -268,11 +272,16 @@ else
 fi
 
 # --- CRIU refuses: the message names the process -----------------------
+# The service connects to this listener outside the app set as soon as it
+# starts: the listener says when it listens (ext.ready), and the capture
+# starts only then.
 python3 -c "
 import socket, os, time
 s = socket.socket(socket.AF_UNIX); s.bind('$work/ext.sock'); s.listen(4)
+open('$work/ext.ready', 'w').close()
 c = [s.accept() for _ in range(1)]; time.sleep(600)" &
 ext=$!
+wait_for 60 test -e "$work/ext.ready"
 cat >"$work/ext.ini" <<EOT
 [service holder]
 command = /usr/bin/python3 -c "import socket,time; s=socket.socket(socket.AF_UNIX); s.connect('$work/ext.sock'); time.sleep(1e6)"

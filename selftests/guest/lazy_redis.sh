@@ -59,7 +59,7 @@ rpid=$!
 if [ -n "${LZB_RESULTS:-}" ]; then
 	while kill -0 "$rpid" 2>/dev/null; do
 		cp "$dir/work/restore.log" "$LZB_RESULTS/lazy_redis-criu-restore.log" 2>/dev/null
-		sleep 5
+		sleep 5	# a copy every 5 s while it runs: a rate, not a wait
 	done &
 fi
 

@@ -100,7 +100,7 @@ restore_and_check() {
 	fi
 	kill -KILL -- -"$root" "$root" 2>/dev/null
 	rm -rf "$work"
-	sleep 1
+	[ -z "$root" ] || wait_for 30 group_gone "$root"
 }
 
 # dump_and_pack NAME MIB: the pattern program with MIB MiB, dumped into
@@ -206,7 +206,7 @@ timeout 900 "$lazyboot" restore "file://$dir/bad" --pubkey "$dir/sign.pub" \
 	--workdir "$dir/work-bad" >"$dir/bad.out" 2>&1
 status=$?
 diag < "$dir/bad.out"
-sleep 2
+wait_for 30 no_match "$pattern"
 survivors=$(pgrep -f "$pattern" | wc -l)
 [ $status -ne 0 ] && grep -q "hash mismatch" "$dir/bad.out" &&
 	grep -q "killed the restored tree" "$dir/bad.out" && [ "$survivors" -eq 0 ]

@@ -112,7 +112,7 @@ never_back() {
 		if ! all_dead $pids; then
 			echo "tasks $pids still alive after the deadline" | diag
 		elif [ "$mode" = module ]; then
-			sleep 0.5
+			wait_for 10 grep -q "^event killed" "$events"
 			diag < "$events"
 			grep -q "^event killed" "$events" && status=0
 		else

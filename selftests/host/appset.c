@@ -38,11 +38,10 @@ static const char good[] =
 TEST(good_file)
 {
 	struct lzb_appset a;
-	char err[256] = "";
+	struct lzb_err err = { "" };
 	const struct lzb_service *r, *w;
 
-	ASSERT_EQ(0, lzb_appset_parse(good, strlen(good), "good", &a, err,
-				      sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, lzb_appset_parse(good, strlen(good), "good", &a, &err)) TH_LOG("%s", err.msg);
 	EXPECT_STREQ("redis-demo", a.name);
 	EXPECT_STREQ("node-1", a.hostname);
 	EXPECT_EQ(CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC, a.namespaces);
@@ -88,10 +87,9 @@ TEST(minimal_file_and_namespaces)
 				"[service a]\ncommand=sleep 1\n"
 				"ready=tcp [::1]:80\nready = http http://h\n";
 	struct lzb_appset a;
-	char err[256] = "";
+	struct lzb_err err = { "" };
 
-	ASSERT_EQ(0, lzb_appset_parse(t, strlen(t), "m", &a, err,
-				      sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, lzb_appset_parse(t, strlen(t), "m", &a, &err)) TH_LOG("%s", err.msg);
 	EXPECT_STREQ("appset", a.name);
 	EXPECT_EQ(CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWNS, a.namespaces);
 	EXPECT_STREQ("::1", a.svc[0].probes[0].host);
@@ -163,20 +161,20 @@ TEST(bad_files)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct lzb_appset a;
-		char err[512] = "";
+		struct lzb_err err = { "" };
 		int ret;
 
 		ret = lzb_appset_parse(bad[i].text, strlen(bad[i].text), "bad",
-				       &a, err, sizeof(err));
+				       &a, &err);
 		if (!bad[i].msg) {
 			/* Only the probe is fine; no command: still bad. */
 			EXPECT_EQ(-EINVAL, ret);
-			EXPECT_NE(NULL, strstr(err, "has no command"))
-				TH_LOG("case %zu: %s", i, err);
+			EXPECT_NE(NULL, strstr(err.msg, "has no command"))
+				TH_LOG("case %zu: %s", i, err.msg);
 			continue;
 		}
 		EXPECT_EQ(-EINVAL, ret) TH_LOG("case %zu parsed", i);
-		EXPECT_NE(NULL, strstr(err, bad[i].msg))
+		EXPECT_NE(NULL, strstr(err.msg, bad[i].msg))
 			TH_LOG("case %zu: want '%s', got '%s'", i, bad[i].msg,
 			       err);
 	}
@@ -187,59 +185,56 @@ TEST(limits)
 	static char big[LZB_APPSET_MAX_FILE + 10];
 	char line[LZB_APPSET_MAX_LINE + 40];
 	struct lzb_appset a;
-	char err[256] = "", *p;
+	struct lzb_err err = { "" };
+	char *p;
 	int i;
 
 	memset(big, '#', sizeof(big) - 1);
 	EXPECT_EQ(-EINVAL, lzb_appset_parse(big, sizeof(big) - 1, "big", &a,
-					    err, sizeof(err)));
-	EXPECT_NE(NULL, strstr(err, "big:0: larger than"));
+					    &err));
+	EXPECT_NE(NULL, strstr(err.msg, "big:0: larger than"));
 
 	strcpy(line, "[service a]\n#");
 	memset(line + 13, 'x', LZB_APPSET_MAX_LINE);
 	line[13 + LZB_APPSET_MAX_LINE] = '\0';
 	EXPECT_EQ(-EINVAL, lzb_appset_parse(line, strlen(line), "long", &a,
-					    err, sizeof(err)));
-	EXPECT_NE(NULL, strstr(err, "long:2: line longer than"));
+					    &err));
+	EXPECT_NE(NULL, strstr(err.msg, "long:2: line longer than"));
 
 	EXPECT_EQ(-EINVAL, lzb_appset_parse("[service a]\ncom\0mand=x\n", 23,
-					    "nul", &a, err, sizeof(err)));
-	EXPECT_NE(NULL, strstr(err, "nul:2: NUL byte"));
+					    "nul", &a, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "nul:2: NUL byte"));
 
 	p = big;
 	for (i = 0; i <= LZB_APPSET_MAX_SERVICES; i++)
 		p += sprintf(p, "[service s%d]\ncommand=x\nready=tcp h:1\n", i);
-	EXPECT_EQ(-EINVAL, lzb_appset_parse(big, p - big, "many", &a, err,
-					    sizeof(err)));
-	EXPECT_NE(NULL, strstr(err, "many:97: more than 32 services"))
-		TH_LOG("%s", err);
+	EXPECT_EQ(-EINVAL, lzb_appset_parse(big, p - big, "many", &a, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "many:97: more than 32 services"))
+		TH_LOG("%s", err.msg);
 
 	p = big + sprintf(big, "[service a]\ncommand=x\n");
 	for (i = 0; i <= LZB_APPSET_MAX_PROBES; i++)
 		p += sprintf(p, "ready=tcp h:%d\n", i + 1);
-	EXPECT_EQ(-EINVAL, lzb_appset_parse(big, p - big, "probes", &a, err,
-					    sizeof(err)));
-	EXPECT_NE(NULL, strstr(err, "probes:11: more than 8 ready probes"))
-		TH_LOG("%s", err);
+	EXPECT_EQ(-EINVAL, lzb_appset_parse(big, p - big, "probes", &a, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "probes:11: more than 8 ready probes"))
+		TH_LOG("%s", err.msg);
 
 	p = big + sprintf(big, "[service a]\ncommand=x");
 	for (i = 0; i <= LZB_ARGV_MAX; i++)
 		p += sprintf(p, " w");
 	*p++ = '\n';
-	EXPECT_EQ(-EINVAL, lzb_appset_parse(big, p - big, "words", &a, err,
-					    sizeof(err)));
-	EXPECT_NE(NULL, strstr(err, "words:2: command: more than 128 words"))
-		TH_LOG("%s", err);
+	EXPECT_EQ(-EINVAL, lzb_appset_parse(big, p - big, "words", &a, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "words:2: command: more than 128 words"))
+		TH_LOG("%s", err.msg);
 }
 
 TEST(load_missing_file)
 {
 	struct lzb_appset a;
-	char err[256] = "";
+	struct lzb_err err = { "" };
 
-	EXPECT_EQ(-ENOENT, lzb_appset_load("/nonexistent/x.appset", &a, err,
-					   sizeof(err)));
-	EXPECT_NE(NULL, strstr(err, "/nonexistent/x.appset: No such file"));
+	EXPECT_EQ(-ENOENT, lzb_appset_load("/nonexistent/x.appset", &a, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "/nonexistent/x.appset: No such file"));
 }
 
 TEST_HARNESS_MAIN

@@ -86,9 +86,9 @@ static inline char *our_lines(const char *path, uint32_t magic)
 		return NULL;
 	m = open_memstream(&out, &olen);
 	if (magic == CRIU_MAGIC_PAGEMAP) {
-		struct criu_pagemap pm;
+		struct lzb_criu_pagemap pm;
 
-		r = criu_parse_pagemap(path, buf, len, &pm, &err);
+		r = lzb_criu_parse_pagemap(path, buf, len, &pm, &err);
 		if (!r) {
 			fprintf(m, "head %u\n", pm.pages_id);
 			for (size_t i = 0; i < pm.nr; i++)
@@ -96,14 +96,14 @@ static inline char *our_lines(const char *path, uint32_t magic)
 					(unsigned long long)pm.e[i].vaddr,
 					(unsigned long long)pm.e[i].nr_pages,
 					pm.e[i].flags);
-			criu_pagemap_free(&pm);
+			lzb_criu_pagemap_free(&pm);
 		}
 	} else if (magic == CRIU_MAGIC_MM) {
-		struct criu_mm mm;
+		struct lzb_criu_mm mm;
 
-		r = criu_parse_mm(path, buf, len, &mm, &err);
+		r = lzb_criu_parse_mm(path, buf, len, &mm, &err);
 		for (size_t i = 0; !r && i < mm.nr_vmas; i++) {
-			const struct criu_vma *v = &mm.vmas[i];
+			const struct lzb_criu_vma *v = &mm.vmas[i];
 
 			fprintf(m, "vma %llx %llx %llx %llx %u %u %u %d\n",
 				(unsigned long long)v->start,
@@ -113,11 +113,11 @@ static inline char *our_lines(const char *path, uint32_t magic)
 				v->status, v->fd);
 		}
 		if (!r)
-			criu_mm_free(&mm);
+			lzb_criu_mm_free(&mm);
 	} else if (magic == CRIU_MAGIC_PSTREE) {
-		struct criu_pstree ps;
+		struct lzb_criu_pstree ps;
 
-		r = criu_parse_pstree(path, buf, len, &ps, &err);
+		r = lzb_criu_parse_pstree(path, buf, len, &ps, &err);
 		for (size_t i = 0; !r && i < ps.nr; i++) {
 			fprintf(m, "task %u %u %u %u ", ps.e[i].pid, ps.e[i].ppid,
 				ps.e[i].pgid, ps.e[i].sid);
@@ -126,17 +126,17 @@ static inline char *our_lines(const char *path, uint32_t magic)
 			fprintf(m, "\n");
 		}
 		if (!r)
-			criu_pstree_free(&ps);
+			lzb_criu_pstree_free(&ps);
 	} else if (magic == CRIU_MAGIC_CORE) {
 		uint64_t sp;
 
-		r = criu_parse_core_sp(path, buf, len, &sp, &err);
+		r = lzb_criu_parse_core_sp(path, buf, len, &sp, &err);
 		if (!r)
 			fprintf(m, "sp %llx\n", (unsigned long long)sp);
 	} else {
-		struct criu_inventory inv;
+		struct lzb_criu_inventory inv;
 
-		r = criu_parse_inventory(path, buf, len, &inv, &err);
+		r = lzb_criu_parse_inventory(path, buf, len, &inv, &err);
 		if (!r)
 			fprintf(m, "inv %u\n", inv.img_version);
 	}

@@ -4,7 +4,8 @@
  * `crit encode` must parse to what `crit decode` shows (pagemap, mm/VMAs,
  * pstree, inventory, a thread's stack pointer from its core image); CRIU >= 4.2 pagemaps (count in field 5) must parse
  * like 3.17 ones; and malformed or truncated images must give a one-line
- * error naming the file, never a crash.
+ * error naming the file, never a crash.  A dump with more tasks than
+ * LZB_TASK_LIMIT is refused as a page source, naming both numbers.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -12,7 +13,9 @@
 #include <string.h>
 
 #include "criu/criu_image.h"
+#include "criu/criu_page_source.h"
 #include "util/pbwire.h"
+#include "util/task_limit.h"
 #include "kselftest_harness.h"
 #include "image_test_util.h"
 #include "criu_compare.h"
@@ -102,35 +105,35 @@ TEST_F_TIMEOUT(dump, field5_pagemap_reads_like_317, 300)
 
 TEST_F_TIMEOUT(dump, whole_dump, 300)
 {
-	struct criu_dump d;
+	struct lzb_criu_dump d;
 	struct lzb_err err;
 	char dir[128];
 
 	snprintf(dir, sizeof(dir), "%s/v42", self->dir);
-	ASSERT_EQ(0, criu_dump_open(dir, &d, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, lzb_criu_dump_open(dir, &d, &err)) TH_LOG("%s", err.msg);
 	ASSERT_EQ(2, d.nr_tasks);
 	EXPECT_EQ(1, d.tasks[0].ps->pid);
 	EXPECT_EQ(3, d.tasks[0].ps->nr_threads);
 	EXPECT_EQ(7, d.tasks[1].ps->pid);
 	EXPECT_EQ(1, d.tasks[1].ps->ppid);
 	for (int i = 0; i < 2; i++) {
-		const struct criu_task *t = &d.tasks[i];
+		const struct lzb_criu_task *t = &d.tasks[i];
 
 		EXPECT_TRUE(t->has_memory);
 		EXPECT_EQ(6, t->mm.nr_vmas);
 		/* 2 MiB heap split in two + file COW page + 2 stack pages */
 		EXPECT_EQ(256 + 3, t->pm.present_pages);
-		EXPECT_FALSE(criu_vma_can_be_lazy(&t->mm.vmas[0]));
-		EXPECT_TRUE(criu_vma_can_be_lazy(&t->mm.vmas[1]));
+		EXPECT_FALSE(lzb_criu_vma_can_be_lazy(&t->mm.vmas[0]));
+		EXPECT_TRUE(lzb_criu_vma_can_be_lazy(&t->mm.vmas[1]));
 		EXPECT_EQ(&t->mm.vmas[1],
-			  criu_mm_find(&t->mm, t->mm.vmas[1].start + 4096));
-		EXPECT_EQ(NULL, criu_mm_find(&t->mm, 4096));
+			  lzb_criu_mm_find(&t->mm, t->mm.vmas[1].start + 4096));
+		EXPECT_EQ(NULL, lzb_criu_mm_find(&t->mm, 4096));
 		/* one SP per thread, each in the task's stack page */
 		EXPECT_EQ(t->ps->nr_threads, t->nr_thread_sp);
 		for (size_t k = 0; k < t->nr_thread_sp; k++)
 			EXPECT_EQ(0x7ffff0007000ull, t->thread_sp[k] & ~0xfffull);
 	}
-	criu_dump_close(&d);
+	lzb_criu_dump_close(&d);
 }
 
 /*
@@ -140,27 +143,27 @@ TEST_F_TIMEOUT(dump, whole_dump, 300)
  */
 TEST_F_TIMEOUT(dump, lazy_pagemap_as_criu_means_it, 300)
 {
-	struct criu_dump plain, aligned;
+	struct lzb_criu_dump plain, aligned;
 	struct lzb_err err;
 	char dir[128];
 
 	snprintf(dir, sizeof(dir), "%s/v317", self->dir);
-	ASSERT_EQ(0, criu_dump_open(dir, &plain, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, lzb_criu_dump_open(dir, &plain, &err)) TH_LOG("%s", err.msg);
 	snprintf(dir, sizeof(dir), "%s/aligned", self->dir);
-	ASSERT_EQ(0, criu_dump_open(dir, &aligned, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, lzb_criu_dump_open(dir, &aligned, &err)) TH_LOG("%s", err.msg);
 	ASSERT_EQ(plain.nr_tasks, aligned.nr_tasks);
 	for (size_t i = 0; i < plain.nr_tasks; i++) {
-		const struct criu_task *pt = &plain.tasks[i], *at = &aligned.tasks[i];
-		struct criu_pagemap a, b;
+		const struct lzb_criu_task *pt = &plain.tasks[i], *at = &aligned.tasks[i];
+		struct lzb_criu_pagemap a, b;
 
 		for (size_t k = 0; k < at->pm.nr; k++)
 			EXPECT_EQ(0, at->pm.e[k].flags & CRIU_PE_LAZY);
-		ASSERT_EQ(0, criu_task_lazy_pagemap(pt, &a));
-		ASSERT_EQ(0, criu_task_lazy_pagemap(at, &b));
+		ASSERT_EQ(0, lzb_criu_task_lazy_pagemap(pt, &a));
+		ASSERT_EQ(0, lzb_criu_task_lazy_pagemap(at, &b));
 		ASSERT_EQ(pt->pm.nr, a.nr);
 		ASSERT_EQ(pt->pm.nr, b.nr);
 		for (size_t k = 0; k < a.nr; k++) {
-			const struct criu_pagemap_entry *w = &pt->pm.e[k];
+			const struct lzb_criu_pagemap_entry *w = &pt->pm.e[k];
 
 			EXPECT_TRUE(w->vaddr == a.e[k].vaddr &&
 				    w->nr_pages == a.e[k].nr_pages &&
@@ -176,14 +179,14 @@ TEST_F_TIMEOUT(dump, lazy_pagemap_as_criu_means_it, 300)
 		}
 		for (size_t th = 0; th < at->nr_thread_sp; th++) {
 			EXPECT_EQ(0, at->thread_sp[th] & 0xfff);
-			EXPECT_FALSE(criu_page_can_be_lazy(at, at->thread_sp[th]));
+			EXPECT_FALSE(lzb_criu_page_can_be_lazy(at, at->thread_sp[th]));
 		}
 		EXPECT_EQ(a.present_pages, pt->pm.present_pages);
-		criu_pagemap_free(&a);
-		criu_pagemap_free(&b);
+		lzb_criu_pagemap_free(&a);
+		lzb_criu_pagemap_free(&b);
 	}
-	criu_dump_close(&plain);
-	criu_dump_close(&aligned);
+	lzb_criu_dump_close(&plain);
+	lzb_criu_dump_close(&aligned);
 }
 
 /* Every prefix of every image either parses or fails naming the file. */
@@ -205,40 +208,40 @@ TEST_F_TIMEOUT(dump, every_truncation_is_clean, 300)
 			memcpy(cut, buf, n);
 			switch (images[i].magic) {
 			case CRIU_MAGIC_PAGEMAP: {
-				struct criu_pagemap pm;
+				struct lzb_criu_pagemap pm;
 
-				r = criu_parse_pagemap("X.img", cut, n, &pm, &err);
+				r = lzb_criu_parse_pagemap("X.img", cut, n, &pm, &err);
 				if (!r)
-					criu_pagemap_free(&pm);
+					lzb_criu_pagemap_free(&pm);
 				break;
 			}
 			case CRIU_MAGIC_MM: {
-				struct criu_mm mm;
+				struct lzb_criu_mm mm;
 
-				r = criu_parse_mm("X.img", cut, n, &mm, &err);
+				r = lzb_criu_parse_mm("X.img", cut, n, &mm, &err);
 				if (!r)
-					criu_mm_free(&mm);
+					lzb_criu_mm_free(&mm);
 				break;
 			}
 			case CRIU_MAGIC_PSTREE: {
-				struct criu_pstree ps;
+				struct lzb_criu_pstree ps;
 
-				r = criu_parse_pstree("X.img", cut, n, &ps, &err);
+				r = lzb_criu_parse_pstree("X.img", cut, n, &ps, &err);
 				if (!r)
-					criu_pstree_free(&ps);
+					lzb_criu_pstree_free(&ps);
 				break;
 			}
 			case CRIU_MAGIC_CORE: {
 				uint64_t sp;
 
-				r = criu_parse_core_sp("X.img", cut, n, &sp, &err);
+				r = lzb_criu_parse_core_sp("X.img", cut, n, &sp, &err);
 				break;
 			}
 			default: {
-				struct criu_inventory inv;
+				struct lzb_criu_inventory inv;
 
-				r = criu_parse_inventory("X.img", cut, n, &inv,
-							 &err);
+				r = lzb_criu_parse_inventory("X.img", cut, n, &inv,
+							     &err);
 			}
 			}
 			free(cut);
@@ -253,6 +256,40 @@ TEST_F_TIMEOUT(dump, every_truncation_is_clean, 300)
 		}
 		free(buf);
 	}
+}
+
+/* A dump of NR zombie tasks (no memory to read) as a page source. */
+static int source_of_tasks(size_t nr, struct lzb_err *err)
+{
+	static const struct lzb_criu_pstree_entry ps = { .pid = 1 };
+	struct lzb_criu_dump d = { .dir = "/nonexistent-dump" };
+	struct lzb_criu_source *src = NULL;
+	int ret;
+
+	d.tasks = calloc(nr, sizeof(*d.tasks));
+	if (!d.tasks)
+		return lzb_errf(err, "out of memory");
+	d.nr_tasks = nr;
+	for (size_t i = 0; i < nr; i++)
+		d.tasks[i].ps = &ps;
+	ret = lzb_criu_source_new(&d, &src, err);
+	lzb_criu_source_free(src);
+	free(d.tasks);
+	return ret;
+}
+
+TEST(source_refuses_more_tasks_than_the_limit)
+{
+	char count[32], limit[32];
+	struct lzb_err err;
+
+	EXPECT_EQ(0, source_of_tasks(LZB_TASK_LIMIT, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(-1, source_of_tasks(LZB_TASK_LIMIT + 1, &err));
+	snprintf(count, sizeof(count), "%u tasks", LZB_TASK_LIMIT + 1);
+	snprintf(limit, sizeof(limit), "limit of %u", LZB_TASK_LIMIT);
+	EXPECT_NE(NULL, strstr(err.msg, "/nonexistent-dump")) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, count)) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, limit)) TH_LOG("%s", err.msg);
 }
 
 /* Hand-made bad images: what each must be rejected for. */
@@ -336,38 +373,38 @@ TEST_F(bad, rejected_with_reason)
 
 	switch (variant->magic) {
 	case CRIU_MAGIC_PAGEMAP: {
-		struct criu_pagemap pm;
+		struct lzb_criu_pagemap pm;
 
-		r = criu_parse_pagemap("bad.img", variant->bytes, variant->len,
-				       &pm, &err);
+		r = lzb_criu_parse_pagemap("bad.img", variant->bytes, variant->len,
+					   &pm, &err);
 		break;
 	}
 	case CRIU_MAGIC_MM: {
-		struct criu_mm mm;
+		struct lzb_criu_mm mm;
 
-		r = criu_parse_mm("bad.img", variant->bytes, variant->len, &mm,
-				  &err);
+		r = lzb_criu_parse_mm("bad.img", variant->bytes, variant->len, &mm,
+				      &err);
 		break;
 	}
 	case CRIU_MAGIC_PSTREE: {
-		struct criu_pstree ps;
+		struct lzb_criu_pstree ps;
 
-		r = criu_parse_pstree("bad.img", variant->bytes, variant->len,
-				      &ps, &err);
+		r = lzb_criu_parse_pstree("bad.img", variant->bytes, variant->len,
+					  &ps, &err);
 		break;
 	}
 	case CRIU_MAGIC_CORE: {
 		uint64_t sp;
 
-		r = criu_parse_core_sp("bad.img", variant->bytes, variant->len,
-				       &sp, &err);
+		r = lzb_criu_parse_core_sp("bad.img", variant->bytes, variant->len,
+					   &sp, &err);
 		break;
 	}
 	default: {
-		struct criu_inventory inv;
+		struct lzb_criu_inventory inv;
 
-		r = criu_parse_inventory("bad.img", variant->bytes,
-					 variant->len, &inv, &err);
+		r = lzb_criu_parse_inventory("bad.img", variant->bytes,
+					     variant->len, &inv, &err);
 	}
 	}
 	ASSERT_EQ(-1, r);
@@ -379,18 +416,18 @@ TEST_F(bad, rejected_with_reason)
 
 TEST(encode_pagemap_round_trip)
 {
-	struct criu_pagemap_entry e[] = {
+	struct lzb_criu_pagemap_entry e[] = {
 		{ 0x1000, 3, CRIU_PE_PRESENT },
 		{ 0x10000, 70000, CRIU_PE_LAZY },
 		{ 0x7fff00000000ull, 1, CRIU_PE_LAZY | CRIU_PE_PRESENT },
 	};
-	struct criu_pagemap pm = { .pages_id = 42, .nr = 3, .e = e }, back;
+	struct lzb_criu_pagemap pm = { .pages_id = 42, .nr = 3, .e = e }, back;
 	struct lzb_err err;
 	uint8_t *buf;
 	size_t len;
 
-	ASSERT_EQ(0, criu_encode_pagemap(&pm, &buf, &len));
-	ASSERT_EQ(0, criu_parse_pagemap("enc.img", buf, len, &back, &err))
+	ASSERT_EQ(0, lzb_criu_encode_pagemap(&pm, &buf, &len));
+	ASSERT_EQ(0, lzb_criu_parse_pagemap("enc.img", buf, len, &back, &err))
 		TH_LOG("%s", err.msg);
 	EXPECT_EQ(42, back.pages_id);
 	ASSERT_EQ(3, back.nr);
@@ -400,7 +437,7 @@ TEST(encode_pagemap_round_trip)
 		EXPECT_EQ(e[i].flags, back.e[i].flags);
 	}
 	EXPECT_EQ(4, back.present_pages);
-	criu_pagemap_free(&back);
+	lzb_criu_pagemap_free(&back);
 	free(buf);
 }
 

@@ -63,7 +63,8 @@ TEST(write_parse_check)
 	EXPECT_EQ(10, d.size);
 	EXPECT_EQ(0, lzb_filedep_check(&d, msg, sizeof(msg)));
 
-	/* Same size, new content, new mtime: the hash tells. */
+	/* Same size, new content, new mtime: the hash tells.  (A pause so
+	 * the mtime moves on: time passing is the point, not an event.) */
 	usleep(20000);
 	write_file(path, "0123456780", 10);
 	EXPECT_EQ(1, lzb_filedep_check(&d, msg, sizeof(msg)));
@@ -114,6 +115,7 @@ TEST(parse_rejects_malformed)
 TEST(tree_pids_and_filedeps_of_a_live_tree)
 {
 	char path[] = "/tmp/lzb-tree-XXXXXX", buf[4096];
+	struct lzb_err err = { "" };
 	pid_t pids[16], child, root;
 	int pfd[2], n, fd;
 	FILE *f;
@@ -125,17 +127,18 @@ TEST(tree_pids_and_filedeps_of_a_live_tree)
 	if (root == 0) {
 		child = fork();
 		if (child == 0) {
-			/* Holds /etc/hostname open. */
+			/* Holds /etc/hostname open, then says its pid. */
 			fd = open("/etc/hostname", O_RDONLY);
 			(void)fd;
+			child = getpid();
+			if (write(pfd[1], &child, sizeof(child)) < 0)
+				_exit(1);
 			pause();
 		}
-		if (write(pfd[1], &child, sizeof(child)) < 0)
-			_exit(1);
 		pause();
 	}
+	/* Once the grandchild has the file open: the tree is complete. */
 	ASSERT_EQ(sizeof(child), read(pfd[0], &child, sizeof(child)));
-	usleep(100000);
 	n = lzb_tree_pids(root, pids, 16);
 	ASSERT_EQ(2, n);
 	EXPECT_EQ(root, pids[0]);
@@ -146,9 +149,8 @@ TEST(tree_pids_and_filedeps_of_a_live_tree)
 	fd = mkstemp(path);
 	ASSERT_LE(0, fd);
 	close(fd);
-	buf[0] = '\0';
-	EXPECT_LT(1, lzb_write_filedeps(pids, n, path, buf, sizeof(buf)))
-		TH_LOG("%s", buf);
+	EXPECT_LT(1, lzb_write_filedeps(pids, n, path, &err))
+		TH_LOG("%s", err.msg);
 	f = fopen(path, "r");
 	ASSERT_NE(NULL, f);
 	len = fread(buf, 1, sizeof(buf) - 1, f);
@@ -213,10 +215,10 @@ TEST(examples_parse)
 	EXPECT_LE(3, g.gl_pathc);
 	for (i = 0; i < g.gl_pathc; i++) {
 		struct lzb_appset a;
-		char err[512];
+		struct lzb_err err;
 
-		EXPECT_EQ(0, lzb_appset_load(g.gl_pathv[i], &a, err,
-					     sizeof(err))) TH_LOG("%s", err);
+		EXPECT_EQ(0, lzb_appset_load(g.gl_pathv[i], &a, &err))
+			TH_LOG("%s", err.msg);
 		lzb_appset_free(&a);
 	}
 	globfree(&g);

@@ -8,7 +8,8 @@
  * holds them, the dump's original pagemaps left out); an unverified
  * manifest refused unless allowed, a wrong key, an encrypted image without
  * its key and a changed index each refused with a message saying so; a
- * dead first mirror fails over to the next.
+ * dead first mirror fails over to the next; an index with more tasks than
+ * LZB_TASK_LIMIT is refused naming both numbers, one at the limit taken.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@
 #include "fetch/fetch.h"
 #include "image/image_load.h"
 #include "image/image_pack.h"
+#include "util/task_limit.h"
 #include "kselftest_harness.h"
 #include "image_test_util.h"
 
@@ -246,6 +248,85 @@ TEST_F_TIMEOUT(served, dead_mirror_fails_over, 300)
 	EXPECT_EQ(0, lzb_image_get_index(&self->image, &g, &err))
 		TH_LOG("%s", err.msg);
 	lzb_mirrors_free(gt.m);
+}
+
+/* Serves one buffer, whatever the name: the index a test made. */
+struct one_object {
+	const uint8_t *buf;
+	size_t len;
+};
+
+static int get_one_object(void *ctx, const char *name, int64_t size,
+			  size_t max, uint8_t **buf, size_t *len,
+			  struct lzb_err *err)
+{
+	const struct one_object *o = ctx;
+
+	(void)name, (void)size, (void)max;
+	*buf = malloc(o->len);
+	if (!*buf)
+		return lzb_errf(err, "out of memory");
+	memcpy(*buf, o->buf, o->len);
+	*len = o->len;
+	return 0;
+}
+
+/*
+ * A signed manifest naming an index of NR_TASKS tasks (no extents), as a
+ * packer would have written it for a dump that big.
+ */
+static int get_index_of(FIXTURE_DATA(served) *self, uint32_t nr_tasks,
+			struct lzb_err *err)
+{
+	const struct lzb_index_stats st = { 0 };
+	struct lzb_index_task *tasks = calloc(nr_tasks, sizeof(*tasks));
+	struct one_object o;
+	struct lzb_image_getter g = { .get = get_one_object, .ctx = &o };
+	uint8_t *ix;
+	size_t len;
+	int ret;
+
+	if (!tasks)
+		return lzb_errf(err, "out of memory");
+	for (uint32_t i = 0; i < nr_tasks; i++)
+		tasks[i].pid = i + 1;
+	ret = lzb_index_encode(&st, tasks, nr_tasks, NULL, 0, NULL, 0, &ix,
+			       &len);
+	free(tasks);
+	if (ret)
+		return lzb_errf(err, "cannot encode an index");
+	self->image.m.nr_objects = 2;	/* bundle and index: no chunks */
+	self->image.m.objects[1].flags = 0;	/* stored in the clear */
+	self->image.m.objects[1].size = len;
+	lzb_hash(self->image.m.objects[1].hash, ix, len);
+	o = (struct one_object){ .buf = ix, .len = len };
+	ret = lzb_image_get_index(&self->image, &g, err);
+	free(ix);
+	return ret;
+}
+
+TEST_F_TIMEOUT(served, more_tasks_than_the_limit_refused, 300)
+{
+	const struct lzb_image_keys keys = keys_of(self, variant->encrypt);
+	char count[32], limit[32];
+	struct lzb_err err;
+
+	ASSERT_EQ(0, lzb_image_get_manifest(&self->image, &self->g, &keys,
+					    &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, get_index_of(self, LZB_TASK_LIMIT, &err))
+		TH_LOG("%s", err.msg);
+	EXPECT_EQ(LZB_TASK_LIMIT, self->image.ix.nr_tasks);
+	lzb_image_close(&self->image);
+
+	memset(&self->image, 0, sizeof(self->image));
+	ASSERT_EQ(0, lzb_image_get_manifest(&self->image, &self->g, &keys,
+					    &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(-1, get_index_of(self, LZB_TASK_LIMIT + 1, &err));
+	snprintf(count, sizeof(count), "%u tasks", LZB_TASK_LIMIT + 1);
+	snprintf(limit, sizeof(limit), "limit of %u", LZB_TASK_LIMIT);
+	EXPECT_NE(NULL, strstr(err.msg, count)) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, limit)) TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, "refused")) TH_LOG("%s", err.msg);
 }
 
 TEST_HARNESS_MAIN

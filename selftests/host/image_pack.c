@@ -152,7 +152,7 @@ static int cmp_page(const void *a, const void *b)
 /* Count hot/cold/zero/dedup straight from the dump, independently. */
 TEST_F_TIMEOUT(packed, counts_match_dump, 300)
 {
-	struct criu_dump d;
+	struct lzb_criu_dump d;
 	struct lzb_err err;
 	struct lzb_profile prof = { 0 };
 	uint64_t hot = 0, cold = 0, zero = 0, total = 0, unique = 0;
@@ -161,11 +161,11 @@ TEST_F_TIMEOUT(packed, counts_match_dump, 300)
 	uint8_t *bufs[2] = { 0 };
 	static const uint8_t zpage[4096];
 
-	ASSERT_EQ(0, criu_dump_open(self->dump, &d, &err));
+	ASSERT_EQ(0, lzb_criu_dump_open(self->dump, &d, &err));
 	if (variant->profile)
 		ASSERT_EQ(0, lzb_profile_load(self->profile, &prof, &err));
 	for (size_t t = 0; t < d.nr_tasks; t++) {
-		struct criu_task *tk = &d.tasks[t];
+		struct lzb_criu_task *tk = &d.tasks[t];
 		char path[512];
 		size_t len, off = 0;
 
@@ -173,11 +173,11 @@ TEST_F_TIMEOUT(packed, counts_match_dump, 300)
 		ASSERT_EQ(0, read_all(path, &bufs[t], &len));
 		refs = realloc(refs, (nrefs + len / 4096) * sizeof(*refs));
 		for (size_t i = 0; i < tk->pm.nr; i++) {
-			const struct criu_pagemap_entry *e = &tk->pm.e[i];
+			const struct lzb_criu_pagemap_entry *e = &tk->pm.e[i];
 
 			for (uint64_t k = 0; k < e->nr_pages; k++, off += 4096) {
 				uint64_t va = e->vaddr + k * 4096;
-				const struct criu_vma *v = criu_mm_find(&tk->mm, va);
+				const struct lzb_criu_vma *v = lzb_criu_mm_find(&tk->mm, va);
 				bool profhot = false;
 
 				for (size_t p = 0; p < prof.nr; p++)
@@ -192,7 +192,7 @@ TEST_F_TIMEOUT(packed, counts_match_dump, 300)
 				for (size_t th = 0; th < tk->nr_thread_sp; th++)
 					sp_page |= tk->thread_sp[th] / 4096 == va / 4096;
 				total++;
-				if (!v || !criu_vma_can_be_lazy(v) || sp_page)
+				if (!v || !lzb_criu_vma_can_be_lazy(v) || sp_page)
 					hot++;
 				else if (!memcmp(bufs[t] + off, zpage, 4096))
 					zero++;
@@ -234,7 +234,7 @@ TEST_F_TIMEOUT(packed, counts_match_dump, 300)
 	free(bufs[0]);
 	free(bufs[1]);
 	lzb_profile_free(&prof);
-	criu_dump_close(&d);
+	lzb_criu_dump_close(&d);
 }
 
 /* The boot bundle's pagemaps: hot PE_PRESENT, the rest PE_LAZY only. */
@@ -254,7 +254,7 @@ TEST_F_TIMEOUT(packed, bundle_pagemap_rewritten, 300)
 	for (int pid = 1; pid <= 7; pid += 6) {
 		char name[64], orig[512];
 		const struct lzb_bundle_file *pmf, *pgf;
-		struct criu_pagemap pm, om;
+		struct lzb_criu_pagemap pm, om;
 		uint8_t *obuf, *opages;
 		size_t olen, oplen;
 		uint64_t off = 0;
@@ -262,8 +262,8 @@ TEST_F_TIMEOUT(packed, bundle_pagemap_rewritten, 300)
 		snprintf(name, sizeof(name), "pagemap-%d.img", pid);
 		pmf = lzb_bundle_find(&img.bundle, name);
 		ASSERT_NE(NULL, pmf);
-		ASSERT_EQ(0, criu_parse_pagemap(name, pmf->data, pmf->size, &pm,
-						&err));
+		ASSERT_EQ(0, lzb_criu_parse_pagemap(name, pmf->data, pmf->size, &pm,
+						    &err));
 		snprintf(name, sizeof(name), "pages-%u.img", pm.pages_id);
 		pgf = lzb_bundle_find(&img.bundle, name);
 		ASSERT_NE(NULL, pgf);
@@ -272,13 +272,13 @@ TEST_F_TIMEOUT(packed, bundle_pagemap_rewritten, 300)
 
 		snprintf(orig, sizeof(orig), "%s/pagemap-%d.img", self->dump, pid);
 		ASSERT_EQ(0, read_all(orig, &obuf, &olen));
-		ASSERT_EQ(0, criu_parse_pagemap(orig, obuf, olen, &om, &err));
+		ASSERT_EQ(0, lzb_criu_parse_pagemap(orig, obuf, olen, &om, &err));
 		EXPECT_EQ(om.total_pages, pm.total_pages);
 		snprintf(orig, sizeof(orig), "%s/%s", self->dump, name);
 		ASSERT_EQ(0, read_all(orig, &opages, &oplen));
 		/* every hot page holds its dumped bytes, in address order */
 		for (size_t i = 0; i < pm.nr; i++) {
-			const struct criu_pagemap_entry *e = &pm.e[i];
+			const struct lzb_criu_pagemap_entry *e = &pm.e[i];
 
 			ASSERT_TRUE(e->flags == CRIU_PE_PRESENT ||
 				    e->flags == CRIU_PE_LAZY);
@@ -304,8 +304,8 @@ TEST_F_TIMEOUT(packed, bundle_pagemap_rewritten, 300)
 		}
 		free(obuf);
 		free(opages);
-		criu_pagemap_free(&pm);
-		criu_pagemap_free(&om);
+		lzb_criu_pagemap_free(&pm);
+		lzb_criu_pagemap_free(&om);
 	}
 	EXPECT_EQ(self->res.st.pages_hot, hot_pages);
 	lzb_image_close(&img);
@@ -316,7 +316,7 @@ TEST_F_TIMEOUT(packed, index_lookup_finds_every_page, 300)
 {
 	struct lzb_image img;
 	struct lzb_err err;
-	struct criu_dump d;
+	struct lzb_criu_dump d;
 	struct lzb_extent x;
 	uint8_t *cached = NULL;
 	uint32_t cached_id = 0;
@@ -331,9 +331,9 @@ TEST_F_TIMEOUT(packed, index_lookup_finds_every_page, 300)
 	lzb_image_object_path(&img, LZB_SLOT_INDEX, path, sizeof(path));
 	fd = open(path, O_RDONLY);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, criu_dump_open(self->dump, &d, &err));
+	ASSERT_EQ(0, lzb_criu_dump_open(self->dump, &d, &err));
 	for (size_t t = 0; t < d.nr_tasks; t++) {
-		struct criu_task *tk = &d.tasks[t];
+		struct lzb_criu_task *tk = &d.tasks[t];
 		const struct lzb_bundle_file *hot;
 		uint8_t *pages;
 		size_t len, off = 0;
@@ -343,7 +343,7 @@ TEST_F_TIMEOUT(packed, index_lookup_finds_every_page, 300)
 		hot = lzb_bundle_find(&img.bundle, tk->pages_name);
 		ASSERT_NE(NULL, hot);
 		for (size_t i = 0; i < tk->pm.nr; i++) {
-			const struct criu_pagemap_entry *e = &tk->pm.e[i];
+			const struct lzb_criu_pagemap_entry *e = &tk->pm.e[i];
 
 			for (uint64_t k = 0; k < e->nr_pages; k++, off += 4096) {
 				uint64_t va = e->vaddr + k * 4096;
@@ -386,7 +386,7 @@ TEST_F_TIMEOUT(packed, index_lookup_finds_every_page, 300)
 	EXPECT_EQ(0, lzb_index_lookup_fd(fd, 4242, 0x20000000, &x, &err));
 	free(cached);
 	close(fd);
-	criu_dump_close(&d);
+	lzb_criu_dump_close(&d);
 	lzb_image_close(&img);
 }
 

@@ -23,6 +23,7 @@
 #include "engine/lazy_ranges.h"
 #include "pager/pager.h"
 #include "criu/plugin_link.h"
+#include "util/clock.h"
 #include "util/progress_log.h"
 
 #define FAKE_CRIU_ENV "LZB_FAKE_CRIU"
@@ -245,7 +246,7 @@ static int start(FIXTURE_DATA(pager) *self, unsigned int max_background,
 		.hooks = { .ctx = self, .on_task = on_task,
 			   .on_restored = on_restored, .tick = tick,
 			   .done = done },
-		.t0_us = lzb_clock_us(), .quiet = true,
+		.t0_us = lzb_now_us(), .quiet = true,
 	};
 	const struct lzb_criu_restore cr = {
 		.criu = self->self_exe, .images_dir = self->dir,
@@ -400,11 +401,11 @@ TEST(lazy_socket_returns_when_nothing_is_queued)
 		 LZB_LAZY_SOCKET_NAME);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&addr, sizeof(addr)));
-	t0 = lzb_clock_us();
+	t0 = lzb_now_us();
 	EXPECT_EQ(0, lzb_lazy_socket_process(sock, &ops, NULL));	/* accept */
 	EXPECT_EQ(0, lzb_lazy_socket_process(sock, &ops, NULL));	/* nothing */
-	EXPECT_GT(1000000, lzb_clock_us() - t0)
-		TH_LOG("waited %llu us", (unsigned long long)(lzb_clock_us() - t0));
+	EXPECT_GT(1000000, lzb_now_us() - t0)
+		TH_LOG("waited %llu us", (unsigned long long)(lzb_now_us() - t0));
 	close(fd);
 	/* the hang-up before RSTF is read, and named */
 	EXPECT_EQ(-EPIPE, lzb_lazy_socket_process(sock, &ops, NULL));

@@ -58,28 +58,31 @@ static void stop(pid_t pid)
 	}
 }
 
+/* Parse SPEC and probe once; the error's message into ERR. */
 static int probe(const char *spec, int timeout_ms, char *err, size_t len)
 {
+	struct lzb_err e = { "" };
 	struct lzb_probe p;
 	int ret;
 
-	ret = lzb_probe_parse(spec, &p, err, len);
-	if (ret)
-		return ret;
-	ret = lzb_probe_once(&p, timeout_ms, err, len);
-	lzb_probe_free(&p);
+	ret = lzb_probe_parse(spec, &p, &e);
+	if (!ret) {
+		ret = lzb_probe_once(&p, timeout_ms, &e);
+		lzb_probe_free(&p);
+	}
+	snprintf(err, len, "%s", e.msg);
 	return ret;
 }
 
 static int wait_for(const char *spec, int total_ms)
 {
 	struct lzb_probe p;
-	char err[256];
+	struct lzb_err err;
 	int ret;
 
-	if (lzb_probe_parse(spec, &p, err, sizeof(err)))
+	if (lzb_probe_parse(spec, &p, &err))
 		return -EINVAL;
-	ret = lzb_probe_wait(&p, total_ms, 50, err, sizeof(err));
+	ret = lzb_probe_wait(&p, total_ms, 50, &err);
 	lzb_probe_free(&p);
 	return ret;
 }
@@ -243,7 +246,7 @@ TEST(command)
 
 TEST(wait_until_a_listener_appears)
 {
-	char err[256] = "";
+	struct lzb_err err = { "" };
 	struct lzb_probe p;
 	long long t0 = ms();
 	pid_t child;
@@ -256,7 +259,7 @@ TEST(wait_until_a_listener_appears)
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		int one = 1;
 
-		usleep(400000);
+		usleep(400000);	/* listen late: the probe must wait */
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		inet_pton(AF_INET, "127.0.0.25", &sa.sin_addr);
 		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
@@ -265,17 +268,15 @@ TEST(wait_until_a_listener_appears)
 		sleep(10);
 		_exit(0);
 	}
-	ASSERT_EQ(0, lzb_probe_parse("tcp 127.0.0.25:16393", &p, err,
-				     sizeof(err)));
-	EXPECT_EQ(0, lzb_probe_wait(&p, 5000, 50, err, sizeof(err)))
-		TH_LOG("%s", err);
+	ASSERT_EQ(0, lzb_probe_parse("tcp 127.0.0.25:16393", &p, &err));
+	EXPECT_EQ(0, lzb_probe_wait(&p, 5000, 50, &err)) TH_LOG("%s", err.msg);
 	EXPECT_GE(ms() - t0, 350);
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 
 	/* And one that never comes gives up at the total. */
 	t0 = ms();
-	EXPECT_EQ(-ECONNREFUSED, lzb_probe_wait(&p, 300, 50, err, sizeof(err)));
+	EXPECT_EQ(-ECONNREFUSED, lzb_probe_wait(&p, 300, 50, &err));
 	EXPECT_GE(ms() - t0, 290);
 	EXPECT_LT(ms() - t0, 1500);
 	lzb_probe_free(&p);
@@ -284,10 +285,10 @@ TEST(wait_until_a_listener_appears)
 TEST(argv_split)
 {
 	struct lzb_argv a;
-	char err[128];
+	struct lzb_err err;
 
 	ASSERT_EQ(0, lzb_argv_split("  a 'b c'\t\"d \\\" e\" f\\ g '' ", &a,
-				    err, sizeof(err)));
+				    &err));
 	ASSERT_EQ(5, a.argc);
 	EXPECT_STREQ("a", a.argv[0]);
 	EXPECT_STREQ("b c", a.argv[1]);
@@ -296,8 +297,8 @@ TEST(argv_split)
 	EXPECT_STREQ("", a.argv[4]);
 	EXPECT_EQ(NULL, a.argv[5]);
 	lzb_argv_free(&a);
-	EXPECT_EQ(-EINVAL, lzb_argv_split("   ", &a, err, sizeof(err)));
-	EXPECT_STREQ("empty command", err);
+	EXPECT_EQ(-EINVAL, lzb_argv_split("   ", &a, &err));
+	EXPECT_STREQ("empty command", err.msg);
 }
 
 TEST_HARNESS_MAIN

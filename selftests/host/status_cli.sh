@@ -12,6 +12,7 @@ n=0
 trap 'rm -rf "$w"' EXIT
 
 . "$(dirname "$0")/cli-tap.sh"
+. "$(dirname "$0")/../lib/wait.sh"
 # status DIR STATE PAGER_PID [EXTRA LINES]: a status file as the pager writes it
 status() {
 	mkdir -p "$w/$1"
@@ -89,11 +90,11 @@ with open(sys.argv[2], "w") as out:
         pass
 PY
 listener=$!
-for _ in $(seq 50); do [ -S "$w/notify.sock" ] && break; sleep 0.1; done
+wait_for 5 test -S "$w/notify.sock"
 NOTIFY_SOCKET=$w/notify.sock "$PWD/$BUILD/lazybootd" restore "file://$w/no-such-image" \
 	--allow-unsigned --quiet --workdir "$w/daemon" >/dev/null 2>&1
 rc=$?
-sleep 0.5
+wait_for 10 grep -q '^STATUS=failed' "$w/notify.out"
 kill "$listener" 2>/dev/null
 wait "$listener" 2>/dev/null
 cp "$w/notify.out" "$w/out" 2>/dev/null

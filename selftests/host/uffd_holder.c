@@ -115,9 +115,15 @@ TEST_F(holder, successor_takes_over)
 	close(conn);
 	close(self->uffd);
 	close(self->conn);	/* the pager dies */
-	usleep(100000);
-	ASSERT_EQ(0, lzb_holder_connect(self->dir, &conn));
-	n = lzb_holder_take(conn, held, 4);
+	/* Until the holder has seen it die (at most 5 s): busy till then. */
+	for (int i = 0; i < 500; i++) {
+		ASSERT_EQ(0, lzb_holder_connect(self->dir, &conn));
+		n = lzb_holder_take(conn, held, 4);
+		if (n != -EBUSY)
+			break;
+		close(conn);
+		usleep(10000);
+	}
 	ASSERT_EQ(1, n);
 	EXPECT_EQ(1234, held[0].img_pid);
 	EXPECT_EQ(self->task, held[0].pid);

@@ -166,16 +166,16 @@ static void mask_rseq(const struct tree *t, uint64_t vaddr, uint8_t *a,
 	}
 }
 
-static bool skipped_vma(const struct criu_task *ct, uint64_t vaddr)
+static bool skipped_vma(const struct lzb_criu_task *ct, uint64_t vaddr)
 {
-	const struct criu_vma *v = criu_mm_find(&ct->mm, vaddr);
+	const struct lzb_criu_vma *v = lzb_criu_mm_find(&ct->mm, vaddr);
 
 	return v && (v->status & (CRIU_VMA_AREA_VDSO | CRIU_VMA_AREA_VVAR |
 				  CRIU_VMA_AREA_VSYSCALL));
 }
 
 /* Compare one process; returns the pages that differ, or -1. */
-static long compare_task(const char *dir, const struct criu_task *ct,
+static long compare_task(const char *dir, const struct lzb_criu_task *ct,
 			 int real, const struct tree *t)
 {
 	char path[4200];
@@ -194,7 +194,7 @@ static long compare_task(const char *dir, const struct criu_task *ct,
 		return -1;
 	}
 	for (size_t i = 0; i < ct->pm.nr; i++) {
-		const struct criu_pagemap_entry *e = &ct->pm.e[i];
+		const struct lzb_criu_pagemap_entry *e = &ct->pm.e[i];
 
 		if (!(e->flags & CRIU_PE_PRESENT))
 			continue;
@@ -238,7 +238,7 @@ out:
 int main(int argc, char **argv)
 {
 	static struct tree t;
-	struct criu_dump d;
+	struct lzb_criu_dump d;
 	struct lzb_err err = { { 0 } };
 	long bad = 0;
 
@@ -246,7 +246,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: lzb-memcmp DUMP_DIR ROOT_PID\n");
 		return 2;
 	}
-	if (criu_dump_open(argv[1], &d, &err)) {
+	if (lzb_criu_dump_open(argv[1], &d, &err)) {
 		fprintf(stderr, "lzb-memcmp: %s\n", err.msg);
 		return 2;
 	}
@@ -271,7 +271,7 @@ int main(int argc, char **argv)
 		}
 	}
 	for (size_t i = 0; i < d.nr_tasks && bad >= 0; i++) {
-		const struct criu_task *ct = &d.tasks[i];
+		const struct lzb_criu_task *ct = &d.tasks[i];
 		int real = 0;
 		long n;
 
@@ -289,7 +289,7 @@ int main(int argc, char **argv)
 		n = compare_task(d.dir, ct, real, &t);
 		bad = n < 0 ? -1 : bad + n;
 	}
-	criu_dump_close(&d);
+	lzb_criu_dump_close(&d);
 	if (bad < 0)
 		return 2;
 	printf("# %s: %ld pages differ from the dump\n", bad ? "FAIL" : "ok",

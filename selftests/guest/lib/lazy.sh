@@ -36,7 +36,7 @@ start_atftpd() {
 	atftpd --daemon --no-fork --port 69 --bind-address "$1" --user root \
 		--group root --logfile /dev/null "$2" </dev/null >/dev/null 2>&1 &
 	server_pid=$!
-	sleep 0.5
+	wait_for 30 udp_port_bound 69
 }
 
 # tftpd-hpa conflicts with atftpd as a package: scripts/test-tftpd-hpa has
@@ -54,7 +54,7 @@ start_tftpd_hpa() {
 	# every address instead, so ADDR is only what the client uses.
 	"$bin" -L -s "$2" -u root </dev/null >/dev/null 2>&1 &
 	server_pid=$!
-	sleep 0.5
+	wait_for 30 udp_port_bound 69
 }
 
 stop_server() {

@@ -12,6 +12,8 @@
 #                             page matches
 #   cont_tree ROOT            let the whole tree run (SIGCONT)
 #   wait_ready CMD S          0 once `sh -c CMD` passes, 1 after S seconds
+#                             (wait_for of selftests/lib/wait.sh, which the
+#                             sourcing script has loaded)
 
 restored_tree() {
 	local child
@@ -51,9 +53,5 @@ cont_tree() {
 }
 
 wait_ready() {
-	local end=$((SECONDS + $2))
-	until sh -c "$1" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		sleep 0.5
-	done
+	wait_for "$2" sh -c "$1"
 }

@@ -7,8 +7,10 @@
 #   wait_file PATH S    0 once PATH exists, 1 after S seconds
 #   wait_line FILE RE S 0 once a line of FILE matches RE, 1 after S seconds
 #   criu_modules        what criu dump/restore need loaded in the guest
+# and wait_for, wait_gone and their conditions from selftests/lib/wait.sh.
 n=0
 failed=0
+. "$(dirname "${BASH_SOURCE[0]}")/../../lib/wait.sh"
 
 ok() {
 	n=$((n + 1))
