@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capture/capture.h"
 #include "criu/criu_image.h"
 
 #define PAGE 4096u
@@ -58,28 +59,6 @@ struct tree {
 	size_t nr_rseq;
 };
 
-static int innermost_pid(int pid)
-{
-	char path[64], line[256];
-	int ns = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		char *last;
-
-		if (strncmp(line, "NSpid:", 6))
-			continue;
-		last = strrchr(line, '\t');
-		ns = atoi(last ? last + 1 : line + 6);
-	}
-	fclose(f);
-	return ns;
-}
-
 /* The rseq area of thread TID, read while it is in a ptrace stop. */
 static void add_rseq(struct tree *t, int tid)
 {
@@ -99,38 +78,30 @@ static void add_rseq(struct tree *t, int tid)
 	ptrace(PTRACE_DETACH, tid, 0, 0);
 }
 
-/* PID and its descendants: image pids, and every thread's rseq. */
-static void walk(struct tree *t, int pid)
+/* ROOT and its descendants (by their image pids), and every thread's rseq. */
+static int walk(struct tree *t, int root)
 {
-	char path[64];
-	struct dirent *d;
-	DIR *dir;
+	static pid_t pids[MAX_RSEQ];
+	int n = lzb_tree_pids(root, pids, MAX_RSEQ);
 
-	if (t->n == MAX_RSEQ)
-		return;
-	t->img[t->n] = innermost_pid(pid);
-	t->real[t->n++] = pid;
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	if (!dir)
-		return;
-	while ((d = readdir(dir))) {
-		char cpath[128];
-		FILE *f;
-		int tid = atoi(d->d_name), child;
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		char path[64];
+		struct dirent *d;
+		DIR *dir;
 
-		if (tid <= 0)
-			continue;
-		add_rseq(t, tid);
-		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%d/children",
-			 pid, tid);
-		f = fopen(cpath, "re");
-		while (f && fscanf(f, "%d", &child) == 1)
-			walk(t, child);
-		if (f)
-			fclose(f);
+		t->img[t->n] = lzb_ns_pid(pids[i]);
+		t->real[t->n++] = pids[i];
+		snprintf(path, sizeof(path), "/proc/%d/task", (int)pids[i]);
+		dir = opendir(path);
+		while (dir && (d = readdir(dir)))
+			if (atoi(d->d_name) > 0)
+				add_rseq(t, atoi(d->d_name));
+		if (dir)
+			closedir(dir);
 	}
-	closedir(dir);
+	return 0;
 }
 
 static bool stopped(int pid)
@@ -255,7 +226,11 @@ int main(int argc, char **argv)
 			"may have changed since the restore\n", argv[2]);
 		return 2;
 	}
-	walk(&t, atoi(argv[2]));
+	if (walk(&t, atoi(argv[2]))) {
+		fprintf(stderr, "lzb-memcmp: cannot walk the tree of %s\n",
+			argv[2]);
+		return 2;
+	}
 	/*
 	 * A task detached from its ptrace stop goes back to its group stop
 	 * through the kernel (never to user space): wait until it is there.
