@@ -169,11 +169,10 @@ static int verify_task(void *ctx, int real_pid, int img_pid,
 
 	/*
 	 * The task's uffd came over the lazy-pages socket long before (CRIU
-	 * sends it as the task's restore begins); read what is queued there,
-	 * never waiting, so the task is known by the pid CRIU gave it.
+	 * sends it as the task's restore begins); read what is queued there
+	 * (the call never waits), so the task is known by the pid CRIU gave.
 	 */
-	if (p->sock && poll(&(struct pollfd){ .fd = lzb_lazy_socket_fd(p->sock),
-					      .events = POLLIN }, 1, 0) > 0) {
+	if (p->sock) {
 		int ret = lzb_lazy_socket_process(p->sock, &socket_ops, p);
 
 		if (ret)
