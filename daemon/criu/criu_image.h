@@ -37,9 +37,6 @@
 #define CRIU_VMA_ANON_PRIVATE	(1u << 9)
 #define CRIU_VMA_AREA_VVAR	(1u << 12)
 
-/* Only image_pack.c still spells it so; everything else: LZB_PAGE_SIZE. */
-#define CRIU_PAGE_SIZE		LZB_PAGE_SIZE
-
 /* Bounds on what a reader accepts. */
 #define CRIU_MAX_IMAGE_BYTES	(512u << 20)	/* one metadata image file */
 #define CRIU_MAX_RECORD_BYTES	(64u << 20)	/* one protobuf record */

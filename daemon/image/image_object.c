@@ -10,6 +10,7 @@
 #include <zstd.h>
 
 #include "image/image_format.h"
+#include "util/vec.h"
 
 /* PLAIN as one zstd frame in *Z (malloc'd), *ZLEN bytes. */
 static int compress_frame(const uint8_t *plain, size_t plen, int level,
@@ -221,19 +222,9 @@ static void bput(struct lzb_bundle_builder *b, const void *p, size_t len)
 {
 	if (b->oom)
 		return;
-	if (len > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 65536;
-		uint8_t *n;
-
-		while (cap - b->len < len)
-			cap *= 2;
-		n = realloc(b->p, cap);
-		if (!n) {
-			b->oom = true;
-			return;
-		}
-		b->p = n;
-		b->cap = cap;
+	if (LZB_VEC_RESERVE(b->p, b->len, b->cap, len)) {
+		b->oom = true;
+		return;
 	}
 	memcpy(b->p + b->len, p, len);
 	b->len += len;

@@ -28,6 +28,7 @@
 
 #include "criu/criu_image.h"
 #include "util/file_util.h"
+#include "util/vec.h"
 #include "image/image_pack.h"
 #include "capture/profile.h"
 
@@ -73,8 +74,10 @@ struct packer {
 	uint32_t cfill;
 	/* outputs */
 	struct lzb_object *objs;	/* by LZB_SLOT_*: bundle, index, chunks */
-	uint32_t nr_objs, cap_objs;
-	struct lzb_index_chunk *chunks;
+	uint32_t nr_objs;
+	size_t cap_objs;
+	struct lzb_index_chunk *chunks;	/* by chunk number */
+	size_t cap_chunks;
 	struct dedup_slot *dd;
 	size_t dd_cap;
 	char objdir[4200];
@@ -82,9 +85,9 @@ struct packer {
 
 static int is_zero(const uint8_t *p)
 {
-	static const uint8_t zero[CRIU_PAGE_SIZE];
+	static const uint8_t zero[LZB_PAGE_SIZE];
 
-	return !memcmp(p, zero, CRIU_PAGE_SIZE);
+	return !memcmp(p, zero, LZB_PAGE_SIZE);
 }
 
 static struct page *find_page(struct ptask *pt, uint64_t vaddr)
@@ -129,14 +132,14 @@ static int load_task_pages(struct packer *pk, struct ptask *pt)
 		close(fd);
 		return lzb_errf(pk->err, "%s: %s", path, strerror(errno));
 	}
-	if ((uint64_t)st.st_size != t->pm.present_pages * CRIU_PAGE_SIZE) {
+	if ((uint64_t)st.st_size != t->pm.present_pages * LZB_PAGE_SIZE) {
 		close(fd);
 		return lzb_errf(pk->err, "%s: %lld bytes, but %s lists %llu "
 				"present pages (%llu bytes)", path,
 				(long long)st.st_size, t->pagemap_name,
 				(unsigned long long)t->pm.present_pages,
 				(unsigned long long)t->pm.present_pages *
-					CRIU_PAGE_SIZE);
+					LZB_PAGE_SIZE);
 	}
 	pt->pages_len = (size_t)st.st_size;
 	if (pt->pages_len) {
@@ -167,10 +170,10 @@ static int load_task_pages(struct packer *pk, struct ptask *pt)
 			return lzb_errf(pk->err, "%s/%s: entry %zu has no data "
 					"(dumped with --lazy-pages?)",
 					pk->dump.dir, t->pagemap_name, i);
-		for (uint64_t k = 0; k < e->nr_pages; k++, n++, off += CRIU_PAGE_SIZE) {
+		for (uint64_t k = 0; k < e->nr_pages; k++, n++, off += LZB_PAGE_SIZE) {
 			struct page *p = &pt->pg[n];
 
-			p->vaddr = e->vaddr + k * CRIU_PAGE_SIZE;
+			p->vaddr = e->vaddr + k * LZB_PAGE_SIZE;
 			p->src = off;
 			p->rank = UINT64_MAX;
 			p->forced_hot = !lzb_criu_page_can_be_lazy(t, p->vaddr);
@@ -198,7 +201,7 @@ static int apply_profile(struct packer *pk)
 
 		for (uint32_t k = 0; k < e->nr_pages; k++) {
 			struct page *p = pt ? find_page(pt, e->vaddr +
-					(uint64_t)k * CRIU_PAGE_SIZE) : NULL;
+					(uint64_t)k * LZB_PAGE_SIZE) : NULL;
 
 			if (!p) {
 				pk->res->profile_ignored++;
@@ -222,22 +225,12 @@ static int add_object(struct packer *pk, uint8_t type, uint8_t flags,
 	char name[4 + 2 * LZB_HASH_BYTES + 1], path[4400];
 	struct stat st;
 
-	if (pk->nr_objs == pk->cap_objs) {
-		uint32_t c = pk->cap_objs ? pk->cap_objs * 2 : 64;
-		void *n;
-
-		if (c > LZB_MAX_OBJECTS)
-			c = LZB_MAX_OBJECTS;
-		if (pk->nr_objs >= c)
-			return lzb_errf(pk->err, "%s: more than %u objects; use a "
-					"larger --chunk-size", pk->o->out_dir,
-					LZB_MAX_OBJECTS);
-		n = realloc(pk->objs, c * sizeof(*pk->objs));
-		if (!n)
-			return lzb_errf(pk->err, "out of memory");
-		pk->objs = n;
-		pk->cap_objs = c;
-	}
+	if (pk->nr_objs >= LZB_MAX_OBJECTS)
+		return lzb_errf(pk->err, "%s: more than %u objects; use a "
+				"larger --chunk-size", pk->o->out_dir,
+				LZB_MAX_OBJECTS);
+	if (LZB_VEC_RESERVE(pk->objs, pk->nr_objs, pk->cap_objs, 1))
+		return lzb_errf(pk->err, "out of memory");
 	o = &pk->objs[*idx = pk->nr_objs++];
 	o->type = type;
 	o->flags = flags;
@@ -262,7 +255,7 @@ static int flush_chunk(struct packer *pk)
 
 	if (!pk->cfill)
 		return 0;
-	if (lzb_chunk_encode(pk->cbuf, (size_t)pk->cfill * CRIU_PAGE_SIZE,
+	if (lzb_chunk_encode(pk->cbuf, (size_t)pk->cfill * LZB_PAGE_SIZE,
 			     pk->o->level, pk->key, &obj, &len))
 		return lzb_errf(pk->err, "chunk %u: compression failed",
 				lzb_nr_chunks(pk->nr_objs));
@@ -272,8 +265,7 @@ static int flush_chunk(struct packer *pk)
 	if (r)
 		return -1;
 	c = lzb_slot_chunk(idx);
-	pk->chunks = realloc(pk->chunks, (c + 1) * sizeof(*pk->chunks));
-	if (!pk->chunks)
+	if (LZB_VEC_RESERVE(pk->chunks, c, pk->cap_chunks, 1))
 		return lzb_errf(pk->err, "out of memory");
 	pk->chunks[c].raw_pages = pk->cfill;
 	pk->chunks[c].stored = len;
@@ -288,7 +280,7 @@ static int store_cold(struct packer *pk, struct ptask *pt, struct page *p)
 	uint8_t h[LZB_HASH_BYTES];
 	size_t i;
 
-	lzb_hash(h, data, CRIU_PAGE_SIZE);
+	lzb_hash(h, data, LZB_PAGE_SIZE);
 	memcpy(&i, h, sizeof(i));
 	for (i &= pk->dd_cap - 1;; i = (i + 1) & (pk->dd_cap - 1)) {
 		struct dedup_slot *s = &pk->dd[i];
@@ -307,8 +299,8 @@ static int store_cold(struct packer *pk, struct ptask *pt, struct page *p)
 	/* the chunk being filled is the next one added */
 	pk->dd[i].chunk = p->loc_chunk = lzb_nr_chunks(pk->nr_objs);
 	pk->dd[i].off = p->loc_off = pk->cfill;
-	memcpy(pk->cbuf + (size_t)pk->cfill * CRIU_PAGE_SIZE, data,
-	       CRIU_PAGE_SIZE);
+	memcpy(pk->cbuf + (size_t)pk->cfill * LZB_PAGE_SIZE, data,
+	       LZB_PAGE_SIZE);
 	pk->res->st.pages_stored++;
 	if (++pk->cfill == pk->chunk_pages)
 		return flush_chunk(pk);
@@ -348,7 +340,7 @@ static int pack_cold(struct packer *pk)
 		pk->dd_cap *= 2;
 	pk->dd = calloc(pk->dd_cap, sizeof(*pk->dd));
 	refs = malloc((n ? n : 1) * sizeof(*refs));
-	pk->cbuf = malloc((size_t)pk->chunk_pages * CRIU_PAGE_SIZE);
+	pk->cbuf = malloc((size_t)pk->chunk_pages * LZB_PAGE_SIZE);
 	if (!pk->dd || !refs || !pk->cbuf) {
 		free(refs);
 		return lzb_errf(pk->err, "out of memory for %llu cold pages",
@@ -384,7 +376,7 @@ static int rewrite_pagemap(struct packer *pk, struct ptask *pt,
 	uint32_t nhot = 0;
 	int r;
 
-	hot = malloc((size_t)(pt->hot ? pt->hot : 1) * CRIU_PAGE_SIZE);
+	hot = malloc((size_t)(pt->hot ? pt->hot : 1) * LZB_PAGE_SIZE);
 	if (!hot)
 		return lzb_errf(pk->err, "out of memory");
 	for (size_t i = 0; i < pt->nr; i++) {
@@ -393,24 +385,17 @@ static int rewrite_pagemap(struct packer *pk, struct ptask *pt,
 		struct lzb_criu_pagemap_entry *last = pm.nr ? &pm.e[pm.nr - 1] : NULL;
 
 		if (p->kind == K_HOT)
-			memcpy(hot + (size_t)nhot++ * CRIU_PAGE_SIZE,
-			       pt->pages + p->src, CRIU_PAGE_SIZE);
+			memcpy(hot + (size_t)nhot++ * LZB_PAGE_SIZE,
+			       pt->pages + p->src, LZB_PAGE_SIZE);
 		if (last && last->flags == fl && last->nr_pages < UINT32_MAX &&
-		    last->vaddr + last->nr_pages * CRIU_PAGE_SIZE == p->vaddr) {
+		    last->vaddr + last->nr_pages * LZB_PAGE_SIZE == p->vaddr) {
 			last->nr_pages++;
 			continue;
 		}
-		if (pm.nr == cap) {
-			void *n;
-
-			cap = cap ? cap * 2 : 64;
-			n = realloc(pm.e, cap * sizeof(*pm.e));
-			if (!n) {
-				free(pm.e);
-				free(hot);
-				return lzb_errf(pk->err, "out of memory");
-			}
-			pm.e = n;
+		if (LZB_VEC_RESERVE(pm.e, pm.nr, cap, 1)) {
+			free(pm.e);
+			free(hot);
+			return lzb_errf(pk->err, "out of memory");
 		}
 		pm.e[pm.nr++] = (struct lzb_criu_pagemap_entry){
 			.vaddr = p->vaddr, .nr_pages = 1, .flags = fl };
@@ -426,9 +411,9 @@ static int rewrite_pagemap(struct packer *pk, struct ptask *pt,
 	free(img);
 	if (!r)
 		r = lzb_bundle_add(bb, pt->t->pages_name, hot,
-				   (size_t)nhot * CRIU_PAGE_SIZE);
+				   (size_t)nhot * LZB_PAGE_SIZE);
 	free(hot);
-	pk->res->st.hot_bytes += (uint64_t)nhot * CRIU_PAGE_SIZE;
+	pk->res->st.hot_bytes += (uint64_t)nhot * LZB_PAGE_SIZE;
 	return r ? lzb_errf(pk->err, "boot bundle: more than %llu bytes",
 			    (unsigned long long)LZB_MAX_BUNDLE) : 0;
 }
@@ -473,16 +458,9 @@ static int build_bundle(struct packer *pk, uint8_t **out, size_t *out_len)
 		if (strlen(de->d_name) > 4 &&
 		    !strcmp(de->d_name + strlen(de->d_name) - 4, ".log"))
 			continue;
-		if (nn == cap) {
-			void *n;
-
-			cap = cap ? cap * 2 : 64;
-			n = realloc(names, cap * sizeof(*names));
-			if (!n) {
-				r = lzb_errf(pk->err, "out of memory");
-				break;
-			}
-			names = n;
+		if (LZB_VEC_RESERVE(names, nn, cap, 1)) {
+			r = lzb_errf(pk->err, "out of memory");
+			break;
 		}
 		if (nn >= LZB_MAX_BUNDLE_FILES / 2 ||
 		    !(names[nn++] = strdup(de->d_name))) {
@@ -543,7 +521,8 @@ static int build_index(struct packer *pk, uint8_t **out, size_t *out_len)
 {
 	struct lzb_index_task *it;
 	struct lzb_extent *ex = NULL;
-	uint64_t ne = 0, cap = 0;
+	uint64_t ne = 0;
+	size_t cap = 0;
 	int r;
 
 	it = calloc(pk->nr_tasks ? pk->nr_tasks : 1, sizeof(*it));
@@ -565,24 +544,17 @@ static int build_index(struct packer *pk, uint8_t **out, size_t *out_len)
 			if (p->kind == K_HOT)
 				hot++;
 			if (l && l->kind == p->kind && l->nr_pages < UINT32_MAX &&
-			    l->vaddr + (uint64_t)l->nr_pages * CRIU_PAGE_SIZE ==
+			    l->vaddr + (uint64_t)l->nr_pages * LZB_PAGE_SIZE ==
 				    p->vaddr &&
 			    (p->kind == K_ZERO ||
 			     (l->chunk == chunk && l->offset + l->nr_pages == off))) {
 				l->nr_pages++;
 				continue;
 			}
-			if (ne == cap) {
-				void *n;
-
-				cap = cap ? cap * 2 : 1024;
-				n = realloc(ex, cap * sizeof(*ex));
-				if (!n) {
-					free(ex);
-					free(it);
-					return lzb_errf(pk->err, "out of memory");
-				}
-				ex = n;
+			if (LZB_VEC_RESERVE(ex, ne, cap, 1)) {
+				free(ex);
+				free(it);
+				return lzb_errf(pk->err, "out of memory");
 			}
 			ex[ne++] = (struct lzb_extent){ .vaddr = p->vaddr,
 				.nr_pages = 1, .kind = p->kind, .chunk = chunk,
@@ -687,12 +659,12 @@ int lzb_pack(const struct lzb_pack_opts *o, struct lzb_pack_result *res,
 		return -1;
 	if (o->chunk_size && (o->chunk_size < LZB_MIN_CHUNK ||
 			      o->chunk_size > LZB_MAX_CHUNK ||
-			      o->chunk_size % CRIU_PAGE_SIZE))
+			      o->chunk_size % LZB_PAGE_SIZE))
 		return lzb_errf(err, "--chunk-size %u: want a multiple of 4096 "
 				"from %u to %u", o->chunk_size, LZB_MIN_CHUNK,
 				LZB_MAX_CHUNK);
 	pk.chunk_pages = (o->chunk_size ? o->chunk_size : LZB_DEFAULT_CHUNK) /
-			 CRIU_PAGE_SIZE;
+			 LZB_PAGE_SIZE;
 	if (o->sign_key && lzb_load_sign_secret(o->sign_key, sk, err))
 		return -1;
 	if (o->encrypt_key) {
@@ -732,17 +704,16 @@ int lzb_pack(const struct lzb_pack_opts *o, struct lzb_pack_result *res,
 			res->st.pages_zero += k == K_ZERO;
 			pk.tasks[t].hot += k == K_HOT;
 		}
-	res->st.raw_bytes = res->st.pages_total * CRIU_PAGE_SIZE;
+	res->st.raw_bytes = res->st.pages_total * LZB_PAGE_SIZE;
 	res->nr_tasks = (uint32_t)pk.nr_tasks;
 
 	/* the bundle and index slots are filled in last */
-	pk.objs = calloc(64, sizeof(*pk.objs));
-	if (!pk.objs) {
+	pk.nr_objs = LZB_SLOT_CHUNK0;
+	if (LZB_VEC_RESERVE(pk.objs, 0, pk.cap_objs, pk.nr_objs)) {
 		lzb_errf(err, "out of memory");
 		goto out;
 	}
-	pk.cap_objs = 64;
-	pk.nr_objs = LZB_SLOT_CHUNK0;
+	memset(pk.objs, 0, pk.nr_objs * sizeof(*pk.objs));
 	if (pack_cold(&pk))
 		goto out;
 	res->nr_chunks = lzb_nr_chunks(pk.nr_objs);
@@ -769,7 +740,7 @@ int lzb_pack(const struct lzb_pack_opts *o, struct lzb_pack_result *res,
 		goto out;
 	m.created = (uint64_t)time(NULL);
 	m.page_size = LZB_PAGE_SIZE;
-	m.chunk_size = pk.chunk_pages * CRIU_PAGE_SIZE;
+	m.chunk_size = pk.chunk_pages * LZB_PAGE_SIZE;
 	m.zstd_level = (uint32_t)o->level;
 	m.flags = pk.key ? LZB_MF_ENCRYPTED : 0;
 	m.nr_objects = pk.nr_objs;
