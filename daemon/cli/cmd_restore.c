@@ -12,14 +12,16 @@ static const char usage[] =
 	"                        [--encrypt-key FILE] [--workdir DIR] [--ready CMD]\n"
 	"                        [--criu PATH] [--plugin-dir DIR]\n"
 	"                        [--max-background N] [--tftp-blksize N]\n"
-	"                        [--deadline-ms N] [--quiet]\n"
+	"                        [--deadline-ms N] [--image-id ID] [--state-dir DIR]\n"
+	"                        [--allow-downgrade] [--quiet]\n"
 	"                        [-- CRIU-RESTORE-OPTION...]\n"
 	"       lazyboot restore --resume WORKDIR [--ready CMD] [--quiet]\n"
 	"\n"
 	"Restore the application set of a lazyboot image lazily.  URL (and any\n"
 	"MIRROR) is the image directory's base: file://, http://, https:// or\n"
 	"tftp://.  The manifest is fetched and its ed25519 signature checked\n"
-	"against --pubkey; the index and the boot bundle are fetched and checked\n"
+	"against --pubkey, then its image id, valid-until and version (see\n"
+	"--image-id, --state-dir); the index and the boot bundle are fetched and checked\n"
 	"against the manifest; `criu restore --lazy-pages` then runs on the bundle\n"
 	"in --workdir (default /run/lazyboot/restore) while this command serves\n"
 	"CRIU's lazy-pages socket: pages the restored tasks touch are fetched\n"
@@ -30,6 +32,13 @@ static const char usage[] =
 	"  --pubkey FILE      the image signer's public key (lazyboot keygen)\n"
 	"  --allow-unsigned   restore without checking the manifest's signature\n"
 	"  --encrypt-key FILE the key of an encrypted image (lazyboot keygen --encrypt)\n"
+	"  --image-id ID      refuse a manifest whose image id (lazyboot inspect) is\n"
+	"                     not ID, 32 hex digits: another image signed by the key\n"
+	"  --state-dir DIR    where the highest version accepted per image id is\n"
+	"                     kept (default $LAZYBOOT_STATE_DIR, else\n"
+	"                     /var/lib/lazyboot); a signed manifest older than it\n"
+	"                     is refused, a newer one raises it\n"
+	"  --allow-downgrade  take an older version anyway, and record it\n"
 	"  --ready CMD        readiness probe run with sh -c until it exits 0\n"
 	"  --criu PATH        the criu binary (default: criu from PATH)\n"
 	"  --plugin-dir DIR   criu --libdir holding lazyboot_plugin.so (default:\n"
@@ -45,7 +54,8 @@ static const char usage[] =
 	"  --resume WORKDIR   finish the restore in WORKDIR whose pager died: take\n"
 	"                     its tasks' uffds back from lazyboot.ko or the holder\n"
 	"                     process, replay its journal, wake the blocked threads\n"
-	"                     and stream the rest (image and keys as on record)\n"
+	"                     and stream the rest (image and keys as on record);\n"
+	"                     only the manifest the restore accepted is taken\n"
 	"  options after --   passed to criu restore (e.g. --shell-job)\n"
 	"\n"
 	"The command returns when every page is resident (and the probe passed),\n"
@@ -83,6 +93,7 @@ int cmd_restore(int argc, char **argv)
 		o.max_background = rec.max_background;
 		o.tftp_blksize = rec.tftp_blksize;
 		o.deadline_ms = rec.deadline_ms;
+		o.resume_manifest = rec.manifest;
 		ret = lzb_restore_run(&o, &rep);
 		lzb_record_free(&rec);
 	} else {
