@@ -8,7 +8,6 @@
 # (bounded memory); verify stops at a bad signature.  A fake criu that
 # notes it ran stands for CRIU: the image checks all come before it.
 set -u
-[ -n "${TRACE_TIME:-}" ] && PS4='+ $(date +%s.%N | cut -c7-14) ' && set -x
 BUILD=${BUILD:-build}
 LZB=$PWD/$BUILD/lazyboot
 w=$(mktemp -d /tmp/lzb-image-trust-XXXXXX)
