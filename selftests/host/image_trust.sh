@@ -184,7 +184,7 @@ fi
 # bounded by one copy of the cap: nothing is allocated from them before
 # the signature.  (Before: the table was copied before the check, twice
 # the manifest in memory, 401 MB for the larger one.)
-fake_manifest() { # DIR NR_OBJECTS
+fake_manifest() { # DIR NR_OBJECTS: well-formed entries, signature zeros
 	mkdir -p "$1"
 	python3 - "$1/manifest" "$2" <<'EOF'
 import struct, sys
@@ -193,9 +193,17 @@ hdr = bytearray(128)
 hdr[0:8] = b"LZBMANIF"
 struct.pack_into("<HHI", hdr, 8, 1, 128, 2)          # version, size, signed
 struct.pack_into("<IIII", hdr, 48, 4096, 65536, n, 3)
+def entry(t):
+    return struct.pack("<BB6xQ", t, 0, 1000) + bytes(range(32))
 with open(path, "wb") as f:
-    f.write(hdr)
-    f.truncate(128 + 48 * n + 64)                   # sparse: reads as zeros
+    f.write(hdr + entry(1) + entry(2))
+    block = entry(3) * 65536
+    left = n - 2
+    while left:
+        k = min(left, 65536)
+        f.write(block[:48 * k])
+        left -= k
+    f.write(bytes(64))
 EOF
 }
 maxrss_kib() { # CMD...: the command's max RSS in KiB, its output in $w/out
