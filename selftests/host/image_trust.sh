@@ -41,7 +41,7 @@ refused() { [ ! -e "$w/criu-ran" ] && grep -Eq -- "$1" "$w/out"; }
 state_version() { sed -n 's/^version //p' "$LAZYBOOT_STATE_DIR/accepted-$id"; }
 
 echo "TAP version 13"
-echo "1..17"
+echo "1..19"
 
 if ! selftests/host/make-synthetic-dump "$w/dump" --mib 1 >"$w/out" 2>&1 ||
 	! "$LZB" keygen --out "$w/sign" >>"$w/out" 2>&1 ||
@@ -166,7 +166,28 @@ else
 	no resume_with_republished_manifest_refused
 fi
 
-# 14: verify with the wrong key stops at the signature: the objects,
+# 14, 15: a state file that is not what the node wrote refuses the restore
+# (it never forgets a version silently), and a symlink is not followed.
+mkdir -p "$w/state3"
+echo "garbage" >"$w/state3/accepted-$id"
+restore work14 --state-dir "$w/state3"
+if refused "state3/accepted-$id: not a lazyboot accepted-version file"; then
+	ok corrupt_state_refused
+else
+	no corrupt_state_refused
+fi
+rm -f "$w/state3/accepted-$id"
+printf 'lazyboot-accepted v1\nversion 1\n' >"$w/elsewhere"
+ln -s "$w/elsewhere" "$w/state3/accepted-$id"
+restore work15 --state-dir "$w/state3"
+if refused "state3/accepted-$id: .*(symbolic links|Too many levels)" &&
+	grep -qx "version 1" "$w/elsewhere"; then
+	ok state_symlink_not_followed
+else
+	no state_symlink_not_followed
+fi
+
+# 16: verify with the wrong key stops at the signature: the objects,
 # removed here, are not even looked at.
 cp -r "$w/img" "$w/img-stripped"
 rm -rf "$w/img-stripped/obj"
@@ -179,7 +200,7 @@ else
 	no verify_stops_at_bad_signature
 fi
 
-# 15-17: manifests signed by another key, at the object cap (2^20: 48 MiB)
+# 17-19: manifests signed by another key, at the object cap (2^20: 48 MiB)
 # and far past it (2^22: 201 MB), are refused with the pager's memory
 # bounded by one copy of the cap: nothing is allocated from them before
 # the signature.  (Before: the table was copied before the check, twice
