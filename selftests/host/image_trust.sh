@@ -227,9 +227,14 @@ with open(path, "wb") as f:
     f.write(bytes(64))
 EOF
 }
-maxrss_kib() { # CMD...: the command's max RSS in KiB, its output in $w/out
-	/usr/bin/time -f "%M" -o "$w/rss" "$@" >"$w/out" 2>&1
-	tail -n 1 "$w/rss"
+maxrss_kib() { # CMD...: the command's max RSS in KiB (wait4's rusage, via
+	# python3's RUSAGE_CHILDREN), its output in $w/out
+	python3 -c '
+import resource, subprocess, sys
+with open(sys.argv[1], "w") as out:
+    subprocess.run(sys.argv[2:], stdout=out, stderr=subprocess.STDOUT)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+' "$w/out" "$@"
 }
 fake_manifest "$w/big20" $((1 << 20))
 fake_manifest "$w/big22" $((1 << 22))
