@@ -166,12 +166,12 @@ static int check_resumed_manifest(const struct restore *r, const char *hex,
 				"%s/%s (the pager died before accepting one); "
 				"cannot resume", r->workdir, LZB_RECORD_NAME);
 	if (strcmp(want, hex))
-		return lzb_errf(err, "manifest: the image's manifest (BLAKE2b "
-				"%.16s...) is not the one this restore accepted "
-				"(%.16s..., %s/%s): image version %llu was "
-				"published since; refusing to resume onto it",
-				hex, want, r->workdir, LZB_RECORD_NAME,
-				(unsigned long long)r->img.m.version);
+		return lzb_errf(err, "manifest: image version %llu (BLAKE2b "
+				"%.16s...) is not the manifest this restore "
+				"accepted (BLAKE2b %.16s..., on record in "
+				"%s/%s); refusing to resume onto another",
+				(unsigned long long)r->img.m.version, hex, want,
+				r->workdir, LZB_RECORD_NAME);
 	return 0;
 }
 

@@ -160,7 +160,7 @@ republished() {
 		local rc=$?
 		cp "$dir/manifest-v1" "$dir/img/manifest"
 		diag < "$out.resume"
-		if [ $rc -ne 1 ] || ! grep -q "is not the one this restore accepted" "$out.resume"; then
+		if [ $rc -ne 1 ] || ! grep -q "is not the manifest this restore accepted" "$out.resume"; then
 			echo "--resume took the republished manifest (status $rc)" | diag
 		else
 			for i in $(seq 1 600); do

@@ -147,7 +147,7 @@ rm -f "$w/criu-ran"
 restore work12
 if grep -Eq "^manifest [0-9a-f]{64}$" "$w/work12/pager.record"; then
 	"$LZB" restore --resume "$w/work12" >"$w/out" 2>&1
-	if grep -q "is not the one this restore accepted" "$w/out"; then
+	if grep -q "is not the manifest this restore accepted" "$w/out"; then
 		no resume_same_manifest_passes
 	else
 		ok resume_same_manifest_passes
@@ -156,7 +156,7 @@ if grep -Eq "^manifest [0-9a-f]{64}$" "$w/work12/pager.record"; then
 		--no-sync >"$w/out" 2>&1
 	"$LZB" restore --resume "$w/work12" >"$w/out" 2>&1
 	rc=$?
-	if [ $rc -eq 1 ] && grep -q "manifest: the image's manifest .* is not the one this restore accepted .*image version 3 was published since; refusing to resume onto it" "$w/out"; then
+	if [ $rc -eq 1 ] && grep -q "manifest: image version 3 (BLAKE2b [0-9a-f]*\.\.\.) is not the manifest this restore accepted (BLAKE2b [0-9a-f]*\.\.\., on record in $w/work12/pager.record); refusing to resume onto another" "$w/out"; then
 		ok resume_with_republished_manifest_refused
 	else
 		no resume_with_republished_manifest_refused
