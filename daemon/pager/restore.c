@@ -23,6 +23,7 @@
 #include "pager/uffd_keeper.h"
 #include "util/clock.h"
 #include "util/file_util.h"
+#include "util/log.h"
 #include "util/progress_log.h"
 
 #include <linux/lazyboot.h>
@@ -129,7 +130,7 @@ static void publish(struct restore *r, const char *failure)
 	st.ms_ready = rep->ms_ready;
 	st.ms_resident = rep->ms_resident;
 	if (lzb_status_write(r->workdir, &st, &err) && !r->o->quiet)
-		fprintf(stderr, "lazyboot: %s\n", err.msg);
+		lzb_log(LZB_LOG_WARNING, "lazyboot: %s", err.msg);
 	if (r->o->on_status)
 		r->o->on_status(r->o->status_arg, &st);
 }
@@ -233,8 +234,8 @@ static int on_task(void *ctx, int img_pid, int pid, int uffd)
 	/* Kept before it is used: from now on the pager may die. */
 	err = lzb_keeper_keep(r->keeper, img_pid, pid, uffd, &session);
 	if (err) {
-		fprintf(stderr, "lazyboot: the %s cannot keep the uffd of task "
-			"%d: %s\n", lzb_keeper_kind(r->keeper),
+		lzb_log(LZB_LOG_ERR, "lazyboot: the %s cannot keep the uffd of task "
+			"%d: %s", lzb_keeper_kind(r->keeper),
 			pid, strerror(-err));
 		return err;
 	}
@@ -466,8 +467,8 @@ static bool kill_on_failure(struct restore *r, const char *why)
 	killed = lzb_pager_kill_tree(r->pager);
 	r->rep->root_pid = r->ps->root_pid;
 	if (killed)
-		fprintf(stderr, "lazyboot: killed the restored tree (root pid "
-			"%d, %d processes): %s\n", r->rep->root_pid, killed,
+		lzb_log(LZB_LOG_ERR, "lazyboot: killed the restored tree (root pid "
+			"%d, %d processes): %s", r->rep->root_pid, killed,
 			why);
 	return true;
 }
@@ -549,7 +550,7 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 		lzb_keeper_milestone(r.keeper, LAZYBOOT_MILESTONE_DONE);
 out:
 	if (err.msg[0]) {
-		fprintf(stderr, "lazyboot restore: %s\n", err.msg);
+		lzb_log(LZB_LOG_ERR, "lazyboot restore: %s", err.msg);
 		killed = kill_on_failure(&r, err.msg);
 		ret = -1;
 	}

@@ -11,6 +11,7 @@
 #include "pager/module_session.h"
 #include "pager/restore_record.h"
 #include "pager/uffd_holder.h"
+#include "util/log.h"
 #include "util/task_limit.h"
 
 enum kind { KEEP_NONE, KEEP_MODULE, KEEP_HOLDER };
@@ -69,8 +70,8 @@ int lzb_keeper_start(const char *workdir, uint32_t deadline_ms,
 	if (!err) {
 		k->kind = KEEP_MODULE;
 	} else {
-		fprintf(stderr, "lazyboot: lazyboot.ko %s (%s): a holder "
-			"process keeps the uffds instead\n",
+		lzb_log(LZB_LOG_WARNING, "lazyboot: lazyboot.ko %s (%s): a holder "
+			"process keeps the uffds instead",
 			err == -ENOENT ? "is not loaded" : "cannot be used",
 			strerror(-err));
 		err = lzb_holder_start(workdir, k->deadline_ms, &k->holder_pid,
@@ -78,9 +79,9 @@ int lzb_keeper_start(const char *workdir, uint32_t deadline_ms,
 		if (!err)
 			k->kind = KEEP_HOLDER;
 		else
-			fprintf(stderr, "lazyboot: cannot start the holder "
+			lzb_log(LZB_LOG_WARNING, "lazyboot: cannot start the holder "
 				"process (%s): NOTHING keeps the uffds if the "
-				"pager dies\n", strerror(-err));
+				"pager dies", strerror(-err));
 	}
 	describe(k);
 	*keeper = k;

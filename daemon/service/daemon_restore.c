@@ -15,6 +15,7 @@
 #include "pager/restore_args.h"
 #include "pager/restore_status.h"
 #include "service/sd_notify.h"
+#include "util/log.h"
 
 static const char usage[] =
 	"usage: lazybootd restore URL [MIRROR...] (--pubkey FILE | --allow-unsigned)\n"
@@ -84,8 +85,8 @@ static int wait_root(int root)
 	pid_t pid;
 
 	if (root <= 0) {
-		fprintf(stderr, "lazybootd: CRIU named no restored root: "
-			"nothing to watch\n");
+		lzb_log(LZB_LOG_WARNING, "lazybootd: CRIU named no restored root: "
+			"nothing to watch");
 		return -1;
 	}
 	for (;;) {
@@ -128,8 +129,8 @@ int lzbd_restore_main(int argc, char **argv)
 	o.on_status = on_status;
 	o.status_arg = &d;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
-		fprintf(stderr, "lazybootd: cannot become a subreaper (%s): the "
-			"restored root's exit status will not be known\n",
+		lzb_log(LZB_LOG_WARNING, "lazybootd: cannot become a subreaper (%s): the "
+			"restored root's exit status will not be known",
 			strerror(errno));
 	if (lzb_restore_run(&o, &rep))
 		return 1;
@@ -152,8 +153,8 @@ int lzbd_restore_main(int argc, char **argv)
 	d.last.updated_unix = (uint64_t)time(NULL);
 	if (lzb_status_write(o.workdir ? o.workdir : LZB_RESTORE_WORKDIR,
 			     &d.last, &err))
-		fprintf(stderr, "lazybootd: %s\n", err.msg);
-	fprintf(stderr, "lazybootd: restored root %d: %s\n", rep.root_pid,
+		lzb_log(LZB_LOG_WARNING, "lazybootd: %s", err.msg);
+	lzb_log(LZB_LOG_INFO, "lazybootd: restored root %d: %s", rep.root_pid,
 		d.last.root_exit);
 	{
 		char msg[128];
