@@ -9,7 +9,8 @@
 
 static const char usage[] =
 	"usage: lazyboot restore URL [MIRROR...] (--pubkey FILE | --allow-unsigned)\n"
-	"                        [--encrypt-key FILE] [--workdir DIR] [--ready CMD]\n"
+	"                        [--encrypt-key FILE] [--image-id HEX]\n"
+	"                        [--workdir DIR] [--ready CMD]\n"
 	"                        [--criu PATH] [--plugin-dir DIR]\n"
 	"                        [--max-background N] [--tftp-blksize N]\n"
 	"                        [--deadline-ms N] [--quiet]\n"
@@ -30,6 +31,8 @@ static const char usage[] =
 	"  --pubkey FILE      the image signer's public key (lazyboot keygen)\n"
 	"  --allow-unsigned   restore without checking the manifest's signature\n"
 	"  --encrypt-key FILE the key of an encrypted image (lazyboot keygen --encrypt)\n"
+	"  --image-id HEX     refuse an image whose manifest names another image id\n"
+	"                     (the 32 hex digits lazyboot inspect prints)\n"
 	"  --ready CMD        readiness probe run with sh -c until it exits 0\n"
 	"  --criu PATH        the criu binary (default: criu from PATH)\n"
 	"  --plugin-dir DIR   criu --libdir holding lazyboot_plugin.so (default:\n"

@@ -18,6 +18,7 @@
 #include "image/image_load.h"
 #include "pager/image_source.h"
 #include "pager/pager.h"
+#include "pager/restore_args.h"
 #include "pager/restore_record.h"
 #include "pager/restore_status.h"
 #include "pager/uffd_keeper.h"
@@ -161,6 +162,15 @@ static int load_image(struct restore *r, struct lzb_err *err)
 
 	if (lzb_image_get_manifest(&r->img, &g, &keys, err))
 		return -1;
+	if (r->o->image_id &&
+	    memcmp(r->o->image_id, r->img.m.image_id, LZB_IMAGE_ID_BYTES)) {
+		char want[2 * LZB_IMAGE_ID_BYTES + 1], got[sizeof(want)];
+
+		lzb_image_id_hex(r->o->image_id, want);
+		lzb_image_id_hex(r->img.m.image_id, got);
+		return lzb_errf(err, "the image at %s is %s, not the image "
+				"id %s asked for", r->o->mirrors[0], got, want);
+	}
 	say(r, "manifest: image version %llu, %u objects, %s",
 	    (unsigned long long)r->img.m.version, r->img.m.nr_objects,
 	    keys.pubkey ? "signature verified" : "NOT VERIFIED (no --pubkey)");

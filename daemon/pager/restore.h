@@ -18,6 +18,9 @@
 
 struct lzb_restore_status;
 
+/* The manifest's image id (lazyboot inspect prints it in hex). */
+#define LZB_IMAGE_ID_BYTES 16
+
 /* Where a restore works when not told: its bundle, logs and status. */
 #define LZB_RESTORE_WORKDIR "/run/lazyboot/restore"
 
@@ -27,6 +30,8 @@ struct lzb_restore_opts {
 	const char *pubkey;		/* ed25519 public key file */
 	bool allow_unsigned;		/* only with no pubkey: say so loudly */
 	const char *encrypt_key;	/* key file for encrypted images */
+	const uint8_t *image_id;	/* LZB_IMAGE_ID_BYTES the manifest
+					 * must name; NULL: any image */
 	const char *workdir;		/* bundle + CRIU logs; made if missing */
 	const char *ready_cmd;		/* readiness probe (sh -c), optional */
 	const char *criu;		/* criu binary; "criu" */

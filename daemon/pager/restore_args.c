@@ -24,6 +24,25 @@ static int parse_count(const char *prog, const char *arg, const char *option,
 	return 0;
 }
 
+int lzb_image_id_parse(const char *hex, uint8_t *id)
+{
+	if (strlen(hex) != 2 * LZB_IMAGE_ID_BYTES ||
+	    strspn(hex, "0123456789abcdefABCDEF") != 2 * LZB_IMAGE_ID_BYTES)
+		return -1;
+	for (int i = 0; i < LZB_IMAGE_ID_BYTES; i++) {
+		char byte[3] = { hex[2 * i], hex[2 * i + 1], 0 };
+
+		id[i] = (uint8_t)strtoul(byte, NULL, 16);
+	}
+	return 0;
+}
+
+void lzb_image_id_hex(const uint8_t *id, char hex[2 * LZB_IMAGE_ID_BYTES + 1])
+{
+	for (int i = 0; i < LZB_IMAGE_ID_BYTES; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+}
+
 int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 			   const char *usage,
 			   struct lzb_restore_opts *o)
@@ -32,6 +51,7 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		{ "pubkey", required_argument, NULL, 'p' },
 		{ "allow-unsigned", no_argument, NULL, 'u' },
 		{ "encrypt-key", required_argument, NULL, 'k' },
+		{ "image-id", required_argument, NULL, 'i' },
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "ready", required_argument, NULL, 'r' },
 		{ "criu", required_argument, NULL, 'c' },
@@ -56,6 +76,18 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		case 'p': o->pubkey = optarg; break;
 		case 'u': o->allow_unsigned = true; break;
 		case 'k': o->encrypt_key = optarg; break;
+		case 'i': {
+			static uint8_t id[LZB_IMAGE_ID_BYTES];
+
+			if (lzb_image_id_parse(optarg, id)) {
+				fprintf(stderr, "%s: --image-id takes the 32 hex "
+					"digits lazyboot inspect prints, not "
+					"'%s'\n", prog, optarg);
+				return 2;
+			}
+			o->image_id = id;
+			break;
+		}
 		case 'w': o->workdir = optarg; break;
 		case 'r': o->ready_cmd = optarg; break;
 		case 'c': o->criu = optarg; break;
@@ -102,7 +134,7 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		}
 		return 0;
 	}
-	if (optind >= first_criu) {
+	if (optind >= first_criu && !o->nr_mirrors) {
 		fprintf(stderr, "%s: no image URL given\n%s", prog, usage);
 		return 2;
 	}
@@ -115,8 +147,11 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 			"contradict each other\n", prog);
 		return 2;
 	}
-	o->mirrors = (const char *const *)&argv[optind];
-	o->nr_mirrors = (size_t)(first_criu - optind);
+	/* URLs on the command line replace a config file's. */
+	if (optind < first_criu) {
+		o->mirrors = (const char *const *)&argv[optind];
+		o->nr_mirrors = (size_t)(first_criu - optind);
+	}
 	if (first_criu < argc) {
 		o->criu_args = &argv[first_criu + 1];
 		o->nr_criu_args = (size_t)(argc - first_criu - 1);

@@ -18,4 +18,10 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 			   const char *usage,
 			   struct lzb_restore_opts *o);
 
+/* 32 hex digits to LZB_IMAGE_ID_BYTES bytes; -1 if it is not that. */
+int lzb_image_id_parse(const char *hex, uint8_t *id);
+
+/* The id in hex, as `lazyboot inspect` prints it. */
+void lzb_image_id_hex(const uint8_t *id, char hex[2 * LZB_IMAGE_ID_BYTES + 1]);
+
 #endif
