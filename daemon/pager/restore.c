@@ -44,6 +44,7 @@ struct restore {
 	uint64_t t0;
 	pid_t probe;
 	bool criu_started, ready, resident;
+	bool have_manifest;		/* r->img.m verified */
 	struct lzb_status_throttle throttle;
 	uint64_t started_unix;
 	uint64_t next_probe;
@@ -130,6 +131,14 @@ static void publish(struct restore *r, const char *failure)
 	st.ms_restored = rep->ms_restored;
 	st.ms_ready = rep->ms_ready;
 	st.ms_resident = rep->ms_resident;
+	if (r->have_manifest) {
+		lzb_image_id_hex(r->img.m.image_id, st.image_id);
+		st.image_version = r->img.m.version;
+		st.page_size = r->img.m.page_size;
+		st.image_bytes = r->img.mf_len;
+		for (uint32_t i = 0; i < r->img.m.nr_objects; i++)
+			st.image_bytes += r->img.m.objects[i].size;
+	}
 	if (lzb_status_write(r->workdir, &st, &err) && !r->o->quiet)
 		lzb_log(LZB_LOG_WARNING, "lazyboot: %s", err.msg);
 	if (r->o->on_status)
@@ -162,6 +171,7 @@ static int load_image(struct restore *r, struct lzb_err *err)
 
 	if (lzb_image_get_manifest(&r->img, &g, &keys, err))
 		return -1;
+	r->have_manifest = true;
 	if (r->o->image_id &&
 	    memcmp(r->o->image_id, r->img.m.image_id, LZB_IMAGE_ID_BYTES)) {
 		char want[2 * LZB_IMAGE_ID_BYTES + 1], got[sizeof(want)];
