@@ -227,8 +227,11 @@ int lzbd_restore_main(int argc, char **argv)
 		return 2;
 	if (config) {
 		if (lzbd_config_load(config, &cfg, &err)) {
+			char msg[600];
+
 			lzb_log(LZB_LOG_ERR, "lazybootd: %s", err.msg);
-			lzb_sd_notify("STATUS=failed: bad configuration");
+			snprintf(msg, sizeof(msg), "STATUS=failed: %s", err.msg);
+			lzb_sd_notify(msg);
 			return 2;
 		}
 		lzbd_config_apply(&cfg, &o);

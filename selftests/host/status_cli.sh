@@ -37,7 +37,7 @@ status() {
 }
 
 echo "TAP version 13"
-echo "1..23"
+echo "1..24"
 sleep 0 &
 dead=$!
 wait "$dead"
@@ -91,10 +91,14 @@ with open(sys.argv[2], "w") as out:
 PY
 listener=$!
 wait_for 30 test -S "$w/notify.sock"
+# A bad config first: systemctl status shows FILE:LINE: reason.
+printf 'mirrors = file:///i\nallow-unsigned = maybe\n' >"$w/notify.conf"
+NOTIFY_SOCKET=$w/notify.sock "$PWD/$BUILD/lazybootd" restore --config "$w/notify.conf" >/dev/null 2>&1
+rc_conf=$?
 NOTIFY_SOCKET=$w/notify.sock "$PWD/$BUILD/lazybootd" restore "file://$w/no-such-image" \
 	--allow-unsigned --quiet --workdir "$w/daemon" >/dev/null 2>&1
 rc=$?
-wait_for 10 grep -q '^STATUS=failed' "$w/notify.out"
+wait_for 10 grep -q '^STATUS=failed: .*manifest' "$w/notify.out"
 kill "$listener" 2>/dev/null
 wait "$listener" 2>/dev/null
 cp "$w/notify.out" "$w/out" 2>/dev/null
@@ -104,6 +108,13 @@ if [ $rc -eq 1 ] && grep -q '^STATUS=failed: .*manifest' "$w/out" &&
 else
 	echo "# lazybootd exit status $rc"
 	no sd_notify_failure
+fi
+if [ $rc_conf -eq 2 ] &&
+	grep -Fxq "STATUS=failed: $w/notify.conf:2: allow-unsigned takes yes or no, not 'maybe'" "$w/out"; then
+	ok sd_notify_bad_config
+else
+	echo "# lazybootd exit status $rc_conf"
+	no sd_notify_bad_config
 fi
 
 # --- lazyboot status --json ---------------------------------------------
