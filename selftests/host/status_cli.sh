@@ -134,7 +134,7 @@ else
 	no json_valid_one_object_per_line
 fi
 # jq FILTER: the first object's FILTER is true
-jqt() { head -n 1 "$w/json.out" | jq -e "$1" >/dev/null 2>&1; }
+jqt() { [ -s "$w/json.out" ] && head -n 1 "$w/json.out" | jq -e "$1" >/dev/null 2>&1; }
 jqt '.state == "streaming" and .phase == "running" and .ready == false and
 	.workdir == "'"$w/json"'" and .status_file == "'"$w/json/status"'" and .record == null'
 [ $? -eq 0 ] && ok json_state_phase_workdir || { head -n 1 "$w/json.out" >"$w/out"; no json_state_phase_workdir; }
@@ -151,10 +151,12 @@ jqt '.times == {"started_unix": 1796574155, "updated_unix": null, "elapsed_ms": 
 [ $? -eq 0 ] && ok json_times_root_pager || { head -n 1 "$w/json.out" >"$w/out"; no json_times_root_pager; }
 jqt '.error == "quote \" backslash \\ tab \t ctl \u0001 del \u007f bad \ufffd\ufffd utf8 é end"'
 [ $? -eq 0 ] && ok json_strings_escaped || { head -n 1 "$w/json.out" >"$w/out"; no json_strings_escaped; }
-tail -n 1 "$w/json.out" | jq -e '.state == "resident" and .phase == "finished" and .ready == true and
+[ "$(wc -l <"$w/json.out")" -eq 2 ] && tail -n 1 "$w/json.out" | jq -e '.state == "resident" and .phase == "finished" and .ready == true and
 	.image.id == null and .bytes.total == null' >/dev/null 2>&1
 [ $? -eq 0 ] && ok json_finished_and_unknown_image || { tail -n 1 "$w/json.out" >"$w/out"; no json_finished_and_unknown_image; }
-"$LZB" status --json "$w/stale" | jq -e '.phase == "stale" and .pager.running == false' >"$w/out" 2>&1
+# (jq -e on no input at all exits 0: count the objects too)
+"$LZB" status --json "$w/stale" >"$w/out" 2>&1 && [ "$(wc -l <"$w/out")" -eq 1 ] &&
+	jq -e '.phase == "stale" and .pager.running == false' "$w/out" >/dev/null 2>&1
 [ $? -eq 0 ] && ok json_stale || no json_stale
 
 # --- journal priorities -------------------------------------------------
