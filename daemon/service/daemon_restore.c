@@ -272,7 +272,8 @@ int lzbd_restore_main(int argc, char **argv)
 	if (lzb_status_write(o.workdir ? o.workdir : LZB_RESTORE_WORKDIR,
 			     &d.last, &err))
 		lzb_log(LZB_LOG_WARNING, "lazybootd: %s", err.msg);
-	lzb_log(LZB_LOG_INFO, "lazybootd: restored root %d: %s", rep.root_pid,
+	lzb_log(status == 0 ? LZB_LOG_INFO : LZB_LOG_WARNING,
+		"lazybootd: restored root %d: %s", rep.root_pid,
 		d.last.root_exit);
 	{
 		char msg[128];
