@@ -486,10 +486,13 @@ static bool kill_on_failure(struct restore *r, const char *why)
 		return false;
 	killed = lzb_pager_kill_tree(r->pager);
 	r->rep->root_pid = r->ps->root_pid;
-	if (killed)
+	if (killed && r->rep->root_pid > 0)
 		lzb_log(LZB_LOG_ERR, "lazyboot: killed the restored tree (root pid "
 			"%d, %d processes): %s", r->rep->root_pid, killed,
 			why);
+	else if (killed)
+		lzb_log(LZB_LOG_ERR, "lazyboot: killed what criu had restored "
+			"(%d processes): %s", killed, why);
 	return true;
 }
 

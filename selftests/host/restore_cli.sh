@@ -15,7 +15,7 @@ trap 'rm -rf "$w"' EXIT
 . "$(dirname "$0")/cli-tap.sh"
 
 echo "TAP version 13"
-echo "1..8"
+echo "1..10"
 expect tftp_blksize_below_8 2 "--tftp-blksize takes 8\.\.65464, not '7'" \
 	"$LZB" restore --tftp-blksize 7 --allow-unsigned file:///x
 expect tftp_blksize_above_65464 2 "--tftp-blksize takes .*65464, not '65465'" \
@@ -66,4 +66,47 @@ if selftests/host/make-synthetic-dump "$w/dump" --mib 1 >"$w/out" 2>&1 &&
 	fi
 else
 	no bytes_fetched_counts_metadata
+fi
+
+# When criu itself gives up, the restore names CRIU's own reason (its
+# first "Error (" line, or the plugin's refusal), not the lazy-pages
+# socket closing that followed, and never a root pid of 0.  The fake criu
+# logs as CRIU 3.17 did for a file that grew since the dump, hangs up on
+# the lazy-pages socket, and exits 1.
+cat >"$w/criu-gives-up" <<'EOF2'
+#!/usr/bin/python3
+import socket, sys
+work = sys.argv[sys.argv.index("--work-dir") + 1]
+with open(work + "/restore.log", "a") as log:
+    log.write("(00.001000) Restoring... \n(00.031539)      1: Error "
+              "(criu/files-reg.c:2126): File var/log/redis.log has bad "
+              "size 1196 (expect 1064)\n(00.031600) Error (criu/cr-restore.c:"
+              "2400): Restoring FAILED.\n")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(work + "/lazy-pages.socket")
+s.close()
+sys.exit(1)
+EOF2
+chmod +x "$w/criu-gives-up"
+"$LZB" restore "file://$w/img" --allow-unsigned --criu "$w/criu-gives-up" \
+	--workdir "$w/work3" >"$w/out" 2>&1
+rc=$?
+sed 's/^/# /' "$w/out"
+if [ $rc -eq 1 ] &&
+	grep -q "criu restore failed: Error (criu/files-reg.c:2126): File var/log/redis.log has bad size 1196 (expect 1064)" "$w/out" &&
+	! grep -q "lazy-pages socket" "$w/out" && ! grep -q "pid 0\b" "$w/out"; then
+	ok criu_failure_names_criu_reason
+else
+	no criu_failure_names_criu_reason
+fi
+
+# A criu that cannot be run at all is named as such, not by a wait status.
+"$LZB" restore "file://$w/img" --allow-unsigned --criu "$w/no-such-criu" \
+	--workdir "$w/work4" >"$w/out" 2>&1
+rc=$?
+sed 's/^/# /' "$w/out" | tail -n 2
+if [ $rc -eq 1 ] && grep -q "criu restore failed: cannot run criu ($w/no-such-criu): No such file or directory" "$w/out"; then
+	ok criu_not_found_is_named
+else
+	no criu_not_found_is_named
 fi
