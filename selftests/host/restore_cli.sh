@@ -1,8 +1,9 @@
 #!/bin/bash
 # Host selftest (TAP): `lazyboot restore` and `lazybootd restore` option
-# checks (exit status 2 and a line naming the option and its range), and
-# that the options a successor needs reach the pager record before the
-# image is fetched (`--resume` reads them back).  Restores themselves need
+# checks (exit status 2 and a line naming the option and its range), that
+# the options a successor needs reach the pager record before the image is
+# fetched (`--resume` reads them back), and that no file of an image can
+# replace that record (the bundle is unpacked into WORKDIR/images).  Restores themselves need
 # CRIU: the VM tests cover them.
 set -u
 BUILD=${BUILD:-build}
@@ -15,7 +16,7 @@ trap 'rm -rf "$w"' EXIT
 . "$(dirname "$0")/cli-tap.sh"
 
 echo "TAP version 13"
-echo "1..8"
+echo "1..9"
 expect tftp_blksize_below_8 2 "--tftp-blksize takes 8\.\.65464, not '7'" \
 	"$LZB" restore --tftp-blksize 7 --allow-unsigned file:///x
 expect tftp_blksize_above_65464 2 "--tftp-blksize takes .*65464, not '65465'" \
@@ -66,4 +67,24 @@ if selftests/host/make-synthetic-dump "$w/dump" --mib 1 >"$w/out" 2>&1 &&
 	fi
 else
 	no bytes_fetched_counts_metadata
+fi
+
+# A bundle file named like a control file of the workdir lands in
+# WORKDIR/images, and the pager record --resume trusts stays the pager's.
+if selftests/host/make-synthetic-dump "$w/dump3" --mib 1 >"$w/out" 2>&1 &&
+	echo "mirror file:///attacker/img" >"$w/dump3/pager.record" &&
+	"$LZB" pack --criu-dir "$w/dump3" --out "$w/img3" >>"$w/out" 2>&1; then
+	"$LZB" restore "file://$w/img3" --allow-unsigned --criu "$w/fake-criu" \
+		--workdir "$w/work3" >>"$w/out" 2>&1
+	{ echo "workdir/pager.record:"; cat "$w/work3/pager.record"; } >>"$w/out" 2>&1
+	if head -n 1 "$w/work3/pager.record" | grep -qx "lazyboot-pager-record 1" &&
+		grep -qx "mirror file://$w/img3" "$w/work3/pager.record" &&
+		! grep -q attacker "$w/work3/pager.record" &&
+		grep -q attacker "$w/work3/images/pager.record"; then
+		ok bundle_file_cannot_replace_the_record
+	else
+		no bundle_file_cannot_replace_the_record
+	fi
+else
+	no bundle_file_cannot_replace_the_record
 fi
