@@ -2,9 +2,12 @@
 /*
  * The "lazyboot" generic netlink family (uapi/linux/lazyboot.h).
  *
- * Every operation is admin-only and validated strictly.  Operations carry
- * their own policies, so requests are checked the same way on every kernel
- * from 5.10 on, whatever the genetlink core of that kernel does by default.
+ * Every operation needs CAP_NET_ADMIN (GENL_ADMIN_PERM) and is validated
+ * strictly.  Operations carry their own policies, so requests are checked
+ * the same way on every kernel from 5.10 on, whatever the genetlink core of
+ * that kernel does by default.  The session operations and MILESTONE check
+ * CAP_SYS_ADMIN themselves (session.c): genetlink has no such flag, and the
+ * pre_doit signature differs between 5.10 and 6.12.
  */
 
 #include <linux/module.h>
@@ -84,6 +87,8 @@ static int lazyboot_fill_info(struct sk_buff *skb)
 	    nla_put_u64_64bit(skb, LAZYBOOT_A_INFO_FEATURES,
 			      LAZYBOOT_FEATURE_SESSIONS |
 			      LAZYBOOT_FEATURE_MILESTONES |
+			      (lazyboot_events_carry_pids() ?
+			       LAZYBOOT_FEATURE_EVENT_PIDS : 0) |
 			      (lazyboot_stall_stats_enabled() ?
 			       LAZYBOOT_FEATURE_STALL_STATS : 0),
 			      LAZYBOOT_A_INFO_PAD))
@@ -160,6 +165,7 @@ static const struct genl_ops lazyboot_genl_ops[] = {
 	{
 		.cmd = LAZYBOOT_CMD_SESSION_GET,
 		.doit = lazyboot_session_get_doit,
+		.start = lazyboot_session_dump_start,
 		.dumpit = lazyboot_session_get_dumpit,
 		.policy = lazyboot_session_id_policy,
 		.maxattr = LAZYBOOT_A_SESSION_MAX,
@@ -189,15 +195,17 @@ static const struct genl_ops lazyboot_genl_ops[] = {
 };
 
 /*
- * Events name pids and sessions: listeners need CAP_NET_ADMIN on kernels
- * that can ask for it (Kbuild probes for GENL_MCAST_CAP_NET_ADMIN); older
- * ones let anybody listen.
+ * Events name sessions and, where the group can be restricted, pids:
+ * listeners need CAP_SYS_ADMIN (over the netns's user namespace) on
+ * kernels that can ask for it (Kbuild probes for GENL_MCAST_CAP_SYS_ADMIN).
+ * Older kernels let anybody listen, so there events carry no pid
+ * (lazyboot_session_event()).
  */
 static const struct genl_multicast_group lazyboot_mcgrps[] = {
 	[LAZYBOOT_MCGRP_EVENTS_IDX] = {
 		.name = LAZYBOOT_MCGRP_EVENTS,
 #ifdef LAZYBOOT_HAVE_GENL_MCAST_CAP
-		.flags = GENL_MCAST_CAP_NET_ADMIN,
+		.flags = GENL_MCAST_CAP_SYS_ADMIN,
 #endif
 	},
 };

@@ -21,9 +21,11 @@ void lazyboot_genl_exit(void);
 
 int lazyboot_session_init(void);
 bool lazyboot_stall_stats_enabled(void);
+bool lazyboot_events_carry_pids(void);
 void lazyboot_session_exit(void);
 int lazyboot_session_new_doit(struct sk_buff *skb, struct genl_info *info);
 int lazyboot_session_get_doit(struct sk_buff *skb, struct genl_info *info);
+int lazyboot_session_dump_start(struct netlink_callback *cb);
 int lazyboot_session_get_dumpit(struct sk_buff *skb,
 				struct netlink_callback *cb);
 int lazyboot_session_attach_doit(struct sk_buff *skb, struct genl_info *info);

@@ -7,6 +7,7 @@
  * uffd file and to the task's pid, so a crashing pager cannot release it:
  *
  * - SESSION_NEW {pid, uffd, deadline}: the requesting socket owns it.
+ *   The caller needs CAP_SYS_ADMIN and the right to ptrace the task.
  * - When the owner's netlink socket goes away (NETLINK_URELEASE notifier),
  *   the session is orphaned and its deadline starts.  SESSION_ATTACH makes
  *   a new socket the owner and gives it a new fd for the same uffd.
@@ -16,6 +17,12 @@
  *   exit with a released uffd.
  * - A session ends on SESSION_CLOSE or when its mm goes away (mmu_notifier
  *   release).
+ *
+ * Who may do what (docs/security.md): every session request needs
+ * CAP_SYS_ADMIN in the initial user namespace; a session is seen, attached
+ * and closed only from the network namespace that created it; an attached
+ * session only by its owner, an orphaned one by whoever passes the checks
+ * of SESSION_NEW on its task.
  *
  * Every live session pins the module (try_module_get): removing it would
  * release the uffds, so rmmod fails with EWOULDBLOCK until they are closed.
@@ -35,6 +42,8 @@
  * under a spinlock; sessions are freed after a grace period.
  */
 
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/debugfs.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -51,15 +60,18 @@
 #include <linux/notifier.h>
 #include <linux/pid.h>
 #include <linux/rculist.h>
+#include <linux/sched/coredump.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/user_namespace.h>
 #include <linux/workqueue.h>
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
+#include <net/sock.h>
 
 #include "lazyboot.h"
 
@@ -109,6 +121,97 @@ static bool lazyboot_file_is_uffd(struct file *file)
 {
 	return file_inode(file)->i_sb->s_magic == ANON_INODE_FS_MAGIC &&
 	       !strcmp(file->f_path.dentry->d_name.name, "[userfaultfd]");
+}
+
+/*
+ * Session requests are root's: CAP_SYS_ADMIN in the initial user namespace,
+ * held both by the socket's opener and by the sender (netlink_capable()).
+ * CAP_NET_ADMIN, which genetlink checks first, is no longer enough.
+ */
+static int lazyboot_check_admin(struct sk_buff *skb,
+				struct netlink_ext_ack *extack)
+{
+	if (netlink_capable(skb, CAP_SYS_ADMIN))
+		return 0;
+	NL_SET_ERR_MSG(extack, "session requests need CAP_SYS_ADMIN");
+	return -EPERM;
+}
+
+/*
+ * May the caller (current: netlink requests run in the sender's context)
+ * ptrace-attach to @task, as ptrace_may_access(task,
+ * PTRACE_MODE_ATTACH_REALCREDS) would allow?  That function is not exported
+ * to modules (5.10 to 6.12), nor is the LSM hook it ends with, so this
+ * repeats its credential and dumpability checks; Yama, SELinux and AppArmor
+ * are not consulted (docs/security.md).
+ */
+static bool lazyboot_may_ptrace(struct task_struct *task)
+{
+	const struct cred *cred = current_cred(), *tcred;
+	struct mm_struct *mm;
+	bool ok;
+
+	if (same_thread_group(task, current))
+		return true;
+	rcu_read_lock();
+	tcred = __task_cred(task);
+	ok = (uid_eq(cred->uid, tcred->euid) &&
+	      uid_eq(cred->uid, tcred->suid) &&
+	      uid_eq(cred->uid, tcred->uid) &&
+	      gid_eq(cred->gid, tcred->egid) &&
+	      gid_eq(cred->gid, tcred->sgid) &&
+	      gid_eq(cred->gid, tcred->gid)) ||
+	     ns_capable(tcred->user_ns, CAP_SYS_PTRACE);
+	rcu_read_unlock();
+	if (!ok)
+		return false;
+	/* Dumpability after the credentials: pairs with commit_creds(). */
+	smp_rmb();
+	task_lock(task);
+	mm = task->mm;
+	ok = mm && (get_dumpable(mm) == SUID_DUMP_USER ||
+		    ns_capable(mm->user_ns, CAP_SYS_PTRACE));
+	task_unlock(task);
+	return ok;
+}
+
+/* The ptrace check of SESSION_NEW, on the thread group of @pid. */
+static int lazyboot_check_ptrace(struct pid *pid,
+				 struct netlink_ext_ack *extack)
+{
+	struct task_struct *task = get_pid_task(pid, PIDTYPE_TGID);
+	bool ok;
+
+	if (!task) {
+		NL_SET_ERR_MSG(extack, "pid is not a thread group id");
+		return -ESRCH;
+	}
+	ok = lazyboot_may_ptrace(task);
+	put_task_struct(task);
+	if (ok)
+		return 0;
+	NL_SET_ERR_MSG(extack, "the caller may not ptrace the task");
+	return -EPERM;
+}
+
+/*
+ * Events go to every listener of the session's netns.  They carry the pid
+ * only where the group needs CAP_SYS_ADMIN (GENL_MCAST_CAP_SYS_ADMIN, which
+ * genetlink checks against the netns's user namespace: the initial one, so
+ * that a container's root does not qualify).  Elsewhere anyone may join.
+ */
+bool lazyboot_events_carry_pids(void)
+{
+#ifdef LAZYBOOT_HAVE_GENL_MCAST_CAP
+	return true;
+#else
+	return false;
+#endif
+}
+
+static bool lazyboot_event_pid_ok(struct net *net)
+{
+	return lazyboot_events_carry_pids() && net->user_ns == &init_user_ns;
 }
 
 static void lazyboot_session_free(struct kref *ref)
@@ -184,7 +287,8 @@ static int lazyboot_session_fill(struct sk_buff *skb,
 
 /*
  * Multicast an event to the creator's netns.  Pids in events are in the
- * initial pid namespace (there is no requester to translate them for).
+ * initial pid namespace (there is no requester to translate them for), and
+ * only there where listeners need CAP_SYS_ADMIN.
  */
 static void lazyboot_session_event(struct lazyboot_session *s, u8 cmd,
 				   u32 end)
@@ -198,7 +302,9 @@ static void lazyboot_session_event(struct lazyboot_session *s, u8 cmd,
 	hdr = genlmsg_put(skb, 0, 0, &lazyboot_genl_family, 0, cmd);
 	if (!hdr)
 		goto err;
-	if (nla_put_u32(skb, LAZYBOOT_A_SESSION_ID, s->id) ||
+	if (nla_put_u32(skb, LAZYBOOT_A_SESSION_ID, s->id))
+		goto err;
+	if (lazyboot_event_pid_ok(s->net) &&
 	    nla_put_u32(skb, LAZYBOOT_A_SESSION_PID, pid_nr(s->pid)))
 		goto err;
 	if (cmd == LAZYBOOT_CMD_SESSION_ORPHANED &&
@@ -365,6 +471,9 @@ int lazyboot_session_new_doit(struct sk_buff *skb, struct genl_info *info)
 	struct mm_struct *mm;
 	int ret, id;
 
+	ret = lazyboot_check_admin(skb, info->extack);
+	if (ret)
+		return ret;
 	if (!attrs[LAZYBOOT_A_SESSION_PID] || !attrs[LAZYBOOT_A_SESSION_UFFD]) {
 		NL_SET_ERR_MSG(info->extack, "pid and uffd are required");
 		return -EINVAL;
@@ -383,6 +492,12 @@ int lazyboot_session_new_doit(struct sk_buff *skb, struct genl_info *info)
 		s->deadline_ms =
 			nla_get_u32(attrs[LAZYBOOT_A_SESSION_DEADLINE_MS]);
 
+	/*
+	 * The uffd must be in the caller's own fd table.  Which mm it serves
+	 * cannot be told (docs/netlink.md): struct userfaultfd_ctx is private
+	 * to fs/userfaultfd.c, and CRIU hands the uffd over before it
+	 * registers any range that would link it to a vma of the task.
+	 */
 	ret = -EBADF;
 	s->uffd = fget(nla_get_u32(attrs[LAZYBOOT_A_SESSION_UFFD]));
 	if (!s->uffd)
@@ -397,6 +512,10 @@ int lazyboot_session_new_doit(struct sk_buff *skb, struct genl_info *info)
 	s->pid = find_get_pid(nla_get_u32(attrs[LAZYBOOT_A_SESSION_PID]));
 	if (!s->pid)
 		goto err_fput;
+	ret = lazyboot_check_ptrace(s->pid, info->extack);
+	if (ret)
+		goto err_put_pid;
+	ret = -ESRCH;
 	task = get_pid_task(s->pid, PIDTYPE_TGID);
 	if (!task) {
 		NL_SET_ERR_MSG(info->extack, "pid is not a thread group id");
@@ -417,6 +536,12 @@ int lazyboot_session_new_doit(struct sk_buff *skb, struct genl_info *info)
 		if (other->mm == mm) {
 			NL_SET_ERR_MSG(info->extack,
 				       "the task already has a session");
+			goto err_unlock;
+		}
+		/* One task per uffd: a uffd serves one mm. */
+		if (other->uffd == s->uffd) {
+			NL_SET_ERR_MSG(info->extack,
+				       "the uffd already has a session");
 			goto err_unlock;
 		}
 	}
@@ -470,7 +595,28 @@ static struct lazyboot_session *lazyboot_session_find(struct genl_info *info)
 	}
 	s = idr_find(&lazyboot_sessions,
 		     nla_get_u32(info->attrs[LAZYBOOT_A_SESSION_ID]));
-	return s ? s : ERR_PTR(-ENOENT);
+	/* Other network namespaces' sessions do not exist for the caller. */
+	if (!s || !net_eq(s->net, genl_info_net(info)))
+		return ERR_PTR(-ENOENT);
+	return s;
+}
+
+/*
+ * Attach and close: an attached session only by its owner; one that has
+ * none (orphaned or killed) by a caller that passes the checks of
+ * SESSION_NEW on its task (CAP_SYS_ADMIN is checked already).
+ */
+static int lazyboot_session_may_take(struct lazyboot_session *s,
+				     struct genl_info *info)
+{
+	if (s->state == LAZYBOOT_SESSION_STATE_ATTACHED) {
+		if (s->owner == info->snd_portid &&
+		    net_eq(s->owner_net, genl_info_net(info)))
+			return 0;
+		NL_SET_ERR_MSG(info->extack, "another pager owns the session");
+		return -EBUSY;
+	}
+	return lazyboot_check_ptrace(s->pid, info->extack);
 }
 
 int lazyboot_session_get_doit(struct sk_buff *skb, struct genl_info *info)
@@ -478,6 +624,9 @@ int lazyboot_session_get_doit(struct sk_buff *skb, struct genl_info *info)
 	struct lazyboot_session *s;
 	int ret;
 
+	ret = lazyboot_check_admin(skb, info->extack);
+	if (ret)
+		return ret;
 	mutex_lock(&lazyboot_sessions_lock);
 	s = lazyboot_session_find(info);
 	ret = IS_ERR(s) ? PTR_ERR(s) : lazyboot_session_reply(info, s);
@@ -485,15 +634,24 @@ int lazyboot_session_get_doit(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
+/* Checked once, in the requester's context, before the first part. */
+int lazyboot_session_dump_start(struct netlink_callback *cb)
+{
+	return lazyboot_check_admin(cb->skb, cb->extack);
+}
+
 int lazyboot_session_get_dumpit(struct sk_buff *skb,
 				struct netlink_callback *cb)
 {
+	struct net *net = sock_net(skb->sk);
 	struct lazyboot_session *s;
 	int id = cb->args[0];
 	void *hdr;
 
 	mutex_lock(&lazyboot_sessions_lock);
 	for (; (s = idr_get_next(&lazyboot_sessions, &id)); id++) {
+		if (!net_eq(s->net, net))
+			continue;
 		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
 				  cb->nlh->nlmsg_seq, &lazyboot_genl_family,
 				  NLM_F_MULTI, LAZYBOOT_CMD_SESSION_GET);
@@ -518,6 +676,9 @@ int lazyboot_session_attach_doit(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int ret, fd;
 
+	ret = lazyboot_check_admin(skb, info->extack);
+	if (ret)
+		return ret;
 	reply = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!reply)
 		return -ENOMEM;
@@ -532,11 +693,9 @@ int lazyboot_session_attach_doit(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG(info->extack, "the session was killed");
 		goto err_unlock;
 	}
-	if (s->state == LAZYBOOT_SESSION_STATE_ATTACHED &&
-	    (s->owner != info->snd_portid || !net_eq(s->owner_net, net))) {
-		NL_SET_ERR_MSG(info->extack, "another pager owns the session");
+	ret = lazyboot_session_may_take(s, info);
+	if (ret)
 		goto err_unlock;
-	}
 
 	ret = -EMSGSIZE;
 	hdr = genlmsg_put_reply(reply, info, &lazyboot_genl_family, 0,
@@ -578,9 +737,14 @@ int lazyboot_session_close_doit(struct sk_buff *skb, struct genl_info *info)
 	struct lazyboot_session *s;
 	int ret;
 
+	ret = lazyboot_check_admin(skb, info->extack);
+	if (ret)
+		return ret;
 	mutex_lock(&lazyboot_sessions_lock);
 	s = lazyboot_session_find(info);
 	ret = PTR_ERR_OR_ZERO(s);
+	if (!ret)
+		ret = lazyboot_session_may_take(s, info);
 	if (!ret)
 		lazyboot_session_end(s, LAZYBOOT_SESSION_END_CLOSE);
 	mutex_unlock(&lazyboot_sessions_lock);
@@ -712,6 +876,9 @@ int lazyboot_milestone_doit(struct sk_buff *skb, struct genl_info *info)
 	u64 *times;
 	int ret;
 
+	ret = lazyboot_check_admin(skb, info->extack);
+	if (ret)
+		return ret;
 	if (!attrs[LAZYBOOT_A_SESSION_MILESTONE]) {
 		NL_SET_ERR_MSG(info->extack, "milestone is required");
 		return -EINVAL;

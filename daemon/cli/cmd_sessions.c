@@ -19,11 +19,14 @@ static const char usage[] =
 	"(ms) and, for an orphaned session, the time left before its tasks\n"
 	"are killed; then how many times its threads blocked on a missing\n"
 	"page, and for how long on average and at most (when the module can\n"
-	"tell).  Needs CAP_NET_ADMIN.  Exit status: 0 when listed, 1 when the\n"
+	"tell).  Needs CAP_SYS_ADMIN (root), and lists the sessions of its\n"
+	"own network namespace only.  Exit status: 0 when listed, 1 when the\n"
 	"module is not loaded, 2 when the query failed.\n"
 	"\n"
 	"--events MS prints instead the module's events for MS milliseconds,\n"
-	"one a line: orphaned, killed, closed (with why) and milestones.\n";
+	"one a line: orphaned, killed, closed (with why) and milestones; the\n"
+	"task's pid, or - where the kernel cannot keep listeners without\n"
+	"CAP_SYS_ADMIN out (LAZYBOOT_FEATURE_EVENT_PIDS clear).\n";
 
 static const char *event_name(uint8_t cmd)
 {
@@ -49,8 +52,11 @@ static int watch_events(long ms)
 	}
 	/* Each wait restarts the clock: enough for a test's bounded watch. */
 	while ((n = lzb_session_event_recv(m, &ev, (int)ms)) == 0) {
-		printf("event %s id %" PRIu32 " pid %" PRIu32, event_name(ev.cmd),
-		       ev.id, ev.pid);
+		printf("event %s id %" PRIu32, event_name(ev.cmd), ev.id);
+		if (ev.pid)
+			printf(" pid %" PRIu32, ev.pid);
+		else if (ev.cmd != LAZYBOOT_CMD_MILESTONE)
+			printf(" pid -");
 		if (ev.cmd == LAZYBOOT_CMD_SESSION_CLOSED)
 			printf(" end %s", ev.end == LAZYBOOT_SESSION_END_EXIT ?
 			       "exit" : "close");

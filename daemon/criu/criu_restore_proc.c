@@ -3,12 +3,14 @@
 #include "criu/criu_restore_proc.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,6 +38,8 @@ static pid_t spawn(char *const argv[], const char *log, bool thp_off)
 			_exit(125);
 		}
 		execvp(argv[0], argv);
+		fprintf(stderr, "lazyboot: cannot run criu (%s): %s\n",
+			argv[0], strerror(errno));
 		_exit(127);
 	}
 	return pid;
@@ -135,6 +139,62 @@ int lzb_criu_restore_root(const char *workdir)
 	return pid;
 }
 
+/* The first line of PATH that contains NEEDLE, from NEEDLE on, in BUF. */
+static int first_line_with(const char *path, const char *needle, char *buf,
+			   size_t len)
+{
+	char line[1024];
+	FILE *f = fopen(path, "re");
+	int ret = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *at = strstr(line, needle);
+
+		if (!at)
+			continue;
+		at[strcspn(at, "\r\n")] = '\0';
+		snprintf(buf, len, "%s", at);
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+int lzb_criu_restore_why(const char *workdir, char *buf, size_t len)
+{
+	static const char *const plugin_says[] = {
+		"lazyboot plugin: refusing", "lazyboot plugin: pid ",
+		"cannot run criu (",
+	};
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/criu-restore.out", workdir);
+	for (size_t i = 0; i < sizeof(plugin_says) / sizeof(*plugin_says); i++)
+		if (!first_line_with(path, plugin_says[i], buf, len))
+			return 0;
+	/* "(00.031539)      1: Error (criu/files-reg.c:2126): File ..." */
+	snprintf(path, sizeof(path), "%s/restore.log", workdir);
+	return first_line_with(path, "Error (", buf, len);
+}
+
+/* ERR says why criu failed; without a reason in its logs, only if ANYHOW. */
+static void criu_failed(int status, const char *workdir, bool anyhow,
+			struct lzb_err *err)
+{
+	char why[900];
+
+	if (!lzb_criu_restore_why(workdir, why, sizeof(why)))
+		lzb_errf(err, "criu restore failed: %s (see %s/restore.log)",
+			 why, workdir);
+	else if (anyhow)
+		lzb_errf(err, "criu restore failed (status 0x%x); see "
+			 "%s/restore.log and criu-restore.out", status,
+			 workdir);
+}
+
 int lzb_criu_restore_reap(pid_t *criu, const char *workdir, int *root_pid,
 			  struct lzb_err *err)
 {
@@ -148,9 +208,30 @@ int lzb_criu_restore_reap(pid_t *criu, const char *workdir, int *root_pid,
 		return 1;
 	}
 	if (!err->msg[0])
-		lzb_errf(err, "criu restore failed (status 0x%x); see "
-			 "%s/restore.log and criu-restore.out", status, workdir);
+		criu_failed(status, workdir, true, err);
 	return -1;
+}
+
+void lzb_criu_restore_blame(pid_t *criu, const char *workdir, int timeout_ms,
+			    struct lzb_err *err)
+{
+	int pidfd, status;
+
+	if (*criu <= 0)
+		return;
+	pidfd = (int)syscall(SYS_pidfd_open, *criu, 0);
+	if (pidfd >= 0) {
+		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+		while (poll(&pfd, 1, timeout_ms) < 0 && errno == EINTR)
+			;
+		close(pidfd);
+	}
+	if (waitpid(*criu, &status, WNOHANG) != *criu)
+		return;
+	*criu = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status))
+		criu_failed(status, workdir, false, err);
 }
 
 int lzb_kill_restored(pid_t criu, int root, const int *real_pids, size_t n)

@@ -47,13 +47,33 @@ const char *lzb_default_plugin_dir(char *buf, size_t len);
 int lzb_criu_restore_root(const char *workdir);
 
 /*
+ * Why the `criu restore` for WORKDIR failed, in its own words: the
+ * lazyboot plugin's refusal (or criu's failed exec) from criu-restore.out
+ * if there is one, else the first error line of restore.log (CRIU's
+ * "Error (file:line): ...", its timestamp and pid dropped).  0 with the line in BUF, or -1 when
+ * neither log names a reason.
+ */
+int lzb_criu_restore_why(const char *workdir, char *buf, size_t len);
+
+/*
  * Reap the `criu restore` *CRIU started for WORKDIR if it has exited
  * (*CRIU becomes 0): 1 when it exited 0, *ROOT_PID then read from
- * restore.pid; -1 when it failed, with ERR naming its logs unless ERR
- * already holds an error; 0 while it runs (or was reaped before).
+ * restore.pid; -1 when it failed, with ERR naming CRIU's reason
+ * (lzb_criu_restore_why) and its logs unless ERR already holds an error;
+ * 0 while it runs (or was reaped before).
  */
 int lzb_criu_restore_reap(pid_t *criu, const char *workdir, int *root_pid,
 			  struct lzb_err *err);
+
+/*
+ * Wait up to TIMEOUT_MS for *CRIU to exit.  When it exited with an error
+ * of its own (not a signal) and its logs name the reason, ERR becomes
+ * "criu restore failed: REASON", whatever it held: what the pager saw
+ * (CRIU's lazy-pages socket closing, the plugin link ending) was only
+ * CRIU giving up.  Reaps *CRIU (it becomes 0) if it exited.
+ */
+void lzb_criu_restore_blame(pid_t *criu, const char *workdir, int timeout_ms,
+			    struct lzb_err *err);
 
 /*
  * SIGKILL whatever the restore brought up: every descendant of CRIU (the

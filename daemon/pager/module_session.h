@@ -12,8 +12,10 @@
  * Every function returns 0 (or a non-negative value) on success and a
  * negative errno on failure, the kernel's own errno where it gave one:
  * -ENOENT when the module is not loaded (lzb_module_open) or the session
- * does not exist, -EPERM without CAP_NET_ADMIN, -EBUSY when another pager
- * owns the session, and so on.
+ * does not exist (or belongs to another network namespace), -EPERM
+ * without CAP_SYS_ADMIN or, for NEW and for adopting or closing an
+ * orphaned session, without the right to ptrace the task, -EBUSY when
+ * another pager owns the session, and so on.
  */
 #ifndef LAZYBOOT_MODULE_SESSION_H
 #define LAZYBOOT_MODULE_SESSION_H
@@ -48,7 +50,10 @@ struct lzb_session_event {
 				 * LAZYBOOT_CMD_MILESTONE
 				 */
 	uint32_t id;
-	uint32_t pid;		/* in the initial pid namespace */
+	uint32_t pid;		/* in the initial pid namespace; 0 when the
+				 * event has none (no
+				 * LAZYBOOT_FEATURE_EVENT_PIDS)
+				 */
 	uint32_t deadline_ms;	/* ORPHANED */
 	uint32_t end;		/* CLOSED: enum lazyboot_session_end */
 	uint32_t milestone;	/* MILESTONE: enum lazyboot_milestone */

@@ -20,6 +20,7 @@
 
 #define LOOP_MS 20			/* the longest the loop sleeps */
 #define ROOT_GONE_MS 10000		/* how long a killed root may take */
+#define CRIU_EXIT_MS 5000		/* how long a failing criu may take */
 
 struct lzb_pager {
 	struct lzb_pager_config c;
@@ -31,6 +32,7 @@ struct lzb_pager {
 	struct lzb_plugin_task *handed;	/* the tasks whose uffd came */
 	size_t nr_handed, cap_handed;
 	size_t plugin_logged;
+	bool criu_symptom;	/* the error came from CRIU's side giving up */
 };
 
 #define say(p, ...) lzb_progress((p)->c.quiet, (p)->c.t0_us, __VA_ARGS__)
@@ -175,9 +177,11 @@ static int verify_task(void *ctx, int real_pid, int img_pid,
 	if (p->sock) {
 		int ret = lzb_lazy_socket_process(p->sock, &socket_ops, p);
 
-		if (ret)
+		if (ret) {
+			p->criu_symptom = true;
 			return lzb_errf(err, "CRIU's lazy-pages socket: %s",
 					strerror(-ret));
+		}
 	}
 	for (size_t i = 0; i < p->nr_handed; i++)
 		if (p->handed[i].real_pid == real_pid)
@@ -205,15 +209,19 @@ static void poll_plugin(struct lzb_pager *p, struct lzb_err *err)
 			 lzb_plugin_link_refusal(p->plugin));
 	else if (ret == -EPROTO && !err->msg[0])
 		lzb_errf(err, "the CRIU plugin sent a malformed line");
-	else if (ret && !err->msg[0])
+	else if (ret && !err->msg[0]) {
+		p->criu_symptom = true;
 		lzb_errf(err, "the CRIU plugin's link: %s", strerror(-ret));
+	}
 	p->st.plugin_tasks = lzb_plugin_link_tasks(p->plugin, &pt);
 	for (; p->plugin_logged < p->st.plugin_tasks; p->plugin_logged++)
 		say(p, "plugin: image pid %d is pid %d",
 		    pt[p->plugin_logged].img_pid, pt[p->plugin_logged].real_pid);
-	if (lzb_plugin_link_result(p->plugin, &ret) && ret && !err->msg[0])
+	if (lzb_plugin_link_result(p->plugin, &ret) && ret && !err->msg[0]) {
+		p->criu_symptom = true;
 		lzb_errf(err, "criu restore failed (the plugin says %d); see "
 			 "%s/restore.log", ret, p->c.workdir);
+	}
 }
 
 static void poll_criu(struct lzb_pager *p, struct lzb_err *err)
@@ -248,9 +256,11 @@ int lzb_pager_serve(struct lzb_pager *p, struct lzb_err *err)
 		 * which would otherwise stay readable and spin this loop. */
 		if (fds[0].revents) {
 			ret = lzb_lazy_socket_process(p->sock, &socket_ops, p);
-			if (ret && !err->msg[0])
+			if (ret && !err->msg[0]) {
+				p->criu_symptom = true;
 				lzb_errf(err, "CRIU's lazy-pages socket: %s",
 					 strerror(-ret));
+			}
 		}
 		ret = lzb_engine_run(p->engine, 0);
 		if (ret && !err->msg[0]) {
@@ -266,6 +276,9 @@ int lzb_pager_serve(struct lzb_pager *p, struct lzb_err *err)
 		if (h->tick)
 			h->tick(h->ctx, err);
 	}
+	if (err->msg[0] && p->criu_symptom)
+		lzb_criu_restore_blame(&p->criu, p->c.workdir, CRIU_EXIT_MS,
+				       err);
 	return err->msg[0] ? -1 : 0;
 }
 

@@ -483,10 +483,13 @@ static bool kill_on_failure(struct restore *r, const char *why)
 		return false;
 	killed = lzb_pager_kill_tree(r->pager);
 	r->rep->root_pid = r->ps->root_pid;
-	if (killed)
+	if (killed && r->rep->root_pid > 0)
 		fprintf(stderr, "lazyboot: killed the restored tree (root pid "
 			"%d, %d processes): %s\n", r->rep->root_pid, killed,
 			why);
+	else if (killed)
+		fprintf(stderr, "lazyboot: killed what criu had restored (%d "
+			"processes): %s\n", killed, why);
 	return true;
 }
 

@@ -25,11 +25,18 @@
  * - no_module_hold: the control case without SESSION_NEW: the pager's death
  *   releases the uffd and the app reads a zero page, which is the hazard
  *   the module exists for.
+ *
+ * The attack cases (docs/security.md) orphan a victim's session, let a
+ * forked attacker try every session request, then check that the session
+ * is intact and that its owner can still serve the app's page.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,6 +44,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -475,7 +483,8 @@ TEST_F_TIMEOUT(session, pager_dies, 90)
 TEST(bad_requests)
 {
 	struct lzb_module *m;
-	uint32_t id;
+	uint32_t id, id2;
+	pid_t other;
 	int uffd;
 
 	ASSERT_EQ(0, lzb_module_open(&m));
@@ -491,6 +500,16 @@ TEST(bad_requests)
 	/* Two sessions for one task are refused; closing ends it. */
 	ASSERT_EQ(0, lzb_session_new(m, getpid(), uffd, 1000, &id));
 	EXPECT_EQ(-EEXIST, lzb_session_new(m, getpid(), uffd, 1000, &id));
+	/* One uffd serves one mm: not a second task's session too. */
+	other = fork();
+	ASSERT_LE(0, other);
+	if (other == 0) {
+		pause();
+		_exit(0);
+	}
+	EXPECT_EQ(-EEXIST, lzb_session_new(m, other, uffd, 1000, &id2));
+	kill(other, SIGKILL);
+	waitpid(other, NULL, 0);
 	EXPECT_EQ(0, lzb_session_close(m, id));
 	EXPECT_EQ(-ENOENT, lzb_session_close(m, id));
 	close(uffd);
@@ -513,7 +532,7 @@ TEST(dump)
 	struct lzb_module *m;
 	uint32_t want[3], ids[64];
 	pid_t children[64];
-	int i, uffd, n;
+	int i, uffd, n, uffds[64];
 
 	ASSERT_EQ(0, lzb_module_open(&m));
 	uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
@@ -527,7 +546,10 @@ TEST(dump)
 	EXPECT_EQ(1, want[2]);
 	EXPECT_EQ(0, lzb_session_close(m, ids[0]));
 
-	/* Sessions of many children, so the dump spans several skbs. */
+	/*
+	 * Sessions of many children, so the dump spans several skbs; one uffd
+	 * each, since a uffd has one session at most.
+	 */
 	for (i = 0; i < 64; i++) {
 		children[i] = fork();
 		ASSERT_LE(0, children[i]);
@@ -535,7 +557,9 @@ TEST(dump)
 			pause();
 			_exit(0);
 		}
-		ASSERT_EQ(0, lzb_session_new(m, children[i], uffd, 60000,
+		uffds[i] = syscall(__NR_userfaultfd, O_CLOEXEC);
+		ASSERT_LE(0, uffds[i]);
+		ASSERT_EQ(0, lzb_session_new(m, children[i], uffds[i], 60000,
 					     &ids[i]));
 	}
 	ASSERT_EQ(0, lzb_session_get(m, ids[63], &info));
@@ -550,6 +574,7 @@ TEST(dump)
 		EXPECT_EQ(0, lzb_session_close(m, ids[i]));
 		kill(children[i], SIGKILL);
 		waitpid(children[i], NULL, 0);
+		close(uffds[i]);
 	}
 	close(uffd);
 	lzb_module_close(m);
@@ -773,6 +798,276 @@ TEST(unprivileged)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* ---- attacks: each must fail and leave the victim's session intact ---- */
+
+enum attacker { NET_ADMIN_ONLY, OTHER_NETNS, OTHER_UID };
+
+/* What the attacker tries, in this order. */
+enum attack_op {
+	OP_NEW, OP_GET, OP_DUMP, OP_ATTACH, OP_MILESTONE, OP_CLOSE, OP_EVENTS,
+	OP_COUNT,
+};
+
+static const char *const attack_op_names[OP_COUNT] = {
+	[OP_NEW] = "SESSION_NEW on a root task",
+	[OP_GET] = "SESSION_GET of the victim",
+	[OP_DUMP] = "SESSION_GET dump (times the victim was listed)",
+	[OP_ATTACH] = "SESSION_ATTACH to the orphaned victim",
+	[OP_MILESTONE] = "MILESTONE on the victim",
+	[OP_CLOSE] = "SESSION_CLOSE of the victim",
+	[OP_EVENTS] = "joining the events group",
+};
+
+#define NOT_TRIED 1
+
+/* Effective and permitted capabilities: exactly @caps (all below 32). */
+static int set_caps(uint32_t caps)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2] = {
+		{ .effective = caps, .permitted = caps },
+	};
+
+	return syscall(__NR_capset, &hdr, data);
+}
+
+/* Turn the calling process (root) into @who. */
+static int become(enum attacker who)
+{
+	switch (who) {
+	case NET_ADMIN_ONLY:
+		/* Root's uid, CAP_NET_ADMIN and nothing else. */
+		return set_caps(1u << CAP_NET_ADMIN);
+	case OTHER_NETNS:
+		/* Root with every capability, in a network namespace of its own. */
+		return unshare(CLONE_NEWNET);
+	case OTHER_UID:
+		/*
+		 * uid 65534 that kept CAP_NET_ADMIN and CAP_SYS_ADMIN (but not
+		 * CAP_SYS_PTRACE) across setresuid: it may not ptrace root's
+		 * tasks.
+		 */
+		if (setgroups(0, NULL) || prctl(PR_SET_KEEPCAPS, 1) ||
+		    setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			return -1;
+		return set_caps(1u << CAP_NET_ADMIN | 1u << CAP_SYS_ADMIN);
+	}
+	return -1;
+}
+
+static int count_id(const struct lzb_session_info *info, void *arg)
+{
+	uint32_t *want = arg;
+
+	if (info->id == want[0])
+		want[1]++;
+	return 0;
+}
+
+/*
+ * The attacker: try every request on session @victim (and a NEW on
+ * @bystander, a root task), write what each returned on @out.
+ */
+static void run_attacker(int out, enum attacker who, uint32_t victim,
+			 pid_t bystander)
+{
+	struct lzb_module *m, *events;
+	struct lzb_session_info info;
+	uint32_t want[2] = { victim, 0 };
+	int res[OP_COUNT], uffd, fd;
+	uint32_t id;
+
+	/* Its own uffd, made while it may (vm.unprivileged_userfaultfd). */
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	if (uffd < 0 || become(who))
+		_exit(3);
+	if (lzb_module_open(&m))
+		_exit(4);
+	/* Root in another netns may ptrace anything: NEW is not its test. */
+	res[OP_NEW] = NOT_TRIED;
+	if (who != OTHER_NETNS) {
+		res[OP_NEW] = lzb_session_new(m, bystander, uffd, 60000, &id);
+		if (!res[OP_NEW])
+			lzb_session_close(m, id);
+	}
+	res[OP_GET] = lzb_session_get(m, victim, &info);
+	res[OP_DUMP] = lzb_session_list(m, count_id, want);
+	if (res[OP_DUMP] >= 0)
+		res[OP_DUMP] = want[1];
+	fd = lzb_session_attach(m, victim);
+	res[OP_ATTACH] = fd < 0 ? fd : 0;
+	res[OP_MILESTONE] = lzb_milestone(m, victim, LAZYBOOT_MILESTONE_DONE,
+					  0, NULL);
+	res[OP_CLOSE] = lzb_session_close(m, victim);
+	res[OP_EVENTS] = lzb_module_open_events(&events);
+	if (write(out, res, sizeof(res)) != sizeof(res))
+		_exit(5);
+	_exit(0);
+}
+
+FIXTURE(attack)
+{
+	uint8_t *page;
+	struct lzb_module *m;
+	struct lzb_module *events;
+	pid_t app, bystander, attacker;
+};
+
+FIXTURE_VARIANT(attack)
+{
+	enum attacker who;
+	int want[OP_COUNT];
+};
+
+/* No CAP_SYS_ADMIN: every session request and the events are refused. */
+FIXTURE_VARIANT_ADD(attack, net_admin_only) {
+	.who = NET_ADMIN_ONLY,
+	.want = {
+		[OP_NEW] = -EPERM, [OP_GET] = -EPERM, [OP_DUMP] = -EPERM,
+		[OP_ATTACH] = -EPERM, [OP_MILESTONE] = -EPERM,
+		[OP_CLOSE] = -EPERM,
+		/* GENL_MCAST_CAP_SYS_ADMIN: no listener without it. */
+		[OP_EVENTS] = -EPERM,
+	},
+};
+
+/* Another netns: the victim's session does not exist there. */
+FIXTURE_VARIANT_ADD(attack, other_netns) {
+	.who = OTHER_NETNS,
+	.want = {
+		[OP_NEW] = NOT_TRIED, [OP_GET] = -ENOENT, [OP_DUMP] = 0,
+		[OP_ATTACH] = -ENOENT, [OP_MILESTONE] = -ENOENT,
+		[OP_CLOSE] = -ENOENT,
+		/* Its own netns's group, where the victim's events never go. */
+		[OP_EVENTS] = 0,
+	},
+};
+
+/*
+ * Another uid with CAP_SYS_ADMIN but no right to ptrace root's tasks: it
+ * may look (GET, dump, milestones, events) but not take or end.
+ */
+FIXTURE_VARIANT_ADD(attack, other_uid) {
+	.who = OTHER_UID,
+	.want = {
+		[OP_NEW] = -EPERM, [OP_GET] = 0, [OP_DUMP] = 1,
+		[OP_ATTACH] = -EPERM, [OP_MILESTONE] = 0, [OP_CLOSE] = -EPERM,
+		[OP_EVENTS] = 0,
+	},
+};
+
+FIXTURE_SETUP(attack)
+{
+	page_size = sysconf(_SC_PAGESIZE);
+	self->app = self->bystander = self->attacker = -1;
+	self->page = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->page);
+	ASSERT_EQ(0, lzb_module_open(&self->m));
+	ASSERT_EQ(0, lzb_module_open_events(&self->events));
+}
+
+FIXTURE_TEARDOWN(attack)
+{
+	pid_t *pids[] = { &self->attacker, &self->bystander, &self->app };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(pids) / sizeof(pids[0]); i++) {
+		if (*pids[i] > 0) {
+			kill(*pids[i], SIGKILL);
+			waitpid(*pids[i], NULL, 0);
+		}
+	}
+	lzb_module_close(self->events);
+	lzb_module_close(self->m);
+}
+
+TEST_F_TIMEOUT(attack, victim_intact, 90)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	struct lzb_session_event ev;
+	struct lzb_session_info info;
+	struct lzb_module *owner;
+	int sv[2], out[2], uffd, fd, status, i;
+	int res[OP_COUNT];
+	struct uffd_msg msg;
+	uint32_t id;
+
+	/* The victim: an app whose page only the module's uffd can serve. */
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	self->app = fork();
+	ASSERT_LE(0, self->app);
+	if (self->app == 0) {
+		close(sv[0]);
+		run_app(sv[1], self->page, false);
+	}
+	close(sv[1]);
+	uffd = recv_fd(sv[0]);
+	ASSERT_LE(0, uffd);
+	ASSERT_EQ(0, lzb_module_open(&owner));
+	ASSERT_EQ(0, lzb_session_new(owner, self->app, uffd, 60000, &id));
+	close(uffd);
+	/* Its pager is gone: orphaned, the state an attacker would pick. */
+	lzb_module_close(owner);
+	ASSERT_EQ(0, wait_event(self->events, LAZYBOOT_CMD_SESSION_ORPHANED,
+				id, 10000, &ev));
+
+	self->bystander = fork();
+	ASSERT_LE(0, self->bystander);
+	if (self->bystander == 0) {
+		for (;;)
+			pause();
+	}
+
+	ASSERT_EQ(0, pipe2(out, O_CLOEXEC));
+	self->attacker = fork();
+	ASSERT_LE(0, self->attacker);
+	if (self->attacker == 0) {
+		close(out[0]);
+		run_attacker(out[1], variant->who, id, self->bystander);
+	}
+	close(out[1]);
+	ASSERT_EQ(sizeof(res), read(out[0], res, sizeof(res)));
+	close(out[0]);
+	ASSERT_EQ(self->attacker, waitpid(self->attacker, &status, 0));
+	self->attacker = -1;
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (i = 0; i < OP_COUNT; i++) {
+		EXPECT_EQ(variant->want[i], res[i])
+			TH_LOG("%s: got %d (%s), want %d", attack_op_names[i],
+			       res[i], res[i] < 0 ? strerror(-res[i]) : "-",
+			       variant->want[i]);
+	}
+
+	/* The victim's session is intact: still orphaned, same task. */
+	ASSERT_EQ(0, lzb_session_get(self->m, id, &info));
+	EXPECT_EQ(LAZYBOOT_SESSION_STATE_ORPHANED, info.state);
+	EXPECT_EQ(self->app, info.pid);
+
+	/* Its owner adopts it and serves the page; the app checks each byte. */
+	fd = lzb_session_attach(self->m, id);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, write(sv[0], "g", 1));
+	pfd.fd = fd;
+	ASSERT_EQ(1, poll(&pfd, 1, 20000));
+	ASSERT_EQ(sizeof(msg), read(fd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	ASSERT_EQ(0, copy_page(fd, msg.arg.pagefault.address));
+	close(fd);
+	ASSERT_EQ(self->app, waitpid(self->app, &status, 0));
+	self->app = -1;
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("the app read %s",
+		WEXITSTATUS(status) == 1 ? "a zero page" : "wrong data");
+	ASSERT_EQ(0, wait_event(self->events, LAZYBOOT_CMD_SESSION_CLOSED, id,
+				10000, &ev));
+	EXPECT_EQ(LAZYBOOT_SESSION_END_EXIT, ev.end);
+	close(sv[0]);
 }
 
 TEST_HARNESS_MAIN

@@ -3,8 +3,8 @@
 # checks (exit status 2 and a line naming the option and its range), that
 # the options a successor needs reach the pager record before the image is
 # fetched (`--resume` reads them back), and that no file of an image can
-# replace that record (the bundle is unpacked into WORKDIR/images).  Restores themselves need
-# CRIU: the VM tests cover them.
+# replace that record (the bundle is unpacked into WORKDIR/images).
+# Restores themselves need CRIU: the VM tests cover them.
 set -u
 BUILD=${BUILD:-build}
 LZB=$PWD/$BUILD/lazyboot
@@ -16,7 +16,7 @@ trap 'rm -rf "$w"' EXIT
 . "$(dirname "$0")/cli-tap.sh"
 
 echo "TAP version 13"
-echo "1..9"
+echo "1..11"
 expect tftp_blksize_below_8 2 "--tftp-blksize takes 8\.\.65464, not '7'" \
 	"$LZB" restore --tftp-blksize 7 --allow-unsigned file:///x
 expect tftp_blksize_above_65464 2 "--tftp-blksize takes .*65464, not '65465'" \
@@ -69,18 +69,61 @@ else
 	no bytes_fetched_counts_metadata
 fi
 
+# When criu itself gives up, the restore names CRIU's own reason (its
+# first "Error (" line, or the plugin's refusal), not the lazy-pages
+# socket closing that followed, and never a root pid of 0.  The fake criu
+# logs as CRIU 3.17 did for a file that grew since the dump, hangs up on
+# the lazy-pages socket, and exits 1.
+cat >"$w/criu-gives-up" <<'EOF2'
+#!/usr/bin/python3
+import socket, sys
+work = sys.argv[sys.argv.index("--work-dir") + 1]
+with open(work + "/restore.log", "a") as log:
+    log.write("(00.001000) Restoring... \n(00.031539)      1: Error "
+              "(criu/files-reg.c:2126): File var/log/redis.log has bad "
+              "size 1196 (expect 1064)\n(00.031600) Error (criu/cr-restore.c:"
+              "2400): Restoring FAILED.\n")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(work + "/lazy-pages.socket")
+s.close()
+sys.exit(1)
+EOF2
+chmod +x "$w/criu-gives-up"
+"$LZB" restore "file://$w/img" --allow-unsigned --criu "$w/criu-gives-up" \
+	--workdir "$w/work3" >"$w/out" 2>&1
+rc=$?
+sed 's/^/# /' "$w/out"
+if [ $rc -eq 1 ] &&
+	grep -q "criu restore failed: Error (criu/files-reg.c:2126): File var/log/redis.log has bad size 1196 (expect 1064)" "$w/out" &&
+	! grep -q "lazy-pages socket" "$w/out" && ! grep -q "pid 0\b" "$w/out"; then
+	ok criu_failure_names_criu_reason
+else
+	no criu_failure_names_criu_reason
+fi
+
+# A criu that cannot be run at all is named as such, not by a wait status.
+"$LZB" restore "file://$w/img" --allow-unsigned --criu "$w/no-such-criu" \
+	--workdir "$w/work4" >"$w/out" 2>&1
+rc=$?
+sed 's/^/# /' "$w/out" | tail -n 2
+if [ $rc -eq 1 ] && grep -q "criu restore failed: cannot run criu ($w/no-such-criu): No such file or directory" "$w/out"; then
+	ok criu_not_found_is_named
+else
+	no criu_not_found_is_named
+fi
+
 # A bundle file named like a control file of the workdir lands in
 # WORKDIR/images, and the pager record --resume trusts stays the pager's.
-if selftests/host/make-synthetic-dump "$w/dump3" --mib 1 >"$w/out" 2>&1 &&
-	echo "mirror file:///attacker/img" >"$w/dump3/pager.record" &&
-	"$LZB" pack --criu-dir "$w/dump3" --out "$w/img3" >>"$w/out" 2>&1; then
-	"$LZB" restore "file://$w/img3" --allow-unsigned --criu "$w/fake-criu" \
-		--workdir "$w/work3" >>"$w/out" 2>&1
-	{ echo "workdir/pager.record:"; cat "$w/work3/pager.record"; } >>"$w/out" 2>&1
-	if head -n 1 "$w/work3/pager.record" | grep -qx "lazyboot-pager-record 1" &&
-		grep -qx "mirror file://$w/img3" "$w/work3/pager.record" &&
-		! grep -q attacker "$w/work3/pager.record" &&
-		grep -q attacker "$w/work3/images/pager.record"; then
+if selftests/host/make-synthetic-dump "$w/dump5" --mib 1 >"$w/out" 2>&1 &&
+	echo "mirror file:///attacker/img" >"$w/dump5/pager.record" &&
+	"$LZB" pack --criu-dir "$w/dump5" --out "$w/img5" >>"$w/out" 2>&1; then
+	"$LZB" restore "file://$w/img5" --allow-unsigned --criu "$w/fake-criu" \
+		--workdir "$w/work5" >>"$w/out" 2>&1
+	{ echo "workdir/pager.record:"; cat "$w/work5/pager.record"; } >>"$w/out" 2>&1
+	if head -n 1 "$w/work5/pager.record" | grep -qx "lazyboot-pager-record 1" &&
+		grep -qx "mirror file://$w/img5" "$w/work5/pager.record" &&
+		! grep -q attacker "$w/work5/pager.record" &&
+		grep -q attacker "$w/work5/images/pager.record"; then
 		ok bundle_file_cannot_replace_the_record
 	else
 		no bundle_file_cannot_replace_the_record

@@ -22,6 +22,11 @@
  * @LAZYBOOT_FEATURE_STALL_STATS: session replies carry the fault-stall
  *	statistics (a kretprobe on handle_userfault() is in place)
  * @LAZYBOOT_FEATURE_MILESTONES: LAZYBOOT_CMD_MILESTONE is understood
+ * @LAZYBOOT_FEATURE_EVENT_PIDS: joining the "events" group needs
+ *	CAP_SYS_ADMIN (GENL_MCAST_CAP_SYS_ADMIN), so session events carry
+ *	LAZYBOOT_A_SESSION_PID (for sessions of network namespaces owned by
+ *	the initial user namespace); without it, anyone may join and events
+ *	carry no pid
  *
  * Userspace must treat unknown bits as absent features it cannot use.
  */
@@ -29,6 +34,7 @@ enum lazyboot_feature {
 	LAZYBOOT_FEATURE_SESSIONS = 1,
 	LAZYBOOT_FEATURE_STALL_STATS = 2,
 	LAZYBOOT_FEATURE_MILESTONES = 4,
+	LAZYBOOT_FEATURE_EVENT_PIDS = 8,
 };
 
 /**
@@ -158,18 +164,30 @@ enum lazyboot_session_attrs {
 
 /**
  * enum lazyboot_cmds - generic netlink commands
+ *
+ * Every command requires CAP_NET_ADMIN in the initial user namespace; all
+ * but GET_INFO require CAP_SYS_ADMIN there too (EPERM).  A session is seen,
+ * attached, closed or given milestones only from the network namespace
+ * that created it (ENOENT elsewhere).
+ *
  * @LAZYBOOT_CMD_GET_INFO: do; no request attributes; replies with the
- *	lazyboot_info_attrs.  Requires CAP_NET_ADMIN.
+ *	lazyboot_info_attrs.
  * @LAZYBOOT_CMD_SESSION_NEW: do; PID, UFFD, optional DEADLINE_MS; the
- *	module takes a reference to the uffd and the pid, the requesting
- *	socket owns the new session; replies like SESSION_GET
+ *	caller must be allowed to ptrace-attach to the task (EPERM), hold
+ *	UFFD in its own fd table, and name a task and a uffd that have no
+ *	session yet (EEXIST); the module takes a reference to the uffd and
+ *	the pid, the requesting socket owns the new session; replies like
+ *	SESSION_GET
  * @LAZYBOOT_CMD_SESSION_GET: do (ID) and dump; ID, PID, DEADLINE_MS, STATE,
  *	OWNER, REMAINING_MS (orphaned only), the STALL_* statistics (when
  *	LAZYBOOT_FEATURE_STALL_STATS), MILESTONE_TIMES
  * @LAZYBOOT_CMD_SESSION_ATTACH: do; ID; makes the requesting socket the
  *	owner (cancelling the deadline) and replies with ID and UFFD, a new
- *	file descriptor for the held uffd
- * @LAZYBOOT_CMD_SESSION_CLOSE: do; ID; the module drops its references
+ *	file descriptor for the held uffd.  An attached session only by its
+ *	owner (EBUSY), an orphaned one by a caller that may ptrace its task
+ *	(EPERM)
+ * @LAZYBOOT_CMD_SESSION_CLOSE: do; ID; the module drops its references;
+ *	allowed to the same callers as ATTACH
  * @LAZYBOOT_CMD_SESSION_ORPHANED: event; ID, PID, DEADLINE_MS
  * @LAZYBOOT_CMD_SESSION_KILLED: event; ID, PID
  * @LAZYBOOT_CMD_SESSION_CLOSED: event; ID, PID, END
@@ -177,6 +195,8 @@ enum lazyboot_session_attrs {
  *	milestone; none: the boot's), optional USER_TS_NS; the module stamps
  *	it, replies with KERNEL_TS_NS and multicasts the same command as an
  *	event: ID (if any), MILESTONE, KERNEL_TS_NS, USER_TS_NS (if any)
+ *
+ * Session events carry PID only with LAZYBOOT_FEATURE_EVENT_PIDS.
  */
 enum lazyboot_cmds {
 	LAZYBOOT_CMD_UNSPEC,
