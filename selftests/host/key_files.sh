@@ -84,10 +84,12 @@ fi
 
 # --- key files lazyboot is given: owner and mode -------------------------
 umask 022
-"$LZB" keygen --out "$w/sign" >/dev/null &&
+if ! { "$LZB" keygen --out "$w/sign" >/dev/null &&
 	"$LZB" keygen --encrypt --out "$w/enc.key" >/dev/null &&
-	selftests/host/make-synthetic-dump "$w/dump" --mib 1 >/dev/null 2>&1 ||
-	{ echo "Bail out! cannot make keys and a dump"; exit 1; }
+	selftests/host/make-synthetic-dump "$w/dump" --mib 1 >/dev/null 2>&1; }; then
+	echo "Bail out! cannot make keys and a dump"
+	exit 1
+fi
 expect good_keys_are_taken 0 "" \
 	"$LZB" pack --criu-dir "$w/dump" --out "$w/img" --key "$w/sign.key" \
 	--encrypt-key "$w/enc.key"
