@@ -16,6 +16,7 @@
 #include "engine/uffd_engine.h"
 #include "fetch/fetch.h"
 #include "image/image_load.h"
+#include "image/image_trust.h"
 #include "pager/image_source.h"
 #include "pager/pager.h"
 #include "pager/restore_record.h"
@@ -165,6 +166,60 @@ static int get_file(void *ctx, const char *name, int64_t size, size_t max,
 }
 
 
+/*
+ * A resume goes on with the manifest the restore accepted, no other: a
+ * version published since would put its chunks into processes restored
+ * from the old bundle.
+ */
+static int check_resumed_manifest(const struct restore *r, const char *hex,
+				  struct lzb_err *err)
+{
+	const char *want = r->o->resume_manifest;
+
+	if (!want || !*want)
+		return lzb_errf(err, "manifest: no manifest on record in "
+				"%s/%s (the pager died before accepting one); "
+				"cannot resume", r->workdir, LZB_RECORD_NAME);
+	if (strcmp(want, hex))
+		return lzb_errf(err, "manifest: image version %llu (BLAKE2b "
+				"%.16s...) is not the manifest this restore "
+				"accepted (BLAKE2b %.16s..., on record in "
+				"%s/%s); refusing to resume onto another",
+				(unsigned long long)r->img.m.version, hex, want,
+				r->workdir, LZB_RECORD_NAME);
+	return 0;
+}
+
+/*
+ * The manifest's signature verified (or --allow-unsigned): is it the
+ * image this node runs, still valid, and no older than a version already
+ * accepted?  Only a verified manifest raises the version on record.
+ */
+static int accept_manifest(struct restore *r, struct lzb_err *err)
+{
+	const struct lzb_trust_policy tp = {
+		.image_id = r->o->image_id, .state_dir = r->o->state_dir,
+		.keep_state = r->o->pubkey != NULL,
+		.allow_downgrade = r->o->allow_downgrade,
+		.now = (uint64_t)time(NULL),
+	};
+	uint8_t h[LZB_HASH_BYTES];
+	char hex[2 * LZB_HASH_BYTES + 1];
+	int ret;
+
+	lzb_hash(h, r->img.mf_buf, r->img.mf_len);
+	lzb_hash_hex(hex, h);
+	if (r->o->resume)
+		return check_resumed_manifest(r, hex, err);
+	if (lzb_trust_accept("manifest", &r->img.m, &tp, err))
+		return -1;
+	ret = lzb_record_set_manifest(r->record_fd, hex);
+	if (ret)
+		return lzb_errf(err, "cannot write %s/%s: %s", r->workdir,
+				LZB_RECORD_NAME, strerror(-ret));
+	return 0;
+}
+
 static int load_image(struct restore *r, struct lzb_err *err)
 {
 	const struct lzb_image_getter g = { .get = get_file, .ctx = r };
@@ -173,10 +228,13 @@ static int load_image(struct restore *r, struct lzb_err *err)
 		.encrypt_key = r->o->encrypt_key,
 	};
 	char images[4200];
+	char id[LZB_IMAGE_ID_HEX];
 
-	if (lzb_image_get_manifest(&r->img, &g, &keys, err))
+	if (lzb_image_get_manifest(&r->img, &g, &keys, err) ||
+	    accept_manifest(r, err))
 		return -1;
-	say(r, "manifest: image version %llu, %u objects, %s",
+	lzb_image_id_hex(r->img.m.image_id, id);
+	say(r, "manifest: image id %s version %llu, %u objects, %s", id,
 	    (unsigned long long)r->img.m.version, r->img.m.nr_objects,
 	    keys.pubkey ? "signature verified" : "NOT VERIFIED (no --pubkey)");
 	if (lzb_image_get_index(&r->img, &g, err))

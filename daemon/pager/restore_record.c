@@ -134,6 +134,11 @@ int lzb_record_open(const char *workdir, int *record_fd, int *journal_fd,
 	return 0;
 }
 
+int lzb_record_set_manifest(int fd, const char *hash_hex)
+{
+	return put_line(fd, "manifest %s", hash_hex);
+}
+
 int lzb_record_add_task(int fd, int img_pid, int pid, uint32_t session,
 			uint64_t start)
 {
@@ -199,7 +204,9 @@ static int parse_line(struct lzb_record *rec, const char *line)
 	} else if (sscanf(line, "max-background %u", &rec->max_background) == 1 ||
 		   sscanf(line, "tftp-blksize %u", &rec->tftp_blksize) == 1 ||
 		   sscanf(line, "deadline-ms %" SCNu32, &rec->deadline_ms) == 1 ||
-		   sscanf(line, "keeper %15s", rec->keeper) == 1) {
+		   sscanf(line, "keeper %15s", rec->keeper) == 1 ||
+		   (!rec->manifest[0] &&
+		    sscanf(line, "manifest %64[0-9a-f]", rec->manifest) == 1)) {
 		return 0;
 	} else if (!strncmp(line, "task ", 5)) {
 		if (rec->nr_tasks == LZB_TASK_LIMIT)

@@ -4,7 +4,8 @@
  * in the workdir as it happens (each line one write(2), so a SIGKILL loses
  * at most the line being written):
  *
- *   WORKDIR/pager.record   the image (mirrors, keys), the settings, which
+ *   WORKDIR/pager.record   the image (mirrors, keys, and once accepted
+ *                          the manifest's hash), the settings, which
  *                          keeper holds the uffds, and per task its image
  *                          pid, real pid and module session id;
  *   WORKDIR/pager.journal  every REMAP/REMOVE/UNMAP event the engine read,
@@ -53,6 +54,8 @@ struct lzb_record {
 	unsigned int tftp_blksize;
 	uint32_t deadline_ms;
 	char keeper[16];		/* "module", "holder" or "none" */
+	char manifest[65];		/* BLAKE2b-256 of the manifest the
+					 * restore accepted, hex; "" if none */
 	struct lzb_record_task tasks[LZB_TASK_LIMIT];
 	unsigned int nr_tasks;
 };
@@ -80,11 +83,13 @@ int lzb_record_create(const char *workdir, const struct lzb_record_settings *s,
 int lzb_record_open(const char *workdir, int *record_fd, int *journal_fd,
 		    struct lzb_err *err);
 /*
- * Append a task (START: its start time, for a successor to tell it from a
- * process that reused its pid) or a journal event: 0 or -errno (-ENOSPC:
- * the file system is full).  A failure makes the restore unresumable: the
- * caller must say so and call lzb_record_unresumable().
+ * Append the manifest the restore accepted (HASH_HEX: its BLAKE2b-256), a
+ * task (START: its start time, for a successor to tell it from a process
+ * that reused its pid) or a journal event: 0 or -errno (-ENOSPC: the file
+ * system is full).  A failure makes the restore unresumable: the caller
+ * must say so and call lzb_record_unresumable().
  */
+int lzb_record_set_manifest(int record_fd, const char *hash_hex);
 int lzb_record_add_task(int record_fd, int img_pid, int pid,
 			uint32_t session, uint64_t start);
 int lzb_journal_add(int journal_fd, int img_pid, const struct uffd_msg *msg);

@@ -92,7 +92,7 @@ while True:
 ' "$w/other.sock" >"$w/other.out" 2>&1 &
 other=$!
 . "$(dirname "$0")/../lib/wait.sh"
-wait_for 10 grep -q ready "$w/other.out"
+wait_for 60 grep -q ready "$w/other.out"
 expect plugin.pager_socket_of_a_stranger_refused 0 \
 	"served by pid $other .*not by the pager that started criu.*init returned -1" \
 	call "$w/plain" restore lazy LAZYBOOT_PAGER_SOCKET="$w/other.sock"

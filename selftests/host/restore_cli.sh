@@ -168,7 +168,7 @@ rm -f "$w/hang-criu.pid"
 "$LZB" restore "file://$w/img" --allow-unsigned --criu "$w/hang-criu" \
 	--workdir "$w/hup" >"$w/out" 2>&1 &
 pager=$!
-if wait_for 30 test -s "$w/hang-criu.pid"; then
+if wait_for 60 test -s "$w/hang-criu.pid"; then
 	criu=$(cat "$w/hang-criu.pid")
 	holder=$(holder_of "$w/hup")
 	kill -HUP "$pager"
