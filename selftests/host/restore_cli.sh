@@ -114,6 +114,7 @@ if [ $rc -eq 1 ] && grep -q "criu restore failed: cannot run criu ($w/no-such-cr
 	ok criu_not_found_is_named
 else
 	no criu_not_found_is_named
+fi
 
 # The holder of workdir $1 (from its log), and the status's state=.
 holder_of() { sed -n 's/^lazyboot holder \([0-9]*\):.*/\1/p' "$1/holder.log" | head -1; }
@@ -150,7 +151,7 @@ st=$(state_of "$w/pipe")
 holder=$(holder_of "$w/pipe")
 echo "# status state=$st, holder pid ${holder:-none}"
 if [ "$st" = failed ] && grep -q "^failure=criu restore failed" "$w/pipe/status" &&
-	[ -n "$holder" ] && wait_gone 5 "$holder"; then
+	[ -n "$holder" ] && wait_gone 60 "$holder"; then
 	ok reader_gone_restore_ends_cleanly
 else
 	no reader_gone_restore_ends_cleanly
@@ -178,7 +179,7 @@ if wait_for 60 test -s "$w/hang-criu.pid"; then
 	echo "# pager exit $rc, state=$st, criu $criu, holder ${holder:-none}"
 	if [ "$rc" -eq 1 ] && [ "$st" = failed ] &&
 		grep -q "^failure=stopped by signal 1" "$w/hup/status" &&
-		wait_gone 5 "$criu" && [ -n "$holder" ] && wait_gone 5 "$holder"; then
+		wait_gone 60 "$criu" && [ -n "$holder" ] && wait_gone 60 "$holder"; then
 		ok sighup_ends_restore_cleanly
 	else
 		no sighup_ends_restore_cleanly
