@@ -12,6 +12,7 @@
 
 #include "capture/capture.h"
 #include "capture/filedeps.h"
+#include "util/file_util.h"
 #include "util/vec.h"
 
 static int add_pid(pid_t *pids, int n, int max, pid_t p)
@@ -292,7 +293,8 @@ int lzb_write_filedeps(const pid_t *pids, int n, const char *path, struct lzb_er
 	static const char *const kinds[] = { "", "map", "open", "map+open" };
 	struct deplist l = { 0 };
 	int i, ret = 0, written = 0;
-	char **sorted = NULL;
+	char **sorted = NULL, *text = NULL;
+	size_t text_len = 0;
 	FILE *f;
 
 	for (i = 0; i < n && !ret; i++) {
@@ -305,7 +307,8 @@ int lzb_write_filedeps(const pid_t *pids, int n, const char *path, struct lzb_er
 			 strerror(-ret));
 		goto out;
 	}
-	f = fopen(path, "we");
+	/* Built in memory, written whole (lzb_write_file). */
+	f = open_memstream(&text, &text_len);
 	if (!f) {
 		ret = -errno;
 		lzb_errf(err, "%s: %s", path, strerror(errno));
@@ -347,9 +350,12 @@ int lzb_write_filedeps(const pid_t *pids, int n, const char *path, struct lzb_er
 	}
 	if (fclose(f) && !ret)
 		ret = -errno;
+	if (!ret && lzb_write_file(path, text, text_len, 0644, err))
+		ret = -EIO;
 	if (ret && !err->msg[0])
 		lzb_errf(err, "%s: %s", path, strerror(-ret));
 out:
+	free(text);
 	for (i = 0; i < l.n; i++)
 		free(l.path[i]);
 	free(l.path);

@@ -26,6 +26,7 @@
 #include "cli/commands.h"
 #include "capture/filedeps.h"
 #include "util/clock.h"
+#include "util/file_util.h"
 
 static const char usage[] =
 	"usage: lazyboot capture [--criu PATH] [--init PATH] [--keep-running]\n"
@@ -349,29 +350,31 @@ static int run_before_dump(struct capture *c, int i)
 
 static int copy_file(const char *from, const char *to)
 {
+	struct lzb_out_file out;
+	struct lzb_err err;
 	char buf[65536];
-	int in, out, ret = 0;
+	int in, ret = 0;
 	ssize_t n;
 
 	in = open(from, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return -errno;
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (out < 0) {
-		ret = -errno;
+	if (lzb_out_open(&out, to, 0644, &err)) {
 		close(in);
-		return ret;
+		return -EIO;
 	}
 	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, n) != n) {
+		if (lzb_out_write(&out, buf, (size_t)n, &err)) {
 			ret = -EIO;
 			break;
 		}
 	if (n < 0)
 		ret = -errno;
 	close(in);
-	if (close(out) && !ret)
-		ret = -errno;
+	if (ret)
+		lzb_out_abort(&out);
+	else if (lzb_out_commit(&out, true, &err))
+		ret = -EIO;
 	return ret;
 }
 
@@ -510,7 +513,8 @@ int cmd_capture(int argc, char **argv)
 	int opt, keep = 0, dashdash = 0, status_pipe[2], i, n, ret = 1;
 	unsigned needs;
 	long long t0, t_ready;
-	char *stack;
+	char *stack, *infotext = NULL;
+	size_t infolen = 0;
 	FILE *info;
 
 	memset(&c, 0, sizeof(c));
@@ -636,10 +640,10 @@ int cmd_capture(int argc, char **argv)
 		if (run_before_dump(&c, i) || wait_ready(&c, i))
 			goto out_kill;
 
-	snprintf(path, sizeof(path), "%s/capture.info", c.dir);
-	info = fopen(path, "we");
+	/* Built in memory, written whole at the end (lzb_write_file). */
+	info = open_memstream(&infotext, &infolen);
 	if (!info) {
-		fprintf(stderr, "capture: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "capture: capture.info: %s\n", strerror(errno));
 		goto out_kill;
 	}
 	/* lazyboot profile runs the probes from here again. */
@@ -677,6 +681,11 @@ int cmd_capture(int argc, char **argv)
 	fprintf(info, "file_dependencies = %d\n", i);
 	if (fclose(info))
 		goto out_kill;
+	snprintf(path, sizeof(path), "%s/capture.info", c.dir);
+	if (lzb_write_file(path, infotext, infolen, 0644, &err)) {
+		fprintf(stderr, "capture: %s\n", err.msg);
+		goto out_kill;
+	}
 	snprintf(path, sizeof(path), "%s/appset.ini", c.dir);
 	if (copy_file(appset_path, path)) {
 		fprintf(stderr, "capture: copying %s to %s failed\n",
@@ -697,6 +706,7 @@ int cmd_capture(int argc, char **argv)
 out_kill:
 	kill_tree(c.root);
 out_free:
+	free(infotext);
 	lzb_appset_free(&c.a);
 	return ret;
 }

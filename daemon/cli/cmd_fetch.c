@@ -13,13 +13,15 @@
 #include "cli/commands.h"
 #include "fetch/fetch.h"
 #include "util/clock.h"
+#include "util/file_util.h"
 
 static const char usage[] =
 	"usage: lazyboot fetch [options] URL [MIRROR-URL...] --out FILE\n"
 	"\n"
 	"Download one object over file://, http://, https:// or tftp:// with the\n"
-	"same fetch engine lazybootd uses, and write it to FILE (through\n"
-	"FILE.part, renamed when complete and verified).  Extra URLs are mirrors\n"
+	"same fetch engine lazybootd uses, and write it to FILE (through a new\n"
+	"hidden file beside it, renamed when complete and verified; nothing is\n"
+	"left on failure).  Extra URLs are mirrors\n"
 	"of the same object: a failed try moves to the next one, and after all\n"
 	"failed a new round starts after a backoff (--retries rounds).\n"
 	"\n"
@@ -183,7 +185,8 @@ int cmd_fetch(int argc, char **argv)
 	struct lzb_fetcher *f;
 	struct lzb_mirrors *m;
 	const char *out = NULL;
-	char *part = NULL;
+	struct lzb_out_file part;
+	struct lzb_err werr;
 	int opt, quiet = 0, force_progress = 0, repeat = 1;
 	double times[1000], el;
 	uint64_t v, v2;
@@ -285,16 +288,11 @@ int cmd_fetch(int argc, char **argv)
 		lzb_mirrors_free(m);
 		return 1;
 	}
-	if (asprintf(&part, "%s.part", out) < 0) {
-		part = NULL;
+	if (lzb_out_open(&part, out, 0644, &werr)) {
+		fprintf(stderr, "lazyboot fetch: %s\n", werr.msg);
 		goto fail_setup;
 	}
-	c.fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (c.fd < 0) {
-		fprintf(stderr, "lazyboot fetch: %s: %s\n", part,
-			strerror(errno));
-		goto fail_setup;
-	}
+	c.fd = part.fd;
 	c.progress = !quiet && (force_progress || isatty(2));
 	c.start = lzb_now_ns() / 1e9;
 	spec.mirrors = m;
@@ -327,12 +325,14 @@ int cmd_fetch(int argc, char **argv)
 		fprintf(stderr, "lazyboot fetch: %s\n", result_msg);
 		goto fail_file;
 	}
-	if (ftruncate(c.fd, (off_t)result_len) || fsync(c.fd) ||
-	    close(c.fd) || rename(part, out)) {
+	if (ftruncate(c.fd, (off_t)result_len)) {
 		fprintf(stderr, "lazyboot fetch: writing %s: %s\n", out,
 			strerror(errno));
-		c.fd = -1;
 		goto fail_file;
+	}
+	if (lzb_out_commit(&part, true, &werr)) {
+		fprintf(stderr, "lazyboot fetch: writing %s\n", werr.msg);
+		goto fail_setup;
 	}
 	{
 		fprintf(stderr, "fetched %" PRIu64 " bytes in %.3f s "
@@ -341,16 +341,12 @@ int cmd_fetch(int argc, char **argv)
 			el, el > 0 ? result_len / el / 1048576 : 0.0,
 			st.tries, st.failovers, st.tftp_retransmits);
 	}
-	free(part);
 	lzb_fetcher_free(f);
 	lzb_mirrors_free(m);
 	return 0;
 fail_file:
-	if (c.fd >= 0)
-		close(c.fd);
-	unlink(part);
+	lzb_out_abort(&part);
 fail_setup:
-	free(part);
 	lzb_fetcher_free(f);
 	lzb_mirrors_free(m);
 	return 1;

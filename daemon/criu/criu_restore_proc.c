@@ -16,6 +16,7 @@
 
 #include "capture/capture.h"
 #include "criu/plugin_link.h"
+#include "util/file_util.h"
 #include "util/unix_listen.h"
 
 static pid_t spawn(char *const argv[], const char *log, bool thp_off)
@@ -24,10 +25,13 @@ static pid_t spawn(char *const argv[], const char *log, bool thp_off)
 
 	if (pid == 0) {
 		if (log) {
-			FILE *f = freopen(log, "a", stdout);
+			int fd = lzb_open_append(log);
 
-			if (!f || dup2(STDOUT_FILENO, STDERR_FILENO) < 0)
+			if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 ||
+			    dup2(STDOUT_FILENO, STDERR_FILENO) < 0)
 				_exit(126);
+			if (fd > STDERR_FILENO)
+				close(fd);
 		}
 		if (thp_off && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0)) {
 			fprintf(stderr, "lazyboot: cannot turn transparent huge "

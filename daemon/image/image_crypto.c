@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Keys, hashes and sealing for lazyboot images (see image_crypto.h). */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -50,15 +53,50 @@ static int write_key(const char *path, const char *tag, const uint8_t *key,
 	return lzb_write_file(path, line, n, mode, err);
 }
 
-static int read_key(const char *path, const char *tag, uint8_t *key,
-		    size_t len, struct lzb_err *err)
+/*
+ * Who may have written or may read a key file lazyboot is about to trust.
+ * Every key: a regular file owned by root or by whoever runs this (root,
+ * when root runs it: a file another user owns, that user can rewrite), and
+ * writable by nobody else.  Secret keys (signing, encryption): readable by
+ * nobody else either.  ST is the fstat of the file that was read.
+ */
+static int check_key_file(const char *path, const struct stat *st,
+			  bool secret, struct lzb_err *err)
 {
+	unsigned int mode = (unsigned int)st->st_mode & 07777;
+	uid_t me = geteuid();
+
+	if (st->st_uid != 0 && st->st_uid != me)
+		return lzb_errf(err, "%s: owned by uid %u: a key file must be "
+				"owned by %s", path, (unsigned int)st->st_uid,
+				me ? "root or the user running lazyboot" :
+				     "root");
+	if (secret && (mode & 077))
+		return lzb_errf(err, "%s: mode %04o: a secret key must be "
+				"readable by its owner only (chmod 600 %s)",
+				path, mode, path);
+	if (mode & 022)
+		return lzb_errf(err, "%s: mode %04o: a key must be writable "
+				"by its owner only (chmod go-w %s)", path,
+				mode, path);
+	return 0;
+}
+
+static int read_key(const char *path, const char *tag, bool secret,
+		    uint8_t *key, size_t len, struct lzb_err *err)
+{
+	struct stat st;
 	uint8_t *buf;
 	size_t blen, tlen = strlen(tag), hlen;
 	const char *hex;
 
-	if (lzb_read_file(path, 1024, &buf, &blen, err))
+	if (lzb_read_file_stat(path, 1024, &buf, &blen, &st, err))
 		return -1;
+	if (check_key_file(path, &st, secret, err)) {
+		sodium_memzero(buf, blen);
+		free(buf);
+		return -1;
+	}
 	hex = (const char *)buf + tlen + 1;
 	if (blen < tlen + 1 || memcmp(buf, tag, tlen) || buf[tlen] != ' ') {
 		free(buf);
@@ -108,19 +146,19 @@ int lzb_keygen_encrypt(const char *path, struct lzb_err *err)
 int lzb_load_sign_secret(const char *path, uint8_t sk[LZB_SIGN_SEC_BYTES],
 			 struct lzb_err *err)
 {
-	return read_key(path, SIGN_SECRET_TAG, sk, LZB_SIGN_SEC_BYTES, err);
+	return read_key(path, SIGN_SECRET_TAG, true, sk, LZB_SIGN_SEC_BYTES, err);
 }
 
 int lzb_load_sign_public(const char *path, uint8_t pk[LZB_SIGN_PUB_BYTES],
 			 struct lzb_err *err)
 {
-	return read_key(path, SIGN_PUBLIC_TAG, pk, LZB_SIGN_PUB_BYTES, err);
+	return read_key(path, SIGN_PUBLIC_TAG, false, pk, LZB_SIGN_PUB_BYTES, err);
 }
 
 int lzb_load_encrypt_key(const char *path, uint8_t key[LZB_ENC_KEY_BYTES],
 			 struct lzb_err *err)
 {
-	return read_key(path, ENCRYPT_TAG, key, LZB_ENC_KEY_BYTES, err);
+	return read_key(path, ENCRYPT_TAG, true, key, LZB_ENC_KEY_BYTES, err);
 }
 
 static void make_nonce(uint8_t nonce[LZB_NONCE_BYTES], const uint8_t *plain,

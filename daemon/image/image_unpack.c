@@ -5,12 +5,9 @@
  * original pagemap (kept in the bundle) is restored and its pages image is
  * reassembled page by page from the hot pages, the chunks and zeros.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "criu/criu_image.h"
 #include "util/file_util.h"
@@ -40,25 +37,15 @@ static const uint8_t *get_chunk(struct lzb_image *img, struct chunk_cache *cc,
 }
 
 struct out_file {
-	int fd;
-	char path[4400];
+	struct lzb_out_file out;
 	uint8_t buf[1 << 20];
 	size_t fill;
 };
 
 static int out_flush(struct out_file *f, struct lzb_err *err)
 {
-	size_t done = 0;
-
-	while (done < f->fill) {
-		ssize_t n = write(f->fd, f->buf + done, f->fill - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return lzb_errf(err, "%s: %s", f->path, strerror(errno));
-		done += (size_t)n;
-	}
+	if (lzb_out_write(&f->out, f->buf, f->fill, err))
+		return -1;
 	f->fill = 0;
 	return 0;
 }
@@ -82,17 +69,16 @@ static int rebuild_pages(struct lzb_image *img, struct chunk_cache *cc,
 {
 	static struct out_file f;
 	struct lzb_index_task t;
+	char path[4400];
 	uint64_t k;
 	int r = -1;
 
 	if (lzb_index_find_task(&img->ix, pid, &t))
 		return lzb_errf(err, "%s: index has no pid %u", img->dir, pid);
-	snprintf(f.path, sizeof(f.path), "%s/pages-%u.img", out_dir,
-		 pm->pages_id);
+	snprintf(path, sizeof(path), "%s/pages-%u.img", out_dir, pm->pages_id);
 	f.fill = 0;
-	f.fd = open(f.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (f.fd < 0)
-		return lzb_errf(err, "%s: %s", f.path, strerror(errno));
+	if (lzb_out_open(&f.out, path, 0644, err))
+		return -1;
 	k = t.first;
 	for (size_t i = 0; i < pm->nr; i++) {
 		const struct lzb_criu_pagemap_entry *e = &pm->e[i];
@@ -146,9 +132,11 @@ static int rebuild_pages(struct lzb_image *img, struct chunk_cache *cc,
 				goto out;
 		}
 	}
-	r = out_flush(&f, err);
+	/* a working directory for criu restore: no fsync */
+	r = out_flush(&f, err) ? -1 : lzb_out_commit(&f.out, false, err);
 out:
-	close(f.fd);
+	if (r)
+		lzb_out_abort(&f.out);
 	return r;
 }
 

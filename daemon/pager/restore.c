@@ -150,6 +150,19 @@ static void publish(struct restore *r, const char *failure)
 
 /* ---- the image's manifest, index and boot bundle -------------------- */
 
+/*
+ * Where the boot bundle is unpacked for CRIU: a directory of its own, so
+ * no file of an image (a name the image chooses) can replace a control
+ * file of the workdir (pager.record, status, the sockets).
+ */
+static int images_dir(const struct restore *r, char *buf, size_t len,
+		      struct lzb_err *err)
+{
+	if (lzb_path(buf, len, r->workdir, LZB_RESTORE_IMAGES_DIR))
+		return lzb_errf(err, "%s: path too long", r->workdir);
+	return 0;
+}
+
 /* The image's files, whole, from the mirrors: any transport fetch/ has. */
 static int get_file(void *ctx, const char *name, int64_t size, size_t max,
 		    uint8_t **buf, size_t *len, struct lzb_err *err)
@@ -225,6 +238,7 @@ static int load_image(struct restore *r, struct lzb_err *err)
 		.pubkey = r->o->pubkey, .allow_unsigned = r->o->allow_unsigned,
 		.encrypt_key = r->o->encrypt_key,
 	};
+	char images[4200];
 	char id[LZB_IMAGE_ID_HEX];
 
 	if (lzb_image_get_manifest(&r->img, &g, &keys, err) ||
@@ -239,7 +253,9 @@ static int load_image(struct restore *r, struct lzb_err *err)
 		return -1;
 	if (r->o->resume)	/* CRIU restored from the bundle already */
 		return 0;
-	if (lzb_image_get_bundle(&r->img, &g, r->workdir, err))
+	if (images_dir(r, images, sizeof(images), err) ||
+	    lzb_fresh_dir(images, err) ||
+	    lzb_image_get_bundle(&r->img, &g, images, err))
 		return -1;
 	r->rep->ms_bundle = lzb_now_ms() - r->t0;
 	say(r, "index and boot bundle verified: %u tasks, %u chunks, "
@@ -253,13 +269,15 @@ static int load_image(struct restore *r, struct lzb_err *err)
 
 static int start_criu(struct restore *r, struct lzb_err *err)
 {
+	char images[4200];
 	const struct lzb_criu_restore cr = {
-		.criu = r->o->criu, .images_dir = r->workdir,
+		.criu = r->o->criu, .images_dir = images,
 		.plugin_dir = r->o->plugin_dir,
 		.extra = r->o->criu_args, .nr_extra = r->o->nr_criu_args,
 	};
 
-	if (lzb_pager_start_criu(r->pager, &cr, err))
+	if (images_dir(r, images, sizeof(images), err) ||
+	    lzb_pager_start_criu(r->pager, &cr, err))
 		return -1;
 	r->criu_started = true;
 	say(r, "criu restore --lazy-pages started (log: %s/restore.log)",

@@ -20,6 +20,8 @@ struct lzb_restore_status;
 
 /* Where a restore works when not told: its bundle, logs and status. */
 #define LZB_RESTORE_WORKDIR "/run/lazyboot/restore"
+/* WORKDIR/images: the boot bundle, unpacked for criu restore. */
+#define LZB_RESTORE_IMAGES_DIR "images"
 
 struct lzb_restore_opts {
 	const char *const *mirrors;	/* base URLs of the image directory */

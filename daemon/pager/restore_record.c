@@ -52,32 +52,38 @@ static int open_in(const char *workdir, const char *name, int flags,
 
 	if (lzb_path(path, sizeof(path), workdir, name))
 		return lzb_errf(err, "%s/%s: path too long", workdir, name);
-	fd = open(path, flags | O_CLOEXEC, 0600);
+	fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return lzb_errf(err, "%s: %s", path, strerror(errno));
 	return fd;
 }
 
+/* WORKDIR/NAME, new (mode 0600) through lzb_out: the caller commits. */
+static int create_in(const char *workdir, const char *name,
+		     struct lzb_out_file *out, struct lzb_err *err)
+{
+	char path[4200];
+
+	if (lzb_path(path, sizeof(path), workdir, name))
+		return lzb_errf(err, "%s/%s: path too long", workdir, name);
+	return lzb_out_open(out, path, 0600, err);
+}
+
 int lzb_record_create(const char *workdir, const struct lzb_record_settings *s,
 		      struct lzb_err *err)
 {
-	int fd, jfd, ret;
+	struct lzb_out_file rec, journal;
 	char path[4200];
+	int fd, ret;
 
 	/* A new restore: any mark of an old one's failed journal goes. */
 	if (!lzb_path(path, sizeof(path), workdir, LZB_RECORD_UNRESUMABLE_NAME))
 		unlink(path);
-	fd = open_in(workdir, LZB_RECORD_NAME, O_WRONLY | O_CREAT | O_TRUNC,
-		     err);
-	if (fd < 0)
+	if (create_in(workdir, LZB_JOURNAL_NAME, &journal, err) ||
+	    lzb_out_commit(&journal, true, err) ||
+	    create_in(workdir, LZB_RECORD_NAME, &rec, err))
 		return -1;
-	jfd = open_in(workdir, LZB_JOURNAL_NAME, O_WRONLY | O_CREAT | O_TRUNC,
-		      err);
-	if (jfd < 0) {
-		close(fd);
-		return -1;
-	}
-	close(jfd);
+	fd = rec.fd;
 	ret = put_line(fd, RECORD_MAGIC);
 	for (size_t i = 0; !ret && i < s->nr_mirrors &&
 	     i < LZB_RECORD_MAX_MIRRORS; i++)
@@ -104,11 +110,12 @@ int lzb_record_create(const char *workdir, const struct lzb_record_settings *s,
 		ret = put_line(fd, "deadline-ms %u", s->deadline_ms);
 	if (!ret)
 		ret = put_line(fd, "keeper %s", s->keeper);
-	close(fd);
-	if (ret)
+	if (ret) {
+		lzb_out_abort(&rec);
 		return lzb_errf(err, "%s/%s: cannot write: %s", workdir,
 				LZB_RECORD_NAME, strerror(-ret));
-	return 0;
+	}
+	return lzb_out_commit(&rec, true, err);
 }
 
 int lzb_record_open(const char *workdir, int *record_fd, int *journal_fd,

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Host selftest (TAP): `lazyboot fetch` end to end on file:// URLs — a whole
 # object with the progress display, a range, mirror failover, exit status 1
-# with one clear line (and no FILE.part left) on failure, 2 on bad usage.
+# with one clear line (and no temporary file left) on failure, 2 on bad usage.
 set -u
 BUILD=${BUILD:-build}
 LZB=$BUILD/lazyboot
@@ -39,7 +39,7 @@ result $? mirror_failover "$out"
 
 out=$("$LZB" fetch -q --size 5 "file://$dir/obj" -o "$dir/s" 2>&1)
 st=$?
-[ $st -eq 1 ] && [ ! -e "$dir/s" ] && [ ! -e "$dir/s.part" ] &&
+[ $st -eq 1 ] && [ ! -e "$dir/s" ] && [ -z "$(find "$dir" -name '.lzb-*')" ] &&
 	[ "$(echo "$out" | wc -l)" -eq 1 ] && echo "$out" | grep -q "file://$dir/obj"
 result $? failure_is_one_line_and_leaves_nothing "status $st: $out"
 

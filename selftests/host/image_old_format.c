@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -226,6 +227,28 @@ FIXTURE_VARIANT_ADD(old_image, encrypted)
 	.nr_flips = sizeof(encrypted_flips) / sizeof(encrypted_flips[0]),
 };
 
+/*
+ * The fixture's key file NAME copied into DIR with MODE: git keeps no
+ * modes, and lazyboot refuses a secret key others may read (or any key
+ * others may write).
+ */
+static int key_copy(const char *fx, const char *dir, const char *name,
+		    unsigned int mode)
+{
+	char from[PATH_MAX + 16], to[96];
+	uint8_t *buf;
+	size_t len;
+	int r;
+
+	snprintf(from, sizeof(from), "%s/%s", fx, name);
+	snprintf(to, sizeof(to), "%s/%s", dir, name);
+	if (read_all(from, &buf, &len))
+		return -1;
+	r = write_all(to, buf, len) || chmod(to, mode) ? -1 : 0;
+	free(buf);
+	return r;
+}
+
 FIXTURE_SETUP(old_image)
 {
 	char path[PATH_MAX + 16];
@@ -234,16 +257,19 @@ FIXTURE_SETUP(old_image)
 	ASSERT_EQ(0, lzb_crypto_init(&err));
 	ASSERT_EQ(0, src_path(self->fx, sizeof(self->fx), FIXTURE_DIR));
 	snprintf(self->img, sizeof(self->img), "%s/%s", self->fx, variant->img);
-	snprintf(path, sizeof(path), "%s/sign.pub", self->fx);
-	ASSERT_EQ(0, lzb_load_sign_public(path, self->pk, &err))
-		TH_LOG("%s", err.msg);
 	strcpy(self->tmp, "/tmp/lzb-oldfmt-XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->tmp));
+	ASSERT_EQ(0, key_copy(self->fx, self->tmp, "sign.pub", 0644));
+	ASSERT_EQ(0, key_copy(self->fx, self->tmp, "sign.key", 0600));
+	ASSERT_EQ(0, key_copy(self->fx, self->tmp, "encrypt.key", 0600));
+	snprintf(path, sizeof(path), "%s/sign.pub", self->tmp);
+	ASSERT_EQ(0, lzb_load_sign_public(path, self->pk, &err))
+		TH_LOG("%s", err.msg);
 	ASSERT_EQ(0, lzb_image_open(&self->image, self->img, self->pk, &err))
 		TH_LOG("%s", err.msg);
 	self->key[0] = 0;
 	if (variant->key) {
-		snprintf(self->key, sizeof(self->key), "%s/%s", self->fx,
+		snprintf(self->key, sizeof(self->key), "%s/%s", self->tmp,
 			 variant->key);
 		ASSERT_EQ(0, lzb_image_set_key(&self->image, self->key, &err))
 			TH_LOG("%s", err.msg);
@@ -354,7 +380,7 @@ TEST_F(old_image, manifest_reencodes_to_the_same_bytes)
 	struct lzb_err err;
 	size_t len;
 
-	snprintf(path, sizeof(path), "%s/sign.key", self->fx);
+	snprintf(path, sizeof(path), "%s/sign.key", self->tmp);
 	ASSERT_EQ(0, lzb_load_sign_secret(path, sk, &err)) TH_LOG("%s", err.msg);
 	ASSERT_EQ(0, lzb_manifest_encode(&self->image.m, sk, &mf, &len));
 	ASSERT_EQ(self->image.mf_len, len);

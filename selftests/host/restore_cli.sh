@@ -2,8 +2,9 @@
 # Host selftest (TAP): `lazyboot restore` and `lazybootd restore` option
 # checks (exit status 2 and a line naming the option and its range), and
 # that the options a successor needs reach the pager record before the
-# image is fetched (`--resume` reads them back).  Restores themselves need
-# CRIU: the VM tests cover them.  With a stand-in criu that fails or hangs:
+# image is fetched (`--resume` reads them back), and that no file of an
+# image can replace that record (the bundle is unpacked into
+# WORKDIR/images).  Restores themselves need CRIU: the VM tests cover them.  With a stand-in criu that fails or hangs:
 # the workdir and its sockets are private whatever the umask, a workdir
 # others may write is refused, a reader that goes away (`| head -1`) and a
 # SIGHUP each end the restore with a final status and no process left.
@@ -19,7 +20,7 @@ trap 'rm -rf "$w"' EXIT
 . "$(dirname "$0")/../lib/wait.sh"
 
 echo "TAP version 13"
-echo "1..14"
+echo "1..15"
 expect tftp_blksize_below_8 2 "--tftp-blksize takes 8\.\.65464, not '7'" \
 	"$LZB" restore --tftp-blksize 7 --allow-unsigned file:///x
 expect tftp_blksize_above_65464 2 "--tftp-blksize takes .*65464, not '65465'" \
@@ -187,4 +188,24 @@ if wait_for 60 test -s "$w/hang-criu.pid"; then
 else
 	kill -9 "$pager" 2>/dev/null
 	no sighup_ends_restore_cleanly
+fi
+
+# A bundle file named like a control file of the workdir lands in
+# WORKDIR/images, and the pager record --resume trusts stays the pager's.
+if selftests/host/make-synthetic-dump "$w/dump5" --mib 1 >"$w/out" 2>&1 &&
+	echo "mirror file:///attacker/img" >"$w/dump5/pager.record" &&
+	"$LZB" pack --criu-dir "$w/dump5" --out "$w/img5" >>"$w/out" 2>&1; then
+	"$LZB" restore "file://$w/img5" --allow-unsigned --criu "$w/fake-criu" \
+		--workdir "$w/work5" >>"$w/out" 2>&1
+	{ echo "workdir/pager.record:"; cat "$w/work5/pager.record"; } >>"$w/out" 2>&1
+	if head -n 1 "$w/work5/pager.record" | grep -qx "lazyboot-pager-record 1" &&
+		grep -qx "mirror file://$w/img5" "$w/work5/pager.record" &&
+		! grep -q attacker "$w/work5/pager.record" &&
+		grep -q attacker "$w/work5/images/pager.record"; then
+		ok bundle_file_cannot_replace_the_record
+	else
+		no bundle_file_cannot_replace_the_record
+	fi
+else
+	no bundle_file_cannot_replace_the_record
 fi
