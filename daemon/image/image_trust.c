@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/file_util.h"
+
 #define STATE_MAGIC "lazyboot-accepted v1"
 #define STATE_MAX 256
 
@@ -100,40 +102,6 @@ static int read_state(int dfd, const char *dir, const char *name,
 	return 0;
 }
 
-/*
- * Replace DIR/NAME with TEXT: a new file (O_EXCL, O_NOFOLLOW) synced, then
- * renamed over it and the directory synced.  (A minimal local helper: the
- * shared safe write of util/file_util.c is not there yet.)
- */
-static int write_state(int dfd, const char *dir, const char *name,
-		       const char *text, struct lzb_err *err)
-{
-	char tmp[96];
-	size_t len = strlen(text);
-	int fd, e;
-
-	snprintf(tmp, sizeof(tmp), ".%s.%ld", name, (long)getpid());
-	unlinkat(dfd, tmp, 0);	/* a crashed writer's with our pid */
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0600);
-	if (fd < 0)
-		return lzb_errf(err, "%s/%s: %s", dir, tmp, strerror(errno));
-	if (write(fd, text, len) != (ssize_t)len || fsync(fd)) {
-		e = errno ? errno : EIO;
-		close(fd);
-		unlinkat(dfd, tmp, 0);
-		return lzb_errf(err, "%s/%s: %s", dir, tmp, strerror(e));
-	}
-	if (close(fd) || renameat(dfd, tmp, dfd, name)) {
-		e = errno;
-		unlinkat(dfd, tmp, 0);
-		return lzb_errf(err, "%s/%s: %s", dir, name, strerror(e));
-	}
-	if (fsync(dfd))
-		return lzb_errf(err, "%s: fsync: %s", dir, strerror(errno));
-	return 0;
-}
-
 int lzb_trust_recorded(const char *dir, const uint8_t id[16],
 		       uint64_t *version, struct lzb_err *err)
 {
@@ -217,7 +185,10 @@ int lzb_trust_accept(const char *name, const struct lzb_manifest *m,
 	if (m->version != have) {
 		snprintf(text, sizeof(text), STATE_MAGIC "\nversion %" PRIu64
 			 "\n", m->version);
-		r = write_state(dfd, dir, file, text, err);
+		char path[4200];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, file);
+		r = lzb_write_file(path, text, strlen(text), 0600, err);
 	}
 out:
 	close(dfd);
