@@ -566,6 +566,7 @@ out:
 	if (r.journal_fd >= 0)
 		close(r.journal_fd);
 	report(&r);
+	rep->tasks_left = ret && !killed && r.ps && r.ps->tasks;
 	if (r.probe > 0) {
 		kill(r.probe, SIGKILL);
 		waitpid(r.probe, NULL, 0);

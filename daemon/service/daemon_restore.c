@@ -14,6 +14,7 @@
 
 #include "pager/restore_args.h"
 #include "pager/restore_status.h"
+#include "service/coldstart.h"
 #include "service/sd_notify.h"
 
 static const char usage[] =
@@ -21,6 +22,7 @@ static const char usage[] =
 	"                         [--encrypt-key FILE] [--workdir DIR] [--ready CMD]\n"
 	"                         [--criu PATH] [--max-background N]\n"
 	"                         [--tftp-blksize N] [--quiet]\n"
+	"                         [--fallback coldstart|fail] [--coldstart CMD]\n"
 	"                         [-- CRIU-RESTORE-OPTION...]\n"
 	"\n"
 	"The restore of `lazyboot restore` (same options; see its --help) as the\n"
@@ -32,7 +34,17 @@ static const char usage[] =
 	"(its exit code, or killed by its signal), so systemd keeps the restored\n"
 	"tasks for as long as the application runs.  SIGTERM is passed on to the\n"
 	"restored root; before every page is resident it stops the restore and\n"
-	"kills the restored tasks instead.\n";
+	"kills the restored tasks instead.\n"
+	"\n"
+	"  --coldstart CMD  the app's ordinary start (sh -c CMD), run instead\n"
+	"                   when the restore cannot start or finish, once the\n"
+	"                   restored tasks are gone: READY=1 after the --ready\n"
+	"                   probe passes, with STATUS=degraded: cold start\n"
+	"                   because <the restore's error>; then lazybootd stays\n"
+	"                   while it lives and exits as it did\n"
+	"  --fallback coldstart|fail  what a failed restore does (default:\n"
+	"                   coldstart when --coldstart is given, else fail:\n"
+	"                   exit 1, the unit fails)\n";
 
 struct daemon_restore {
 	struct lzb_restore_status last;	/* as last written */
@@ -113,13 +125,81 @@ static int wait_root(int root)
 	return -1;
 }
 
+static void write_status(const struct lzb_restore_opts *o,
+			 const struct lzb_restore_status *st)
+{
+	struct lzb_err err;
+
+	if (lzb_status_write(o->workdir ? o->workdir : LZB_RESTORE_WORKDIR,
+			     st, &err))
+		fprintf(stderr, "lazybootd: %s\n", err.msg);
+}
+
+/*
+ * The restore failed: run the cold-start command instead if the policy
+ * says so and nothing restored runs on.  Returns its pid, or 0 when the
+ * unit is to fail (exit 1).  Signals are passed on from here.
+ */
+static pid_t fall_back(const struct lzb_restore_opts *o,
+		       struct daemon_restore *d,
+		       const struct lzb_restore_report *rep)
+{
+	struct sigaction sa = { .sa_handler = on_forward };
+	char cause[sizeof(d->last.failure)], msg[sizeof(cause) + 64];
+	pid_t app;
+
+	if (!lzbd_coldstart_wanted(o))
+		return 0;
+	snprintf(cause, sizeof(cause), "%s", d->last.failure[0] ?
+		 d->last.failure : "the restore failed");
+	if (lzbd_coldstart_tree_gone(rep)) {
+		fprintf(stderr, "lazybootd: no cold start: restored tasks were "
+			"left running after the failure (%s)\n", cause);
+		return 0;
+	}
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	fprintf(stderr, "lazybootd: cold start because %s\n", cause);
+	snprintf(d->last.state, sizeof(d->last.state), "coldstart");
+	snprintf(d->last.failure, sizeof(d->last.failure), "%s", cause);
+	d->last.pager_pid = getpid();
+	d->last.pager_start = lzb_proc_start_time(d->last.pager_pid);
+	snprintf(d->last.guarantee, sizeof(d->last.guarantee), "none "
+		 "needed: the app was cold-started, nothing was restored");
+	d->last.root_pid = 0;
+	d->last.root_exit[0] = '\0';
+	app = lzbd_coldstart_spawn(o->coldstart_cmd);
+	if (app < 0) {
+		fprintf(stderr, "lazybootd: cannot start the cold start: %s\n",
+			strerror(errno));
+		return 0;
+	}
+	d->last.root_pid = app;
+	d->last.updated_unix = (uint64_t)time(NULL);
+	write_status(o, &d->last);
+	snprintf(msg, sizeof(msg), "STATUS=coldstart: starting because %s",
+		 cause);
+	lzb_sd_notify(msg);
+	if (o->ready_cmd &&
+	    !lzbd_coldstart_wait_ready(app, o->ready_cmd, o->workdir ?
+				       o->workdir : LZB_RESTORE_WORKDIR,
+				       &forward_signal))
+		return app;	/* ended before it was ready: no READY=1 */
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=degraded: cold start "
+		 "because %s", cause);
+	lzb_sd_notify(msg);
+	d->ready_sent = true;
+	return app;
+}
+
 int lzbd_restore_main(int argc, char **argv)
 {
 	struct lzb_restore_opts o = { 0 };
 	struct daemon_restore d = { 0 };
 	struct sigaction sa = { .sa_handler = on_forward };
 	struct lzb_restore_report rep;
-	struct lzb_err err;
+	bool cold = false;
 	int ret, status;
 
 	ret = lzb_restore_parse_args(argc, argv, "lazybootd restore", usage, &o);
@@ -131,9 +211,13 @@ int lzbd_restore_main(int argc, char **argv)
 		fprintf(stderr, "lazybootd: cannot become a subreaper (%s): the "
 			"restored root's exit status will not be known\n",
 			strerror(errno));
-	if (lzb_restore_run(&o, &rep))
-		return 1;
-	if (!d.ready_sent)
+	if (lzb_restore_run(&o, &rep)) {
+		rep.root_pid = fall_back(&o, &d, &rep);
+		if (!rep.root_pid)
+			return 1;
+		cold = true;
+	}
+	if (!d.ready_sent && !cold)
 		lzb_sd_notify("READY=1");
 
 	sigaction(SIGTERM, &sa, NULL);
@@ -148,18 +232,19 @@ int lzbd_restore_main(int argc, char **argv)
 	else
 		snprintf(d.last.root_exit, sizeof(d.last.root_exit),
 			 "signal %d", WTERMSIG(status));
-	snprintf(d.last.state, sizeof(d.last.state), "done");
+	/* A cold start stays "coldstart": the restore did not happen. */
+	if (!cold)
+		snprintf(d.last.state, sizeof(d.last.state), "done");
 	d.last.updated_unix = (uint64_t)time(NULL);
-	if (lzb_status_write(o.workdir ? o.workdir : LZB_RESTORE_WORKDIR,
-			     &d.last, &err))
-		fprintf(stderr, "lazybootd: %s\n", err.msg);
-	fprintf(stderr, "lazybootd: restored root %d: %s\n", rep.root_pid,
-		d.last.root_exit);
+	write_status(&o, &d.last);
+	fprintf(stderr, "lazybootd: %s %d: %s\n", cold ? "cold-started app" :
+		"restored root", rep.root_pid, d.last.root_exit);
 	{
 		char msg[128];
 
-		snprintf(msg, sizeof(msg), "STOPPING=1\nSTATUS=done: restored "
-			 "root %s", d.last.root_exit);
+		snprintf(msg, sizeof(msg), "STOPPING=1\nSTATUS=done: %s %s",
+			 cold ? "cold-started app" : "restored root",
+			 d.last.root_exit);
 		lzb_sd_notify(msg);
 	}
 	if (status < 0)
