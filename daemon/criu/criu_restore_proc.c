@@ -34,6 +34,8 @@ static pid_t spawn(char *const argv[], const char *log, bool thp_off)
 			_exit(125);
 		}
 		execvp(argv[0], argv);
+		fprintf(stderr, "lazyboot: cannot run criu (%s): %s\n",
+			argv[0], strerror(errno));
 		_exit(127);
 	}
 	return pid;
@@ -161,6 +163,7 @@ int lzb_criu_restore_why(const char *workdir, char *buf, size_t len)
 {
 	static const char *const plugin_says[] = {
 		"lazyboot plugin: refusing", "lazyboot plugin: pid ",
+		"cannot run criu (",
 	};
 	char path[4200];
 

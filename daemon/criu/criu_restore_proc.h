@@ -48,9 +48,9 @@ int lzb_criu_restore_root(const char *workdir);
 
 /*
  * Why the `criu restore` for WORKDIR failed, in its own words: the
- * lazyboot plugin's refusal from criu-restore.out if there is one, else
- * the first error line of restore.log (CRIU's "Error (file:line): ...",
- * its timestamp and pid dropped).  0 with the line in BUF, or -1 when
+ * lazyboot plugin's refusal (or criu's failed exec) from criu-restore.out
+ * if there is one, else the first error line of restore.log (CRIU's
+ * "Error (file:line): ...", its timestamp and pid dropped).  0 with the line in BUF, or -1 when
  * neither log names a reason.
  */
 int lzb_criu_restore_why(const char *workdir, char *buf, size_t len);

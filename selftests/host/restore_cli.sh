@@ -15,7 +15,7 @@ trap 'rm -rf "$w"' EXIT
 . "$(dirname "$0")/cli-tap.sh"
 
 echo "TAP version 13"
-echo "1..9"
+echo "1..10"
 expect tftp_blksize_below_8 2 "--tftp-blksize takes 8\.\.65464, not '7'" \
 	"$LZB" restore --tftp-blksize 7 --allow-unsigned file:///x
 expect tftp_blksize_above_65464 2 "--tftp-blksize takes .*65464, not '65465'" \
@@ -98,4 +98,15 @@ if [ $rc -eq 1 ] &&
 	ok criu_failure_names_criu_reason
 else
 	no criu_failure_names_criu_reason
+fi
+
+# A criu that cannot be run at all is named as such, not by a wait status.
+"$LZB" restore "file://$w/img" --allow-unsigned --criu "$w/no-such-criu" \
+	--workdir "$w/work4" >"$w/out" 2>&1
+rc=$?
+sed 's/^/# /' "$w/out" | tail -n 2
+if [ $rc -eq 1 ] && grep -q "criu restore failed: cannot run criu ($w/no-such-criu): No such file or directory" "$w/out"; then
+	ok criu_not_found_is_named
+else
+	no criu_not_found_is_named
 fi
