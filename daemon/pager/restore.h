@@ -76,6 +76,8 @@ struct lzb_restore_report {
 					 * left running (a resume that could
 					 * not take over, or every page was
 					 * in): not killed */
+	int stop_signal;		/* SIGTERM/SIGINT that arrived during
+					 * the restore (0: none) */
 };
 
 /* Returns 0 on success, else prints why to stderr and returns nonzero. */

@@ -84,6 +84,19 @@ static void on_status(void *arg, const struct lzb_restore_status *st)
 	lzb_sd_notify(msg);
 }
 
+static void on_child(int sig)
+{
+	(void)sig;	/* only to wake sigsuspend() */
+}
+
+static void pass_on(int root)
+{
+	if (forward_signal) {
+		kill(root, forward_signal);
+		forward_signal = 0;
+	}
+}
+
 /*
  * Wait for the restored root.  It is our child: CRIU's --restore-detached
  * leaves it to the nearest subreaper, and we are one.  Other orphans of
@@ -92,7 +105,10 @@ static void on_status(void *arg, const struct lzb_restore_status *st)
  */
 static int wait_root(int root)
 {
-	int status, pidfd;
+	struct sigaction sa = { .sa_handler = on_child,
+				.sa_flags = SA_NOCLDSTOP };
+	sigset_t block, old;
+	int status = -1, pidfd;
 	pid_t pid;
 
 	if (root <= 0) {
@@ -100,29 +116,44 @@ static int wait_root(int root)
 			"nothing to watch\n");
 		return -1;
 	}
+	/*
+	 * The signals stay blocked but while sigsuspend() waits, so one that
+	 * comes between the check and the wait is not missed.
+	 */
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	for (;;) {
-		if (forward_signal) {
-			kill(root, forward_signal);
-			forward_signal = 0;
-		}
-		pid = waitpid(-1, &status, 0);
+		pass_on(root);
+		pid = waitpid(-1, &status, WNOHANG);
 		if (pid == root)
-			return status;
+			goto out;
+		if (pid > 0)
+			continue;
 		if (pid < 0 && errno == ECHILD)
 			break;
+		sigsuspend(&old);
 	}
+	status = -1;
 	pidfd = (int)syscall(SYS_pidfd_open, root, 0);
 	if (pidfd >= 0) {
 		struct pollfd p = { .fd = pidfd, .events = POLLIN };
 
-		while (poll(&p, 1, -1) <= 0 || !(p.revents & POLLIN))
-			if (forward_signal) {
-				kill(root, forward_signal);
-				forward_signal = 0;
-			}
+		for (;;) {
+			pass_on(root);
+			if (ppoll(&p, 1, NULL, &old) > 0 &&
+			    (p.revents & POLLIN))
+				break;
+		}
 		close(pidfd);
 	}
-	return -1;
+out:
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return status;
 }
 
 static void write_status(const struct lzb_restore_opts *o,
@@ -148,7 +179,8 @@ static pid_t fall_back(const struct lzb_restore_opts *o,
 	char cause[sizeof(d->last.failure)], msg[sizeof(cause) + 64];
 	pid_t app;
 
-	if (!lzbd_coldstart_wanted(o))
+	/* Told to stop (systemctl stop): not a failure to make up for. */
+	if (!lzbd_coldstart_wanted(o) || rep->stop_signal)
 		return 0;
 	snprintf(cause, sizeof(cause), "%s", d->last.failure[0] ?
 		 d->last.failure : "the restore failed");
