@@ -42,6 +42,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,59 @@ static void pager_send(const char *fmt, int v)
 			"%s\n", strerror(errno));
 }
 
+/* The parent of PID (/proc/PID/stat field 4), or 0. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int ppid = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
+/*
+ * The socket named in our environment is served by the pager that started
+ * this criu: an ancestor (criu's parent, or above a wrapper that forked
+ * it), running as our uid (root).  Anyone else could answer "ok" for
+ * tasks whose memory nobody serves.
+ */
+static bool pager_started_us(const char *path)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	pid_t p = getppid();
+
+	if (getsockopt(pager_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
+	    len != sizeof(cred)) {
+		fprintf(stderr, "lazyboot plugin: refusing a lazy restore: "
+			"cannot tell who serves %s (%s)\n", path,
+			strerror(errno));
+		return false;
+	}
+	for (int depth = 0; p > 1 && p != cred.pid && depth < 64; depth++)
+		p = parent_of(p);
+	if (cred.uid != geteuid() || cred.pid <= 1 || p != cred.pid) {
+		fprintf(stderr, "lazyboot plugin: refusing a lazy restore: "
+			"%s is served by pid %d (uid %u), not by the pager "
+			"that started criu (an ancestor of pid %d, uid %u)\n",
+			path, (int)cred.pid, (unsigned int)cred.uid,
+			(int)getpid(), (unsigned int)geteuid());
+		return false;
+	}
+	return true;
+}
+
 /* A lazy restore needs the pager that started this criu: connect to it. */
 static int connect_pager(void)
 {
@@ -219,6 +273,11 @@ static int connect_pager(void)
 			strerror(errno));
 		if (pager_fd >= 0)
 			close(pager_fd);
+		pager_fd = -1;
+		return -1;
+	}
+	if (!pager_started_us(path)) {
+		close(pager_fd);
 		pager_fd = -1;
 		return -1;
 	}

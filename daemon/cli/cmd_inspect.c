@@ -120,6 +120,16 @@ int cmd_inspect(int argc, char **argv)
 	printf("image %s\n", img.dir);
 	printf("  id %s, version %" PRIu64 ", packed %s\n", idhex, img.m.version,
 	       when);
+	if (img.m.valid_until) {
+		time_t vu = (time_t)img.m.valid_until;
+		char until[64];
+
+		strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S UTC",
+			 gmtime(&vu));
+		printf("  valid until %s%s\n", until,
+		       (time_t)img.m.valid_until <= time(NULL) ?
+		       " (expired)" : "");
+	}
 	printf("  signed: %s", img.m.flags & LZB_MF_SIGNED ? "yes, key id " : "no");
 	printf("%s\n", img.m.flags & LZB_MF_SIGNED ? signer : "");
 	printf("  encrypted: %s\n", img.m.flags & LZB_MF_ENCRYPTED ?

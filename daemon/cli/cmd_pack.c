@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/commands.h"
 #include "image/image_pack.h"
@@ -13,6 +14,7 @@ static const char usage[] =
 	"usage: lazyboot pack --criu-dir DIR --out IMG [--profile FILE]\n"
 	"                     [--key SECRET] [--encrypt-key FILE]\n"
 	"                     [--chunk-size BYTES] [--level N] [--version N]\n"
+	"                     [--valid-until DATE | --valid-for DURATION]\n"
 	"\n"
 	"Turn the CRIU dump in DIR into a lazyboot image in the directory IMG:\n"
 	"a manifest naming every object by its BLAKE2b-256 hash, a boot bundle\n"
@@ -46,6 +48,10 @@ static const char usage[] =
 	"                          default 65536\n"
 	"  -l, --level N           zstd level, 1..19 (default 3)\n"
 	"  -V, --version N         image version (default: previous + 1, or 1)\n"
+	"      --valid-until DATE  nodes refuse the image from DATE on: YYYY-MM-DD\n"
+	"                          or YYYY-MM-DDTHH:MM:SSZ (UTC), or @UNIX-SECONDS\n"
+	"      --valid-for DURATION  the same, DURATION from now: N followed by\n"
+	"                          s, m, h or d (default: no expiry)\n"
 	"      --no-sync           do not flush objects and manifest to disk\n"
 	"                          (tests, benchmarks); by default the manifest\n"
 	"                          is written only after every object is synced\n"
@@ -73,6 +79,54 @@ static int parse_size(const char *s, uint32_t *out)
 	return 0;
 }
 
+/* --valid-until: YYYY-MM-DD[THH:MM:SSZ] in UTC, or @SECONDS. */
+static int parse_date(const char *s, uint64_t *out)
+{
+	struct tm tm = { 0 };
+	const char *end;
+	char *e;
+
+	if (s[0] == '@') {
+		unsigned long long v = strtoull(s + 1, &e, 10);
+
+		if (!s[1] || *e || !v || s[1] == '-')
+			return -1;
+		*out = v;
+		return 0;
+	}
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (end && *end == 'T')
+		end = strptime(end, "T%H:%M:%SZ", &tm);
+	if (!end || *end)
+		return -1;
+	*out = (uint64_t)timegm(&tm);
+	return *out ? 0 : -1;
+}
+
+/* --valid-for: N[smhd] from now. */
+static int parse_duration(const char *s, uint64_t *out)
+{
+	static const struct { char c; uint64_t secs; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	};
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	uint64_t mul = 1;
+
+	if (end == s || s[0] == '-' || !v)
+		return -1;
+	if (*end) {
+		mul = 0;
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (end[0] == units[i].c && !end[1])
+				mul = units[i].secs;
+	}
+	if (!mul || v > (UINT64_MAX / 2) / mul)
+		return -1;
+	*out = (uint64_t)time(NULL) + v * mul;
+	return 0;
+}
+
 int cmd_pack(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -85,6 +139,8 @@ int cmd_pack(int argc, char **argv)
 		{ "level", required_argument, NULL, 'l' },
 		{ "version", required_argument, NULL, 'V' },
 		{ "no-sync", no_argument, NULL, 'S' },
+		{ "valid-until", required_argument, NULL, 'U' },
+		{ "valid-for", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -127,6 +183,21 @@ int cmd_pack(int argc, char **argv)
 			}
 			break;
 		case 'S': o.no_sync = true; break;
+		case 'U':
+		case 'F':
+			if (o.valid_until) {
+				fprintf(stderr, "lazyboot pack: give one of "
+					"--valid-until and --valid-for\n");
+				return 2;
+			}
+			if ((c == 'U' ? parse_date : parse_duration)(optarg,
+							&o.valid_until)) {
+				fprintf(stderr, "lazyboot pack: bad --%s '%s'\n",
+					c == 'U' ? "valid-until" : "valid-for",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -135,12 +206,22 @@ int cmd_pack(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
+	if (o.valid_until && o.valid_until <= (uint64_t)time(NULL))
+		fprintf(stderr, "lazyboot pack: warning: --valid-until is in "
+			"the past: every node will refuse this image\n");
 	if (lzb_pack(&o, &res, &err)) {
 		fprintf(stderr, "lazyboot pack: %s\n", err.msg);
 		return 1;
 	}
 	printf("packed %s -> %s (version %" PRIu64 ", %u processes)\n",
 	       o.criu_dir, o.out_dir, res.version, res.nr_tasks);
+	if (o.valid_until) {
+		time_t t = (time_t)o.valid_until;
+		char when[32];
+
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+		printf("valid until %s\n", when);
+	}
 	printf("pages: %" PRIu64 " total, %" PRIu64 " hot, %" PRIu64
 	       " cold (%" PRIu64 " stored, %" PRIu64 " deduplicated), %" PRIu64
 	       " zero\n", res.st.pages_total, res.st.pages_hot, res.st.pages_cold,

@@ -4,12 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/commands.h"
 #include "image/image_reader.h"
+#include "image/image_trust.h"
 
 static const char usage[] =
 	"usage: lazyboot verify IMG --pubkey KEY [--encrypt-key FILE]\n"
+	"                       [--image-id ID]\n"
 	"\n"
 	"Check the lazyboot image in the directory IMG the way a node would\n"
 	"before trusting it: the manifest's structure and ed25519 signature,\n"
@@ -20,11 +23,17 @@ static const char usage[] =
 	"without --encrypt-key the contents are checked up to the hash and\n"
 	"header; with it they are opened and decompressed as well.\n"
 	"\n"
+	"The signature is checked over the manifest's raw bytes first: if it\n"
+	"fails, nothing else is read or decoded.  An image past the valid-until\n"
+	"it was packed with (lazyboot pack --valid-until) fails, and so does\n"
+	"one whose image id is not --image-id.\n"
+	"\n"
 	"Every bad object is named on its own line (path, role, problem).\n"
 	"\n"
 	"options:\n"
 	"  -P, --pubkey KEY        the signer's public key (lazyboot keygen)\n"
 	"  -E, --encrypt-key FILE  also open encrypted objects\n"
+	"  -I, --image-id ID       the image id (32 hex digits) it must carry\n"
 	"  -q, --quiet             print only problems\n"
 	"  -h, --help              this text\n"
 	"\n"
@@ -42,11 +51,12 @@ int cmd_verify(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "pubkey", required_argument, NULL, 'P' },
 		{ "encrypt-key", required_argument, NULL, 'E' },
+		{ "image-id", required_argument, NULL, 'I' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *pubkey = NULL, *enc = NULL;
+	const char *pubkey = NULL, *enc = NULL, *image_id = NULL;
 	uint8_t pk[LZB_SIGN_PUB_BYTES];
 	struct lzb_image img;
 	struct lzb_err err;
@@ -55,10 +65,11 @@ int cmd_verify(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "P:E:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "P:E:I:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'P': pubkey = optarg; break;
 		case 'E': enc = optarg; break;
+		case 'I': image_id = optarg; break;
 		case 'q': quiet = true; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
@@ -68,13 +79,33 @@ int cmd_verify(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
+	if (image_id && lzb_image_id_check(image_id, &err)) {
+		fprintf(stderr, "lazyboot verify: --image-id: %s\n", err.msg);
+		return 2;
+	}
 	if (lzb_crypto_init(&err) || lzb_load_sign_public(pubkey, pk, &err)) {
 		fprintf(stderr, "lazyboot verify: %s\n", err.msg);
 		return 1;
 	}
-	if (lzb_image_open(&img, argv[optind], NULL, &err)) {
+	/* With the key: a bad signature stops here, before any decoding. */
+	if (lzb_image_open(&img, argv[optind], pk, &err)) {
 		printf("BAD %s\n", err.msg);
+		printf("%s: signature or manifest invalid; nothing else checked; "
+		       "do not use this image\n", argv[optind]);
 		return 1;
+	}
+	{
+		const struct lzb_trust_policy tp = {
+			.image_id = image_id, .now = (uint64_t)time(NULL),
+		};
+		char mpath[4200];
+
+		snprintf(mpath, sizeof(mpath), "%s/manifest", argv[optind]);
+		if (lzb_trust_accept(mpath, &img.m, &tp, &err)) {
+			printf("BAD %s\n", err.msg);
+			lzb_image_close(&img);
+			return 1;
+		}
 	}
 	if (enc && lzb_image_set_key(&img, enc, &err)) {
 		fprintf(stderr, "lazyboot verify: %s\n", err.msg);

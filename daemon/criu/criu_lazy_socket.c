@@ -19,6 +19,7 @@ struct lzb_lazy_socket {
 	int listen_fd;
 	int conn_fd;
 	bool finished;
+	pid_t criu;	/* who may connect and send: it or its descendants */
 };
 
 int lzb_lazy_socket_listen(const char *dir, struct lzb_lazy_socket **out)
@@ -28,15 +29,33 @@ int lzb_lazy_socket_listen(const char *dir, struct lzb_lazy_socket **out)
 	if (!s)
 		return -ENOMEM;
 	s->conn_fd = -1;
-	s->listen_fd = lzb_unix_listen(dir, LZB_LAZY_SOCKET_NAME, NULL, 0);
+	s->listen_fd = lzb_unix_listen(dir, LZB_LAZY_SOCKET_NAME,
+				       SOCK_STREAM | SOCK_NONBLOCK, NULL, 0);
 	if (s->listen_fd < 0) {
 		int err = s->listen_fd;
 
 		free(s);
 		return err;
 	}
+	/*
+	 * Credentials with every message, from the first: the accepted
+	 * socket inherits SO_PASSCRED, and a message sent before the
+	 * accept gets them from the kernel anyway.
+	 */
+	if (setsockopt(s->listen_fd, SOL_SOCKET, SO_PASSCRED, &(int){ 1 },
+		       sizeof(int))) {
+		int err = -errno;
+
+		lzb_lazy_socket_close(s);
+		return err;
+	}
 	*out = s;
 	return 0;
+}
+
+void lzb_lazy_socket_allow(struct lzb_lazy_socket *s, pid_t criu)
+{
+	s->criu = criu;
 }
 
 void lzb_lazy_socket_close(struct lzb_lazy_socket *s)
@@ -99,9 +118,10 @@ static int read_full(int fd, void *buf, size_t len)
  * The one data byte carrying the task's userfaultfd.  The task sends it
  * itself (CRIU's setup_uffd() runs in each restored task), so the
  * credentials the kernel attaches (SO_PASSCRED) name its pid in our pid
- * namespace: *real_pid, 0 if none came.
+ * namespace: *real_pid.  A message without them, or from a task that
+ * is not criu's descendant, is refused (-EPROTO, -EACCES).
  */
-static int read_fd(int fd, int *real_pid)
+static int read_fd(int fd, int *real_pid, uid_t *uid)
 {
 	char byte, control[CMSG_SPACE(sizeof(int)) +
 			   CMSG_SPACE(sizeof(struct ucred))];
@@ -128,6 +148,7 @@ static int read_fd(int fd, int *real_pid)
 		return -EPIPE;
 	uffd = -1;
 	*real_pid = 0;
+	*uid = (uid_t)-1;
 	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
 		if (cmsg->cmsg_level != SOL_SOCKET)
 			continue;
@@ -140,6 +161,7 @@ static int read_fd(int fd, int *real_pid)
 
 			memcpy(&cred, CMSG_DATA(cmsg), sizeof(cred));
 			*real_pid = cred.pid;
+			*uid = cred.uid;
 		}
 	}
 	if (uffd < 0 || (msg.msg_flags & MSG_CTRUNC)) {
@@ -154,7 +176,8 @@ static int read_message(struct lzb_lazy_socket *s,
 			const struct lzb_lazy_socket_ops *ops, void *ctx)
 {
 	int32_t value;
-	int err, uffd, real_pid = 0;
+	int err, uffd, pidfd, real_pid = 0;
+	uid_t uid;
 
 	err = read_full(s->conn_fd, &value, sizeof(value));
 	if (err == -EPIPE && s->finished) {
@@ -174,13 +197,21 @@ static int read_message(struct lzb_lazy_socket *s,
 		return -EPROTO;
 	if (value < 0)
 		return ops->zombie ? ops->zombie(ctx, -value) : 0;
-	uffd = read_fd(s->conn_fd, &real_pid);
+	uffd = read_fd(s->conn_fd, &real_pid, &uid);
 	if (uffd < 0)
 		return uffd;
-	err = ops->task(ctx, value, real_pid ? real_pid : value, uffd);
-	if (err)
+	/* No credentials, or a sender we cannot see: never the image pid. */
+	if (real_pid <= 0 || uid != geteuid()) {
 		close(uffd);
-	return err;
+		return real_pid <= 0 ? -EPROTO : -EACCES;
+	}
+	pidfd = lzb_pidfd_of_descendant(real_pid, s->criu);
+	if (pidfd < 0) {
+		close(uffd);
+		return pidfd == -ESRCH ? -ESRCH : -EACCES;
+	}
+	/* The callee owns both from here, error or not. */
+	return ops->task(ctx, value, real_pid, pidfd, uffd);
 }
 
 int lzb_lazy_socket_process(struct lzb_lazy_socket *s,
@@ -195,9 +226,16 @@ int lzb_lazy_socket_process(struct lzb_lazy_socket *s,
 				     SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (s->conn_fd < 0)
 			return errno == EAGAIN ? 0 : -errno;
-		/* Credentials with every message: the sending task's pid. */
-		setsockopt(s->conn_fd, SOL_SOCKET, SO_PASSCRED, &(int){ 1 },
-			   sizeof(int));
+		/*
+		 * Only our criu (it connects before forking any task): any
+		 * other peer is hung up on, and criu may still come.
+		 */
+		if (s->criu <= 0 ||
+		    lzb_peer_check(s->conn_fd, s->criu, NULL)) {
+			close(s->conn_fd);
+			s->conn_fd = -1;
+			return 0;
+		}
 		/* CRIU connects once per restore. */
 		close(s->listen_fd);
 		s->listen_fd = -1;

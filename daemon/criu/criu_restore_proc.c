@@ -16,6 +16,7 @@
 
 #include "capture/capture.h"
 #include "criu/plugin_link.h"
+#include "util/unix_listen.h"
 
 static pid_t spawn(char *const argv[], const char *log, bool thp_off)
 {
@@ -230,33 +231,52 @@ void lzb_criu_restore_blame(pid_t *criu, const char *workdir, int timeout_ms,
 		criu_failed(status, workdir, false, err);
 }
 
-int lzb_kill_restored(pid_t criu, int root, const int *real_pids, size_t n)
+/*
+ * SIGKILL the descendants of ANCESTOR listed in PIDS (ANCESTOR itself,
+ * PIDS[0], is left out), each through a pidfd taken while it still
+ * descends from ANCESTOR: a pid that was reused meanwhile is not hit.
+ */
+static int kill_listed(const pid_t *pids, int n, pid_t ancestor)
 {
-	static pid_t pids[2 * LZB_TREE_MAX];
-	int k = 0, m, killed = 0;
+	int killed = 0;
 
-	/* Stop first, so nothing forks away while the trees are listed. */
-	if (root > 0)
-		kill(root, SIGSTOP);
-	if (root > 0) {
+	for (int i = 1; i < n; i++) {
+		int pidfd = lzb_pidfd_of_descendant(pids[i], ancestor);
+
+		if (pidfd < 0)
+			continue;
+		if (!lzb_pidfd_kill(pidfd, SIGKILL))
+			killed++;
+		close(pidfd);
+	}
+	return killed;
+}
+
+int lzb_kill_restored(pid_t criu, int root_pidfd, pid_t root,
+		      const int *pidfds, size_t n)
+{
+	static pid_t pids[LZB_TREE_MAX];
+	int m, killed = 0;
+
+	/* Stop first, so nothing forks away while the tree is listed. */
+	if (root_pidfd >= 0 && root > 0 &&
+	    !lzb_pidfd_kill(root_pidfd, SIGSTOP)) {
 		m = lzb_tree_pids(root, pids, LZB_TREE_MAX);
-		k = m > 0 ? m : 0;
+		if (m > 0)
+			killed += kill_listed(pids, m, root);
+		if (!lzb_pidfd_kill(root_pidfd, SIGKILL))
+			killed++;
 	}
+	/* criu is our child, not reaped yet: its pid names it alone. */
 	if (criu > 0) {
-		m = lzb_tree_pids(criu, pids + k, LZB_TREE_MAX);
-		/* criu itself (pids[k]) goes last, once its tree is dead. */
-		if (m > 1) {
-			memmove(pids + k, pids + k + 1,
-				(size_t)(m - 1) * sizeof(*pids));
-			k += m - 1;
-		}
+		m = lzb_tree_pids(criu, pids, LZB_TREE_MAX);
+		if (m > 0)
+			killed += kill_listed(pids, m, criu);
 	}
-	for (int i = 0; i < k; i++)
-		if (kill(pids[i], SIGKILL) == 0)
-			killed++;
 	for (size_t i = 0; i < n; i++)
-		if (real_pids[i] > 0 && kill(real_pids[i], SIGKILL) == 0)
+		if (pidfds[i] >= 0 && !lzb_pidfd_kill(pidfds[i], SIGKILL))
 			killed++;
+	/* criu itself last, once its tree is dead. */
 	if (criu > 0)
 		kill(criu, SIGKILL);
 	return killed;

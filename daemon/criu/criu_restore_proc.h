@@ -77,12 +77,16 @@ void lzb_criu_restore_blame(pid_t *criu, const char *workdir, int timeout_ms,
 
 /*
  * SIGKILL whatever the restore brought up: every descendant of CRIU (the
- * tasks it is still restoring), the restored root and its descendants
- * (when it is a PID namespace's init, that ends the namespace), and the
- * real pids the plugin reported; CRIU itself last.  Pids of the image are
- * never used: in a new PID namespace they name other processes here.
- * Returns how many processes were signalled.
+ * tasks it is still restoring; CRIU is our child, not reaped), the
+ * restored root (ROOT_PIDFD, pid ROOT in our namespace, or -1) stopped
+ * first and its descendants (when it is a PID namespace's init, that ends
+ * the namespace), and the tasks of PIDFDS (taken when they were handed
+ * over); CRIU itself last.  Every task is signalled through a pidfd, a
+ * descendant's taken while it still descends from the root or CRIU: no
+ * reused pid is hit, and pids of the image are never used.  Returns how
+ * many signals were sent.
  */
-int lzb_kill_restored(pid_t criu, int root, const int *real_pids, size_t n);
+int lzb_kill_restored(pid_t criu, int root_pidfd, pid_t root,
+		      const int *pidfds, size_t n);
 
 #endif

@@ -27,6 +27,7 @@ struct lzb_plugin_link {
 	void *verify_ctx;
 	bool refused;
 	struct lzb_err refusal;
+	pid_t criu;		/* who may connect: it or a descendant */
 };
 
 int lzb_plugin_link_listen(const char *dir, struct lzb_plugin_link **out)
@@ -36,7 +37,8 @@ int lzb_plugin_link_listen(const char *dir, struct lzb_plugin_link **out)
 	if (!l)
 		return -ENOMEM;
 	l->conn_fd = -1;
-	l->listen_fd = lzb_unix_listen(dir, LZB_PLUGIN_SOCKET_NAME, l->path,
+	l->listen_fd = lzb_unix_listen(dir, LZB_PLUGIN_SOCKET_NAME,
+				       SOCK_STREAM | SOCK_NONBLOCK, l->path,
 				       sizeof(l->path));
 	if (l->listen_fd < 0) {
 		int err = l->listen_fd;
@@ -58,7 +60,15 @@ void lzb_plugin_link_close(struct lzb_plugin_link *l)
 		close(l->listen_fd);
 		unlink(l->path);
 	}
+	for (size_t i = 0; i < l->nr; i++)
+		if (l->tasks[i].pidfd >= 0)
+			close(l->tasks[i].pidfd);
 	free(l);
+}
+
+void lzb_plugin_link_allow(struct lzb_plugin_link *l, pid_t criu)
+{
+	l->criu = criu;
 }
 
 const char *lzb_plugin_link_path(const struct lzb_plugin_link *l)
@@ -68,7 +78,7 @@ const char *lzb_plugin_link_path(const struct lzb_plugin_link *l)
 
 int lzb_plugin_link_fd(const struct lzb_plugin_link *l)
 {
-	return l->conn_fd >= 0 ? l->conn_fd : l->listen_fd;
+	return l->conn_fd == -1 ? l->listen_fd : l->conn_fd;
 }
 
 void lzb_plugin_link_set_verify(struct lzb_plugin_link *l,
@@ -84,14 +94,17 @@ const char *lzb_plugin_link_refusal(const struct lzb_plugin_link *l)
 }
 
 /* Answer the plugin's task line: it waits for this before the task runs. */
-static int give_verdict(struct lzb_plugin_link *l, int real_pid, int img_pid)
+static int give_verdict(struct lzb_plugin_link *l, int real_pid, int img_pid,
+			const struct lzb_err *refused)
 {
 	struct lzb_err why = { { 0 } };
 	char line[LZB_PLUGIN_VERDICT_MAX];
-	int ok = !l->verify ||
-		 !l->verify(l->verify_ctx, real_pid, img_pid, &why);
+	int ok = !refused && (!l->verify ||
+		 !l->verify(l->verify_ctx, real_pid, img_pid, &why));
 	int len;
 
+	if (refused)
+		why = *refused;
 	if (ok)
 		len = snprintf(line, sizeof(line), "ok\n");
 	else
@@ -123,12 +136,25 @@ static int handle_line(struct lzb_plugin_link *l, const char *line)
 	}
 	if (sscanf(line, "task %d%c", &v, &end) == 1 && v > 0) {
 		int img = lzb_ns_pid(v);
+		/* A task criu restores descends from it; held by a pidfd. */
+		int pidfd = lzb_pidfd_of_descendant(v, l->criu);
 
-		if (l->nr == LZB_TASK_LIMIT)
+		if (pidfd < 0) {
+			struct lzb_err why;
+
+			lzb_errf(&why, "pid %d, reported by the CRIU plugin, "
+				 "is not a task of our criu (pid %d)", v,
+				 (int)l->criu);
+			return give_verdict(l, v, 0, &why);
+		}
+		if (l->nr == LZB_TASK_LIMIT) {
+			close(pidfd);
 			return -E2BIG;
+		}
 		l->tasks[l->nr++] = (struct lzb_plugin_task){
-			.real_pid = v, .img_pid = img > 0 ? img : 0 };
-		return give_verdict(l, v, img > 0 ? img : 0);
+			.real_pid = v, .img_pid = img > 0 ? img : 0,
+			.pidfd = pidfd };
+		return give_verdict(l, v, img > 0 ? img : 0, NULL);
 	}
 	return -EPROTO;
 }
@@ -137,12 +163,26 @@ int lzb_plugin_link_process(struct lzb_plugin_link *l)
 {
 	ssize_t n;
 
-	if (l->conn_fd < 0) {
+	if (l->conn_fd == -1) {
 		/* One criu per link: a second connection is not accepted. */
 		l->conn_fd = accept4(l->listen_fd, NULL, NULL,
 				     SOCK_CLOEXEC | SOCK_NONBLOCK);
-		return l->conn_fd >= 0 || errno == EAGAIN ? 0 : -errno;
+		if (l->conn_fd < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		/* Only our criu: anyone else is hung up on at once. */
+		if (l->criu <= 0 ||
+		    lzb_peer_check(l->conn_fd, l->criu, NULL)) {
+			close(l->conn_fd);
+			l->conn_fd = -1;
+			return 0;
+		}
+		close(l->listen_fd);
+		unlink(l->path);
+		l->listen_fd = -1;
+		return 0;
 	}
+	if (l->conn_fd < 0)
+		return 0;
 	n = read(l->conn_fd, l->buf + l->len, sizeof(l->buf) - 1 - l->len);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		/* criu is gone: keep what it said, stop listening to it. */

@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define LZB_PLUGIN_SOCKET_ENV	"LAZYBOOT_PAGER_SOCKET"
 #define LZB_PLUGIN_SOCKET_NAME	"lazyboot-pager.socket"
@@ -35,6 +36,7 @@
 struct lzb_plugin_task {
 	int real_pid;		/* in the pager's PID namespace */
 	int img_pid;		/* in the image (innermost NSpid) */
+	int pidfd;		/* taken when reported; owned by its holder */
 };
 
 struct lzb_plugin_link;
@@ -47,8 +49,20 @@ struct lzb_err;
 typedef int lzb_plugin_verify_fn(void *ctx, int real_pid, int img_pid,
 				 struct lzb_err *err);
 
-/* Listen on DIR/lazyboot-pager.socket; 0 or -errno. */
+/*
+ * Listen on DIR/lazyboot-pager.socket (mode 0600; DIR must be private:
+ * lzb_private_dir()); 0 or -errno.
+ */
 int lzb_plugin_link_listen(const char *dir, struct lzb_plugin_link **link);
+/*
+ * The criu whose plugin may connect: a peer that is not CRIU (running as
+ * our uid, root) or its descendant is hung up on at once, and the link
+ * goes on listening until criu's plugin connects (then it stops
+ * listening).  A task line naming a pid that is not criu's descendant is
+ * refused like a task that fails the verdict.  Until this is called,
+ * every connection is hung up on.
+ */
+void lzb_plugin_link_allow(struct lzb_plugin_link *link, pid_t criu);
 void lzb_plugin_link_close(struct lzb_plugin_link *link);
 
 /* The socket's path, for LAZYBOOT_PAGER_SOCKET. */

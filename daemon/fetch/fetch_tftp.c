@@ -40,6 +40,12 @@ struct tftp_try {
 	socklen_t server_len, peer_len;
 	bool have_tid;
 	char *file;
+	/* An ERROR from the server's host before the transfer id is known:
+	 * maybe the server's, maybe anyone's.  Acted on only if no OACK or
+	 * DATA 1 has come by the timer (early_error_wait). */
+	bool early_error;
+	uint16_t early_code;
+	char early_text[128];
 
 	struct lzb_tftp_ask ask;
 	struct lzb_tftp_neg neg;
@@ -278,6 +284,7 @@ static void reset_transfer(struct tftp_try *t, bool with_options)
 	}
 	lzb_tftp_neg_defaults(&t->neg);
 	t->have_tid = false;
+	t->early_error = false;
 	t->got_oack = t->got_data = false;
 	t->wrap_to = 0;
 	t->blocks = 0;
@@ -389,6 +396,62 @@ static int error_to_errno(unsigned int code)
 	}
 }
 
+/* The server said no: fall back to a plain RRQ if it was our options,
+ * else end the try with its error. */
+static void server_error(struct lzb_fetch *r, struct tftp_try *t,
+			 uint16_t code, const char *text)
+{
+	int err;
+
+	if (!t->got_oack && !t->got_data && t->ask.blksize + t->ask.tsize +
+	    t->ask.timeout_s + t->ask.windowsize &&
+	    (code == 8 || code == 0 || code == 4)) {
+		err = fall_back(r, t);
+		if (err)
+			end_try(r, err);
+		return;
+	}
+	lzb_fetch_msg(r, "server error %u (%s)%s%s%s", code,
+		      lzb_tftp_error_name(code), text[0] ? ": \"" : "", text,
+		      text[0] ? "\"" : "");
+	t->have_tid = false;	/* never answer an ERROR */
+	end_try(r, error_to_errno(code));
+}
+
+/*
+ * A packet from the server's host, any port, before the transfer id is
+ * set: does it start the transfer?  Only an OACK or DATA block 1 does
+ * (what a server answers an RRQ with).  An ERROR may be the server's or a
+ * stranger's from another port of that host: it is kept, the try goes on,
+ * and the timer acts on it if nothing starts the transfer by then
+ * (early_error_wait); anything else is ignored.
+ */
+static bool opens_transfer(struct lzb_fetch *r, struct tftp_try *t,
+			   size_t len)
+{
+	struct lzb_tftp_pkt p;
+	char why[96];
+	uint64_t wait, now;
+
+	if (len > sizeof(t->pkt) - 1 ||
+	    lzb_tftp_parse(t->pkt, len, &p, why, sizeof(why)))
+		return false;
+	if (p.op == LZB_TFTP_OACK || (p.op == LZB_TFTP_DATA && p.block == 1))
+		return true;
+	if (p.op == LZB_TFTP_ERROR && !t->early_error) {
+		t->early_error = true;
+		t->early_code = p.err_code;
+		snprintf(t->early_text, sizeof(t->early_text), "%s",
+			 p.err_text);
+		/* a quarter RTO for the real server to speak up */
+		now = lzb_now_ns();
+		wait = t->rto / 4 > RTO_MIN_NS ? t->rto / 4 : RTO_MIN_NS;
+		if (r->tp_timer_ns > now + wait)
+			r->tp_timer_ns = now + wait;
+	}
+	return false;
+}
+
 static void on_packet(struct lzb_fetch *r, struct tftp_try *t, size_t len)
 {
 	struct lzb_tftp_pkt p;
@@ -404,20 +467,7 @@ static void on_packet(struct lzb_fetch *r, struct tftp_try *t, size_t len)
 	}
 	switch (p.op) {
 	case LZB_TFTP_ERROR:
-		if (!t->got_oack && !t->got_data && t->ask.blksize + t->ask.tsize +
-		    t->ask.timeout_s + t->ask.windowsize &&
-		    (p.err_code == 8 || p.err_code == 0 || p.err_code == 4)) {
-			err = fall_back(r, t);
-			if (err)
-				end_try(r, err);
-			return;
-		}
-		lzb_fetch_msg(r, "server error %u (%s)%s%s%s", p.err_code,
-			      lzb_tftp_error_name(p.err_code),
-			      p.err_text[0] ? ": \"" : "", p.err_text,
-			      p.err_text[0] ? "\"" : "");
-		t->have_tid = false;	/* never answer an ERROR */
-		end_try(r, error_to_errno(p.err_code));
+		server_error(r, t, p.err_code, p.err_text);
 		return;
 	case LZB_TFTP_OACK:
 		if (t->got_data || !(t->ask.blksize + t->ask.tsize +
@@ -576,8 +626,10 @@ static void tftp_event(struct lzb_watch *w, uint32_t events)
 			return;
 		}
 		if (!t->have_tid) {
-			if (!same_addr(&from, &t->server, false))
+			if (!same_addr(&from, &t->server, false) ||
+			    !opens_transfer(r, t, (size_t)n))
 				continue;
+			t->early_error = false;
 			t->peer = from;
 			t->peer_len = fl;
 			t->have_tid = true;
@@ -603,6 +655,12 @@ static void tftp_timer(struct lzb_fetch *r)
 {
 	struct tftp_try *t = r->tp_state;
 
+	if (!t->have_tid && t->early_error) {
+		/* nothing but that ERROR answered: take it as the server's */
+		t->early_error = false;
+		server_error(r, t, t->early_code, t->early_text);
+		return;
+	}
 	if (++t->tries >= r->f->o.tftp_max_tries) {
 		if (!t->got_oack && !t->got_data)
 			lzb_fetch_msg(r, "no answer from the server after %u "

@@ -56,7 +56,8 @@ struct lzb_disk_manifest {
 	struct lzb_le32 nr_objects;
 	struct lzb_le32 zstd_level;
 	uint8_t signer[LZB_HASH_BYTES];	/* BLAKE2b-256 of the public key */
-	uint8_t reserved[32];
+	struct lzb_le64 valid_until;	/* Unix seconds; 0: no expiry */
+	uint8_t reserved[24];
 };
 
 _Static_assert(sizeof(struct lzb_disk_manifest) == LZB_MANIFEST_HDR,
@@ -68,7 +69,8 @@ LZB_DISK_AT(lzb_disk_manifest, image_version, 32);
 LZB_DISK_AT(lzb_disk_manifest, page_size, 48);
 LZB_DISK_AT(lzb_disk_manifest, nr_objects, 56);
 LZB_DISK_AT(lzb_disk_manifest, signer, 64);
-LZB_DISK_AT(lzb_disk_manifest, reserved, 96);
+LZB_DISK_AT(lzb_disk_manifest, valid_until, 96);
+LZB_DISK_AT(lzb_disk_manifest, reserved, 104);
 
 /* One entry of the manifest's object table. */
 struct lzb_disk_object {

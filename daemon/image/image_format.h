@@ -27,7 +27,12 @@
 
 /* ---- manifest ---- */
 #define LZB_MANIFEST_MAGIC	"LZBMANIF"
-#define LZB_MAX_OBJECTS		(1u << 22)
+/*
+ * 2^20 objects: a 48 MiB manifest, 64 GiB of cold pages in 64 KiB chunks
+ * (4 TiB in 4 MiB ones).  Also the most a node fetches before the
+ * signature is checked: one buffer of LZB_MANIFEST_MAX, nothing else.
+ */
+#define LZB_MAX_OBJECTS		(1u << 20)
 #define LZB_MANIFEST_MAX	(LZB_MANIFEST_HDR + \
 				 (size_t)LZB_MAX_OBJECTS * LZB_MANIFEST_OBJ + \
 				 LZB_SIG_BYTES)
@@ -84,6 +89,7 @@ struct lzb_manifest {
 	uint32_t chunk_size;
 	uint32_t zstd_level;
 	uint8_t signer[LZB_HASH_BYTES];	/* BLAKE2b-256 of the public key */
+	uint64_t valid_until;		/* Unix seconds; 0: no expiry */
 	uint32_t nr_objects;		/* slots: LZB_SLOT_* */
 	struct lzb_object *objects;
 	uint8_t sig[LZB_SIG_BYTES];
@@ -93,9 +99,21 @@ struct lzb_manifest {
 /* Encode; signs with SK when non-NULL.  *out is malloc'd. */
 int lzb_manifest_encode(const struct lzb_manifest *m, const uint8_t *sk,
 			uint8_t **out, size_t *out_len);
-/* Parse and check structure (not the signature). */
+/*
+ * Parse and check structure (not the signature).  This allocates the
+ * object table: a caller with a public key checks the raw bytes with
+ * lzb_manifest_check_raw_sig() first.
+ */
 int lzb_manifest_parse(const char *name, const uint8_t *buf, size_t len,
 		       struct lzb_manifest *m, struct lzb_err *err);
+/*
+ * Check the signature of the LEN raw bytes at BUF against PK, looking at
+ * no more of the header than it takes to find the signature (magic,
+ * object count, flags, signer): nothing is allocated.
+ */
+int lzb_manifest_check_raw_sig(const char *name, const uint8_t *buf,
+			       size_t len, const uint8_t pk[LZB_SIGN_PUB_BYTES],
+			       struct lzb_err *err);
 /* Check the signature of the parsed BUF against PK. */
 int lzb_manifest_check_sig(const char *name, const uint8_t *buf,
 			   const struct lzb_manifest *m,

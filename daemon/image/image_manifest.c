@@ -65,6 +65,7 @@ int lzb_manifest_encode(const struct lzb_manifest *m, const uint8_t *sk,
 	lzb_le32_store(&h->chunk_size, m->chunk_size);
 	lzb_le32_store(&h->nr_objects, m->nr_objects);
 	lzb_le32_store(&h->zstd_level, m->zstd_level);
+	lzb_le64_store(&h->valid_until, m->valid_until);
 	if (sk)
 		/* the public key is the second half of a libsodium secret key */
 		lzb_hash(h->signer, sk + 32, LZB_SIGN_PUB_BYTES);
@@ -119,6 +120,7 @@ int lzb_manifest_parse(const char *name, const uint8_t *buf, size_t len,
 	n = lzb_le32_load(h->nr_objects);
 	m->zstd_level = lzb_le32_load(h->zstd_level);
 	memcpy(m->signer, h->signer, sizeof(m->signer));
+	m->valid_until = lzb_le64_load(h->valid_until);
 	if (m->page_size != LZB_PAGE_SIZE)
 		return lzb_errf(err, "%s: page size %u, only %u is supported",
 				name, m->page_size, LZB_PAGE_SIZE);
@@ -169,25 +171,54 @@ int lzb_manifest_parse(const char *name, const uint8_t *buf, size_t len,
 	return 0;
 }
 
+int lzb_manifest_check_raw_sig(const char *name, const uint8_t *buf,
+			       size_t len, const uint8_t pk[LZB_SIGN_PUB_BYTES],
+			       struct lzb_err *err)
+{
+	const struct lzb_disk_manifest *h = (const void *)buf;
+	uint8_t id[LZB_HASH_BYTES];
+	size_t body;
+	uint32_t n;
+
+	if (len < LZB_MANIFEST_HDR + LZB_SIG_BYTES)
+		return lzb_errf(err, "%s: truncated: %zu bytes, a manifest has "
+				"at least %u", name, len,
+				LZB_MANIFEST_HDR + LZB_SIG_BYTES);
+	if (memcmp(h->magic, LZB_MANIFEST_MAGIC, sizeof(h->magic)))
+		return lzb_errf(err, "%s: not a lazyboot manifest (bad magic)",
+				name);
+	n = lzb_le32_load(h->nr_objects);
+	if (n < LZB_SLOT_CHUNK0 || n > LZB_MAX_OBJECTS)
+		return lzb_errf(err, "%s: bad object count %u", name, n);
+	body = manifest_body_len(n);
+	if (len != body + LZB_SIG_BYTES)
+		return lzb_errf(err, "%s: %s: %zu bytes, %u objects need %zu",
+				name, len < body + LZB_SIG_BYTES ? "truncated" :
+				"trailing bytes", len, n, body + LZB_SIG_BYTES);
+	if (!(lzb_le32_load(h->flags) & LZB_MF_SIGNED))
+		return lzb_errf(err, "%s: manifest is not signed", name);
+	lzb_hash(id, pk, LZB_SIGN_PUB_BYTES);
+	if (crypto_sign_verify_detached(buf + body, buf, body, pk))
+		return lzb_errf(err, "%s: bad signature%s", name,
+				memcmp(id, h->signer, sizeof(id)) ?
+				" (signed by a different key)" :
+				" (manifest was changed after signing)");
+	if (memcmp(id, h->signer, sizeof(id)))
+		return lzb_errf(err, "%s: signer id does not match the key",
+				name);
+	return 0;
+}
+
 int lzb_manifest_check_sig(const char *name, const uint8_t *buf,
 			   const struct lzb_manifest *m,
 			   const uint8_t pk[LZB_SIGN_PUB_BYTES],
 			   struct lzb_err *err)
 {
-	uint8_t id[LZB_HASH_BYTES];
-
 	if (!(m->flags & LZB_MF_SIGNED))
 		return lzb_errf(err, "%s: manifest is not signed", name);
-	lzb_hash(id, pk, LZB_SIGN_PUB_BYTES);
-	if (crypto_sign_verify_detached(m->sig, buf, m->signed_len, pk))
-		return lzb_errf(err, "%s: bad signature%s", name,
-				memcmp(id, m->signer, sizeof(id)) ?
-				" (signed by a different key)" :
-				" (manifest was changed after signing)");
-	if (memcmp(id, m->signer, sizeof(id)))
-		return lzb_errf(err, "%s: signer id does not match the key",
-				name);
-	return 0;
+	return lzb_manifest_check_raw_sig(name, buf,
+					  m->signed_len + LZB_SIG_BYTES, pk,
+					  err);
 }
 
 void lzb_manifest_free(struct lzb_manifest *m)

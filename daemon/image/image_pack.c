@@ -739,6 +739,7 @@ int lzb_pack(const struct lzb_pack_opts *o, struct lzb_pack_result *res,
 	if (!o->no_sync && lzb_syncfs(pk.objdir, err))
 		goto out;
 	m.created = (uint64_t)time(NULL);
+	m.valid_until = o->valid_until;
 	m.page_size = LZB_PAGE_SIZE;
 	m.chunk_size = pk.chunk_pages * LZB_PAGE_SIZE;
 	m.zstd_level = (uint32_t)o->level;

@@ -20,6 +20,7 @@ struct lzb_pack_opts {
 	uint32_t chunk_size;		/* bytes; 0 = LZB_DEFAULT_CHUNK */
 	int level;			/* zstd level */
 	uint64_t version;		/* 0 = previous version + 1, or 1 */
+	uint64_t valid_until;		/* Unix seconds; 0: never expires */
 	bool no_sync;			/* skip syncfs (tests, benchmarks) */
 };
 

@@ -25,8 +25,10 @@ int lzb_image_open_buffer(struct lzb_image *img, const char *name,
 	strcpy(img->dir, name);
 	img->mf_buf = buf;
 	img->mf_len = len;
-	if (lzb_manifest_parse(name, img->mf_buf, img->mf_len, &img->m, err) ||
-	    (pk && lzb_manifest_check_sig(name, img->mf_buf, &img->m, pk, err))) {
+	/* The signature first: nothing is allocated from unsigned bytes. */
+	if ((pk && lzb_manifest_check_raw_sig(name, img->mf_buf, img->mf_len,
+					      pk, err)) ||
+	    lzb_manifest_parse(name, img->mf_buf, img->mf_len, &img->m, err)) {
 		lzb_image_close(img);
 		return -1;
 	}

@@ -61,9 +61,10 @@ uint32_t lzb_verify(struct lzb_image *img, const uint8_t *pk,
 	uint32_t bad = 0;
 
 	snprintf(mpath, sizeof(mpath), "%s/manifest", img->dir);
+	/* Nothing is decoded under a signature that failed. */
 	if (lzb_manifest_check_sig(mpath, img->mf_buf, &img->m, pk, &err)) {
 		report(arg, err.msg);
-		bad++;
+		return 1;
 	}
 	/* the index first: chunk checks use its table */
 	for (uint32_t k = 0; k < img->m.nr_objects; k++) {

@@ -16,10 +16,12 @@
 #include "fetch/fetch.h"
 #include "util/progress_log.h"
 #include "util/task_limit.h"
+#include "util/unix_listen.h"
 #include "util/vec.h"
 
 #define LOOP_MS 20			/* the longest the loop sleeps */
 #define ROOT_GONE_MS 10000		/* how long a killed root may take */
+#define LZB_P_PIDFD 3			/* waitid(2) idtype, <linux/wait.h> */
 #define CRIU_EXIT_MS 5000		/* how long a failing criu may take */
 
 struct lzb_pager {
@@ -29,7 +31,8 @@ struct lzb_pager {
 	struct lzb_lazy_socket *sock;
 	struct lzb_plugin_link *plugin;
 	pid_t criu;
-	struct lzb_plugin_task *handed;	/* the tasks whose uffd came */
+	struct lzb_plugin_task *handed;	/* the tasks whose uffd came, with
+					 * the pidfds taken then (ours) */
 	size_t nr_handed, cap_handed;
 	size_t plugin_logged;
 	bool criu_symptom;	/* the error came from CRIU's side giving up */
@@ -56,6 +59,10 @@ int lzb_pager_new(const struct lzb_pager_config *c, struct lzb_pager **pp,
 		return lzb_errf(err, "cannot set up the pager: %s",
 				strerror(ENOMEM));
 	p->c = *c;
+	if (lzb_private_dir(c->workdir, err)) {
+		free(p);
+		return -1;
+	}
 	ret = lzb_engine_new(&ec, &p->engine);
 	if (!ret && !c->no_lazy_socket)
 		ret = lzb_lazy_socket_listen(c->workdir, &p->sock);
@@ -83,6 +90,9 @@ void lzb_pager_free(struct lzb_pager *p)
 	lzb_lazy_socket_close(p->sock);
 	lzb_plugin_link_close(p->plugin);
 	lzb_engine_free(p->engine);
+	for (size_t i = 0; i < p->nr_handed; i++)
+		if (p->handed[i].pidfd >= 0)
+			close(p->handed[i].pidfd);
 	free(p->handed);
 	free(p);
 }
@@ -106,16 +116,25 @@ int lzb_pager_start_criu(struct lzb_pager *p,
 	mine.workdir = p->c.workdir;
 	mine.pager_socket = lzb_plugin_link_path(p->plugin);
 	p->criu = lzb_criu_restore_start(&mine, err);
-	return p->criu < 0 ? -1 : 0;
+	if (p->criu < 0)
+		return -1;
+	/* Only this criu and its descendants are heard from now on. */
+	if (p->sock)
+		lzb_lazy_socket_allow(p->sock, p->criu);
+	lzb_plugin_link_allow(p->plugin, p->criu);
+	return 0;
 }
 
-int lzb_pager_adopt(struct lzb_pager *p, int img_pid, int pid)
+int lzb_pager_adopt(struct lzb_pager *p, int img_pid, int pid, int pidfd)
 {
-	p->st.tasks++;
-	if (LZB_VEC_RESERVE(p->handed, p->nr_handed, p->cap_handed, 1))
+	if (LZB_VEC_RESERVE(p->handed, p->nr_handed, p->cap_handed, 1)) {
+		if (pidfd >= 0)
+			close(pidfd);
 		return -ENOMEM;
+	}
+	p->st.tasks++;
 	p->handed[p->nr_handed++] = (struct lzb_plugin_task){
-		.real_pid = pid, .img_pid = img_pid };
+		.real_pid = pid, .img_pid = img_pid, .pidfd = pidfd };
 	return 0;
 }
 
@@ -129,13 +148,18 @@ void lzb_pager_resumed(struct lzb_pager *p)
 
 /* ---- CRIU's lazy-pages socket ----------------------------------------- */
 
-static int on_task(void *ctx, int img_pid, int pid, int uffd)
+static int on_task(void *ctx, int img_pid, int pid, int pidfd, int uffd)
 {
 	struct lzb_pager *p = ctx;
-	int err = lzb_pager_adopt(p, img_pid, pid);
+	int err = lzb_pager_adopt(p, img_pid, pid, pidfd);
 
-	if (!err && p->c.hooks.on_task)
-		err = p->c.hooks.on_task(p->c.hooks.ctx, img_pid, pid, uffd);
+	if (err) {
+		close(uffd);
+		return err;
+	}
+	if (p->c.hooks.on_task)
+		err = p->c.hooks.on_task(p->c.hooks.ctx, img_pid, pid, pidfd,
+					 uffd);
 	if (err) {
 		close(uffd);
 		return err;
@@ -284,40 +308,50 @@ int lzb_pager_serve(struct lzb_pager *p, struct lzb_err *err)
 
 /* ---- ending the restored tree --------------------------------------- */
 
-/* Wait up to ROOT_GONE_MS for ROOT to exit; reap it if it is our child. */
-static void wait_gone(int root)
+/* Wait up to ROOT_GONE_MS for the root to exit; reap it if our child. */
+static void wait_gone(int pidfd)
 {
-	int pidfd = (int)syscall(SYS_pidfd_open, root, 0);
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+	siginfo_t si;
 
-	if (pidfd >= 0) {
-		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
-
-		while (poll(&pfd, 1, ROOT_GONE_MS) < 0 && errno == EINTR)
-			;
-		close(pidfd);
-	}
-	waitpid(root, NULL, WNOHANG);
+	while (poll(&pfd, 1, ROOT_GONE_MS) < 0 && errno == EINTR)
+		;
+	/* By the pidfd (P_PIDFD, Linux 5.4): never another task's pid. */
+	waitid((idtype_t)LZB_P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG);
 }
 
 int lzb_pager_kill_tree(struct lzb_pager *p)
 {
 	const struct lzb_plugin_task *pt = NULL;
 	size_t n = p->plugin ? lzb_plugin_link_tasks(p->plugin, &pt) : 0;
-	int *real = calloc(p->nr_handed + n + 1, sizeof(int)), killed;
+	int *pidfds = calloc(p->nr_handed + n + 1, sizeof(int)), killed;
+	int root_pidfd = -1;
 	size_t nr = 0;
 
 	if (!p->st.root_pid)
 		p->st.root_pid = lzb_criu_restore_root(p->c.workdir);
-	for (size_t i = 0; real && i < p->nr_handed; i++)
-		real[nr++] = p->handed[i].real_pid;
-	for (size_t i = 0; real && i < n; i++)
-		real[nr++] = pt[i].real_pid;
-	killed = lzb_kill_restored(p->criu, p->st.root_pid, real, nr);
-	free(real);
+	/* The tasks by the pidfds taken when they were handed over. */
+	for (size_t i = 0; pidfds && i < p->nr_handed; i++)
+		if (p->handed[i].pidfd >= 0)
+			pidfds[nr++] = p->handed[i].pidfd;
+	for (size_t i = 0; pidfds && i < n; i++)
+		if (pt[i].pidfd >= 0)
+			pidfds[nr++] = pt[i].pidfd;
+	/* The root is one of them; its pid from restore.pid is not used. */
+	for (size_t i = 0; i < p->nr_handed && root_pidfd < 0; i++)
+		if (p->handed[i].real_pid == p->st.root_pid)
+			root_pidfd = p->handed[i].pidfd;
+	for (size_t i = 0; i < n && root_pidfd < 0; i++)
+		if (pt[i].real_pid == p->st.root_pid)
+			root_pidfd = pt[i].pidfd;
+	killed = lzb_kill_restored(p->criu, root_pidfd,
+				   root_pidfd >= 0 ? p->st.root_pid : 0,
+				   pidfds, nr);
+	free(pidfds);
 	if (p->criu > 0)
 		waitpid(p->criu, NULL, 0);
 	p->criu = 0;
-	if (p->st.root_pid > 0)
-		wait_gone(p->st.root_pid);
+	if (root_pidfd >= 0)
+		wait_gone(root_pidfd);
 	return killed;
 }

@@ -32,11 +32,11 @@ struct lzb_pager_hooks {
 	void *ctx;
 	/*
 	 * Optional: a task's userfaultfd arrived (img_pid as CRIU sent it,
-	 * pid the task's real pid), before the engine gets it: e.g. to give
-	 * it to a keeper first.  A negative errno refuses it: the pager
-	 * closes the uffd and stops.
+	 * pid the task's real pid, pidfd the pager's pidfd of it, lent),
+	 * before the engine gets it: e.g. to give it to a keeper first.  A
+	 * negative errno refuses it: the pager closes the uffd and stops.
 	 */
-	int (*on_task)(void *ctx, int img_pid, int pid, int uffd);
+	int (*on_task)(void *ctx, int img_pid, int pid, int pidfd, int uffd);
 	/* Optional: CRIU sent the restore-finished marker (RSTF). */
 	void (*on_restored)(void *ctx);
 	/*
@@ -84,8 +84,10 @@ struct lzb_pager_state {
 };
 
 /*
- * The engine and the sockets in C->workdir (which must exist).  The
- * caller then declares the source's tasks to lzb_pager_engine().
+ * The engine and the sockets in C->workdir (made private if it is not:
+ * lzb_private_dir(), which may refuse it).  The sockets hear only the
+ * criu that lzb_pager_start_criu() starts.  The caller then declares the
+ * source's tasks to lzb_pager_engine().
  */
 int lzb_pager_new(const struct lzb_pager_config *c, struct lzb_pager **p,
 		  struct lzb_err *err);
@@ -113,18 +115,23 @@ int lzb_pager_start_criu(struct lzb_pager *p,
  * come through lzb_pager_adopt() (their uffds reattached by the caller).
  */
 void lzb_pager_resumed(struct lzb_pager *p);
-/* A task taken over: counted, and its real pid known to the kill path. */
-int lzb_pager_adopt(struct lzb_pager *p, int img_pid, int pid);
+/*
+ * A task taken over: counted, its real pid known and its PIDFD (owned by
+ * the pager from now on; -1: none, the task is not signalled) used by the
+ * kill path.
+ */
+int lzb_pager_adopt(struct lzb_pager *p, int img_pid, int pid, int pidfd);
 
 /* Serve until the done hook says so (0) or an error (-1, ERR says it). */
 int lzb_pager_serve(struct lzb_pager *p, struct lzb_err *err);
 
 /*
  * SIGKILL what the restore brought up (lzb_kill_restored(): criu's
- * descendants, the root and its descendants, every real pid handed over
- * or reported by the plugin; never an image pid), reap criu, and wait a
+ * descendants, the root and its descendants, every task handed over or
+ * reported by the plugin, through the pidfds taken then; never an image
+ * pid, never a bare pid that may have been reused), reap criu, and wait a
  * while for the root to be gone (reaped, if it is our child).  Returns
- * how many processes were signalled.
+ * how many signals were sent.
  */
 int lzb_pager_kill_tree(struct lzb_pager *p);
 

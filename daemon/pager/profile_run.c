@@ -17,6 +17,7 @@
 #include "pager/pager.h"
 #include "util/clock.h"
 #include "util/file_util.h"
+#include "util/unix_listen.h"
 #include "util/progress_log.h"
 
 #define PROBE_INTERVAL_MS 100
@@ -220,7 +221,7 @@ int lzb_profile_run(const struct lzb_profile_run_opts *o,
 
 	memset(res, 0, sizeof(*res));
 	r.t0 = lzb_now_us();
-	if (lzb_mkdir(o->workdir, err))
+	if (lzb_private_dir(o->workdir, err))
 		return -1;
 	if (lzb_path(view, sizeof(view), o->workdir, "images"))
 		return lzb_errf(err, "%s: path too long", o->workdir);

@@ -16,6 +16,7 @@
 #include "engine/uffd_engine.h"
 #include "fetch/fetch.h"
 #include "image/image_load.h"
+#include "image/image_trust.h"
 #include "pager/image_source.h"
 #include "pager/pager.h"
 #include "pager/restore_record.h"
@@ -24,6 +25,7 @@
 #include "util/clock.h"
 #include "util/file_util.h"
 #include "util/progress_log.h"
+#include "util/unix_listen.h"
 
 #include <linux/lazyboot.h>
 
@@ -46,13 +48,14 @@ struct restore {
 	uint64_t started_unix;
 	uint64_t next_probe;
 	struct lzb_keeper *keeper;	/* who keeps the uffds alive */
-	char guarantee[128];		/* what it guarantees, in words */
+	char guarantee[256];		/* what it guarantees, in words */
 	int record_fd, journal_fd;	/* for a successor (restore_record.h) */
 	uint64_t lazy_total;
 	uint64_t meta_bytes;		/* manifest, index, bundle fetched */
 	unsigned int resident_pct;	/* last 10 % step reported */
 	bool first_fault;
 	bool taken_over;		/* --resume: every uffd is ours */
+	bool unresumable;		/* a journal/record write failed */
 	unsigned int kill_at_pct;	/* LAZYBOOT_FAULT_KILL_AT_PCT */
 };
 
@@ -150,6 +153,60 @@ static int get_file(void *ctx, const char *name, int64_t size, size_t max,
 }
 
 
+/*
+ * A resume goes on with the manifest the restore accepted, no other: a
+ * version published since would put its chunks into processes restored
+ * from the old bundle.
+ */
+static int check_resumed_manifest(const struct restore *r, const char *hex,
+				  struct lzb_err *err)
+{
+	const char *want = r->o->resume_manifest;
+
+	if (!want || !*want)
+		return lzb_errf(err, "manifest: no manifest on record in "
+				"%s/%s (the pager died before accepting one); "
+				"cannot resume", r->workdir, LZB_RECORD_NAME);
+	if (strcmp(want, hex))
+		return lzb_errf(err, "manifest: image version %llu (BLAKE2b "
+				"%.16s...) is not the manifest this restore "
+				"accepted (BLAKE2b %.16s..., on record in "
+				"%s/%s); refusing to resume onto another",
+				(unsigned long long)r->img.m.version, hex, want,
+				r->workdir, LZB_RECORD_NAME);
+	return 0;
+}
+
+/*
+ * The manifest's signature verified (or --allow-unsigned): is it the
+ * image this node runs, still valid, and no older than a version already
+ * accepted?  Only a verified manifest raises the version on record.
+ */
+static int accept_manifest(struct restore *r, struct lzb_err *err)
+{
+	const struct lzb_trust_policy tp = {
+		.image_id = r->o->image_id, .state_dir = r->o->state_dir,
+		.keep_state = r->o->pubkey != NULL,
+		.allow_downgrade = r->o->allow_downgrade,
+		.now = (uint64_t)time(NULL),
+	};
+	uint8_t h[LZB_HASH_BYTES];
+	char hex[2 * LZB_HASH_BYTES + 1];
+	int ret;
+
+	lzb_hash(h, r->img.mf_buf, r->img.mf_len);
+	lzb_hash_hex(hex, h);
+	if (r->o->resume)
+		return check_resumed_manifest(r, hex, err);
+	if (lzb_trust_accept("manifest", &r->img.m, &tp, err))
+		return -1;
+	ret = lzb_record_set_manifest(r->record_fd, hex);
+	if (ret)
+		return lzb_errf(err, "cannot write %s/%s: %s", r->workdir,
+				LZB_RECORD_NAME, strerror(-ret));
+	return 0;
+}
+
 static int load_image(struct restore *r, struct lzb_err *err)
 {
 	const struct lzb_image_getter g = { .get = get_file, .ctx = r };
@@ -157,10 +214,13 @@ static int load_image(struct restore *r, struct lzb_err *err)
 		.pubkey = r->o->pubkey, .allow_unsigned = r->o->allow_unsigned,
 		.encrypt_key = r->o->encrypt_key,
 	};
+	char id[LZB_IMAGE_ID_HEX];
 
-	if (lzb_image_get_manifest(&r->img, &g, &keys, err))
+	if (lzb_image_get_manifest(&r->img, &g, &keys, err) ||
+	    accept_manifest(r, err))
 		return -1;
-	say(r, "manifest: image version %llu, %u objects, %s",
+	lzb_image_id_hex(r->img.m.image_id, id);
+	say(r, "manifest: image id %s version %llu, %u objects, %s", id,
 	    (unsigned long long)r->img.m.version, r->img.m.nr_objects,
 	    keys.pubkey ? "signature verified" : "NOT VERIFIED (no --pubkey)");
 	if (lzb_image_get_index(&r->img, &g, err))
@@ -224,32 +284,59 @@ static void poll_probe(struct restore *r)
 
 /* ---- the pager's hooks ---------------------------------------------- */
 
-static int on_task(void *ctx, int img_pid, int pid, int uffd)
+/*
+ * A journal or record line could not be written (a full file system): a
+ * successor would replay a journal with events missing and install image
+ * bytes over memory the app dropped.  So no successor may take over: the
+ * record is moved aside, the holder sealed, and this is said on stderr
+ * and in the status; if this pager dies, the keeper kills the tasks at
+ * the deadline.
+ */
+static void lose_resume(struct restore *r, const char *what, int err)
+{
+	if (r->unresumable)
+		return;
+	r->unresumable = true;
+	lzb_record_unresumable(r->workdir);
+	lzb_keeper_seal(r->keeper);
+	fprintf(stderr, "lazyboot: cannot write %s/%s: %s: this restore can "
+		"no longer be resumed; if this pager dies, its tasks are "
+		"killed at the deadline\n", r->workdir, what, strerror(-err));
+	snprintf(r->guarantee, sizeof(r->guarantee),
+		 "NOT RESUMABLE (%s: %s); %s", what, strerror(-err),
+		 lzb_keeper_guarantee(r->keeper));
+}
+
+static int on_task(void *ctx, int img_pid, int pid, int pidfd, int uffd)
 {
 	struct restore *r = ctx;
 	uint32_t session;
 	int err;
 
 	/* Kept before it is used: from now on the pager may die. */
-	err = lzb_keeper_keep(r->keeper, img_pid, pid, uffd, &session);
+	err = lzb_keeper_keep(r->keeper, img_pid, pid, pidfd, uffd, &session);
 	if (err) {
 		fprintf(stderr, "lazyboot: the %s cannot keep the uffd of task "
 			"%d: %s\n", lzb_keeper_kind(r->keeper),
 			pid, strerror(-err));
 		return err;
 	}
-	lzb_record_add_task(r->record_fd, img_pid, pid, session);
+	err = lzb_record_add_task(r->record_fd, img_pid, pid, session,
+				  lzb_proc_start_time(pid));
+	if (err)
+		lose_resume(r, LZB_RECORD_NAME, err);
 	return 0;
 }
 
 /* A successor takes over a task's uffd (-1: it is gone). */
-static int on_resumed_task(void *ctx, int img_pid, int pid, int uffd)
+static int on_resumed_task(void *ctx, int img_pid, int pid, int pidfd,
+			   int uffd)
 {
 	struct restore *r = ctx;
 	char path[64];
 	int pagemap, err;
 
-	err = lzb_pager_adopt(r->pager, img_pid, pid);
+	err = lzb_pager_adopt(r->pager, img_pid, pid, pidfd);
 	if (err) {
 		if (uffd >= 0)
 			close(uffd);
@@ -267,9 +354,11 @@ static int on_resumed_task(void *ctx, int img_pid, int pid, int uffd)
 
 static void journal_event(void *ctx, int img_pid, const struct uffd_msg *msg)
 {
-	const struct restore *r = ctx;
+	struct restore *r = ctx;
+	int err = lzb_journal_add(r->journal_fd, img_pid, msg);
 
-	lzb_journal_add(r->journal_fd, img_pid, msg);
+	if (err)
+		lose_resume(r, LZB_JOURNAL_NAME, err);
 }
 
 static void on_restored(void *ctx)
@@ -439,7 +528,11 @@ static int resume(struct restore *r, struct lzb_err *err)
 	return 0;
 }
 
-/* mkdir -p: the default lives under /run, which may lack lazyboot/. */
+/*
+ * mkdir -p: the default lives under /run, which may lack lazyboot/.  The
+ * workdir itself must be private (lzb_private_dir()): the sockets, the
+ * record a resume trusts and the bundle CRIU reads are in it.
+ */
 static int make_workdir(struct restore *r, struct lzb_err *err)
 {
 	for (char *slash = strchr(r->workdir + 1, '/'); slash;
@@ -448,7 +541,7 @@ static int make_workdir(struct restore *r, struct lzb_err *err)
 		mkdir(r->workdir, 0700);
 		*slash = '/';
 	}
-	return lzb_mkdir(r->workdir, err);
+	return lzb_private_dir(r->workdir, err);
 }
 
 /*
@@ -515,8 +608,16 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	r.t0 = lzb_now_ms();
 	r.started_unix = (uint64_t)time(NULL);
 	snprintf(r.guarantee, sizeof(r.guarantee), "%s", LZB_GUARANTEE_PAGER_ONLY);
+	/*
+	 * A hang-up (the terminal or ssh session gone) ends the restore as
+	 * SIGTERM does: tree killed, status failed, keeper released.  A
+	 * reader of our output that went away (`| head -1`) changes
+	 * nothing: writes to it fail with EPIPE, and the restore goes on.
+	 */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	snprintf(r.workdir, sizeof(r.workdir), "%s",
 		 o->workdir ? o->workdir : LZB_RESTORE_WORKDIR);
 	if (make_workdir(&r, &err))
@@ -544,8 +645,9 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 			getenv("LAZYBOOT_FAULT_KILL_AT_PCT"));
 	if (o->resume ? resume(&r, &err) : start_criu(&r, &err))
 		goto out;
-	snprintf(r.guarantee, sizeof(r.guarantee), "%s",
-		 lzb_keeper_guarantee(r.keeper));
+	if (!r.unresumable)
+		snprintf(r.guarantee, sizeof(r.guarantee), "%s",
+			 lzb_keeper_guarantee(r.keeper));
 	say(&r, "guarantee: %s", r.guarantee);
 	ret = lzb_pager_serve(r.pager, &err);
 	if (!ret)

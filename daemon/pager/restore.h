@@ -50,6 +50,19 @@ struct lzb_restore_opts {
 					 * are killed; 0: 30 s */
 	bool resume;			/* take over the restore in workdir
 					 * whose pager died (restore_record.h) */
+	/* Which image, how fresh (image/image_trust.h): */
+	const char *image_id;		/* --image-id: the 32 hex digits the
+					 * manifest's image id must be; NULL:
+					 * any (a unit's config: image_id) */
+	const char *state_dir;		/* --state-dir: the highest accepted
+					 * version per image id; NULL:
+					 * $LAZYBOOT_STATE_DIR or
+					 * /var/lib/lazyboot */
+	bool allow_downgrade;		/* --allow-downgrade: take a version
+					 * older than one accepted before */
+	const char *resume_manifest;	/* --resume: the BLAKE2b-256 (hex) of
+					 * the manifest on record; any other
+					 * is refused */
 	bool quiet;
 	/* lazybootd's fallback (--fallback, --coldstart): not the restore's */
 	enum lzb_fallback_policy fallback_policy;

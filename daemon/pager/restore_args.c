@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "criu/criu_restore_proc.h"
+#include "image/image_trust.h"
 
 /* 1..max from an option's argument, or say why not. */
 static int parse_count(const char *prog, const char *arg, const char *option,
@@ -43,6 +44,9 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		{ "resume", required_argument, NULL, 'R' },
 		{ "fallback", required_argument, NULL, 'F' },
 		{ "coldstart", required_argument, NULL, 'C' },
+		{ "image-id", required_argument, NULL, 'I' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "allow-downgrade", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -99,6 +103,19 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 			}
 			break;
 		case 'C': o->coldstart_cmd = *optarg ? optarg : NULL; break;
+		case 'I': {
+			struct lzb_err err;
+
+			if (*optarg && lzb_image_id_check(optarg, &err)) {
+				fprintf(stderr, "%s: --image-id: %s\n", prog,
+					err.msg);
+				return 2;
+			}
+			o->image_id = *optarg ? optarg : NULL;
+			break;
+		}
+		case 'S': o->state_dir = optarg; break;
+		case 'D': o->allow_downgrade = true; break;
 		case 'h':
 			fputs(usage, stdout);
 			return 1;

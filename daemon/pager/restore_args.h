@@ -9,6 +9,14 @@
 #include "pager/restore.h"
 
 /*
+ * Options and the lzb_restore_opts fields they fill (restore.h): --pubkey
+ * pubkey, --allow-unsigned allow_unsigned, --encrypt-key encrypt_key,
+ * --workdir workdir, --ready ready_cmd, --criu criu, --plugin-dir
+ * plugin_dir, --max-background max_background, --tftp-blksize
+ * tftp_blksize, --deadline-ms deadline_ms, --resume resume + workdir,
+ * --image-id image_id, --state-dir state_dir, --allow-downgrade
+ * allow_downgrade, --quiet quiet.
+ *
  * Fill o from argv (prog names the command in messages).  An empty
  * --pubkey or --ready counts as not given (a systemd unit passes its
  * config's empty variables so).  Returns 0; or 1 for --help, after

@@ -16,25 +16,32 @@
 
 #define RECORD_MAGIC "lazyboot-pager-record 1"
 
-static void put_line(int fd, const char *fmt, ...)
+static int put_line(int fd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* One write(2) per line: a reader sees whole lines only. */
-static void put_line(int fd, const char *fmt, ...)
+/*
+ * One write(2) per line: a reader sees whole lines only.  0, or -errno
+ * (-ENOSPC for a short write: the file system is full).
+ */
+static int put_line(int fd, const char *fmt, ...)
 {
 	char line[4400];
 	va_list ap;
+	ssize_t w;
 	int n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
 	va_end(ap);
 	if (n < 0 || n >= (int)sizeof(line) - 1)
-		return;
+		return -ENAMETOOLONG;
 	line[n++] = '\n';
-	if (write(fd, line, (size_t)n) != n)
-		fprintf(stderr, "lazyboot: cannot write the pager record: %s\n",
-			strerror(errno));
+	do
+		w = write(fd, line, (size_t)n);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return -errno;
+	return w == n ? 0 : -ENOSPC;
 }
 
 static int open_in(const char *workdir, const char *name, int flags,
@@ -54,10 +61,14 @@ static int open_in(const char *workdir, const char *name, int flags,
 int lzb_record_create(const char *workdir, const struct lzb_record_settings *s,
 		      struct lzb_err *err)
 {
-	int fd = open_in(workdir, LZB_RECORD_NAME,
-			 O_WRONLY | O_CREAT | O_TRUNC, err);
-	int jfd;
+	int fd, jfd, ret;
+	char path[4200];
 
+	/* A new restore: any mark of an old one's failed journal goes. */
+	if (!lzb_path(path, sizeof(path), workdir, LZB_RECORD_UNRESUMABLE_NAME))
+		unlink(path);
+	fd = open_in(workdir, LZB_RECORD_NAME, O_WRONLY | O_CREAT | O_TRUNC,
+		     err);
 	if (fd < 0)
 		return -1;
 	jfd = open_in(workdir, LZB_JOURNAL_NAME, O_WRONLY | O_CREAT | O_TRUNC,
@@ -67,28 +78,36 @@ int lzb_record_create(const char *workdir, const struct lzb_record_settings *s,
 		return -1;
 	}
 	close(jfd);
-	put_line(fd, RECORD_MAGIC);
-	for (size_t i = 0; i < s->nr_mirrors && i < LZB_RECORD_MAX_MIRRORS; i++)
-		put_line(fd, "mirror %s", s->mirrors[i]);
-	if (s->pubkey) {
+	ret = put_line(fd, RECORD_MAGIC);
+	for (size_t i = 0; !ret && i < s->nr_mirrors &&
+	     i < LZB_RECORD_MAX_MIRRORS; i++)
+		ret = put_line(fd, "mirror %s", s->mirrors[i]);
+	if (!ret && s->pubkey) {
 		char *abs = realpath(s->pubkey, NULL);
 
-		put_line(fd, "pubkey %s", abs ? abs : s->pubkey);
+		ret = put_line(fd, "pubkey %s", abs ? abs : s->pubkey);
 		free(abs);
 	}
-	if (s->encrypt_key) {
+	if (!ret && s->encrypt_key) {
 		char *abs = realpath(s->encrypt_key, NULL);
 
-		put_line(fd, "encrypt-key %s", abs ? abs : s->encrypt_key);
+		ret = put_line(fd, "encrypt-key %s", abs ? abs : s->encrypt_key);
 		free(abs);
 	}
-	if (s->allow_unsigned)
-		put_line(fd, "allow-unsigned");
-	put_line(fd, "max-background %u", s->max_background);
-	put_line(fd, "tftp-blksize %u", s->tftp_blksize);
-	put_line(fd, "deadline-ms %u", s->deadline_ms);
-	put_line(fd, "keeper %s", s->keeper);
+	if (!ret && s->allow_unsigned)
+		ret = put_line(fd, "allow-unsigned");
+	if (!ret)
+		ret = put_line(fd, "max-background %u", s->max_background);
+	if (!ret)
+		ret = put_line(fd, "tftp-blksize %u", s->tftp_blksize);
+	if (!ret)
+		ret = put_line(fd, "deadline-ms %u", s->deadline_ms);
+	if (!ret)
+		ret = put_line(fd, "keeper %s", s->keeper);
 	close(fd);
+	if (ret)
+		return lzb_errf(err, "%s/%s: cannot write: %s", workdir,
+				LZB_RECORD_NAME, strerror(-ret));
 	return 0;
 }
 
@@ -108,28 +127,48 @@ int lzb_record_open(const char *workdir, int *record_fd, int *journal_fd,
 	return 0;
 }
 
-void lzb_record_add_task(int fd, int img_pid, int pid, uint32_t session)
+int lzb_record_set_manifest(int fd, const char *hash_hex)
 {
-	put_line(fd, "task %d %d %u", img_pid, pid, session);
+	return put_line(fd, "manifest %s", hash_hex);
 }
 
-void lzb_journal_add(int fd, int img_pid, const struct uffd_msg *msg)
+int lzb_record_add_task(int fd, int img_pid, int pid, uint32_t session,
+			uint64_t start)
+{
+	return put_line(fd, "task %d %d %u %" PRIu64, img_pid, pid, session,
+			start);
+}
+
+int lzb_journal_add(int fd, int img_pid, const struct uffd_msg *msg)
 {
 	switch (msg->event) {
 	case UFFD_EVENT_REMAP:
-		put_line(fd, "remap %d 0x%llx 0x%llx 0x%llx", img_pid,
-			 (unsigned long long)msg->arg.remap.from,
-			 (unsigned long long)msg->arg.remap.to,
-			 (unsigned long long)msg->arg.remap.len);
-		break;
+		return put_line(fd, "remap %d 0x%llx 0x%llx 0x%llx", img_pid,
+				(unsigned long long)msg->arg.remap.from,
+				(unsigned long long)msg->arg.remap.to,
+				(unsigned long long)msg->arg.remap.len);
 	case UFFD_EVENT_REMOVE:
 	case UFFD_EVENT_UNMAP:
-		put_line(fd, "%s %d 0x%llx 0x%llx",
-			 msg->event == UFFD_EVENT_REMOVE ? "remove" : "unmap",
-			 img_pid, (unsigned long long)msg->arg.remove.start,
-			 (unsigned long long)msg->arg.remove.end);
-		break;
+		return put_line(fd, "%s %d 0x%llx 0x%llx",
+				msg->event == UFFD_EVENT_REMOVE ? "remove" :
+				"unmap", img_pid,
+				(unsigned long long)msg->arg.remove.start,
+				(unsigned long long)msg->arg.remove.end);
 	}
+	return 0;
+}
+
+int lzb_record_unresumable(const char *workdir)
+{
+	char from[4200], to[4200];
+
+	if (lzb_path(from, sizeof(from), workdir, LZB_RECORD_NAME) ||
+	    lzb_path(to, sizeof(to), workdir, LZB_RECORD_UNRESUMABLE_NAME))
+		return -ENAMETOOLONG;
+	/* A rename needs no block of a full file system; else unlink. */
+	if (!rename(from, to) || errno == ENOENT)
+		return 0;
+	return unlink(from) && errno != ENOENT ? -errno : 0;
 }
 
 static char *value_of(const char *line, const char *key)
@@ -158,14 +197,17 @@ static int parse_line(struct lzb_record *rec, const char *line)
 	} else if (sscanf(line, "max-background %u", &rec->max_background) == 1 ||
 		   sscanf(line, "tftp-blksize %u", &rec->tftp_blksize) == 1 ||
 		   sscanf(line, "deadline-ms %" SCNu32, &rec->deadline_ms) == 1 ||
-		   sscanf(line, "keeper %15s", rec->keeper) == 1) {
+		   sscanf(line, "keeper %15s", rec->keeper) == 1 ||
+		   (!rec->manifest[0] &&
+		    sscanf(line, "manifest %64[0-9a-f]", rec->manifest) == 1)) {
 		return 0;
 	} else if (!strncmp(line, "task ", 5)) {
 		if (rec->nr_tasks == LZB_TASK_LIMIT)
 			return -1;	/* never on a record this pager wrote */
 		t = &rec->tasks[rec->nr_tasks];
-		if (sscanf(line, "task %d %d %" SCNu32, &t->img_pid, &t->pid,
-			   &t->session) != 3)
+		t->start = 0;	/* not on records of older pagers */
+		if (sscanf(line, "task %d %d %" SCNu32 " %" SCNu64,
+			   &t->img_pid, &t->pid, &t->session, &t->start) < 3)
 			return -1;
 		rec->nr_tasks++;
 	} else {
@@ -217,7 +259,16 @@ static int record_line(void *arg, const char *line, unsigned int no)
 int lzb_record_load(const char *workdir, struct lzb_record *rec,
 		    struct lzb_err *err)
 {
+	char path[4200];
+
 	memset(rec, 0, sizeof(*rec));
+	if (!lzb_path(path, sizeof(path), workdir,
+		      LZB_RECORD_UNRESUMABLE_NAME) && !access(path, F_OK))
+		return lzb_errf(err, "%s: this restore cannot be resumed: its "
+				"pager could not write its journal or record "
+				"(%s), so a successor would install stale image "
+				"bytes; the keeper kills its tasks at the "
+				"deadline", workdir, LZB_RECORD_UNRESUMABLE_NAME);
 	if (each_line(workdir, LZB_RECORD_NAME, record_line, rec, err)) {
 		lzb_record_free(rec);
 		return -1;

@@ -17,13 +17,15 @@
 
 #include "util/clock.h"
 #include "util/task_limit.h"
+#include "util/unix_listen.h"
 
 enum holder_op {
-	OP_KEEP = 1,	/* pager -> holder, with the uffd */
+	OP_KEEP = 1,	/* pager -> holder, with the uffd and a pidfd */
 	OP_TAKE,	/* pager -> holder */
-	OP_TASK,	/* holder -> pager, with a uffd */
+	OP_TASK,	/* holder -> pager, with the uffd and a pidfd */
 	OP_END,		/* holder -> pager: count, or -errno */
 	OP_DONE,	/* pager -> holder */
+	OP_SEAL,	/* pager -> holder: no take-over from now on */
 };
 
 struct holder_msg {
@@ -45,6 +47,7 @@ struct holder {
 	int guest;	/* a connection that has not taken over yet */
 	uint32_t deadline_ms;
 	uint64_t orphaned_at;
+	bool sealed;	/* the journal failed: no pager may take over */
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -61,32 +64,43 @@ static void say(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static int send_msg(int conn, const struct holder_msg *m, int fd)
+/* A message with no fd, or with FD and (if >= 0) PIDFD. */
+static int send_msg2(int conn, const struct holder_msg *m, int fd, int pidfd)
 {
-	char control[CMSG_SPACE(sizeof(int))] = { 0 };
+	char control[CMSG_SPACE(2 * sizeof(int))] = { 0 };
 	struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof(*m) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	if (fd >= 0) {
+		int fds[2] = { fd, pidfd };
+		size_t nfd = pidfd >= 0 ? 2 : 1;
 		struct cmsghdr *cmsg;
 
 		msg.msg_control = control;
-		msg.msg_controllen = sizeof(control);
+		msg.msg_controllen = CMSG_SPACE(nfd * sizeof(int));
 		cmsg = CMSG_FIRSTHDR(&msg);
 		cmsg->cmsg_level = SOL_SOCKET;
 		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+		cmsg->cmsg_len = CMSG_LEN(nfd * sizeof(int));
+		memcpy(CMSG_DATA(cmsg), fds, nfd * sizeof(int));
 	}
 	if (sendmsg(conn, &msg, MSG_NOSIGNAL) != sizeof(*m))
 		return errno ? -errno : -EIO;
 	return 0;
 }
 
-/* Returns the message size (0: hang-up) or -errno; *fd gets any fd. */
-static int recv_msg(int conn, struct holder_msg *m, int *fd)
+static int send_msg(int conn, const struct holder_msg *m, int fd)
 {
-	char control[CMSG_SPACE(sizeof(int))];
+	return send_msg2(conn, m, fd, -1);
+}
+
+/*
+ * Returns the message size (0: hang-up) or -errno; *fd gets the first fd
+ * passed, *pidfd the second (-1 if none).
+ */
+static int recv_msg2(int conn, struct holder_msg *m, int *fd, int *pidfd)
+{
+	char control[CMSG_SPACE(2 * sizeof(int))];
 	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
 	struct msghdr msg = {
 		.msg_iov = &iov, .msg_iovlen = 1,
@@ -95,18 +109,32 @@ static int recv_msg(int conn, struct holder_msg *m, int *fd)
 	struct cmsghdr *cmsg;
 	ssize_t n;
 
-	*fd = -1;
+	*fd = *pidfd = -1;
 	n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return -errno;
-	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg))
-		if (cmsg->cmsg_level == SOL_SOCKET &&
-		    cmsg->cmsg_type == SCM_RIGHTS)
-			memcpy(fd, CMSG_DATA(cmsg), sizeof(int));
-	if (n && n != sizeof(*m)) {
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+		int fds[2] = { -1, -1 };
+		size_t len;
+
+		if (cmsg->cmsg_level != SOL_SOCKET ||
+		    cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		len = cmsg->cmsg_len - CMSG_LEN(0);
+		if (len > sizeof(fds))
+			len = sizeof(fds);
+		memcpy(fds, CMSG_DATA(cmsg), len);
+		if (*fd < 0) {
+			*fd = fds[0];
+			*pidfd = len >= 2 * sizeof(int) ? fds[1] : -1;
+		}
+	}
+	if ((n && n != sizeof(*m)) || (msg.msg_flags & MSG_CTRUNC)) {
 		if (*fd >= 0)
 			close(*fd);
-		*fd = -1;
+		if (*pidfd >= 0)
+			close(*pidfd);
+		*fd = *pidfd = -1;
 		return -EPROTO;
 	}
 	return (int)n;
@@ -128,7 +156,11 @@ static void give_back(struct holder *h, int conn)
 	struct holder_msg m = { .op = OP_END, .val = -EBUSY };
 	int i;
 
-	if (h->owner >= 0) {
+	if (h->owner >= 0 || h->sealed) {
+		/* Sealed: the journal is incomplete, a successor would
+		 * install stale image bytes; the deadline decides. */
+		if (h->sealed)
+			m.val = -ESTALE;
 		send_msg(conn, &m, -1);
 		return;
 	}
@@ -138,7 +170,7 @@ static void give_back(struct holder *h, int conn)
 			.pid = h->t[i].pid,
 		};
 
-		if (send_msg(conn, &t, h->t[i].uffd))
+		if (send_msg2(conn, &t, h->t[i].uffd, h->t[i].pidfd))
 			return;
 	}
 	m.val = h->n;
@@ -149,22 +181,32 @@ static void give_back(struct holder *h, int conn)
 	}
 }
 
-static void keep(struct holder *h, const struct holder_msg *m, int fd)
+static void keep(struct holder *h, const struct holder_msg *m, int fd,
+		 int pidfd)
 {
 	struct held *t;
 
-	if (fd < 0)
+	if (fd < 0 || pidfd < 0) {
+		say("task %d came without %s: not held", m->pid,
+		    fd < 0 ? "its uffd" : "a pidfd");
+		if (fd >= 0)
+			close(fd);
+		if (pidfd >= 0)
+			close(pidfd);
 		return;
+	}
 	if (h->n == LZB_TASK_LIMIT) {
 		say("too many tasks: task %d is not held", m->pid);
 		close(fd);
+		close(pidfd);
 		return;
 	}
 	t = &h->t[h->n++];
 	t->img_pid = m->img_pid;
 	t->pid = m->pid;
 	t->uffd = fd;
-	t->pidfd = (int)syscall(SYS_pidfd_open, m->pid, 0);
+	/* The pager's pidfd, taken at hand-over: never pid_open by pid. */
+	t->pidfd = pidfd;
 	say("holding the uffd of task %d (image pid %d)", m->pid, m->img_pid);
 }
 
@@ -176,8 +218,7 @@ static void kill_tasks(struct holder *h)
 
 	for (i = 0; i < h->n; i++) {
 		if (h->t[i].pidfd >= 0)
-			syscall(SYS_pidfd_send_signal, h->t[i].pidfd, SIGKILL,
-				NULL, 0);
+			lzb_pidfd_kill(h->t[i].pidfd, SIGKILL);
 	}
 	say("deadline passed with no pager: killed %d tasks", h->n);
 	do {
@@ -198,7 +239,7 @@ static void kill_tasks(struct holder *h)
 static bool serve_conn(struct holder *h, int conn, bool *done)
 {
 	struct holder_msg m;
-	int fd, n = recv_msg(conn, &m, &fd);
+	int fd, pidfd, n = recv_msg2(conn, &m, &fd, &pidfd);
 
 	if (n == -EAGAIN || n == -EINTR)
 		return true;
@@ -207,8 +248,16 @@ static bool serve_conn(struct holder *h, int conn, bool *done)
 	switch (m.op) {
 	case OP_KEEP:
 		if (conn == h->owner) {
-			keep(h, &m, fd);
+			keep(h, &m, fd, pidfd);
 			return true;
+		}
+		break;
+	case OP_SEAL:
+		if (conn == h->owner && !h->sealed) {
+			h->sealed = true;
+			say("sealed: the pager's journal is incomplete; no "
+			    "pager may take over, the tasks die at the "
+			    "deadline if this one does not finish");
 		}
 		break;
 	case OP_TAKE:
@@ -221,6 +270,8 @@ static bool serve_conn(struct holder *h, int conn, bool *done)
 	}
 	if (fd >= 0)
 		close(fd);
+	if (pidfd >= 0)
+		close(pidfd);
 	return true;
 }
 
@@ -268,6 +319,14 @@ static int holder_main(struct holder *h)
 		if (p[0].revents & POLLIN) {
 			int c = accept4(h->listener, NULL, NULL, SOCK_CLOEXEC);
 
+			/* Only root (our uid) gets to ask for the uffds. */
+			if (c >= 0 && lzb_peer_check(c, 0, NULL)) {
+				say("refused a connection from a process "
+				    "that does not run as uid %u",
+				    (unsigned int)geteuid());
+				close(c);
+				c = -1;
+			}
 			if (c >= 0) {
 				if (h->guest >= 0)
 					close(h->guest);
@@ -287,36 +346,14 @@ static int holder_main(struct holder *h)
 	return 0;
 }
 
-/* A socket for WORKDIR/holder.socket; returns it or -errno. */
-static int holder_socket(const char *workdir, struct sockaddr_un *addr)
+/* The address of WORKDIR/holder.socket; 0 or -ENAMETOOLONG. */
+static int holder_addr(const char *workdir, struct sockaddr_un *addr)
 {
-	int s;
-
 	memset(addr, 0, sizeof(*addr));
 	addr->sun_family = AF_UNIX;
 	if (snprintf(addr->sun_path, sizeof(addr->sun_path), "%s/%s", workdir,
 		     LZB_HOLDER_SOCKET_NAME) >= (int)sizeof(addr->sun_path))
 		return -ENAMETOOLONG;
-	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	return s < 0 ? -errno : s;
-}
-
-static int listen_at(const char *workdir, int *fd)
-{
-	struct sockaddr_un addr;
-	int s = holder_socket(workdir, &addr);
-
-	if (s < 0)
-		return s;
-	unlink(addr.sun_path);
-	if (bind(s, (struct sockaddr *)&addr, sizeof(addr)) ||
-	    listen(s, 4)) {
-		int err = -errno;
-
-		close(s);
-		return err;
-	}
-	*fd = s;
 	return 0;
 }
 
@@ -329,9 +366,10 @@ int lzb_holder_start(const char *workdir, uint32_t deadline_ms, pid_t *holder,
 	int sv[2], err;
 	pid_t pid;
 
-	err = listen_at(workdir, &h.listener);
-	if (err)
-		return err;
+	h.listener = lzb_unix_listen(workdir, LZB_HOLDER_SOCKET_NAME,
+				     SOCK_SEQPACKET, NULL, 0);
+	if (h.listener < 0)
+		return h.listener;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
 		err = -errno;
 		close(h.listener);
@@ -368,10 +406,13 @@ int lzb_holder_start(const char *workdir, uint32_t deadline_ms, pid_t *holder,
 int lzb_holder_connect(const char *workdir, int *conn)
 {
 	struct sockaddr_un addr;
-	int s = holder_socket(workdir, &addr);
+	int s = holder_addr(workdir, &addr);
 
 	if (s < 0)
 		return s;
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
 	if (connect(s, (struct sockaddr *)&addr, sizeof(addr))) {
 		int err = -errno;
 
@@ -382,43 +423,58 @@ int lzb_holder_connect(const char *workdir, int *conn)
 	return 0;
 }
 
-int lzb_holder_keep(int conn, int img_pid, int pid, int uffd)
+int lzb_holder_keep(int conn, int img_pid, int pid, int pidfd, int uffd)
 {
 	struct holder_msg m = { .op = OP_KEEP, .img_pid = img_pid, .pid = pid };
 
-	return send_msg(conn, &m, uffd);
+	if (pidfd < 0)
+		return -EINVAL;
+	return send_msg2(conn, &m, uffd, pidfd);
+}
+
+int lzb_holder_seal(int conn)
+{
+	struct holder_msg m = { .op = OP_SEAL };
+
+	return send_msg(conn, &m, -1);
 }
 
 int lzb_holder_take(int conn, struct lzb_held_task *tasks, int max)
 {
 	struct holder_msg m = { .op = OP_TAKE };
-	int n = 0, fd, ret = send_msg(conn, &m, -1);
+	int n = 0, fd, pidfd, ret = send_msg(conn, &m, -1);
 
 	while (!ret) {
-		ret = recv_msg(conn, &m, &fd);
+		ret = recv_msg2(conn, &m, &fd, &pidfd);
 		if (ret == 0)
 			ret = -ECONNRESET;
 		if (ret < 0)
 			break;
 		ret = 0;
-		if (m.op == OP_END) {
-			if (fd >= 0)
-				close(fd);
-			return m.val < 0 ? m.val : n;
+		if (m.op == OP_END && fd < 0 && m.val >= 0)
+			return n;
+		if (m.op == OP_END && fd < 0) {
+			ret = m.val;
+			break;
 		}
-		if (m.op != OP_TASK || fd < 0 || n == max) {
+		if (m.op != OP_TASK || fd < 0 || pidfd < 0 || n == max) {
 			if (fd >= 0)
 				close(fd);
+			if (pidfd >= 0)
+				close(pidfd);
 			ret = -EPROTO;
 			break;
 		}
 		tasks[n].img_pid = m.img_pid;
 		tasks[n].pid = m.pid;
 		tasks[n].uffd = fd;
+		tasks[n].pidfd = pidfd;
 		n++;
 	}
-	while (n--)
+	while (n--) {
 		close(tasks[n].uffd);
+		close(tasks[n].pidfd);
+	}
 	return ret;
 }
 

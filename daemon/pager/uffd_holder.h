@@ -30,6 +30,7 @@ struct lzb_held_task {
 	int img_pid;
 	int pid;	/* real pid */
 	int uffd;	/* in the caller, from lzb_holder_take() */
+	int pidfd;	/* the task's, from the same */
 };
 
 /* Fork the holder for WORKDIR; *conn: the pager's connection to it. */
@@ -37,11 +38,23 @@ int lzb_holder_start(const char *workdir, uint32_t deadline_ms, pid_t *holder,
 		     int *conn);
 /* Connect to the holder of WORKDIR (a successor pager). */
 int lzb_holder_connect(const char *workdir, int *conn);
-/* Give the holder a copy of task PID's uffd (the caller keeps its own). */
-int lzb_holder_keep(int conn, int img_pid, int pid, int uffd);
+/*
+ * Give the holder a copy of task PID's uffd and of PIDFD, the pidfd taken
+ * when the task was handed over, through which alone it will be killed
+ * (the caller keeps its own).
+ */
+int lzb_holder_keep(int conn, int img_pid, int pid, int pidfd, int uffd);
+/*
+ * The journal could not be written: no successor may take over (it would
+ * replay a journal with events missing and install stale image bytes),
+ * so lzb_holder_take() gets -ESTALE and the deadline kills the tasks
+ * unless this pager finishes.
+ */
+int lzb_holder_seal(int conn);
 /*
  * Take over: the caller's connection becomes the one in charge and gets
- * every kept task with a new fd for its uffd.  Returns the number of tasks.
+ * every kept task with a new fd for its uffd and its pidfd.  Returns the
+ * number of tasks, -EBUSY while a pager is in charge, -ESTALE once sealed.
  */
 int lzb_holder_take(int conn, struct lzb_held_task *tasks, int max);
 /* Every page is resident (or the tasks were killed): release and exit. */

@@ -10,8 +10,10 @@
 
 #include "pager/module_session.h"
 #include "pager/restore_record.h"
+#include "pager/restore_status.h"
 #include "pager/uffd_holder.h"
 #include "util/task_limit.h"
+#include "util/unix_listen.h"
 
 enum kind { KEEP_NONE, KEEP_MODULE, KEEP_HOLDER };
 
@@ -97,8 +99,8 @@ const char *lzb_keeper_guarantee(const struct lzb_keeper *k)
 	return k->guarantee;
 }
 
-int lzb_keeper_keep(struct lzb_keeper *k, int img_pid, int pid, int uffd,
-		    uint32_t *session)
+int lzb_keeper_keep(struct lzb_keeper *k, int img_pid, int pid, int pidfd,
+		    int uffd, uint32_t *session)
 {
 	int err = 0;
 
@@ -111,13 +113,31 @@ int lzb_keeper_keep(struct lzb_keeper *k, int img_pid, int pid, int uffd,
 		if (!err)
 			k->sessions[k->nr_sessions++] = *session;
 	} else if (k->kind == KEEP_HOLDER) {
-		err = lzb_holder_keep(k->holder_conn, img_pid, pid, uffd);
+		err = lzb_holder_keep(k->holder_conn, img_pid, pid, pidfd,
+				      uffd);
 	}
 	return err;
 }
 
+/*
+ * A pidfd for task T on record, only if it is the very process recorded
+ * (same start time: its pid was not reused), else -1.
+ */
+static int recorded_pidfd(const struct lzb_record_task *t)
+{
+	int pidfd = lzb_pidfd_open(t->pid);
+
+	if (pidfd < 0)
+		return -1;
+	if (!t->start || lzb_proc_start_time(t->pid) != t->start) {
+		close(pidfd);
+		return -1;
+	}
+	return pidfd;
+}
+
 static int resume_module(struct lzb_keeper *k, const struct lzb_record *rec,
-			 int (*fn)(void *, int, int, int), void *ctx,
+			 int (*fn)(void *, int, int, int, int), void *ctx,
 			 struct lzb_err *err)
 {
 	int ret = lzb_module_open(&k->module);
@@ -139,7 +159,8 @@ static int resume_module(struct lzb_keeper *k, const struct lzb_record *rec,
 		} else {
 			k->sessions[k->nr_sessions++] = t->session;
 		}
-		ret = fn(ctx, t->img_pid, t->pid, fd);
+		ret = fn(ctx, t->img_pid, t->pid, fd >= 0 ?
+			 recorded_pidfd(t) : -1, fd);
 		if (ret)
 			return lzb_errf(err, "task %d: cannot take over its "
 					"uffd: %s", t->pid, strerror(-ret));
@@ -149,7 +170,7 @@ static int resume_module(struct lzb_keeper *k, const struct lzb_record *rec,
 
 static int resume_holder(struct lzb_keeper *k, const char *workdir,
 			 const struct lzb_record *rec,
-			 int (*fn)(void *, int, int, int), void *ctx,
+			 int (*fn)(void *, int, int, int, int), void *ctx,
 			 struct lzb_err *err)
 {
 	struct lzb_held_task *held = calloc(LZB_TASK_LIMIT,
@@ -165,34 +186,42 @@ static int resume_holder(struct lzb_keeper *k, const char *workdir,
 		free(held);
 		return lzb_errf(err, "the holder process of %s: %s (it kills "
 				"the tasks at its deadline and exits)", workdir,
+				n == -ESTALE ? "sealed: the restore's journal "
+				"could not be written, no pager may take over" :
 				strerror(-n));
 	}
 	/* Tasks on record the holder no longer has are gone. */
 	for (unsigned int i = 0; i < rec->nr_tasks && !ret; i++) {
-		int fd = -1;
+		int fd = -1, pidfd = -1;
 
 		for (int j = 0; j < n; j++)
 			if (held[j].img_pid == rec->tasks[i].img_pid &&
 			    held[j].uffd >= 0) {
 				fd = held[j].uffd;
-				held[j].uffd = -1;
+				pidfd = held[j].pidfd;
+				held[j].uffd = held[j].pidfd = -1;
 				break;
 			}
-		ret = fn(ctx, rec->tasks[i].img_pid, rec->tasks[i].pid, fd);
+		ret = fn(ctx, rec->tasks[i].img_pid, rec->tasks[i].pid, pidfd,
+			 fd);
 		if (ret)
 			lzb_errf(err, "task %d: cannot take over its uffd: %s",
 				 rec->tasks[i].pid, strerror(-ret));
 	}
-	for (int j = 0; j < n; j++)
+	for (int j = 0; j < n; j++) {
 		if (held[j].uffd >= 0)
 			close(held[j].uffd);
+		if (held[j].pidfd >= 0)
+			close(held[j].pidfd);
+	}
 	free(held);
 	return ret ? -1 : 0;
 }
 
 int lzb_keeper_resume(const char *workdir, const struct lzb_record *rec,
 		      struct lzb_keeper **keeper,
-		      int (*fn)(void *ctx, int img_pid, int pid, int uffd),
+		      int (*fn)(void *ctx, int img_pid, int pid, int pidfd,
+				int uffd),
 		      void *ctx, struct lzb_err *err)
 {
 	struct lzb_keeper *k = keeper_new(rec->deadline_ms);
@@ -232,6 +261,12 @@ void lzb_keeper_milestone(struct lzb_keeper *k, uint32_t milestone)
 		lzb_milestone(k->module, 0, milestone, now, NULL);
 	for (unsigned int i = 0; i < k->nr_sessions; i++)
 		lzb_milestone(k->module, k->sessions[i], milestone, now, NULL);
+}
+
+void lzb_keeper_seal(struct lzb_keeper *k)
+{
+	if (k && k->kind == KEEP_HOLDER && k->holder_conn >= 0)
+		lzb_holder_seal(k->holder_conn);
 }
 
 void lzb_keeper_release(struct lzb_keeper *k)

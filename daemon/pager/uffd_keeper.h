@@ -35,19 +35,34 @@ const char *lzb_keeper_kind(const struct lzb_keeper *keeper);
 /* What is guaranteed, for `lazyboot status` and the restore's output. */
 const char *lzb_keeper_guarantee(const struct lzb_keeper *keeper);
 
-/* Keep a copy of task PID's uffd; *session gets the module's id (or 0). */
-int lzb_keeper_keep(struct lzb_keeper *keeper, int img_pid, int pid, int uffd,
-		    uint32_t *session);
+/*
+ * Keep a copy of task PID's uffd (the holder also of PIDFD, the pidfd
+ * taken at hand-over, to kill it through); *session gets the module's id
+ * (or 0).
+ */
+int lzb_keeper_keep(struct lzb_keeper *keeper, int img_pid, int pid,
+		    int pidfd, int uffd, uint32_t *session);
 
 /*
  * Take over the uffds of a dead pager's restore, as its record says: call
  * fn for each task on record, with a new fd for its uffd, or -1 when its
- * uffd is no longer held (the task is gone).
+ * uffd is no longer held (the task is gone), and a pidfd of it (fn owns
+ * it), or -1 when none can be had safely: the holder's, or (module) one
+ * opened by pid only while the task's start time is the one on record.
  */
 int lzb_keeper_resume(const char *workdir, const struct lzb_record *rec,
 		      struct lzb_keeper **keeper,
-		      int (*fn)(void *ctx, int img_pid, int pid, int uffd),
+		      int (*fn)(void *ctx, int img_pid, int pid, int pidfd,
+				int uffd),
 		      void *ctx, struct lzb_err *err);
+
+/*
+ * The restore can no longer be resumed (its journal or record could not
+ * be written): the holder refuses any take-over from now on, and kills
+ * the tasks at the deadline if this pager dies.  (lazyboot.ko has no such
+ * switch: there the record, moved aside, is what stops a resume.)
+ */
+void lzb_keeper_seal(struct lzb_keeper *keeper);
 
 /* Report milestone (enum lazyboot_milestone) when the module is there. */
 void lzb_keeper_milestone(struct lzb_keeper *keeper, uint32_t milestone);

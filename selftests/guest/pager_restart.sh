@@ -8,7 +8,10 @@
 # here overshoots under TCG), `lazyboot restore --resume` takes over, and
 # the restored processes check every page themselves (no zero page where
 # image data belongs).  Then a pager that never comes back: the tasks must be
-# killed at the deadline.  All of it twice: with lazyboot.ko loaded (the
+# killed at the deadline.  Then a version published into the image's
+# directory while the restore runs: --resume must refuse it (its chunks
+# would go into processes restored from the old bundle) and the tasks are
+# killed at the deadline as after any failed resume.  All of it twice: with lazyboot.ko loaded (the
 # kernel holds the uffds; the kill is seen as a module event) and without
 # it (the holder process holds them and kills the tasks).
 set -u
@@ -132,8 +135,55 @@ never_back() {
 	timed_ok $status "$name"
 }
 
+# The pager dies at 10 %; version 2 of the image is published into its
+# directory (objects, then the manifest); --resume refuses it; the holder
+# kills the tasks at the deadline.
+republished() {
+	local work=$dir/work-republished name=holder_republished_not_resumed
+	local out=$dir/$name.out status=1 i pids
+	rm -rf "$dir/img2"
+	cp -r "$dir/img" "$dir/img2"
+	if ! "$lazyboot" pack --criu-dir "$dir/dump" --out "$dir/img2" \
+		--key "$dir/sign.key" >"$out.pack" 2>&1; then
+		diag < "$out.pack"
+		timed_ok 1 "$name"
+		return
+	fi
+	cp -n "$dir/img2/obj/"* "$dir/img/obj/"
+	start_restore "$work" "$out" 10 --deadline-ms 20000
+	wait "$pager"
+	if [ $? -eq 137 ] && grep -q "guarantee: holder" "$out"; then
+		pids=$(task_pids "$work")
+		cp "$dir/img/manifest" "$dir/manifest-v1"
+		cp "$dir/img2/manifest" "$dir/img/manifest"
+		"$lazyboot" restore --resume "$work" >"$out.resume" 2>&1
+		local rc=$?
+		cp "$dir/manifest-v1" "$dir/img/manifest"
+		diag < "$out.resume"
+		if [ $rc -ne 1 ] || ! grep -q "is not the manifest this restore accepted" "$out.resume"; then
+			echo "--resume took the republished manifest (status $rc)" | diag
+		else
+			for i in $(seq 1 600); do
+				all_dead $pids && break
+				sleep 0.1
+			done
+			if ! all_dead $pids; then
+				echo "tasks $pids still alive after the deadline" | diag
+			else
+				diag < "$work/holder.log"
+				grep -q "deadline passed with no pager: killed" \
+					"$work/holder.log" && status=0
+			fi
+		fi
+	else
+		diag < "$out"
+	fi
+	cleanup "$work"
+	timed_ok $status "$name"
+}
+
 echo "TAP version 13"
-echo "1..10"
+echo "1..11"
 
 pattern_dump "$dir" "$MIB"
 status=$?
@@ -166,6 +216,7 @@ kill_and_resume holder 10 "holder process pid"
 kill_and_resume holder 50 "holder process pid" busy
 kill_and_resume holder 90 "holder process pid"
 never_back holder "holder process pid"
+republished
 
 [ $was_loaded = 1 ] && insmod "${LAZYBOOT_KO:-lazyboot.ko}" 2>&1 | diag
 rm -rf "$dir"

@@ -53,7 +53,7 @@ quiet() {
 }
 
 echo "TAP version 13"
-echo "1..8"
+echo "1..9"
 mkdir -p "$w/plain" "$w/capture" "$w/bundle"
 touch "$w/plain/inventory.img" "$w/plain/pagemap-1.img"
 echo "# lazyboot-filedeps 1" >"$w/capture/lazyboot-filedeps.txt"
@@ -79,5 +79,24 @@ expect plugin.bundle_lazy_without_pager_refused 0 "refusing a lazy restore.*init
 expect plugin.pager_socket_nobody_answers_refused 0 \
 	"pager at $w/none.sock does not answer.*init returned -1" \
 	call "$w/plain" restore lazy LAZYBOOT_PAGER_SOCKET="$w/none.sock"
+# A socket served by a root process that is not the one that started criu
+# (the pager is criu's parent): refused, whatever it would answer.
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(4)
+print("ready", flush=True)
+while True:
+    c, _ = s.accept()
+    c.sendall(b"ok\n" * 64)
+' "$w/other.sock" >"$w/other.out" 2>&1 &
+other=$!
+. "$(dirname "$0")/../lib/wait.sh"
+wait_for 60 grep -q ready "$w/other.out"
+expect plugin.pager_socket_of_a_stranger_refused 0 \
+	"served by pid $other .*not by the pager that started criu.*init returned -1" \
+	call "$w/plain" restore lazy LAZYBOOT_PAGER_SOCKET="$w/other.sock"
+kill "$other" 2>/dev/null
+wait "$other" 2>/dev/null
 expect plugin.capture_eager_restore_checks_files 0 \
 	"0 files match the capture.*init returned 0" call "$w/capture" restore

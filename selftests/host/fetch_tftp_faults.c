@@ -33,6 +33,8 @@ enum fault {
 	F_OVERSIZE,	/* block 2 longer than blksize */
 	F_WRAP1,	/* after 65535 comes 1, not 0 */
 	F_FOREIGN_TID,	/* a stranger's DATA from another port mid-transfer */
+	F_SPOOF_FIRST,	/* a stranger on the server's host answers the RRQ
+			 * first, from another port: ERROR 1 and DATA 2 */
 };
 
 struct peer {
@@ -131,6 +133,24 @@ static void foreign_data(struct peer *p, const struct sockaddr_in *client,
 	close(s);
 }
 
+/* A stranger on the server's address, another port, answers the RRQ
+ * before the server does: an ERROR, and DATA that is not block 1. */
+static void spoof_first(const struct sockaddr_in *client)
+{
+	struct sockaddr_in me = { .sin_family = AF_INET };
+	uint8_t pkt[600], junk[512] = { 0 };
+	size_t n;
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	inet_pton(AF_INET, PEER_IP, &me.sin_addr);
+	bind(s, (struct sockaddr *)&me, sizeof(me));
+	n = lzb_tftp_build_error(pkt, sizeof(pkt), 1, "File not found");
+	sendto(s, pkt, n, 0, (const struct sockaddr *)client, sizeof(*client));
+	n = lzb_tftp_build_data(pkt, sizeof(pkt), 2, junk, sizeof(junk));
+	sendto(s, pkt, n, 0, (const struct sockaddr *)client, sizeof(*client));
+	close(s);
+}
+
 static void serve(struct peer *p, const struct sockaddr_in *client,
 		  const struct lzb_tftp_pkt *rrq)
 {
@@ -153,6 +173,8 @@ static void serve(struct peer *p, const struct sockaddr_in *client,
 	bind(s, (struct sockaddr *)&me, sizeof(me));
 	connect(s, (const struct sockaddr *)client, sizeof(*client));
 
+	if (p->fault == F_SPOOF_FIRST && p->rrqs == 1)
+		spoof_first(client);
 	if (p->fault == F_NOT_FOUND) {
 		n = lzb_tftp_build_error(out, sizeof(out), 1, "File not found");
 		send(s, out, n, 0);
@@ -406,6 +428,17 @@ FIXTURE_VARIANT_ADD(tftp_fault, foreign_tid_gets_error5)
 	.windowsize = 1,
 };
 
+FIXTURE_VARIANT_ADD(tftp_fault, spoofed_error_first_window4)
+{
+	.fault = F_SPOOF_FIRST, .size = 20000, .blksize = 1024,
+	.windowsize = 4,
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, spoofed_error_first_no_options)
+{
+	.fault = F_SPOOF_FIRST, .size = 20000, .no_options = true,
+};
+
 FIXTURE_VARIANT_ADD(tftp_fault, not_found)
 {
 	.fault = F_NOT_FOUND, .size = 1, .blksize = 1024, .windowsize = 4,
@@ -516,6 +549,8 @@ TEST_F_TIMEOUT(tftp_fault, transfer, 60)
 		ASSERT_EQ(1, st.tftp_option_fallbacks);
 	if (variant->fault == F_FOREIGN_TID)
 		ASSERT_EQ(5, self->peer.foreign_error);	/* unknown TID */
+	if (variant->fault == F_SPOOF_FIRST)
+		ASSERT_EQ(1, self->peer.rrqs);	/* no retry: one transfer */
 	if (variant->max_data_per_block > 0) {
 		unsigned int bs = variant->blksize ? variant->blksize : 512;
 		double blocks = variant->size / bs + 1;

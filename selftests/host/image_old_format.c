@@ -77,7 +77,9 @@ static const struct header_flip plain_flips[] = {
 	  "changed after signing", "manifest" },
 	{ "manifest signer", IN_MANIFEST, 64, 0x01, "signed by a different key",
 	  "manifest" },
-	{ "manifest reserved", IN_MANIFEST, 100, 0x01,
+	{ "manifest valid-until", IN_MANIFEST, 100, 0x01,
+	  "changed after signing", "manifest" },
+	{ "manifest reserved", IN_MANIFEST, 108, 0x01,
 	  "reserved header bytes not zero", "manifest" },
 	{ "object type", IN_MANIFEST, 128, 0x02, "object 0 has a bad entry",
 	  "manifest" },
@@ -475,10 +477,31 @@ static int parse_flipped(struct lzb_image *img, const uint8_t *pk,
 
 	buf[fl->off] ^= fl->xor;
 	if (fl->slot == IN_MANIFEST) {
-		if (lzb_image_open_buffer(&other, "manifest", buf, len, pk, err))
+		uint8_t *copy = malloc(len);
+		struct lzb_err sig_err;
+
+		/*
+		 * With the key the signature is checked first, before the
+		 * parser allocates a thing, and fails for any changed byte;
+		 * the parser alone names the field it finds wrong.  Report
+		 * that, or the signature's complaint when the parser finds
+		 * nothing wrong.
+		 */
+		if (!copy)
+			return -1;
+		memcpy(copy, buf, len);
+		if (!lzb_image_open_buffer(&other, "manifest", copy, len, pk,
+					   &sig_err)) {
+			lzb_image_close(&other);
+			free(buf);
+			return 0;
+		}
+		if (lzb_image_open_buffer(&other, "manifest", buf, len, NULL,
+					  err))
 			return -1;
 		lzb_image_close(&other);
-		return 0;
+		*err = sig_err;
+		return -1;
 	}
 	if (fl->slot == IN_INDEX)
 		return lzb_image_set_index(img, "index", buf, len, err);

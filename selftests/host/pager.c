@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
+#include "foreign_peer.h"
 #include "lazy_app.h"
 #include "engine/lazy_ranges.h"
 #include "pager/pager.h"
@@ -77,11 +78,24 @@ static int plugin_verdict(int fd)
 static int fake_criu(const char *mode, int argc, char **argv)
 {
 	const char *workdir = NULL, *pidfile = NULL;
-	int plugin = plugin_connect(), ready[2], go[2];
+	int plugin, ready[2], go[2];
 	char c;
 	FILE *f;
 	pid_t app;
 
+	/* "gated": wait until the test opens WORKDIR/gate (a fifo). */
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--work-dir") && !strcmp(mode, "gated")) {
+			char gate[128];
+			int fd;
+
+			snprintf(gate, sizeof(gate), "%s/gate", argv[i + 1]);
+			fd = open(gate, O_RDONLY);
+			if (fd < 0 || read(fd, &c, 1) < 0)
+				return 9;
+			close(fd);
+		}
+	plugin = plugin_connect();
 	for (int i = 1; i + 1 < argc; i++) {
 		if (!strcmp(argv[i], "--work-dir"))
 			workdir = argv[i + 1];
@@ -91,6 +105,8 @@ static int fake_criu(const char *mode, int argc, char **argv)
 	if (!workdir || !pidfile)
 		return 5;
 	plugin_say(plugin, "hello %d", getpid());
+	if (!strcmp(mode, "gated"))
+		mode = "ok";
 	if (!strcmp(mode, "fail")) {
 		plugin_say(plugin, "exit 1");
 		return 1;
@@ -153,6 +169,9 @@ FIXTURE(pager)
 	bool stop_when_withheld;
 	int app_status;			/* of the root, once it exited */
 	bool app_done;
+	pid_t foreign[2];		/* peers that must be refused */
+	int foreign_status[2];
+	bool gate_open;
 };
 
 FIXTURE_VARIANT(pager)
@@ -163,12 +182,13 @@ FIXTURE_VARIANT(pager)
 FIXTURE_VARIANT_ADD(pager, streaming) { .max_background = 2 };
 FIXTURE_VARIANT_ADD(pager, faults_only) { .max_background = 0 };
 
-static int on_task(void *ctx, int img_pid, int pid, int uffd)
+static int on_task(void *ctx, int img_pid, int pid, int pidfd, int uffd)
 {
 	FIXTURE_DATA(pager) *self = ctx;
 
 	(void)img_pid;
 	(void)uffd;
+	(void)pidfd;
 	self->tasks++;
 	self->last_pid = pid;
 	return self->refuse;
@@ -192,6 +212,24 @@ static void tick(void *ctx, struct lzb_err *err)
 	if (self->stop_when_withheld && self->ps->criu_done &&
 	    self->src.withheld)
 		lzb_errf(err, "stopped by the test");
+	/* Once both foreign peers have their answer, criu may go. */
+	for (int i = 0; i < 2; i++)
+		if (self->foreign[i] > 0 &&
+		    waitpid(self->foreign[i], &self->foreign_status[i],
+			    WNOHANG) == self->foreign[i])
+			self->foreign[i] = 0;
+	if (!self->gate_open && self->foreign_status[0] != -1 &&
+	    self->foreign_status[1] != -1 && !self->foreign[0] &&
+	    !self->foreign[1]) {
+		char gate[128];
+		int fd;
+
+		snprintf(gate, sizeof(gate), "%s/gate", self->dir);
+		fd = open(gate, O_WRONLY);
+		if (fd >= 0)
+			close(fd);
+		self->gate_open = true;
+	}
 }
 
 static bool done(void *ctx)
@@ -209,6 +247,7 @@ FIXTURE_SETUP(pager)
 	if (fd < 0)
 		SKIP(return, "userfaultfd unavailable (needs root)");
 	close(fd);
+	self->gate_open = true;		/* no gate unless a test sets one */
 	strcpy(self->dir, "/tmp/lzb-pager-XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 	n = readlink("/proc/self/exe", self->self_exe,
@@ -307,6 +346,54 @@ TEST_F_TIMEOUT(pager, serves_until_done, 120)
 	}
 }
 
+/*
+ * Who connects to the lazy-pages socket and the plugin link: criu is held
+ * at a gate while a root process that is not it, and a uid-65534 process
+ * that can reach root's 0600 sockets (CAP_DAC_OVERRIDE), connect to both;
+ * each must be hung up on, and the restore then goes on with the real
+ * criu.  The sockets are 0600 though the umask is 000.
+ */
+TEST_F_TIMEOUT(pager, foreign_peers_are_refused, 120)
+{
+	struct lzb_err err = { { 0 } };
+	char lazy[128], link[128], gate[128];
+	mode_t old = umask(0);
+
+	snprintf(gate, sizeof(gate), "%s/gate", self->dir);
+	ASSERT_EQ(0, mkfifo(gate, 0600));
+	self->gate_open = false;
+	self->foreign_status[0] = self->foreign_status[1] = -1;
+	ASSERT_EQ(0, start(self, variant->max_background, "gated", &err))
+		TH_LOG("%s", err.msg);
+	umask(old);
+	snprintf(lazy, sizeof(lazy), "%s/%s", self->dir, LZB_LAZY_SOCKET_NAME);
+	snprintf(link, sizeof(link), "%s/%s", self->dir,
+		 LZB_PLUGIN_SOCKET_NAME);
+	EXPECT_EQ(0600, mode_of(lazy));
+	EXPECT_EQ(0600, mode_of(link));
+	for (int i = 0; i < 2; i++) {
+		self->foreign[i] = fork();
+		ASSERT_LE(0, self->foreign[i]);
+		if (self->foreign[i] == 0) {
+			if (i == 1 && become_nobody())
+				_exit(3);
+			_exit(refused_at(lazy, SOCK_STREAM) |
+			      refused_at(link, SOCK_STREAM) << 2);
+		}
+	}
+	ASSERT_EQ(0, lzb_pager_serve(self->p, &err)) TH_LOG("%s", err.msg);
+	for (int i = 0; i < 2; i++) {
+		ASSERT_TRUE(WIFEXITED(self->foreign_status[i]));
+		/* 1: lazy socket kept it, 4: plugin link kept it */
+		EXPECT_EQ(0, WEXITSTATUS(self->foreign_status[i]))
+			TH_LOG("%s peer: %d", i ? "uid 65534" : "root",
+			       WEXITSTATUS(self->foreign_status[i]));
+	}
+	ASSERT_TRUE(WIFEXITED(self->app_status));
+	EXPECT_EQ(0, WEXITSTATUS(self->app_status));
+	EXPECT_EQ(1, self->ps->tasks);
+}
+
 TEST_F_TIMEOUT(pager, stopped_pager_kills_the_tree, 120)
 {
 	struct lzb_err err = { { 0 } };
@@ -374,10 +461,11 @@ TEST_F_TIMEOUT(pager, criu_failure_stops, 120)
 	EXPECT_EQ(0, self->ps->tasks);
 }
 
-static int no_task(void *ctx, int img_pid, int real_pid, int uffd)
+static int no_task(void *ctx, int img_pid, int real_pid, int pidfd, int uffd)
 {
 	(void)ctx, (void)img_pid, (void)real_pid;
 	close(uffd);
+	close(pidfd);
 	return -EPROTO;
 }
 
@@ -397,6 +485,7 @@ TEST(lazy_socket_returns_when_nothing_is_queued)
 
 	ASSERT_NE(NULL, mkdtemp(dir));
 	ASSERT_EQ(0, lzb_lazy_socket_listen(dir, &sock));
+	lzb_lazy_socket_allow(sock, getpid());	/* we stand in for criu */
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s", dir,
 		 LZB_LAZY_SOCKET_NAME);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);

@@ -3,7 +3,10 @@
 # checks (exit status 2 and a line naming the option and its range), and
 # that the options a successor needs reach the pager record before the
 # image is fetched (`--resume` reads them back).  Restores themselves need
-# CRIU: the VM tests cover them.
+# CRIU: the VM tests cover them.  With a stand-in criu that fails or hangs:
+# the workdir and its sockets are private whatever the umask, a workdir
+# others may write is refused, a reader that goes away (`| head -1`) and a
+# SIGHUP each end the restore with a final status and no process left.
 set -u
 BUILD=${BUILD:-build}
 LZB=$PWD/$BUILD/lazyboot
@@ -13,9 +16,10 @@ n=0
 trap 'rm -rf "$w"' EXIT
 
 . "$(dirname "$0")/cli-tap.sh"
+. "$(dirname "$0")/../lib/wait.sh"
 
 echo "TAP version 13"
-echo "1..10"
+echo "1..14"
 expect tftp_blksize_below_8 2 "--tftp-blksize takes 8\.\.65464, not '7'" \
 	"$LZB" restore --tftp-blksize 7 --allow-unsigned file:///x
 expect tftp_blksize_above_65464 2 "--tftp-blksize takes .*65464, not '65465'" \
@@ -109,4 +113,78 @@ if [ $rc -eq 1 ] && grep -q "criu restore failed: cannot run criu ($w/no-such-cr
 	ok criu_not_found_is_named
 else
 	no criu_not_found_is_named
+fi
+
+# The holder of workdir $1 (from its log), and the status's state=.
+holder_of() { sed -n 's/^lazyboot holder \([0-9]*\):.*/\1/p' "$1/holder.log" | head -1; }
+state_of() { sed -n 's/^state=//p' "$1/status"; }
+
+# Under umask 000 the workdir is made 0700 and every socket in it 0600.
+(umask 000 && "$LZB" restore "file://$w/img" --allow-unsigned \
+	--criu "$w/fake-criu" --workdir "$w/umask/work" >"$w/out" 2>&1)
+modes=$(cd "$w/umask/work" 2>/dev/null && stat -c '%n %a' . ./*.socket)
+echo "$modes" | sed 's/^/# /'
+if [ "$(echo "$modes" | head -1)" = ". 700" ] &&
+	echo "$modes" | grep -q "holder.socket 600" &&
+	echo "$modes" | grep -q "lazy-pages.socket 600" &&
+	! echo "$modes" | sed 1d | grep -qv " 600$"; then
+	ok private_under_umask_000
+else
+	no private_under_umask_000
+fi
+
+# A workdir anyone may write (another user could have put a socket, the
+# record or a bundle file there) is refused before anything is fetched.
+mkdir -m 777 "$w/open"
+expect world_writable_workdir_refused 1 \
+	"$w/open: owned by uid 0 with mode 0777: .*writable by no one else" \
+	"$LZB" restore "file://$w/img" --allow-unsigned --criu "$w/fake-criu" \
+	--workdir "$w/open"
+
+# `lazyboot restore | head -1`: the reader is gone after one line; the
+# restore must go on as if it were there (here: criu fails), leave a final
+# status, and let its holder go (not leave it to a 30 s deadline).
+"$LZB" restore "file://$w/img" --allow-unsigned --criu "$w/fake-criu" \
+	--workdir "$w/pipe" 2>"$w/out" | head -1 >/dev/null
+st=$(state_of "$w/pipe")
+holder=$(holder_of "$w/pipe")
+echo "# status state=$st, holder pid ${holder:-none}"
+if [ "$st" = failed ] && grep -q "^failure=criu restore failed" "$w/pipe/status" &&
+	[ -n "$holder" ] && wait_gone 60 "$holder"; then
+	ok reader_gone_restore_ends_cleanly
+else
+	no reader_gone_restore_ends_cleanly
+fi
+
+# SIGHUP while criu runs: handled as SIGTERM is (criu and what it started
+# killed, status failed naming the signal, holder let go).
+cat >"$w/hang-criu" <<EOF2
+#!/bin/sh
+echo \$\$ >"$w/hang-criu.pid"
+exec sleep 1000
+EOF2
+chmod +x "$w/hang-criu"
+rm -f "$w/hang-criu.pid"
+"$LZB" restore "file://$w/img" --allow-unsigned --criu "$w/hang-criu" \
+	--workdir "$w/hup" >"$w/out" 2>&1 &
+pager=$!
+if wait_for 60 test -s "$w/hang-criu.pid"; then
+	criu=$(cat "$w/hang-criu.pid")
+	holder=$(holder_of "$w/hup")
+	kill -HUP "$pager"
+	wait "$pager"
+	rc=$?
+	st=$(state_of "$w/hup")
+	echo "# pager exit $rc, state=$st, criu $criu, holder ${holder:-none}"
+	if [ "$rc" -eq 1 ] && [ "$st" = failed ] &&
+		grep -q "^failure=stopped by signal 1" "$w/hup/status" &&
+		wait_gone 60 "$criu" && [ -n "$holder" ] && wait_gone 60 "$holder"; then
+		ok sighup_ends_restore_cleanly
+	else
+		no sighup_ends_restore_cleanly
+	fi
+	kill -9 "$criu" 2>/dev/null
+else
+	kill -9 "$pager" 2>/dev/null
+	no sighup_ends_restore_cleanly
 fi

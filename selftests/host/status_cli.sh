@@ -90,11 +90,11 @@ with open(sys.argv[2], "w") as out:
         pass
 PY
 listener=$!
-wait_for 5 test -S "$w/notify.sock"
+wait_for 120 test -S "$w/notify.sock"
 NOTIFY_SOCKET=$w/notify.sock "$PWD/$BUILD/lazybootd" restore "file://$w/no-such-image" \
 	--allow-unsigned --quiet --workdir "$w/daemon" >/dev/null 2>&1
 rc=$?
-wait_for 10 grep -q '^STATUS=failed' "$w/notify.out"
+wait_for 120 grep -q '^STATUS=failed' "$w/notify.out"
 kill "$listener" 2>/dev/null
 wait "$listener" 2>/dev/null
 cp "$w/notify.out" "$w/out" 2>/dev/null

@@ -154,10 +154,11 @@ struct pager {
 	int last_real_pid;	/* the sender's pid, from its credentials */
 };
 
-static int on_task(void *ctx, int img_pid, int real_pid, int uffd)
+static int on_task(void *ctx, int img_pid, int real_pid, int pidfd, int uffd)
 {
 	struct pager *p = ctx;
 
+	close(pidfd);
 	p->tasks++;
 	p->last_real_pid = real_pid;
 	return lzb_engine_attach(p->engine, img_pid, uffd);
@@ -223,6 +224,8 @@ static int open_socket_dir(char *dir, struct lzb_lazy_socket **sock)
 	strcpy(dir, "/tmp/lzb-engine-XXXXXX");
 	if (!mkdtemp(dir) || lzb_lazy_socket_listen(dir, sock))
 		return -1;
+	/* The app is our child: we stand in for criu. */
+	lzb_lazy_socket_allow(*sock, getpid());
 	return fd >= 0;
 }
 
@@ -426,12 +429,13 @@ struct keeper_pager {
 	int kept_uffd;		/* what the module or holder keeps */
 };
 
-static int keep_task(void *ctx, int img_pid, int real_pid, int uffd)
+static int keep_task(void *ctx, int img_pid, int real_pid, int pidfd,
+		     int uffd)
 {
 	struct keeper_pager *k = ctx;
 
 	k->kept_uffd = dup(uffd);
-	return on_task(&k->pager, img_pid, real_pid, uffd);
+	return on_task(&k->pager, img_pid, real_pid, pidfd, uffd);
 }
 
 static const struct lzb_lazy_socket_ops keeper_ops = {

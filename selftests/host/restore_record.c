@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host selftest of the pager record and journal (daemon/pager/
+ * restore_record.c) on a full file system: a small tmpfs mounted as the
+ * workdir.  A journal line that cannot be written is reported (-ENOSPC),
+ * not dropped in silence; the record is then moved aside, so a later
+ * `--resume` refuses, naming why, instead of replaying a journal with
+ * events missing (which would install stale image bytes over memory the
+ * app dropped); and a new restore in that workdir starts clean.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "pager/restore_record.h"
+#include "pager/restore_status.h"
+
+FIXTURE(full_fs)
+{
+	char dir[64];
+	bool mounted;
+};
+
+FIXTURE_SETUP(full_fs)
+{
+	strcpy(self->dir, "/tmp/lzb-record-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	if (mount("lzb-record", self->dir, "tmpfs", 0, "size=64k,mode=0700"))
+		SKIP(return, "cannot mount a tmpfs (needs root): %s",
+		     strerror(errno));
+	self->mounted = true;
+}
+
+FIXTURE_TEARDOWN(full_fs)
+{
+	if (self->mounted)
+		umount2(self->dir, MNT_DETACH);
+	rmdir(self->dir);
+}
+
+/* Write zeros to DIR/filler until the file system is full. */
+static void fill(const char *dir)
+{
+	static const char block[4096];
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/filler", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	while (fd >= 0 && write(fd, block, sizeof(block)) > 0)
+		;
+	if (fd >= 0)
+		close(fd);
+}
+
+TEST_F(full_fs, failed_journal_write_makes_it_unresumable)
+{
+	const char *mirrors[] = { "file:///srv/image" };
+	const struct lzb_record_settings rs = {
+		.mirrors = mirrors, .nr_mirrors = 1, .allow_unsigned = true,
+		.max_background = 4, .deadline_ms = 30000, .keeper = "holder",
+	};
+	struct uffd_msg remove = {
+		.event = UFFD_EVENT_REMOVE,
+		.arg.remove = { .start = 0x7e1000000000ULL,
+				.end = 0x7e1000010000ULL },
+	};
+	struct lzb_err err = { { 0 } };
+	struct lzb_record rec;
+	int rfd, jfd, i, ret = 0;
+	char path[128];
+
+	ASSERT_EQ(0, lzb_record_create(self->dir, &rs, &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, lzb_record_open(self->dir, &rfd, &jfd, &err));
+	EXPECT_EQ(0, lzb_record_add_task(rfd, 1, getpid(), 0,
+					 lzb_proc_start_time(getpid())));
+	EXPECT_EQ(0, lzb_journal_add(jfd, 1, &remove));
+	/* a resume now would work: the record and journal are whole */
+	ASSERT_EQ(0, lzb_record_load(self->dir, &rec, &err)) TH_LOG("%s", err.msg);
+	EXPECT_EQ(1, rec.nr_tasks);
+	EXPECT_EQ(lzb_proc_start_time(getpid()), rec.tasks[0].start);
+	lzb_record_free(&rec);
+
+	fill(self->dir);
+	/* tmpfs may take a line or two into a page already allocated */
+	for (i = 0; i < 1000 && !ret; i++)
+		ret = lzb_journal_add(jfd, 1, &remove);
+	EXPECT_EQ(-ENOSPC, ret);
+	EXPECT_EQ(0, lzb_record_unresumable(self->dir));
+	EXPECT_EQ(-1, lzb_record_load(self->dir, &rec, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "cannot be resumed")) TH_LOG("%s", err.msg);
+	close(rfd);
+	close(jfd);
+
+	/* A new restore in the same workdir starts resumable again. */
+	snprintf(path, sizeof(path), "%s/filler", self->dir);
+	ASSERT_EQ(0, unlink(path));
+	ASSERT_EQ(0, lzb_record_create(self->dir, &rs, &err)) TH_LOG("%s", err.msg);
+	EXPECT_EQ(0, lzb_record_load(self->dir, &rec, &err)) TH_LOG("%s", err.msg);
+	lzb_record_free(&rec);
+}
+
+/* A record that cannot even be started says so; the restore does not run. */
+TEST_F(full_fs, record_on_a_full_fs_is_an_error)
+{
+	const char *mirrors[] = { "file:///srv/image" };
+	const struct lzb_record_settings rs = {
+		.mirrors = mirrors, .nr_mirrors = 1, .keeper = "holder",
+	};
+	struct lzb_err err = { { 0 } };
+
+	fill(self->dir);
+	EXPECT_EQ(-1, lzb_record_create(self->dir, &rs, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "pager.record")) TH_LOG("%s", err.msg);
+}
+
+TEST_HARNESS_MAIN
