@@ -8,7 +8,8 @@
 # on stderr; SIGTERM to lazybootd ends the cold-started app and lazybootd
 # with it.  The causes that arise before CRIU runs, or with CRIU faked:
 # no mirror answers (a missing file:// directory, a closed loopback HTTP
-# port), a signature refused (the wrong --pubkey), criu giving up (CRIU's
+# port), a signature refused (the wrong --pubkey), freshness refused
+# (another --image-id), criu giving up (CRIU's
 # own error line).  `--fallback fail` exits 1 without running the command.
 # The plugin refusing a changed node file needs real CRIU: the VM test
 # selftests/qemu/lazybootd-unit covers it.
@@ -25,7 +26,7 @@ trap 'kill $listener 2>/dev/null; rm -rf "$w"' EXIT
 . "$(dirname "$0")/../lib/wait.sh"
 
 echo "TAP version 13"
-echo "1..7"
+echo "1..8"
 
 # A stand-in for systemd's notify socket: every datagram into $w/NAME.notify.
 listen() { # NAME
@@ -100,6 +101,11 @@ cold_start_case no_mirror_http "refused|connect" \
 	"http://127.0.0.1:1/img" --pubkey "$w/signer.pub" --fallback coldstart
 cold_start_case signature_refused "signature" \
 	"file://$w/img" --pubkey "$w/other.pub" --fallback coldstart
+# Freshness: a manifest that names another image than --image-id wants.
+cold_start_case image_id_refused "image id" \
+	"file://$w/img" --pubkey "$w/signer.pub" \
+	--image-id 00000000000000000000000000000000 --state-dir "$w/state" \
+	--fallback coldstart
 
 # criu gives up as CRIU 3.17 did for a file that grew since the dump:
 # the cause is CRIU's own error line, not the lazy-pages socket's hang-up.
