@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <glob.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +12,14 @@
 
 #include "cli/commands.h"
 #include "util/file_util.h"
+#include "pager/restore_record.h"
 #include "pager/restore_status.h"
 
 #define RUN_DIR "/run/lazyboot"
 #define BAR_WIDTH 30
 
 static const char usage[] =
-	"usage: lazyboot status [--watch [SECONDS]] [WORKDIR...]\n"
+	"usage: lazyboot status [--json] [--watch [SECONDS]] [WORKDIR...]\n"
 	"\n"
 	"Show the restores of this machine: each WORKDIR's status file (default:\n"
 	"every " RUN_DIR "/*/status).  Per restore: state, pages resident of\n"
@@ -26,6 +28,9 @@ static const char usage[] =
 	"tasks, and whether the restored root and the pager still run.  A\n"
 	"status whose pager died before the restore finished is marked stale.\n"
 	"\n"
+	"  --json             one JSON object per restore, one per line, for\n"
+	"                     programs (schema: docs/pager.md); with --watch,\n"
+	"                     every restore again each round\n"
 	"  --watch [SECONDS]  redraw every SECONDS (default 1) until every\n"
 	"                     restore shown is finished, failed or stale\n"
 	"\n"
@@ -110,8 +115,159 @@ static bool print_status(const char *dir, const struct lzb_restore_status *st)
 	return final || !pager;
 }
 
+/* ---- --json ---------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s, 0 if there is none. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong, surrogate or past U+10FFFF */
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/*
+ * A JSON string (RFC 8259): quote, backslash and control characters
+ * escaped, valid UTF-8 as is, any other byte as U+FFFD.
+ */
+static void json_str(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	putchar('"');
+	while (*s) {
+		size_t n = utf8_len(s);
+
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", stdout);
+		else if (*s == '\t')
+			fputs("\\t", stdout);
+		else if (*s < 0x20 || *s == 0x7f)
+			printf("\\u%04x", *s);
+		else if (!n)
+			fputs("\\ufffd", stdout);
+		else
+			fwrite(s, 1, n, stdout);
+		s += n ? n : 1;
+	}
+	putchar('"');
+}
+
+/* "key": "value" or "key": null for an empty value. */
+static void json_key_str(const char *key, const char *v, bool last)
+{
+	printf("\"%s\": ", key);
+	if (v && *v)
+		json_str(v);
+	else
+		fputs("null", stdout);
+	fputs(last ? "" : ", ", stdout);
+}
+
+/* "key": n, or null when n is 0 and 0 means "not yet". */
+static void json_key_u64(const char *key, uint64_t v, bool zero_is_null,
+			 bool last)
+{
+	if (zero_is_null && !v)
+		printf("\"%s\": null", key);
+	else
+		printf("\"%s\": %llu", key, (unsigned long long)v);
+	fputs(last ? "" : ", ", stdout);
+}
+
+static const char *phase_of(const struct lzb_restore_status *st, bool pager)
+{
+	if (lzb_status_final(st->state))
+		return "finished";
+	return pager ? "running" : "stale";
+}
+
+/* One restore as one line of JSON; the schema is in docs/pager.md. */
+static bool print_json(const char *dir, const struct lzb_restore_status *st)
+{
+	bool pager = lzb_status_pager_alive(st);
+	bool ready = !strcmp(st->state, "ready") ||
+		     !strcmp(st->state, "resident") || !strcmp(st->state, "done");
+	char path[4200];
+
+	printf("{\"schema\": 1, ");
+	json_key_str("workdir", dir, false);
+	snprintf(path, sizeof(path), "%s/%s", dir, LZB_STATUS_FILE);
+	json_key_str("status_file", path, false);
+	snprintf(path, sizeof(path), "%s/%s", dir, LZB_RECORD_NAME);
+	json_key_str("record", access(path, F_OK) ? NULL : path, false);
+	json_key_str("state", st->state, false);
+	json_key_str("phase", phase_of(st, pager), false);
+	printf("\"ready\": %s, ", ready ? "true" : "false");
+	json_key_str("url", st->url, false);
+	printf("\"image\": {");
+	json_key_str("id", st->image_id, false);
+	json_key_u64("version", st->image_version, true, false);
+	json_key_u64("bytes", st->image_bytes, true, true);
+	printf("}, \"pages\": {");
+	json_key_u64("resident", st->pages_resident, false, false);
+	json_key_u64("total", st->pages_total, false, false);
+	json_key_u64("page_size", st->page_size, true, true);
+	printf("}, \"bytes\": {");
+	json_key_u64("resident", st->pages_resident * st->page_size,
+		     !st->page_size, false);
+	json_key_u64("total", st->pages_total * st->page_size, !st->page_size,
+		     false);
+	json_key_u64("fetched", st->bytes_fetched, false, false);
+	if (isfinite(st->mb_per_s))
+		printf("\"mb_per_s\": %.3f}, ", st->mb_per_s);
+	else
+		printf("\"mb_per_s\": null}, ");
+	printf("\"faults\": {");
+	json_key_u64("count", st->faults, false, false);
+	json_key_u64("latency_p50_us", st->latency_p50_us, false, false);
+	json_key_u64("latency_p99_us", st->latency_p99_us, false, false);
+	json_key_u64("latency_max_us", st->latency_max_us, false, true);
+	printf("}, \"times\": {");
+	json_key_u64("started_unix", st->started_unix, true, false);
+	json_key_u64("updated_unix", st->updated_unix, true, false);
+	json_key_u64("elapsed_ms", st->ms_elapsed, false, false);
+	json_key_u64("bundle_ms", st->ms_bundle, true, false);
+	json_key_u64("restored_ms", st->ms_restored, true, false);
+	json_key_u64("ready_ms", st->ms_ready, true, false);
+	json_key_u64("resident_ms", st->ms_resident, true, true);
+	printf("}, \"root\": {");
+	json_key_u64("pid", (uint64_t)st->root_pid, true, false);
+	printf("\"running\": %s, ", !st->root_exit[0] &&
+	       pid_alive(st->root_pid) ? "true" : "false");
+	json_key_str("exit", st->root_exit, true);
+	printf("}, \"pager\": {");
+	json_key_u64("pid", (uint64_t)st->pager_pid, false, false);
+	printf("\"running\": %s}, ", pager ? "true" : "false");
+	json_key_str("guarantee", st->guarantee, false);
+	json_key_str("error", st->failure, true);
+	printf("}\n");
+	return lzb_status_final(st->state) || !pager;
+}
+
 /* Show WORKDIR's restore; *done tells whether it is over. */
-static int show(const char *dir, bool *done)
+static int show(const char *dir, bool json, bool *done)
 {
 	struct lzb_restore_status st;
 	struct lzb_err err = { { 0 } };
@@ -135,11 +291,11 @@ static int show(const char *dir, bool *done)
 		fprintf(stderr, "lazyboot status: %s\n", err.msg);
 		return 1;
 	}
-	*done = print_status(dir, &st);
+	*done = json ? print_json(dir, &st) : print_status(dir, &st);
 	return 0;
 }
 
-static int show_all(char **dirs, int n, bool *all_done)
+static int show_all(char **dirs, int n, bool json, bool *all_done)
 {
 	glob_t g = { 0 };
 	int ret = 0;
@@ -147,8 +303,9 @@ static int show_all(char **dirs, int n, bool *all_done)
 	*all_done = true;
 	if (!n) {
 		if (glob(RUN_DIR "/*/" LZB_STATUS_FILE, 0, NULL, &g) || !g.gl_pathc) {
-			printf("no restores: nothing under %s/*/%s\n", RUN_DIR,
-			       LZB_STATUS_FILE);
+			if (!json)
+				printf("no restores: nothing under %s/*/%s\n",
+				       RUN_DIR, LZB_STATUS_FILE);
 			globfree(&g);
 			return 0;
 		}
@@ -160,9 +317,9 @@ static int show_all(char **dirs, int n, bool *all_done)
 	for (int i = 0; i < n; i++) {
 		bool done;
 
-		if (i)
+		if (i && !json)
 			putchar('\n');
-		ret |= show(dirs[i], &done);
+		ret |= show(dirs[i], json, &done);
 		*all_done &= done;
 	}
 	globfree(&g);
@@ -173,11 +330,12 @@ int cmd_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "watch", optional_argument, NULL, 'w' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	unsigned int watch = 0;
-	bool done;
+	bool done, json = false;
 	int opt, ret;
 	char *end;
 
@@ -198,6 +356,9 @@ int cmd_status(int argc, char **argv)
 				}
 			}
 			break;
+		case 'j':
+			json = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -207,17 +368,17 @@ int cmd_status(int argc, char **argv)
 		}
 	}
 	if (!watch)
-		return show_all(&argv[optind], argc - optind, &done);
+		return show_all(&argv[optind], argc - optind, json, &done);
 	signal(SIGINT, on_int);
 	for (;;) {
-		if (isatty(STDOUT_FILENO))
+		if (isatty(STDOUT_FILENO) && !json)
 			fputs("\033[H\033[2J", stdout);
-		ret = show_all(&argv[optind], argc - optind, &done);
+		ret = show_all(&argv[optind], argc - optind, json, &done);
 		fflush(stdout);
 		if (done || interrupted)
 			return ret;
 		sleep(watch);
-		if (!isatty(STDOUT_FILENO))
+		if (!isatty(STDOUT_FILENO) && !json)
 			puts("--");
 	}
 }

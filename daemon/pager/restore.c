@@ -19,11 +19,13 @@
 #include "image/image_trust.h"
 #include "pager/image_source.h"
 #include "pager/pager.h"
+#include "pager/restore_args.h"
 #include "pager/restore_record.h"
 #include "pager/restore_status.h"
 #include "pager/uffd_keeper.h"
 #include "util/clock.h"
 #include "util/file_util.h"
+#include "util/log.h"
 #include "util/progress_log.h"
 #include "util/unix_listen.h"
 
@@ -44,6 +46,7 @@ struct restore {
 	uint64_t t0;
 	pid_t probe;
 	bool criu_started, ready, resident;
+	bool have_manifest;		/* r->img.m verified */
 	struct lzb_status_throttle throttle;
 	uint64_t started_unix;
 	uint64_t next_probe;
@@ -131,8 +134,16 @@ static void publish(struct restore *r, const char *failure)
 	st.ms_restored = rep->ms_restored;
 	st.ms_ready = rep->ms_ready;
 	st.ms_resident = rep->ms_resident;
+	if (r->have_manifest) {
+		lzb_image_id_hex(r->img.m.image_id, st.image_id);
+		st.image_version = r->img.m.version;
+		st.page_size = r->img.m.page_size;
+		st.image_bytes = r->img.mf_len;
+		for (uint32_t i = 0; i < r->img.m.nr_objects; i++)
+			st.image_bytes += r->img.m.objects[i].size;
+	}
 	if (lzb_status_write(r->workdir, &st, &err) && !r->o->quiet)
-		fprintf(stderr, "lazyboot: %s\n", err.msg);
+		lzb_log(LZB_LOG_WARNING, "lazyboot: %s", err.msg);
 	if (r->o->on_status)
 		r->o->on_status(r->o->status_arg, &st);
 }
@@ -219,6 +230,7 @@ static int load_image(struct restore *r, struct lzb_err *err)
 	if (lzb_image_get_manifest(&r->img, &g, &keys, err) ||
 	    accept_manifest(r, err))
 		return -1;
+	r->have_manifest = true;
 	lzb_image_id_hex(r->img.m.image_id, id);
 	say(r, "manifest: image id %s version %llu, %u objects, %s", id,
 	    (unsigned long long)r->img.m.version, r->img.m.nr_objects,
@@ -316,8 +328,8 @@ static int on_task(void *ctx, int img_pid, int pid, int pidfd, int uffd)
 	/* Kept before it is used: from now on the pager may die. */
 	err = lzb_keeper_keep(r->keeper, img_pid, pid, pidfd, uffd, &session);
 	if (err) {
-		fprintf(stderr, "lazyboot: the %s cannot keep the uffd of task "
-			"%d: %s\n", lzb_keeper_kind(r->keeper),
+		lzb_log(LZB_LOG_ERR, "lazyboot: the %s cannot keep the uffd of task "
+			"%d: %s", lzb_keeper_kind(r->keeper),
 			pid, strerror(-err));
 		return err;
 	}
@@ -559,12 +571,12 @@ static bool kill_on_failure(struct restore *r, const char *why)
 	killed = lzb_pager_kill_tree(r->pager);
 	r->rep->root_pid = r->ps->root_pid;
 	if (killed && r->rep->root_pid > 0)
-		fprintf(stderr, "lazyboot: killed the restored tree (root pid "
-			"%d, %d processes): %s\n", r->rep->root_pid, killed,
+		lzb_log(LZB_LOG_ERR, "lazyboot: killed the restored tree (root pid "
+			"%d, %d processes): %s", r->rep->root_pid, killed,
 			why);
 	else if (killed)
-		fprintf(stderr, "lazyboot: killed what criu had restored (%d "
-			"processes): %s\n", killed, why);
+		lzb_log(LZB_LOG_ERR, "lazyboot: killed what criu had restored "
+			"(%d processes): %s", killed, why);
 	return true;
 }
 
@@ -654,7 +666,7 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 		lzb_keeper_milestone(r.keeper, LAZYBOOT_MILESTONE_DONE);
 out:
 	if (err.msg[0]) {
-		fprintf(stderr, "lazyboot restore: %s\n", err.msg);
+		lzb_log(LZB_LOG_ERR, "lazyboot restore: %s", err.msg);
 		killed = kill_on_failure(&r, err.msg);
 		ret = -1;
 	}

@@ -133,7 +133,7 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		}
 		return 0;
 	}
-	if (optind >= first_criu) {
+	if (optind >= first_criu && !o->nr_mirrors) {
 		fprintf(stderr, "%s: no image URL given\n%s", prog, usage);
 		return 2;
 	}
@@ -151,8 +151,11 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 			"contradict each other\n", prog);
 		return 2;
 	}
-	o->mirrors = (const char *const *)&argv[optind];
-	o->nr_mirrors = (size_t)(first_criu - optind);
+	/* URLs on the command line replace a config file's. */
+	if (optind < first_criu) {
+		o->mirrors = (const char *const *)&argv[optind];
+		o->nr_mirrors = (size_t)(first_criu - optind);
+	}
 	if (first_criu < argc) {
 		o->criu_args = &argv[first_criu + 1];
 		o->nr_criu_args = (size_t)(argc - first_criu - 1);

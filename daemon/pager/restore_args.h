@@ -17,13 +17,16 @@
  * --image-id image_id, --state-dir state_dir, --allow-downgrade
  * allow_downgrade, --quiet quiet.
  *
- * Fill o from argv (prog names the command in messages).  An empty
- * --pubkey or --ready counts as not given (a systemd unit passes its
- * config's empty variables so).  Returns 0; or 1 for --help, after
+ * Fill o from argv (prog names the command in messages).  What o holds
+ * already (lazybootd's config file) stays unless argv gives it again;
+ * URLs in argv replace o's mirrors, and without o's mirrors a URL is
+ * required.  An empty --pubkey, --ready or --image-id counts as not given.
+ * Returns 0; or 1 for --help, after
  * printing usage to stdout; or 2 on bad usage, said on stderr.
  */
 int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 			   const char *usage,
 			   struct lzb_restore_opts *o);
+
 
 #endif

@@ -48,6 +48,10 @@ static const struct field fields[] = {
 	NUM("ms_resident", F_U64, ms_resident),
 	STR("failure", failure),
 	STR("guarantee", guarantee),
+	STR("image_id", image_id),
+	NUM("image_version", F_U64, image_version),
+	NUM("image_bytes", F_U64, image_bytes),
+	NUM("page_size", F_U64, page_size),
 };
 
 #define NR_FIELDS (sizeof(fields) / sizeof(fields[0]))

@@ -46,6 +46,11 @@ struct lzb_restore_status {
 	uint64_t updated_unix;
 	/* ms after the start; 0: not reached */
 	uint64_t ms_elapsed, ms_bundle, ms_restored, ms_ready, ms_resident;
+	/* The image, once its manifest was verified ("" and 0 before). */
+	char image_id[33];		/* 32 hex digits */
+	uint64_t image_version;
+	uint64_t image_bytes;		/* manifest and every object, stored */
+	uint64_t page_size;
 };
 
 /* The start time of PID in clock ticks after boot, 0 if unknown. */

@@ -12,6 +12,7 @@
 #include "pager/restore_record.h"
 #include "pager/restore_status.h"
 #include "pager/uffd_holder.h"
+#include "util/log.h"
 #include "util/task_limit.h"
 #include "util/unix_listen.h"
 
@@ -71,8 +72,8 @@ int lzb_keeper_start(const char *workdir, uint32_t deadline_ms,
 	if (!err) {
 		k->kind = KEEP_MODULE;
 	} else {
-		fprintf(stderr, "lazyboot: lazyboot.ko %s (%s): a holder "
-			"process keeps the uffds instead\n",
+		lzb_log(LZB_LOG_WARNING, "lazyboot: lazyboot.ko %s (%s): a holder "
+			"process keeps the uffds instead",
 			err == -ENOENT ? "is not loaded" : "cannot be used",
 			strerror(-err));
 		err = lzb_holder_start(workdir, k->deadline_ms, &k->holder_pid,
@@ -80,9 +81,9 @@ int lzb_keeper_start(const char *workdir, uint32_t deadline_ms,
 		if (!err)
 			k->kind = KEEP_HOLDER;
 		else
-			fprintf(stderr, "lazyboot: cannot start the holder "
+			lzb_log(LZB_LOG_WARNING, "lazyboot: cannot start the holder "
 				"process (%s): NOTHING keeps the uffds if the "
-				"pager dies\n", strerror(-err));
+				"pager dies", strerror(-err));
 	}
 	describe(k);
 	*keeper = k;

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -15,20 +16,33 @@
 #include "pager/restore_args.h"
 #include "pager/restore_status.h"
 #include "service/coldstart.h"
+#include "service/config.h"
 #include "service/sd_notify.h"
+#include "util/log.h"
 
 static const char usage[] =
 	"usage: lazybootd restore URL [MIRROR...] (--pubkey FILE | --allow-unsigned)\n"
-	"                         [--encrypt-key FILE] [--workdir DIR] [--ready CMD]\n"
+	"                         [--encrypt-key FILE] [--image-id HEX]\n"
+	"                         [--workdir DIR] [--ready CMD]\n"
 	"                         [--criu PATH] [--max-background N]\n"
 	"                         [--tftp-blksize N] [--image-id ID]\n"
 	"                         [--state-dir DIR] [--allow-downgrade] [--quiet]\n"
 	"                         [--fallback coldstart|fail] [--coldstart CMD]\n"
 	"                         [-- CRIU-RESTORE-OPTION...]\n"
+	"       lazybootd restore --config FILE [--dry-run] [options]\n"
 	"\n"
 	"The restore of `lazyboot restore` (same options; see its --help) as the\n"
 	"main process of a systemd Type=notify service, e.g. lazybootd@NAME.service\n"
-	"reading /etc/lazyboot/NAME.conf.  Sends READY=1 once the --ready probe\n"
+	"running `lazybootd run NAME`.\n"
+	"\n"
+	"  --config FILE  read the restore's settings from FILE (lazybootd.conf(5));\n"
+	"                 a mistake in it stops lazybootd before anything starts,\n"
+	"                 naming FILE:LINE; URLs and options given here as well\n"
+	"                 take the place of the file's\n"
+	"  --dry-run      print the settings the restore would run with, as\n"
+	"                 lazybootd.conf(5) keys, and exit\n"
+	"\n"
+	"Sends READY=1 once the --ready probe\n"
 	"passes (without a probe: once every page is resident) and STATUS= lines\n"
 	"with the progress; WORKDIR/status has the details (`lazyboot status`).\n"
 	"Then it stays while the restored root process lives and exits as it did\n"
@@ -113,8 +127,8 @@ static int wait_root(int root)
 	pid_t pid;
 
 	if (root <= 0) {
-		fprintf(stderr, "lazybootd: CRIU named no restored root: "
-			"nothing to watch\n");
+		lzb_log(LZB_LOG_WARNING, "lazybootd: CRIU named no restored root: "
+			"nothing to watch");
 		return -1;
 	}
 	/*
@@ -226,23 +240,124 @@ static pid_t fall_back(const struct lzb_restore_opts *o,
 	return app;
 }
 
+/*
+ * Take --config FILE and --dry-run out of argv (before any --), leaving
+ * the rest to lzb_restore_parse_args.  Returns -1 on bad usage.
+ */
+static int take_own_options(int *argc, char **argv, const char **config,
+			    bool *dry_run)
+{
+	int in = 1, out = 1;
+
+	for (; in < *argc && strcmp(argv[in], "--"); in++) {
+		if (!strcmp(argv[in], "--dry-run")) {
+			*dry_run = true;
+		} else if (!strcmp(argv[in], "--config")) {
+			if (++in == *argc) {
+				lzb_log(LZB_LOG_ERR, "lazybootd restore: "
+					"--config needs a file");
+				return -1;
+			}
+			*config = argv[in];
+		} else if (!strncmp(argv[in], "--config=", 9)) {
+			*config = argv[in] + 9;
+		} else {
+			argv[out++] = argv[in];
+		}
+	}
+	while (in < *argc)
+		argv[out++] = argv[in++];
+	argv[out] = NULL;
+	*argc = out;
+	return 0;
+}
+
+static void print_words(const char *key, const char *const *words, size_t n)
+{
+	if (!n)
+		return;
+	printf("%s =", key);
+	for (size_t i = 0; i < n; i++)
+		printf(" %s", words[i]);
+	putchar('\n');
+}
+
+static void print_string(const char *key, const char *v)
+{
+	if (v)
+		printf("%s = %s\n", key, v);
+}
+
+/* --dry-run: the restore's settings, as lazybootd.conf(5) keys. */
+static void print_settings(const struct lzb_restore_opts *o,
+			   const struct lzbd_config *c)
+{
+	static const char *const levels[] = {
+		[LZB_LOG_ERR] = "error", [LZB_LOG_WARNING] = "warning",
+		[LZB_LOG_INFO] = "info",
+	};
+
+	print_words("mirrors", o->mirrors, o->nr_mirrors);
+	print_string("pubkey", o->pubkey);
+	printf("allow-unsigned = %s\n", o->allow_unsigned ? "yes" : "no");
+	print_string("encrypt-key", o->encrypt_key);
+	print_string("image-id", o->image_id);
+	print_string("ready", o->ready_cmd);
+	printf("takeover-deadline = %ums\n",
+	       o->deadline_ms ? o->deadline_ms : 30000);
+	printf("max-background = %u\n",
+	       o->max_background ? o->max_background : 4);
+	printf("tftp-blksize = %u\n", o->tftp_blksize ? o->tftp_blksize : 1468);
+	printf("fallback = %s\n",
+	       lzbd_coldstart_wanted(o) ? "coldstart" : "fail");
+	print_string("coldstart", o->coldstart_cmd);
+	printf("log-level = %s\n", levels[c->log_level]);
+	printf("criu = %s\n", o->criu ? o->criu : "criu");
+	print_string("plugin-dir", o->plugin_dir);
+	print_words("criu-options", (const char *const *)o->criu_args,
+		    o->nr_criu_args);
+	printf("# workdir %s\n", o->workdir ? o->workdir : LZB_RESTORE_WORKDIR);
+}
+
 int lzbd_restore_main(int argc, char **argv)
 {
 	struct lzb_restore_opts o = { 0 };
 	struct daemon_restore d = { 0 };
 	struct sigaction sa = { .sa_handler = on_forward };
+	struct lzbd_config cfg = { .log_level = LZB_LOG_INFO };
 	struct lzb_restore_report rep;
 	bool cold = false;
+	const char *config = NULL;
+	bool dry_run = false;
+	struct lzb_err err;
 	int ret, status;
 
+	if (take_own_options(&argc, argv, &config, &dry_run))
+		return 2;
+	if (config) {
+		if (lzbd_config_load(config, &cfg, &err)) {
+			char msg[600];
+
+			lzb_log(LZB_LOG_ERR, "lazybootd: %s", err.msg);
+			snprintf(msg, sizeof(msg), "STATUS=failed: %s", err.msg);
+			lzb_sd_notify(msg);
+			return 2;
+		}
+		lzbd_config_apply(&cfg, &o);
+		lzb_log_set_level(cfg.log_level);
+	}
 	ret = lzb_restore_parse_args(argc, argv, "lazybootd restore", usage, &o);
 	if (ret)
 		return ret == 1 ? 0 : 2;
+	if (dry_run) {
+		print_settings(&o, &cfg);
+		return 0;
+	}
 	o.on_status = on_status;
 	o.status_arg = &d;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
-		fprintf(stderr, "lazybootd: cannot become a subreaper (%s): the "
-			"restored root's exit status will not be known\n",
+		lzb_log(LZB_LOG_WARNING, "lazybootd: cannot become a subreaper (%s): the "
+			"restored root's exit status will not be known",
 			strerror(errno));
 	if (lzb_restore_run(&o, &rep)) {
 		rep.root_pid = fall_back(&o, &d, &rep);
@@ -270,7 +385,8 @@ int lzbd_restore_main(int argc, char **argv)
 		snprintf(d.last.state, sizeof(d.last.state), "done");
 	d.last.updated_unix = (uint64_t)time(NULL);
 	write_status(&o, &d.last);
-	fprintf(stderr, "lazybootd: %s %d: %s\n", cold ? "cold-started app" :
+	lzb_log(status == 0 ? LZB_LOG_INFO : LZB_LOG_WARNING,
+		"lazybootd: %s %d: %s", cold ? "cold-started app" :
 		"restored root", rep.root_pid, d.last.root_exit);
 	{
 		char msg[128];
@@ -288,4 +404,35 @@ int lzbd_restore_main(int argc, char **argv)
 	signal(WTERMSIG(status), SIG_DFL);
 	raise(WTERMSIG(status));
 	return 128 + WTERMSIG(status);
+}
+
+int lzbd_run_main(int argc, char **argv)
+{
+	static char config[4200], workdir[4200];
+	const char *name = argc >= 2 ? argv[1] : "";
+	char **args;
+	int ret;
+
+	if (!name[0] || name[0] == '-' || name[0] == '.' || strchr(name, '/')) {
+		lzb_log(LZB_LOG_ERR, "lazybootd run: '%s' is not an instance "
+			"name (usage: lazybootd run NAME [options]; NAME.conf "
+			"in %s)", name, LZBD_CONFIG_DIR);
+		return 2;
+	}
+	snprintf(config, sizeof(config), "%s/%s.conf", LZBD_CONFIG_DIR, name);
+	snprintf(workdir, sizeof(workdir), "%s/%s", LZBD_RUN_DIR, name);
+	/* restore --config FILE --workdir DIR, then the caller's options */
+	args = calloc((size_t)argc + 5, sizeof(*args));
+	if (!args)
+		return 1;
+	args[0] = "restore";
+	args[1] = "--config";
+	args[2] = config;
+	args[3] = "--workdir";
+	args[4] = workdir;
+	for (int i = 2; i < argc; i++)
+		args[i + 3] = argv[i];
+	ret = lzbd_restore_main(argc + 3, args);
+	free(args);
+	return ret;
 }

@@ -12,4 +12,14 @@
 /* argv[0] is "restore"; returns the process's exit status. */
 int lzbd_restore_main(int argc, char **argv);
 
+/* Where `lazybootd run NAME` finds NAME.conf and makes NAME's workdir. */
+#define LZBD_CONFIG_DIR "/etc/lazyboot"
+#define LZBD_RUN_DIR "/run/lazyboot"
+
+/*
+ * `lazybootd run NAME [options]` (argv[0] is "run"): the restore
+ * LZBD_CONFIG_DIR/NAME.conf describes, in LZBD_RUN_DIR/NAME.
+ */
+int lzbd_run_main(int argc, char **argv);
+
 #endif

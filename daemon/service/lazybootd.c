@@ -5,7 +5,8 @@
  * `--check` reports which guarantee the node offers against losing a
  * restore session's userfaultfd (kernel-held through lazyboot.ko, or none
  * yet); `restore` runs a lazy restore as a systemd service's main process
- * (daemon_restore.c).
+ * (daemon_restore.c), `run NAME` the one /etc/lazyboot/NAME.conf names
+ * (config.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,11 +20,16 @@
 
 static const char usage[] =
 	"usage: lazybootd --check | --version | --help\n"
+	"       lazybootd run NAME [options]  (the restore /etc/lazyboot/NAME.conf\n"
+	"                                      describes, in /run/lazyboot/NAME)\n"
 	"       lazybootd restore URL [options]  (see lazybootd restore --help)\n"
+	"       lazybootd restore --config FILE [--dry-run] [options]\n"
 	"\n"
 	"  --check    report whether lazyboot.ko is loaded and which guarantee\n"
 	"             it gives restore sessions; exit 0 if it answered\n"
 	"  --version  print the version\n"
+	"  run        what lazybootd@NAME.service runs: restore --config\n"
+	"             /etc/lazyboot/NAME.conf --workdir /run/lazyboot/NAME\n"
 	"  restore    restore an image lazily as a systemd Type=notify service\n";
 
 static int check_module(void)
@@ -69,6 +75,8 @@ int main(int argc, char **argv)
 		return check_module();
 	if (argc >= 2 && !strcmp(argv[1], "restore"))
 		return lzbd_restore_main(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "run"))
+		return lzbd_run_main(argc - 1, argv + 1);
 
 	fputs(usage, stderr);
 	return 2;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The progress lines of the restore and profile runs on stdout:
- * "[  1.234] text", seconds since the run began (util/clock.h).
+ * "[  1.234] text", seconds since the run began (util/clock.h), with
+ * the info priority's "<6>" before it when stdout is the journal and
+ * left out when the log level (util/log.h) is below info.
  */
 #ifndef LAZYBOOT_PROGRESS_LOG_H
 #define LAZYBOOT_PROGRESS_LOG_H

@@ -52,7 +52,7 @@ make -s install BUILD="$BUILD" DESTDIR="$w/opt" PREFIX=/opt/lzb \
 	has_all "$w/opt" /opt/lzb/sbin/lazyboot /opt/lzb/sbin/lazybootd \
 		/opt/lzb/sbin/lazyboot-init /opt/lzb/lib/criu/lazyboot_plugin.so \
 		/opt/lzb/units/lazybootd@.service /opt/lzb/share/man/man8/lazyboot.8 &&
-	grep -Eq '^ExecStart=/opt/lzb/sbin/lazybootd restore ' \
+	grep -Eq '^ExecStart=/opt/lzb/sbin/lazybootd run %i$' \
 		"$w/opt/opt/lzb/units/lazybootd@.service" 2>>"$w/out"
 check $? install.custom_prefix_and_execstart
 
@@ -69,7 +69,7 @@ check $? install.nothing_else_installed
 
 unit=$w/root$UNITDIR/lazybootd@.service
 grep '^ExecStart=' "$unit" >"$w/out" 2>&1
-grep -Eq '^ExecStart=/usr/sbin/lazybootd restore ' "$w/out" && ! grep -q '@' "$w/out"
+grep -Eq '^ExecStart=/usr/sbin/lazybootd run %i$' "$w/out" && ! grep -q '@' "$w/out"
 check $? install.unit_execstart_is_installed_lazybootd
 
 "$w/root/usr/sbin/lazyboot" --version >"$w/out" 2>&1 &&
@@ -108,17 +108,23 @@ echo "# lazyboot(8): $cmds commands, $opts options of their --help looked up"
 [ ! -s "$w/out" ] && [ $cmds -ge 12 ] && [ $opts -ge 50 ]
 check $? install.lazyboot8_names_every_command_and_option
 
-# The keys the unit reads from the config: in lazybootd.conf(5) and in the
-# example config.
+# Every key lazybootd's config parser knows (its table in
+# daemon/service/config.c): in lazybootd.conf(5) and in the example
+# config; and the installed unit reads the config through lazybootd.
 MANWIDTH=200 man -l "$w/root/usr/share/man/man5/lazybootd.conf.5" 2>/dev/null >"$w/conf.txt"
 : >"$w/out"
-for key in $(grep '^ExecStart=' "$unit" | grep -oE '\$\{?[A-Z_]+' | tr -d '${' | sort -u); do
-	grep -Eq "^       $key\$" "$w/conf.txt" || echo "$key not in lazybootd.conf(5)" >>"$w/out"
-	grep -q "^$key=" "$w/root/usr/share/doc/lazyboot/examples/example.conf" ||
+keys=0
+for key in $(sed -n 's/^\t\[K_[A-Z_]*\] = "\([a-z-]*\)",$/\1/p' daemon/service/config.c); do
+	keys=$((keys + 1))
+	grep -Eq "^       $key = " "$w/conf.txt" || echo "$key not in lazybootd.conf(5)" >>"$w/out"
+	grep -Eq "^#?$key = " "$w/root/usr/share/doc/lazyboot/examples/example.conf" ||
 		echo "$key not in example.conf" >>"$w/out"
 done
-[ ! -s "$w/out" ]
-check $? install.conf5_and_example_name_every_unit_key
+grep -q '^ExecStart=.*/lazybootd run %i$' "$unit" || echo "the unit does not run 'lazybootd run %i'" >>"$w/out"
+grep -q '^EnvironmentFile=' "$unit" && echo "the unit still has EnvironmentFile=" >>"$w/out"
+echo "# $keys config keys looked up"
+[ ! -s "$w/out" ] && [ $keys -ge 15 ]
+check $? install.conf5_and_example_name_every_config_key
 
 # The VM tests install the unit from its template; one that still copies
 # the old unit file (gone) or edits its old ExecStart would fail only in
