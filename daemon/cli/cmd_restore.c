@@ -80,6 +80,12 @@ int cmd_restore(int argc, char **argv)
 
 	if (ret)
 		return ret == 1 ? 0 : 2;
+	if (o.fallback_policy || o.coldstart_cmd) {
+		fprintf(stderr, "lazyboot restore: --fallback and --coldstart "
+			"are lazybootd's: only the service runs a cold start "
+			"instead of a failed restore\n");
+		return 2;
+	}
 	if (o.resume) {
 		if (lzb_record_load(o.workdir, &rec, &err)) {
 			fprintf(stderr, "lazyboot restore: %s\n", err.msg);

@@ -71,6 +71,7 @@ static bool print_status(const char *dir, const struct lzb_restore_status *st)
 {
 	bool pager = lzb_status_pager_alive(st);
 	bool final = lzb_status_final(st->state);
+	bool cold = !strcmp(st->state, "coldstart");
 	double pct = st->pages_total ?
 		     100.0 * (double)st->pages_resident / st->pages_total : 0;
 	int fill = (int)(pct * BAR_WIDTH / 100 + 0.5);
@@ -97,7 +98,7 @@ static bool print_status(const char *dir, const struct lzb_restore_status *st)
 	print_ms("restored", st->ms_restored);
 	print_ms("ready", st->ms_ready);
 	print_ms("resident", st->ms_resident);
-	printf("\n  root     ");
+	printf("\n  %s", cold ? "app      " : "root     ");
 	if (st->root_pid)
 		printf("pid %d (%s)", st->root_pid,
 		       st->root_exit[0] ? st->root_exit :
@@ -107,7 +108,9 @@ static bool print_status(const char *dir, const struct lzb_restore_status *st)
 	printf("; pager pid %d (%s)\n", st->pager_pid,
 	       pager ? "running" : "exited");
 	printf("  guarantee %s\n", st->guarantee[0] ? st->guarantee : "unknown");
-	if (st->failure[0])
+	if (cold)
+		printf("  fallback cold start because %s\n", st->failure);
+	else if (st->failure[0])
 		printf("  failure  %s\n", st->failure);
 	return final || !pager;
 }

@@ -698,6 +698,8 @@ out:
 	if (r.journal_fd >= 0)
 		close(r.journal_fd);
 	report(&r);
+	rep->tasks_left = ret && !killed && r.ps && r.ps->tasks;
+	rep->stop_signal = stop_signal;
 	if (r.probe > 0) {
 		kill(r.probe, SIGKILL);
 		waitpid(r.probe, NULL, 0);

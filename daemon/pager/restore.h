@@ -23,6 +23,16 @@ struct lzb_restore_status;
 /* WORKDIR/images: the boot bundle, unpacked for criu restore. */
 #define LZB_RESTORE_IMAGES_DIR "images"
 
+/*
+ * What lazybootd does when the restore cannot start or finish (only
+ * lazybootd acts on it; lzb_restore_run ignores it).
+ */
+enum lzb_fallback_policy {
+	LZB_FALLBACK_DEFAULT,		/* coldstart if coldstart_cmd, else fail */
+	LZB_FALLBACK_COLDSTART,		/* run coldstart_cmd instead */
+	LZB_FALLBACK_FAIL,		/* exit non-zero: the unit fails */
+};
+
 struct lzb_restore_opts {
 	const char *const *mirrors;	/* base URLs of the image directory */
 	size_t nr_mirrors;
@@ -56,6 +66,9 @@ struct lzb_restore_opts {
 					 * the manifest on record; any other
 					 * is refused */
 	bool quiet;
+	/* lazybootd's fallback (--fallback, --coldstart): not the restore's */
+	enum lzb_fallback_policy fallback_policy;
+	const char *coldstart_cmd;	/* the app's cold start (sh -c) */
 	/* Told every status written to WORKDIR/status (optional). */
 	void (*on_status)(void *arg, const struct lzb_restore_status *st);
 	void *status_arg;
@@ -74,6 +87,12 @@ struct lzb_restore_report {
 	uint64_t bytes_before_ready;	/* bytes_fetched when the probe
 					 * passed (0: no probe) */
 	int root_pid;			/* real pid of the restored root */
+	bool tasks_left;		/* failed, yet restored tasks were
+					 * left running (a resume that could
+					 * not take over, or every page was
+					 * in): not killed */
+	int stop_signal;		/* SIGTERM/SIGINT that arrived during
+					 * the restore (0: none) */
 };
 
 /* Returns 0 on success, else prints why to stderr and returns nonzero. */

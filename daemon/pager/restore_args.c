@@ -42,6 +42,8 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "deadline-ms", required_argument, NULL, 'd' },
 		{ "resume", required_argument, NULL, 'R' },
+		{ "fallback", required_argument, NULL, 'F' },
+		{ "coldstart", required_argument, NULL, 'C' },
 		{ "image-id", required_argument, NULL, 'I' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "allow-downgrade", no_argument, NULL, 'D' },
@@ -89,6 +91,18 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 			o->resume = true;
 			o->workdir = optarg;
 			break;
+		case 'F':
+			if (!strcmp(optarg, "coldstart")) {
+				o->fallback_policy = LZB_FALLBACK_COLDSTART;
+			} else if (!strcmp(optarg, "fail")) {
+				o->fallback_policy = LZB_FALLBACK_FAIL;
+			} else if (*optarg) {
+				fprintf(stderr, "%s: --fallback takes coldstart "
+					"or fail, not '%s'\n", prog, optarg);
+				return 2;
+			}
+			break;
+		case 'C': o->coldstart_cmd = *optarg ? optarg : NULL; break;
 		case 'I': {
 			struct lzb_err err;
 
@@ -127,6 +141,11 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		o->pubkey = NULL;
 	if (o->ready_cmd && !*o->ready_cmd)
 		o->ready_cmd = NULL;
+	if (o->fallback_policy == LZB_FALLBACK_COLDSTART && !o->coldstart_cmd) {
+		fprintf(stderr, "%s: --fallback coldstart needs the app's "
+			"cold-start command (--coldstart CMD)\n", prog);
+		return 2;
+	}
 	if (o->pubkey && o->allow_unsigned) {
 		fprintf(stderr, "%s: --pubkey and --allow-unsigned "
 			"contradict each other\n", prog);

@@ -243,7 +243,7 @@ bool lzb_status_pager_alive(const struct lzb_restore_status *st)
 bool lzb_status_final(const char *state)
 {
 	return !strcmp(state, "resident") || !strcmp(state, "failed") ||
-	       !strcmp(state, "done");
+	       !strcmp(state, "done") || !strcmp(state, "coldstart");
 }
 
 bool lzb_status_due(struct lzb_status_throttle *th, const char *state,

@@ -26,7 +26,8 @@
 
 struct lzb_restore_status {
 	/* fetching-image, restoring, streaming, ready, resident, failed,
-	 * done: see docs/pager.md */
+	 * done; coldstart (lazybootd's fallback: failure holds the cause,
+	 * root_pid the cold-started app): see docs/pager.md */
 	char state[24];
 	char url[1024];
 	char failure[512];

@@ -225,14 +225,13 @@ static int set_key(struct parse *p, enum key k, char *v)
 		return set_count(p, key, v, 8, 65464, &c->tftp_blksize);
 	case K_FALLBACK:
 		if (!strcmp(v, "fail")) {
-			c->fallback = LZBD_FALLBACK_FAIL;
+			c->fallback = LZB_FALLBACK_FAIL;
 			return 0;
 		}
-		if (!strcmp(v, "coldstart"))
-			return bad(p, "fallback = coldstart is not implemented "
-				   "yet: lazybootd cannot run the coldstart "
-				   "command instead of a restore; use "
-				   "fallback = fail");
+		if (!strcmp(v, "coldstart")) {
+			c->fallback = LZB_FALLBACK_COLDSTART;
+			return 0;
+		}
 		return bad(p, "%s takes coldstart or fail, not '%s'", key, v);
 	case K_COLDSTART:
 		return set_string(p, &c->coldstart, v);
@@ -378,6 +377,8 @@ void lzbd_config_apply(const struct lzbd_config *c,
 	o->plugin_dir = c->plugin_dir;
 	o->criu_args = c->criu_args;
 	o->nr_criu_args = c->nr_criu_args;
+	o->fallback_policy = c->fallback;
+	o->coldstart_cmd = c->coldstart;
 }
 
 void lzbd_config_free(struct lzbd_config *c)

@@ -16,11 +16,6 @@
 #include "util/log.h"
 #include "util/lzb_error.h"
 
-/* What happens when the restore cannot start or finish. */
-enum lzbd_fallback {
-	LZBD_FALLBACK_FAIL,		/* the unit fails */
-	LZBD_FALLBACK_COLDSTART,	/* the coldstart command runs */
-};
 
 #define LZBD_CONFIG_MAX_MIRRORS 16
 #define LZBD_CONFIG_MAX_CRIU_ARGS 64
@@ -37,7 +32,8 @@ struct lzbd_config {
 	uint32_t takeover_deadline_ms;	/* 0: the default */
 	unsigned int max_background;	/* 0: the default */
 	unsigned int tftp_blksize;	/* 0: the default */
-	enum lzbd_fallback fallback;
+	enum lzb_fallback_policy fallback;	/* default: coldstart if
+					 * coldstart is set */
 	char *coldstart;
 	enum lzb_log_level log_level;
 	char *criu;

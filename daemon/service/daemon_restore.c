@@ -15,6 +15,7 @@
 
 #include "pager/restore_args.h"
 #include "pager/restore_status.h"
+#include "service/coldstart.h"
 #include "service/config.h"
 #include "service/sd_notify.h"
 #include "util/log.h"
@@ -26,6 +27,7 @@ static const char usage[] =
 	"                         [--criu PATH] [--max-background N]\n"
 	"                         [--tftp-blksize N] [--image-id ID]\n"
 	"                         [--state-dir DIR] [--allow-downgrade] [--quiet]\n"
+	"                         [--fallback coldstart|fail] [--coldstart CMD]\n"
 	"                         [-- CRIU-RESTORE-OPTION...]\n"
 	"       lazybootd restore --config FILE [--dry-run] [options]\n"
 	"\n"
@@ -47,7 +49,17 @@ static const char usage[] =
 	"(its exit code, or killed by its signal), so systemd keeps the restored\n"
 	"tasks for as long as the application runs.  SIGTERM is passed on to the\n"
 	"restored root; before every page is resident it stops the restore and\n"
-	"kills the restored tasks instead.\n";
+	"kills the restored tasks instead.\n"
+	"\n"
+	"  --coldstart CMD  the app's ordinary start (sh -c CMD), run instead\n"
+	"                   when the restore cannot start or finish, once the\n"
+	"                   restored tasks are gone: READY=1 after the --ready\n"
+	"                   probe passes, with STATUS=degraded: cold start\n"
+	"                   because <the restore's error>; then lazybootd stays\n"
+	"                   while it lives and exits as it did\n"
+	"  --fallback coldstart|fail  what a failed restore does (default:\n"
+	"                   coldstart when --coldstart is given, else fail:\n"
+	"                   exit 1, the unit fails)\n";
 
 struct daemon_restore {
 	struct lzb_restore_status last;	/* as last written */
@@ -87,6 +99,19 @@ static void on_status(void *arg, const struct lzb_restore_status *st)
 	lzb_sd_notify(msg);
 }
 
+static void on_child(int sig)
+{
+	(void)sig;	/* only to wake sigsuspend() */
+}
+
+static void pass_on(int root)
+{
+	if (forward_signal) {
+		kill(root, forward_signal);
+		forward_signal = 0;
+	}
+}
+
 /*
  * Wait for the restored root.  It is our child: CRIU's --restore-detached
  * leaves it to the nearest subreaper, and we are one.  Other orphans of
@@ -95,7 +120,10 @@ static void on_status(void *arg, const struct lzb_restore_status *st)
  */
 static int wait_root(int root)
 {
-	int status, pidfd;
+	struct sigaction sa = { .sa_handler = on_child,
+				.sa_flags = SA_NOCLDSTOP };
+	sigset_t block, old;
+	int status = -1, pidfd;
 	pid_t pid;
 
 	if (root <= 0) {
@@ -103,29 +131,113 @@ static int wait_root(int root)
 			"nothing to watch");
 		return -1;
 	}
+	/*
+	 * The signals stay blocked but while sigsuspend() waits, so one that
+	 * comes between the check and the wait is not missed.
+	 */
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	for (;;) {
-		if (forward_signal) {
-			kill(root, forward_signal);
-			forward_signal = 0;
-		}
-		pid = waitpid(-1, &status, 0);
+		pass_on(root);
+		pid = waitpid(-1, &status, WNOHANG);
 		if (pid == root)
-			return status;
+			goto out;
+		if (pid > 0)
+			continue;
 		if (pid < 0 && errno == ECHILD)
 			break;
+		sigsuspend(&old);
 	}
+	status = -1;
 	pidfd = (int)syscall(SYS_pidfd_open, root, 0);
 	if (pidfd >= 0) {
 		struct pollfd p = { .fd = pidfd, .events = POLLIN };
 
-		while (poll(&p, 1, -1) <= 0 || !(p.revents & POLLIN))
-			if (forward_signal) {
-				kill(root, forward_signal);
-				forward_signal = 0;
-			}
+		for (;;) {
+			pass_on(root);
+			if (ppoll(&p, 1, NULL, &old) > 0 &&
+			    (p.revents & POLLIN))
+				break;
+		}
 		close(pidfd);
 	}
-	return -1;
+out:
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return status;
+}
+
+static void write_status(const struct lzb_restore_opts *o,
+			 const struct lzb_restore_status *st)
+{
+	struct lzb_err err;
+
+	if (lzb_status_write(o->workdir ? o->workdir : LZB_RESTORE_WORKDIR,
+			     st, &err))
+		fprintf(stderr, "lazybootd: %s\n", err.msg);
+}
+
+/*
+ * The restore failed: run the cold-start command instead if the policy
+ * says so and nothing restored runs on.  Returns its pid, or 0 when the
+ * unit is to fail (exit 1).  Signals are passed on from here.
+ */
+static pid_t fall_back(const struct lzb_restore_opts *o,
+		       struct daemon_restore *d,
+		       const struct lzb_restore_report *rep)
+{
+	struct sigaction sa = { .sa_handler = on_forward };
+	char cause[sizeof(d->last.failure)], msg[sizeof(cause) + 64];
+	pid_t app;
+
+	/* Told to stop (systemctl stop): not a failure to make up for. */
+	if (!lzbd_coldstart_wanted(o) || rep->stop_signal)
+		return 0;
+	snprintf(cause, sizeof(cause), "%s", d->last.failure[0] ?
+		 d->last.failure : "the restore failed");
+	if (lzbd_coldstart_tree_gone(rep)) {
+		fprintf(stderr, "lazybootd: no cold start: restored tasks were "
+			"left running after the failure (%s)\n", cause);
+		return 0;
+	}
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	fprintf(stderr, "lazybootd: cold start because %s\n", cause);
+	snprintf(d->last.state, sizeof(d->last.state), "coldstart");
+	snprintf(d->last.failure, sizeof(d->last.failure), "%s", cause);
+	d->last.pager_pid = getpid();
+	d->last.pager_start = lzb_proc_start_time(d->last.pager_pid);
+	snprintf(d->last.guarantee, sizeof(d->last.guarantee), "none "
+		 "needed: the app was cold-started, nothing was restored");
+	d->last.root_pid = 0;
+	d->last.root_exit[0] = '\0';
+	app = lzbd_coldstart_spawn(o->coldstart_cmd);
+	if (app < 0) {
+		fprintf(stderr, "lazybootd: cannot start the cold start: %s\n",
+			strerror(errno));
+		return 0;
+	}
+	d->last.root_pid = app;
+	d->last.updated_unix = (uint64_t)time(NULL);
+	write_status(o, &d->last);
+	snprintf(msg, sizeof(msg), "STATUS=coldstart: starting because %s",
+		 cause);
+	lzb_sd_notify(msg);
+	if (o->ready_cmd &&
+	    !lzbd_coldstart_wait_ready(app, o->ready_cmd, o->workdir ?
+				       o->workdir : LZB_RESTORE_WORKDIR,
+				       &forward_signal))
+		return app;	/* ended before it was ready: no READY=1 */
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=degraded: cold start "
+		 "because %s", cause);
+	lzb_sd_notify(msg);
+	d->ready_sent = true;
+	return app;
 }
 
 /*
@@ -197,8 +309,8 @@ static void print_settings(const struct lzb_restore_opts *o,
 	       o->max_background ? o->max_background : 4);
 	printf("tftp-blksize = %u\n", o->tftp_blksize ? o->tftp_blksize : 1468);
 	printf("fallback = %s\n",
-	       c->fallback == LZBD_FALLBACK_COLDSTART ? "coldstart" : "fail");
-	print_string("coldstart", c->coldstart);
+	       lzbd_coldstart_wanted(o) ? "coldstart" : "fail");
+	print_string("coldstart", o->coldstart_cmd);
 	printf("log-level = %s\n", levels[c->log_level]);
 	printf("criu = %s\n", o->criu ? o->criu : "criu");
 	print_string("plugin-dir", o->plugin_dir);
@@ -214,6 +326,7 @@ int lzbd_restore_main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_forward };
 	struct lzbd_config cfg = { .log_level = LZB_LOG_INFO };
 	struct lzb_restore_report rep;
+	bool cold = false;
 	const char *config = NULL;
 	bool dry_run = false;
 	struct lzb_err err;
@@ -246,9 +359,13 @@ int lzbd_restore_main(int argc, char **argv)
 		lzb_log(LZB_LOG_WARNING, "lazybootd: cannot become a subreaper (%s): the "
 			"restored root's exit status will not be known",
 			strerror(errno));
-	if (lzb_restore_run(&o, &rep))
-		return 1;
-	if (!d.ready_sent)
+	if (lzb_restore_run(&o, &rep)) {
+		rep.root_pid = fall_back(&o, &d, &rep);
+		if (!rep.root_pid)
+			return 1;
+		cold = true;
+	}
+	if (!d.ready_sent && !cold)
 		lzb_sd_notify("READY=1");
 
 	sigaction(SIGTERM, &sa, NULL);
@@ -263,19 +380,20 @@ int lzbd_restore_main(int argc, char **argv)
 	else
 		snprintf(d.last.root_exit, sizeof(d.last.root_exit),
 			 "signal %d", WTERMSIG(status));
-	snprintf(d.last.state, sizeof(d.last.state), "done");
+	/* A cold start stays "coldstart": the restore did not happen. */
+	if (!cold)
+		snprintf(d.last.state, sizeof(d.last.state), "done");
 	d.last.updated_unix = (uint64_t)time(NULL);
-	if (lzb_status_write(o.workdir ? o.workdir : LZB_RESTORE_WORKDIR,
-			     &d.last, &err))
-		lzb_log(LZB_LOG_WARNING, "lazybootd: %s", err.msg);
+	write_status(&o, &d.last);
 	lzb_log(status == 0 ? LZB_LOG_INFO : LZB_LOG_WARNING,
-		"lazybootd: restored root %d: %s", rep.root_pid,
-		d.last.root_exit);
+		"lazybootd: %s %d: %s", cold ? "cold-started app" :
+		"restored root", rep.root_pid, d.last.root_exit);
 	{
 		char msg[128];
 
-		snprintf(msg, sizeof(msg), "STOPPING=1\nSTATUS=done: restored "
-			 "root %s", d.last.root_exit);
+		snprintf(msg, sizeof(msg), "STOPPING=1\nSTATUS=done: %s %s",
+			 cold ? "cold-started app" : "restored root",
+			 d.last.root_exit);
 		lzb_sd_notify(msg);
 	}
 	if (status < 0)

@@ -166,11 +166,12 @@ bad image_id_short "FILE:2: image-id: image id '0011' is not 32 hex digits (lazy
 mirrors = file:///i
 image-id = 0011
 CONF
-bad fallback_coldstart_not_yet "FILE:3: fallback = coldstart is not implemented yet: lazybootd cannot run the coldstart command instead of a restore; use fallback = fail" <<'CONF'
-mirrors = file:///i
-coldstart = /usr/bin/redis-server
-fallback = coldstart
-CONF
+# A coldstart command alone makes coldstart the fallback (lazybootd.conf(5)).
+printf 'mirrors = file:///i\nallow-unsigned = yes\ncoldstart = /usr/bin/redis-server\n' >"$w/fb.conf"
+"$LZBD" restore --config "$w/fb.conf" --dry-run >"$w/out" 2>&1
+[ $? -eq 0 ] && grep -qx "fallback = coldstart" "$w/out" &&
+	grep -qx "coldstart = /usr/bin/redis-server" "$w/out"
+check $? fallback_coldstart_by_default
 bad fallback_value "FILE:1: fallback takes coldstart or fail, not 'retry'" <<'CONF'
 fallback = retry
 CONF
