@@ -10,7 +10,8 @@ win=$(xdotool search --name '^lzb-xterm$' | head -n 1)
 xdotool type --window "$win" --delay 20 "touch $marker"
 xdotool key --window "$win" Return
 i=0
-while [ ! -e "$marker" ] && [ $i -lt 50 ]; do
+# up to 30 s: under emulation and load the shell may take that long
+while [ ! -e "$marker" ] && [ $i -lt 300 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
