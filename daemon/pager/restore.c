@@ -593,8 +593,9 @@ static bool kill_on_failure(struct restore *r, const char *why)
 			"%d, %d processes): %s", r->rep->root_pid, killed,
 			why);
 	else if (killed)
-		lzb_log(LZB_LOG_ERR, "lazyboot: killed what criu had restored "
-			"(%d processes): %s", killed, why);
+		lzb_log(LZB_LOG_ERR, "lazyboot: killed the restored tree (%d "
+			"processes; criu had not named its root yet): %s",
+			killed, why);
 	return true;
 }
 
