@@ -85,6 +85,22 @@ int lzb_manifest_encode(const struct lzb_manifest *m, const uint8_t *sk,
 	return 0;
 }
 
+/* Long enough for a header and signature, and a manifest's magic. */
+static int check_start(const char *name, const uint8_t *buf, size_t len,
+		       struct lzb_err *err)
+{
+	const struct lzb_disk_manifest *h = (const void *)buf;
+
+	if (len < LZB_MANIFEST_HDR + LZB_SIG_BYTES)
+		return lzb_errf(err, "%s: truncated: %zu bytes, a manifest has "
+				"at least %u", name, len,
+				LZB_MANIFEST_HDR + LZB_SIG_BYTES);
+	if (memcmp(h->magic, LZB_MANIFEST_MAGIC, sizeof(h->magic)))
+		return lzb_errf(err, "%s: not a lazyboot manifest (bad magic)",
+				name);
+	return 0;
+}
+
 int lzb_manifest_parse(const char *name, const uint8_t *buf, size_t len,
 		       struct lzb_manifest *m, struct lzb_err *err)
 {
@@ -94,13 +110,8 @@ int lzb_manifest_parse(const char *name, const uint8_t *buf, size_t len,
 	size_t want;
 
 	memset(m, 0, sizeof(*m));
-	if (len < LZB_MANIFEST_HDR + LZB_SIG_BYTES)
-		return lzb_errf(err, "%s: truncated: %zu bytes, a manifest has "
-				"at least %u", name, len,
-				LZB_MANIFEST_HDR + LZB_SIG_BYTES);
-	if (memcmp(h->magic, LZB_MANIFEST_MAGIC, sizeof(h->magic)))
-		return lzb_errf(err, "%s: not a lazyboot manifest (bad magic)",
-				name);
+	if (check_start(name, buf, len, err))
+		return -1;
 	if (lzb_le16_load(h->format_version) != LZB_FORMAT_VERSION)
 		return lzb_errf(err, "%s: format version %u, this lazyboot "
 				"reads version %u", name,
@@ -180,13 +191,8 @@ int lzb_manifest_check_raw_sig(const char *name, const uint8_t *buf,
 	size_t body;
 	uint32_t n;
 
-	if (len < LZB_MANIFEST_HDR + LZB_SIG_BYTES)
-		return lzb_errf(err, "%s: truncated: %zu bytes, a manifest has "
-				"at least %u", name, len,
-				LZB_MANIFEST_HDR + LZB_SIG_BYTES);
-	if (memcmp(h->magic, LZB_MANIFEST_MAGIC, sizeof(h->magic)))
-		return lzb_errf(err, "%s: not a lazyboot manifest (bad magic)",
-				name);
+	if (check_start(name, buf, len, err))
+		return -1;
 	n = lzb_le32_load(h->nr_objects);
 	if (n < LZB_SLOT_CHUNK0 || n > LZB_MAX_OBJECTS)
 		return lzb_errf(err, "%s: bad object count %u", name, n);
