@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/file_util.h"
@@ -52,7 +53,7 @@ static int open_in(const char *workdir, const char *name, int flags,
 
 	if (lzb_path(path, sizeof(path), workdir, name))
 		return lzb_errf(err, "%s/%s: path too long", workdir, name);
-	fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC);
+	fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return lzb_errf(err, "%s: %s", path, strerror(errno));
 	return fd;
@@ -69,18 +70,54 @@ static int create_in(const char *workdir, const char *name,
 	return lzb_out_open(out, path, 0600, err);
 }
 
+/*
+ * WORKDIR's journal, empty.  Made in place, not renamed over: an empty file
+ * has no contents to make atomic, and whatever the path is (a bind mount on
+ * a full file system, in the VM test) is where the lines then go.  It must
+ * be a regular file of ours with no other name, so a planted link or FIFO
+ * is refused instead of truncated or blocked on.  The record's commit,
+ * which follows, syncs the directory.
+ */
+static int new_journal(const char *workdir, struct lzb_err *err)
+{
+	struct stat st;
+	const char *why = NULL;
+	int fd, e;
+
+	fd = open_in(workdir, LZB_JOURNAL_NAME, O_WRONLY | O_CREAT |
+		     O_NONBLOCK, err);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st))
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_nlink != 1)
+		why = "has another name (a hard link)";
+	else if (st.st_uid != geteuid())
+		why = "owned by another user";
+	else if (fchmod(fd, 0600) || ftruncate(fd, 0))
+		why = strerror(errno);
+	e = close(fd) && !why ? errno : 0;
+	if (e)
+		why = strerror(e);
+	if (why)
+		return lzb_errf(err, "%s/%s: %s", workdir, LZB_JOURNAL_NAME,
+				why);
+	return 0;
+}
+
 int lzb_record_create(const char *workdir, const struct lzb_record_settings *s,
 		      struct lzb_err *err)
 {
-	struct lzb_out_file rec, journal;
+	struct lzb_out_file rec;
 	char path[4200];
 	int fd, ret;
 
 	/* A new restore: any mark of an old one's failed journal goes. */
 	if (!lzb_path(path, sizeof(path), workdir, LZB_RECORD_UNRESUMABLE_NAME))
 		unlink(path);
-	if (create_in(workdir, LZB_JOURNAL_NAME, &journal, err) ||
-	    lzb_out_commit(&journal, true, err) ||
+	if (new_journal(workdir, err) ||
 	    create_in(workdir, LZB_RECORD_NAME, &rec, err))
 		return -1;
 	fd = rec.fd;

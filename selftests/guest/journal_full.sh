@@ -95,14 +95,8 @@ ok $? pack
 
 was_loaded=0
 [ -d /sys/module/lazyboot ] && was_loaded=1
-# With lazyboot.ko as the keeper this case broke when the node-trust
-# branches were merged together (the pager exits at once and its record
-# is gone; the ipc branch alone passed it): skipped, with the reason,
-# until that is found.  The holder case below runs.
-for t in failed_journal_said_on_stderr status_says_not_resumable \
-	resume_refused tasks_killed_at_deadline; do
-	n=$((n + 1)); echo "ok $n journal_full.module_$t # SKIP with lazyboot.ko the merged tree fails this case at once (under investigation; host test restore_record covers the journal write failure)"
-done
+[ $was_loaded = 1 ] || insmod "${LAZYBOOT_KO:-lazyboot.ko}" 2>&1 | diag
+full_journal module "kernel: lazyboot.ko session"
 for i in $(seq 1 50); do
 	rmmod lazyboot 2>/dev/null && break
 	sleep 0.2

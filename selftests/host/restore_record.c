@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -117,6 +118,59 @@ TEST_F(full_fs, record_on_a_full_fs_is_an_error)
 	fill(self->dir);
 	EXPECT_EQ(-1, lzb_record_create(self->dir, &rs, &err));
 	EXPECT_NE(NULL, strstr(err.msg, "pager.record")) TH_LOG("%s", err.msg);
+}
+
+/*
+ * The journal is made in place: a name planted there that is not a plain
+ * file of ours alone is refused, and what it points at is left as it was.
+ */
+TEST_F(full_fs, planted_journal_is_refused)
+{
+	const char *mirrors[] = { "file:///srv/image" };
+	const struct lzb_record_settings rs = {
+		.mirrors = mirrors, .nr_mirrors = 1, .keeper = "holder",
+	};
+	struct lzb_err err = { { 0 } };
+	char other[128], journal[128], buf[16];
+	int fd;
+
+	snprintf(other, sizeof(other), "%s/precious", self->dir);
+	snprintf(journal, sizeof(journal), "%s/pager.journal", self->dir);
+	fd = open(other, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(5, write(fd, "keep\n", 5));
+	close(fd);
+
+	ASSERT_EQ(0, link(other, journal));
+	EXPECT_EQ(-1, lzb_record_create(self->dir, &rs, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "hard link")) TH_LOG("%s", err.msg);
+	fd = open(other, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(5, read(fd, buf, sizeof(buf)));
+	close(fd);
+	ASSERT_EQ(0, unlink(journal));
+
+	ASSERT_EQ(0, symlink(other, journal));
+	EXPECT_EQ(-1, lzb_record_create(self->dir, &rs, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "pager.journal")) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, unlink(journal));
+
+	/* a FIFO: refused, not blocked on */
+	ASSERT_EQ(0, mkfifo(journal, 0600));
+	EXPECT_EQ(-1, lzb_record_create(self->dir, &rs, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "pager.journal")) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, unlink(journal));
+
+	/* an old journal of a past restore is emptied */
+	fd = open(journal, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(5, write(fd, "old\n\n", 5));
+	close(fd);
+	ASSERT_EQ(0, lzb_record_create(self->dir, &rs, &err)) TH_LOG("%s", err.msg);
+	fd = open(journal, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, read(fd, buf, sizeof(buf)));
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
