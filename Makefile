@@ -77,6 +77,9 @@ FUZZ_TARGETS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/*.c))
 FUZZ_CC := clang
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	       -fno-sanitize-recover=undefined
+# The library's objects: instrumented for coverage, without libFuzzer's main.
+FUZZ_OBJ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	       -fno-sanitize-recover=undefined
 
 PROGRAMS := $(BUILD)/lazybootd $(BUILD)/lazyboot $(BUILD)/lazyboot-init \
 	    $(BUILD)/lazyboot_plugin.so
@@ -140,9 +143,21 @@ $(BUILD)/selftests/%: selftests/%.c $(BUILD)/linux-source/.stamp $(BUILD)/liblaz
 	$(CC) $(LZB_CPPFLAGS) $(TEST_CFLAGS) $(CFLAGS) -o $@ $< \
 		$(BUILD)/liblazyboot.a $(LZB_LIBS) -ldl
 
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard daemon/*/*.h)
+# The library once, instrumented for the fuzzers; each target links it.
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+
+$(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(LZB_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LZB_LIBS)
+	$(FUZZ_CC) $(LZB_CPPFLAGS) $(FUZZ_OBJ_CFLAGS) \
+		-MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/liblazyboot.a: $(FUZZ_LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/fuzz/%: fuzz/%.c $(BUILD)/fuzz/liblazyboot.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(LZB_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< \
+		$(BUILD)/fuzz/liblazyboot.a $(LZB_LIBS)
 
 $(TEST_PROGS): $(BUILD)/selftests/progs/%: selftests/progs/%.c
 	@mkdir -p $(dir $@)
