@@ -58,6 +58,34 @@ enum lzb_tftp_oack_verdict lzb_tftp_rx_oack(struct lzb_tftp_rx *rx,
 	return LZB_TFTP_OACK_TAKEN;
 }
 
+/*
+ * After block 65535 most servers send 0, some 1: is BLOCK, come after
+ * 65535, proof of a server that goes on with 1?  A server sends no
+ * further than a window past our last ACK (RFC 7440), and a server going
+ * on with 0 numbers every block one lower than one going on with 1, so
+ * proof is a number the other kind cannot send here: the windowsize W
+ * (1 in lock-step), or the number the file's last block has when known
+ * from tsize.  A 1 alone is no proof in a window: it is also block 65537
+ * of a server that goes on with 0 whose 0 was lost, twice when it comes
+ * again after our go-back ACK, and taking it as 65536 puts its bytes a
+ * block early.  Only with no size known and a transfer that may end
+ * before block W is that 1 (after our go-back ACK) taken as the sign: the
+ * caller's hash check then catches bytes so misplaced.
+ */
+static bool goes_on_with_1(const struct lzb_tftp_rx *rx, uint16_t block)
+{
+	uint64_t last;
+
+	if (rx->neg.windowsize < 65535 && block == rx->neg.windowsize)
+		return true;
+	if (rx->neg.have_tsize) {
+		last = rx->neg.tsize / rx->neg.blksize + 1;
+		return last > 65535 && last - 65535 <= 65535 &&
+		       block == (uint16_t)(last - 65535);
+	}
+	return block == 1 && rx->gap_acked;
+}
+
 void lzb_tftp_rx_data(struct lzb_tftp_rx *rx, uint16_t block, size_t len,
 		      struct lzb_tftp_data_step *out)
 {
@@ -72,13 +100,12 @@ void lzb_tftp_rx_data(struct lzb_tftp_rx *rx, uint16_t block, size_t len,
 		out->verdict = LZB_TFTP_DATA_TOO_LONG;
 		return;
 	}
-	/*
-	 * After block 65535 most servers send 0, some 1.  Lock-step: 1 is
-	 * unambiguous.  Windowed: 1 again after our go-back ACK of 65535.
-	 */
-	if (rx->blocks == 65535 && !rx->wrap_to && block == 1 &&
-	    (rx->neg.windowsize == 1 || rx->gap_acked))
+	if (rx->blocks == 65535 && !rx->wrap_to && goes_on_with_1(rx, block)) {
 		rx->wrap_to = 1;
+		/* windowed: what came before it was dropped as a gap; a
+		 * go-back ACK of 65535 asks for it again */
+		rx->gap_acked = false;
+	}
 	next = lzb_tftp_rx_block_no(rx, rx->blocks + 1);
 	if (block != next) {
 		uint16_t ahead = (uint16_t)(block - next);
