@@ -15,6 +15,8 @@
  *                marker, a pid, a zombie's negated pid, 0 or INT32_MIN
  *
  * then the connection is shut, and the socket processed until it stops.
+ * The sending side does not block: what does not fit in the socket's
+ * buffer ends the sends there.
  * No fd may be left open, and nothing may come after the marker.
  */
 #include <errno.h>
@@ -73,7 +75,7 @@ static const struct lzb_lazy_socket_ops ops = {
 	.task = on_task, .zombie = on_zombie, .finished = on_finished,
 };
 
-static void send_byte(int fd, bool with_fd)
+static bool send_byte(int fd, bool with_fd)
 {
 	char byte = 0, control[CMSG_SPACE(sizeof(int))] = { 0 };
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
@@ -94,9 +96,11 @@ static void send_byte(int fd, bool with_fd)
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &efd, sizeof(int));
 	}
-	sendmsg(fd, &msg, MSG_NOSIGNAL);
+	ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+
 	if (efd >= 0)
 		close(efd);
+	return n == 1;
 }
 
 static void send_all(int fd, const uint8_t *data, size_t size)
@@ -105,22 +109,24 @@ static void send_all(int fd, const uint8_t *data, size_t size)
 		LZB_RESTORE_FINISHED, 1, 2, -3, 0, INT32_MIN, 4242, -1,
 	};
 
-	for (size_t i = 0; i < size;) {
+	bool sent = true;
+
+	for (size_t i = 0; i < size && sent;) {
 		uint8_t b = data[i++];
 		size_t n;
 
 		switch (b % 4) {
 		case 0:
 			n = size - i < 4 ? size - i : 4;
-			send(fd, data + i, n, MSG_NOSIGNAL);
+			sent = send(fd, data + i, n, MSG_NOSIGNAL) == (ssize_t)n;
 			i += n;
 			break;
 		case 1:
 		case 2:
-			send_byte(fd, b % 4 == 1);
+			sent = send_byte(fd, b % 4 == 1);
 			break;
 		default:
-			send(fd, &picks[(b >> 2) % 8], 4, MSG_NOSIGNAL);
+			sent = send(fd, &picks[(b >> 2) % 8], 4, MSG_NOSIGNAL) == 4;
 			break;
 		}
 	}
@@ -147,7 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lzb_lazy_socket_allow(s, getpid());
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir,
 		 LZB_LAZY_SOCKET_NAME);
-	cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (cfd < 0 || connect(cfd, (struct sockaddr *)&sa, sizeof(sa)))
 		abort();
 	if (lzb_lazy_socket_process(s, &ops, &seen))	/* the accept */
