@@ -109,23 +109,9 @@ cold_start_case image_id_refused "image id" \
 
 # criu gives up as CRIU 3.17 did for a file that grew since the dump:
 # the cause is CRIU's own error line, not the lazy-pages socket's hang-up.
-cat >"$w/criu-gives-up" <<'EOF2'
-#!/usr/bin/python3
-import socket, sys
-work = sys.argv[sys.argv.index("--work-dir") + 1]
-with open(work + "/restore.log", "a") as log:
-    log.write("(00.001000) Restoring... \n(00.031539)      1: Error "
-              "(criu/files-reg.c:2126): File var/log/redis.log has bad "
-              "size 1196 (expect 1064)\n(00.031600) Error (criu/cr-restore.c:"
-              "2400): Restoring FAILED.\n")
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(work + "/lazy-pages.socket")
-s.close()
-sys.exit(1)
-EOF2
-chmod +x "$w/criu-gives-up"
+gives_up=$PWD/selftests/host/fake-criu-gives-up
 cold_start_case criu_fails "File var/log/redis.log has bad size 1196 \(expect 1064\)" \
-	"file://$w/img" --pubkey "$w/signer.pub" --criu "$w/criu-gives-up" \
+	"file://$w/img" --pubkey "$w/signer.pub" --criu "$gives_up" \
 	--fallback coldstart
 if grep -q "lazy-pages socket" "$w/criu_fails.notify" "$w/criu_fails.status"; then
 	cp "$w/criu_fails.notify" "$w/out"

@@ -77,23 +77,9 @@ fi
 # first "Error (" line, or the plugin's refusal), not the lazy-pages
 # socket closing that followed, and never a root pid of 0.  The fake criu
 # logs as CRIU 3.17 did for a file that grew since the dump, hangs up on
-# the lazy-pages socket, and exits 1.
-cat >"$w/criu-gives-up" <<'EOF2'
-#!/usr/bin/python3
-import socket, sys
-work = sys.argv[sys.argv.index("--work-dir") + 1]
-with open(work + "/restore.log", "a") as log:
-    log.write("(00.001000) Restoring... \n(00.031539)      1: Error "
-              "(criu/files-reg.c:2126): File var/log/redis.log has bad "
-              "size 1196 (expect 1064)\n(00.031600) Error (criu/cr-restore.c:"
-              "2400): Restoring FAILED.\n")
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(work + "/lazy-pages.socket")
-s.close()
-sys.exit(1)
-EOF2
-chmod +x "$w/criu-gives-up"
-"$LZB" restore "file://$w/img" --allow-unsigned --criu "$w/criu-gives-up" \
+# the lazy-pages socket, and exits 1 (selftests/host/fake-criu-gives-up).
+gives_up=$PWD/selftests/host/fake-criu-gives-up
+"$LZB" restore "file://$w/img" --allow-unsigned --criu "$gives_up" \
 	--workdir "$w/work3" >"$w/out" 2>&1
 rc=$?
 sed 's/^/# /' "$w/out"
