@@ -653,6 +653,7 @@ static void report(struct restore *r)
 		lzb_image_source_get_stats(r->source, &ss);
 		rep->chunks_fetched = ss.chunks_fetched;
 		rep->chunks_urgent = ss.chunks_urgent;
+		rep->chunks_refused = ss.chunks_refused;
 		rep->chunk_bytes = ss.bytes_fetched;
 	}
 	rep->meta_bytes = r->meta_bytes;
