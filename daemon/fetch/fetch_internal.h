@@ -192,8 +192,10 @@ int lzb_fetch_deliver(struct lzb_fetch *r, uint64_t offset, const void *data,
 void lzb_fetch_set_total(struct lzb_fetch *r, uint64_t total);
 /*
  * The try in flight ended (the transport freed its state first).  err 0 =
- * success; otherwise msg was set.  -EFBIG and -ECANCELED end the request;
- * other errors fail over to the next mirror / retry round.
+ * success (the request's check then runs on the bytes); otherwise msg was
+ * set.  -ECANCELED and -ENOMEM end the request; every other error, and
+ * bytes the check refused, fail over to the next mirror / retry round
+ * (mirror_choice.c).
  */
 void lzb_fetch_try_done(struct lzb_fetch *r, int err);
 
