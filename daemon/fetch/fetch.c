@@ -552,6 +552,20 @@ static void every_mirror_failed(struct lzb_fetch *r)
 	free(line);
 }
 
+/* The deadline passed after mirrors failed: say what each said, too. */
+static void deadline_names_mirrors(struct lzb_fetch *r)
+{
+	size_t len = strlen(r->msg), i;
+
+	for (i = 0; i < r->tries.n && !r->tries.why[i]; i++)
+		;
+	if (r->tries.n < 2 || i == r->tries.n || len + 3 >= sizeof(r->msg))
+		return;
+	strcpy(r->msg + len, "; ");
+	lzb_mirror_summary(r->s.mirrors, &r->tries, r->path, r->msg + len + 2,
+			   sizeof(r->msg) - len - 2);
+}
+
 void lzb_fetch_try_done(struct lzb_fetch *r, int err)
 {
 	struct lzb_fetcher *f = r->f;
@@ -741,6 +755,7 @@ again:
 			else
 				lzb_fetch_msg(r, "deadline of %u ms passed",
 					      r->s.deadline_ms);
+			deadline_names_mirrors(r);
 			end_request(r, -ETIMEDOUT);
 			goto again;
 		}

@@ -443,6 +443,30 @@ TEST_F(core, content_addressed_not_found_retried_until_it_appears)
 	EXPECT_EQ(-1, pattern_check(buf, 513, 1, 0));
 	lzb_mirrors_free(m);
 
+	/* still missing when the deadline passes: it names each mirror */
+	{
+		struct lzb_fetcher *slow = lzb_fetcher_new(
+			&(struct lzb_fetcher_opts){ .backoff_ms = 60000 });
+		char want[600];
+
+		ASSERT_NE(NULL, slow);
+		m = lzb_mirrors_new(bases, 2);
+		ASSERT_NE(NULL, m);
+		spec.mirrors = m;
+		spec.path = "obj/never";
+		spec.deadline_ms = 500;
+		EXPECT_EQ(-ETIMEDOUT, fetch_sync(slow, &spec, &res));
+		snprintf(want, sizeof(want), "; obj/never: every mirror "
+			 "failed: %s: No such file", self->base);
+		EXPECT_NE(NULL, strstr(res.msg, "deadline of 500 ms passed"))
+			TH_LOG("%s", res.msg);
+		EXPECT_NE(NULL, strstr(res.msg, want)) TH_LOG("%s", res.msg);
+		EXPECT_NE(NULL, strstr(res.msg, late)) TH_LOG("%s", res.msg);
+		spec.deadline_ms = 0;
+		lzb_mirrors_free(m);
+		lzb_fetcher_free(slow);
+	}
+
 	/* not content-addressed: "not found" everywhere ends it at once */
 	m = lzb_mirrors_new(bases, 2);
 	ASSERT_NE(NULL, m);
