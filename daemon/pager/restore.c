@@ -699,7 +699,11 @@ out:
 	if (r.journal_fd >= 0)
 		close(r.journal_fd);
 	report(&r);
-	rep->tasks_left = ret && !killed && r.ps && r.ps->tasks;
+	/* A resume that did not take over leaves the dead pager's tasks
+	 * to their keeper, which kills them at its deadline. */
+	rep->tasks_left = ret && !killed &&
+			  ((r.ps && r.ps->tasks) ||
+			   (o->resume && !r.taken_over));
 	rep->stop_signal = stop_signal;
 	if (r.probe > 0) {
 		kill(r.probe, SIGKILL);

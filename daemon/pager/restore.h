@@ -89,8 +89,9 @@ struct lzb_restore_report {
 	int root_pid;			/* real pid of the restored root */
 	bool tasks_left;		/* failed, yet restored tasks were
 					 * left running (a resume that could
-					 * not take over, or every page was
-					 * in): not killed */
+					 * not take over: its keeper kills
+					 * them at the deadline; or every page
+					 * was in): not killed */
 	int stop_signal;		/* SIGTERM/SIGINT that arrived during
 					 * the restore (0: none) */
 };
