@@ -19,6 +19,7 @@
 #include "service/coldstart.h"
 #include "service/config.h"
 #include "service/sd_notify.h"
+#include "service/watchdog.h"
 #include "util/log.h"
 
 static const char usage[] =
@@ -108,7 +109,7 @@ static void on_status(void *arg, const struct lzb_restore_status *st)
 
 static void on_child(int sig)
 {
-	(void)sig;	/* only to wake sigsuspend() */
+	(void)sig;	/* only to wake the wait (ppoll) */
 }
 
 static void pass_on(int root)
@@ -117,6 +118,22 @@ static void pass_on(int root)
 		kill(root, forward_signal);
 		forward_signal = 0;
 	}
+}
+
+/*
+ * Sleep until a signal comes (OLD: the mask to wait with), or until the
+ * watchdog's next ping is due; then ping if due.  POLL: a pidfd to wait
+ * on as well (NULL: none); >0 when it became readable.
+ */
+static int wait_a_while(struct pollfd *poll_fd, const sigset_t *old)
+{
+	int ms = lzbd_watchdog_wait_ms(), ret;
+	struct timespec ts = { .tv_sec = ms / 1000,
+			       .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	ret = ppoll(poll_fd, poll_fd ? 1 : 0, ms < 0 ? NULL : &ts, old);
+	lzbd_watchdog_ping();
+	return ret;
 }
 
 /*
@@ -139,7 +156,7 @@ static int wait_root(int root)
 		return -1;
 	}
 	/*
-	 * The signals stay blocked but while sigsuspend() waits, so one that
+	 * The signals stay blocked but while ppoll() waits, so one that
 	 * comes between the check and the wait is not missed.
 	 */
 	sigaction(SIGCHLD, &sa, NULL);
@@ -158,7 +175,7 @@ static int wait_root(int root)
 			continue;
 		if (pid < 0 && errno == ECHILD)
 			break;
-		sigsuspend(&old);
+		wait_a_while(NULL, &old);
 	}
 	status = -1;
 	pidfd = (int)syscall(SYS_pidfd_open, root, 0);
@@ -167,7 +184,7 @@ static int wait_root(int root)
 
 		for (;;) {
 			pass_on(root);
-			if (ppoll(&p, 1, NULL, &old) > 0 &&
+			if (wait_a_while(&p, &old) > 0 &&
 			    (p.revents & POLLIN))
 				break;
 		}
@@ -386,10 +403,12 @@ int lzbd_restore_main(int argc, char **argv)
 		print_settings(&o, &cfg);
 		return 0;
 	}
+	lzbd_watchdog_init();
 	if (o.resume && lzb_resume_opts(&o, &rec, &err))
 		return resume_refused(&o, &err);
 	o.on_status = on_status;
 	o.status_arg = &d;
+	o.on_loop = lzbd_watchdog_ping;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
 		lzb_log(LZB_LOG_WARNING, "lazybootd: cannot become a subreaper (%s): the "
 			"restored root's exit status will not be known",
