@@ -41,7 +41,7 @@ with open(sys.argv[2], "w") as out:
         out.flush()
 PY
 	listener=$!
-	wait_for 10 test -S "$w/$1.sock"
+	wait_for 60 test -S "$w/$1.sock"
 }
 
 # One cause: lazybootd restore ARGS... falls back to a cold start whose
@@ -126,7 +126,7 @@ NOTIFY_SOCKET=$w/fail.sock "$LZBD" restore "file://$w/no-such-dir/img" \
 	--pubkey "$w/signer.pub" --workdir "$w/fail" --fallback fail \
 	--coldstart "touch $w/fail.ran" >"$w/out" 2>&1
 rc=$?
-wait_for 10 grep -q '^STATUS=failed' "$w/fail.notify"
+wait_for 60 grep -q '^STATUS=failed' "$w/fail.notify"
 kill "$listener" 2>/dev/null
 wait "$listener" 2>/dev/null
 listener=

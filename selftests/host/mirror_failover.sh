@@ -90,8 +90,8 @@ mkdir -p "$w/tftp"
 /usr/sbin/atftpd --daemon --no-fork --port 69 --bind-address "$TFTP_IP" \
 	--user root --group root --logfile - "$w/tftp" >"$w/tftp.log" 2>&1 &
 tftp_pid=$!
-if ! wait_for 10 listening "$(hexaddr $IP $PORT) 00000000:0000 0A" tcp ||
-	! wait_for 10 listening "$(hexaddr $TFTP_IP 69)" udp; then
+if ! wait_for 60 listening "$(hexaddr $IP $PORT) 00000000:0000 0A" tcp ||
+	! wait_for 60 listening "$(hexaddr $TFTP_IP 69)" udp; then
 	echo "Bail out! nginx or atftpd did not start"
 	sed 's/^/# /' "$w/ngx/out" "$w/ngx/error.log" "$w/tftp.log"
 	exit 1
