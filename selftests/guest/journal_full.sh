@@ -20,20 +20,7 @@ pattern=$PWD/$BUILD/selftests/progs/lzb-pattern
 dir=$(mktemp -d /tmp/lzb-journal.XXXXXX)
 TAP_NAME=journal_full
 . "$(dirname "$0")/lib/pattern_image.sh"
-
-# The real pids of the tasks on WORKDIR's record (moved aside or not).
-task_pids() {
-	sed -n 's/^task [0-9-]* \([0-9]*\) .*/\1/p' "$1"/pager.record* 2>/dev/null
-}
-
-all_dead() {
-	local p st
-	for p in "$@"; do
-		st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)
-		[ -z "$st" ] || [ "$st" = Z ] || return 1
-	done
-	return 0
-}
+. "$(dirname "$0")/lib/keeper.sh"
 
 # full_journal MODE WANT: the whole case with keeper MODE (guarantee WANT).
 full_journal() {
@@ -87,21 +74,14 @@ echo "TAP version 13"
 echo "1..10"
 
 pattern_dump "$dir" "$MIB"
-status=$?
-[ $status -eq 0 ] || tail -n 20 "$dir/dump/dump.log" | diag
-ok $status dump
+ok $? dump
 pattern_pack "$dir"
 ok $? pack
 
-was_loaded=0
-[ -d /sys/module/lazyboot ] && was_loaded=1
-[ $was_loaded = 1 ] || insmod "${LAZYBOOT_KO:-lazyboot.ko}" 2>&1 | diag
+keeper_module_on
 full_journal module "kernel: lazyboot.ko session"
-for i in $(seq 1 50); do
-	rmmod lazyboot 2>/dev/null && break
-	sleep 0.2
-done
+keeper_module_off
 full_journal holder "holder process pid"
-[ $was_loaded = 1 ] && insmod "${LAZYBOOT_KO:-lazyboot.ko}" 2>&1 | diag
+keeper_module_restore
 rm -rf "$dir"
 exit $failed

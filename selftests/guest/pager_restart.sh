@@ -22,6 +22,7 @@ pattern=$PWD/$BUILD/selftests/progs/lzb-pattern
 dir=$(mktemp -d /tmp/lzb-restart.XXXXXX)
 TAP_NAME=pager_restart
 . "$(dirname "$0")/lib/pattern_image.sh"
+. "$(dirname "$0")/lib/keeper.sh"
 
 # ok, with how long the case took.
 timed_ok() {
@@ -41,19 +42,6 @@ start_restore() {
 		"file://$dir/img" --pubkey "$dir/sign.pub" --workdir "$work" \
 		--max-background 1 "$@" >"$out" 2>&1 &
 	pager=$!
-}
-
-# The real pids of the tasks on WORKDIR's record.
-task_pids() { sed -n 's/^task [0-9-]* \([0-9]*\) .*/\1/p' "$1/pager.record"; }
-
-# 0 when every pid given is gone (or a zombie).
-all_dead() {
-	local p st
-	for p in "$@"; do
-		st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)
-		[ -z "$st" ] || [ "$st" = Z ] || return 1
-	done
-	return 0
 }
 
 # Whatever happened, no task of WORKDIR's restore may outlive its case.
@@ -186,16 +174,12 @@ echo "TAP version 13"
 echo "1..11"
 
 pattern_dump "$dir" "$MIB"
-status=$?
-[ $status -eq 0 ] || tail -n 20 "$dir/dump/dump.log" | diag
-timed_ok $status dump
+timed_ok $? dump
 pattern_pack "$dir"
 timed_ok $? pack
 
 # --- with lazyboot.ko: the kernel holds the uffds -----------------------
-was_loaded=0
-[ -d /sys/module/lazyboot ] && was_loaded=1
-[ $was_loaded = 1 ] || insmod "${LAZYBOOT_KO:-lazyboot.ko}" 2>&1 | diag
+keeper_module_on
 echo "guarantee: kernel-held (lazyboot.ko)" | diag
 kill_and_resume module 10 "kernel: lazyboot.ko session"
 kill_and_resume module 50 "kernel: lazyboot.ko session" busy
@@ -203,14 +187,7 @@ kill_and_resume module 90 "kernel: lazyboot.ko session"
 never_back module "kernel: lazyboot.ko session"
 
 # --- without it: the holder process -------------------------------------
-for i in $(seq 1 50); do
-	rmmod lazyboot 2>/dev/null && break
-	sleep 0.2
-done
-if [ -d /sys/module/lazyboot ]; then
-	echo "lazyboot.ko cannot be unloaded: the holder cases cannot run" | diag
-	"$lazyboot" sessions 2>&1 | diag
-fi
+keeper_module_off
 echo "guarantee: holder process (no lazyboot.ko)" | diag
 kill_and_resume holder 10 "holder process pid"
 kill_and_resume holder 50 "holder process pid" busy
@@ -218,6 +195,6 @@ kill_and_resume holder 90 "holder process pid"
 never_back holder "holder process pid"
 republished
 
-[ $was_loaded = 1 ] && insmod "${LAZYBOOT_KO:-lazyboot.ko}" 2>&1 | diag
+keeper_module_restore
 rm -rf "$dir"
 exit $failed

@@ -5,7 +5,8 @@
 #
 #   pattern_dump DIR MIB     run lzb-pattern (state in DIR/state), wait until
 #                            it filled its memory, criu dump it to DIR/dump;
-#                            returns criu's status (its log: DIR/dump/dump.log)
+#                            returns criu's status (its log: DIR/dump/dump.log,
+#                            whose end is diag'd when it failed)
 #   pattern_pack DIR         keygen DIR/sign.{key,pub} and pack DIR/dump into
 #                            the image DIR/img; returns pack's status (its
 #                            output: DIR/pack.out)
@@ -23,7 +24,8 @@ pattern_dump() {
 	setsid "$pattern" "$dir/state" "$mib" </dev/null >/dev/null 2>&1 &
 	pid=$!
 	wait_file "$dir/state/ready" 300
-	criu dump -t "$pid" -D "$dir/dump" -o dump.log -v4 >/dev/null 2>&1
+	criu dump -t "$pid" -D "$dir/dump" -o dump.log -v4 >/dev/null 2>&1 ||
+		{ tail -n 20 "$dir/dump/dump.log" | diag; return 1; }
 }
 
 pattern_pack() {
