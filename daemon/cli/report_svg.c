@@ -392,7 +392,9 @@ void lzb_report_svg(FILE *out, const struct lzb_timeline *tl,
 
 	marks = malloc((tl->nr_marks ? tl->nr_marks : 1) * sizeof(*marks));
 	if (marks) {
-		memcpy(marks, tl->marks, tl->nr_marks * sizeof(*marks));
+		if (tl->nr_marks)
+			memcpy(marks, tl->marks,
+			       tl->nr_marks * sizeof(*marks));
 		sort_marks(marks, tl->nr_marks);
 		milestones(out, &g, marks, tl->nr_marks, axis_y);
 		free(marks);
