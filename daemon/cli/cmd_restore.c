@@ -122,11 +122,16 @@ static void print_report(const struct lzb_restore_report *r)
 	       (unsigned long long)rep.ms_ready,
 	       (unsigned long long)rep.ms_resident);
 	printf("pages: %llu installed, %llu faults (%llu zero pages); chunks: %llu "
-	       "fetched (%llu for faults)\n",
+	       "fetched (%llu for faults)",
 	       (unsigned long long)rep.pages_installed,
 	       (unsigned long long)rep.faults, (unsigned long long)rep.zero_pages,
 	       (unsigned long long)rep.chunks_fetched,
 	       (unsigned long long)rep.chunks_urgent);
+	if (rep.chunks_refused)	/* a bad mirror's copies, fetched again */
+		printf(", %llu bad cop%s refused",
+		       (unsigned long long)rep.chunks_refused,
+		       rep.chunks_refused == 1 ? "y" : "ies");
+	putchar('\n');
 	printf("fetched: %llu image bytes (%llu metadata, %llu in chunks); ",
 	       (unsigned long long)rep.bytes_fetched,
 	       (unsigned long long)rep.meta_bytes,

@@ -15,13 +15,8 @@
 #include <unistd.h>
 
 #include "fetch/fetch_internal.h"
+#include "util/lzb_error.h"
 #include "util/vec.h"
-
-struct lzb_mirrors {
-	char **base;
-	size_t n;
-	size_t preferred;	/* where requests start: the last that worked */
-};
 
 /* Every transport; a fetcher keeps slots[i] for transports[i]. */
 static const struct lzb_transport *const transports[LZB_NR_TRANSPORTS] = {
@@ -72,52 +67,6 @@ struct lzb_transport_slot *lzb_fetcher_slot(struct lzb_fetcher *f,
 		if (transports[i] == tp)
 			return &f->slots[i];
 	abort();	/* a transport missing from transports[] */
-}
-
-struct lzb_mirrors *lzb_mirrors_new(const char *const *base_urls, size_t n)
-{
-	struct lzb_mirrors *m;
-	size_t i;
-
-	if (!n) {
-		errno = EINVAL;
-		return NULL;
-	}
-	for (i = 0; i < n; i++)
-		if (!base_urls[i] || !transport_for(base_urls[i])) {
-			errno = EINVAL;
-			return NULL;
-		}
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return NULL;
-	m->base = calloc(n, sizeof(*m->base));
-	if (!m->base) {
-		free(m);
-		return NULL;
-	}
-	m->n = n;
-	for (i = 0; i < n; i++) {
-		m->base[i] = strdup(base_urls[i]);
-		if (!m->base[i]) {
-			lzb_mirrors_free(m);
-			errno = ENOMEM;
-			return NULL;
-		}
-	}
-	return m;
-}
-
-void lzb_mirrors_free(struct lzb_mirrors *m)
-{
-	size_t i;
-
-	if (!m)
-		return;
-	for (i = 0; i < m->n; i++)
-		free(m->base[i]);
-	free(m->base);
-	free(m);
 }
 
 /* ---- epoll set and deferred frees ---- */
@@ -300,6 +249,7 @@ void lzb_fetcher_stats(const struct lzb_fetcher *f, struct lzb_fetch_stats *s)
 
 static void free_request(struct lzb_fetch *r)
 {
+	lzb_mirror_tries_free(&r->tries);
 	free(r->path);
 	free(r->single_url);
 	free(r->url);
@@ -460,16 +410,6 @@ static void admit(struct lzb_fetcher *f)
 	}
 }
 
-static size_t n_urls(const struct lzb_fetch *r)
-{
-	return r->s.mirrors ? r->s.mirrors->n : 1;
-}
-
-static size_t mirror_index(const struct lzb_fetch *r)
-{
-	return (r->mirror_first + r->mirror_tries) % n_urls(r);
-}
-
 static char *url_for(const struct lzb_fetch *r)
 {
 	const char *base, *sep = "";
@@ -478,7 +418,7 @@ static char *url_for(const struct lzb_fetch *r)
 
 	if (!r->s.mirrors)
 		return strdup(r->single_url);
-	base = r->s.mirrors->base[mirror_index(r)];
+	base = r->s.mirrors->base[r->tries.current];
 	bl = strlen(base);
 	if (!r->path[0])
 		;	/* the base is the whole URL */
@@ -500,10 +440,13 @@ static void start_failed_later(struct lzb_fetch *r, int err)
 	r->backoff_ns = 0;	/* now */
 }
 
+/* Start a try on the next mirror of this round (there must be one). */
 static void start_try(struct lzb_fetch *r)
 {
 	int err;
 
+	if (!lzb_mirror_pick(r->s.mirrors, &r->tries))
+		abort();	/* every caller checked there is one */
 	free(r->url);
 	r->url = url_for(r);
 	r->got = 0;
@@ -552,47 +495,113 @@ static int check_size(struct lzb_fetch *r)
 	return 0;
 }
 
+/* The caller's check of what a try delivered: -EBADMSG refuses it. */
+static int check_bytes(struct lzb_fetch *r)
+{
+	struct lzb_err err = { { 0 } };
+	int ret;
+
+	if (!r->s.check)
+		return 0;
+	r->f->in_process++;
+	ret = r->s.check(r->s.check_arg, r->s.buf, r->got, &err);
+	r->f->in_process--;
+	if (!ret)
+		return 0;
+	lzb_fetch_msg(r, "%s", err.msg[0] ? err.msg : "refused by the caller");
+	return -EBADMSG;
+}
+
+/*
+ * Would asking the same mirrors again after a backoff change the answer?
+ * Not for access denied or TLS verification (-EACCES), nor for bytes that
+ * were refused (-EBADMSG) or too large (-EFBIG); not for "not found"
+ * either, unless the object is content-addressed (a mirror still being
+ * filled may have it soon).
+ */
+static bool error_is_final(const struct lzb_fetch *r, int err)
+{
+	if (err == -ENOENT)
+		return !r->s.content_addressed;
+	return err == -EACCES || err == -EBADMSG || err == -EFBIG;
+}
+
+/* This try's failure, as the mirror's own words (r->msg without the URL). */
+static const char *try_why(const struct lzb_fetch *r)
+{
+	size_t ul = r->url ? strlen(r->url) : 0;
+
+	if (ul && !strncmp(r->msg, r->url, ul) && !strncmp(r->msg + ul, ": ", 2))
+		return r->msg + ul + 2;
+	return r->msg;
+}
+
+/* Every mirror failed: the request's message names each. */
+static void every_mirror_failed(struct lzb_fetch *r)
+{
+	char *line;
+
+	if (r->tries.n < 2)
+		return;		/* r->msg already names the one URL */
+	line = malloc(sizeof(r->msg));
+	if (!line)
+		return;
+	lzb_mirror_summary(r->s.mirrors, &r->tries, r->path, line,
+			   sizeof(r->msg));
+	memcpy(r->msg, line, sizeof(r->msg));
+	free(line);
+}
+
+/* The deadline passed after mirrors failed: say what each said, too. */
+static void deadline_names_mirrors(struct lzb_fetch *r)
+{
+	size_t len = strlen(r->msg), i;
+
+	for (i = 0; i < r->tries.n && !r->tries.why[i]; i++)
+		;
+	if (r->tries.n < 2 || i == r->tries.n || len + 3 >= sizeof(r->msg))
+		return;
+	strcpy(r->msg + len, "; ");
+	lzb_mirror_summary(r->s.mirrors, &r->tries, r->path, r->msg + len + 2,
+			   sizeof(r->msg) - len - 2);
+}
+
 void lzb_fetch_try_done(struct lzb_fetch *r, int err)
 {
 	struct lzb_fetcher *f = r->f;
-	struct lzb_mirrors *m = r->s.mirrors;
-	size_t idx = mirror_index(r);
 	unsigned int shift;
 
 	r->tp_state = NULL;
 	r->tp_timer_ns = LZB_NO_TIMER;
 	if (!err)
 		err = check_size(r);
+	if (!err)
+		err = check_bytes(r);
 	if (!err) {
-		if (m)
-			m->preferred = idx;
 		end_request(r, 0);
 		return;
 	}
-	if (err == -EFBIG || err == -ECANCELED || err == -ENOMEM) {
+	if (err == -ECANCELED || err == -ENOMEM) {
 		end_request(r, err);
 		return;
 	}
 	r->err = err;
-	if (m && m->preferred == idx)
-		m->preferred = (idx + 1) % m->n;
-	/* Not found, access denied, TLS verification failed: asking the
-	 * same mirrors again after a backoff will not change the answer. */
-	if (err != -ENOENT && err != -EACCES)
+	lzb_mirror_failed(r->s.mirrors, &r->tries, try_why(r));
+	if (!error_is_final(r, err))
 		r->round_all_final = false;
-	r->mirror_tries++;
-	if (r->mirror_tries < n_urls(r)) {
+	if (lzb_mirror_untried(&r->tries)) {
 		f->st.failovers++;
 		start_try(r);
 		return;
 	}
 	if (r->round_all_final || r->round >= f->o.retries) {
+		every_mirror_failed(r);
 		end_request(r, err);
 		return;
 	}
 	r->round++;
 	f->st.retry_rounds++;
-	r->mirror_tries = 0;
+	lzb_mirror_new_round(&r->tries);
 	r->round_all_final = true;
 	r->err = err;
 	r->state = LZB_BACKOFF;
@@ -637,7 +646,11 @@ struct lzb_fetch *lzb_fetch_submit(struct lzb_fetcher *f,
 		r->limit = spec->expected_size;
 	else
 		r->limit = spec->buf ? spec->buf_size : UINT64_MAX;
-	r->mirror_first = spec->mirrors ? spec->mirrors->preferred : 0;
+	if (lzb_mirror_tries_init(&r->tries, spec->mirrors)) {
+		free_request(r);
+		errno = ENOMEM;
+		return NULL;
+	}
 	r->round_all_final = true;
 	r->deadline_ns = spec->deadline_ms ?
 		lzb_now_ns() + spec->deadline_ms * LZB_NS_PER_MS : LZB_NO_TIMER;
@@ -742,6 +755,7 @@ again:
 			else
 				lzb_fetch_msg(r, "deadline of %u ms passed",
 					      r->s.deadline_ms);
+			deadline_names_mirrors(r);
 			end_request(r, -ETIMEDOUT);
 			goto again;
 		}

@@ -17,8 +17,12 @@
  *  - each has a deadline (ms from submission, 0 = none), covering every try
  *    on every mirror; when it passes the request ends with -ETIMEDOUT.
  *  - a list of mirrors (struct lzb_mirrors) plus a path, or one full URL.
- *    A failed try moves to the next mirror; when all failed, a new round
- *    starts after a backoff, up to `retries` rounds.
+ *    A failed try -- an error, or bytes the request's check refused --
+ *    is that mirror's failure: the same object is asked of the next
+ *    mirror, and the failed one is demoted to the end of the set's order
+ *    for every later request (mirror_choice.c).  When all failed, a new
+ *    round starts after a backoff, up to `retries` rounds; the request
+ *    fails with one line naming each mirror and its error.
  *  - whole-object (length 0) or byte-range (offset, length) into the
  *    caller's buffer, or streamed to a sink callback.
  *  - after a failed try, bytes may be delivered again from offset 0 by the
@@ -100,6 +104,16 @@ typedef int (*lzb_fetch_sink_fn)(void *arg, uint64_t offset,
 typedef void (*lzb_fetch_done_fn)(struct lzb_fetch *req, int err,
 				  const char *msg, uint64_t len, void *arg);
 
+/*
+ * Called when a try has delivered everything asked for and its size
+ * checked out, before the request ends: BUF is the request's buffer (NULL
+ * for a sink), LEN the bytes.  0 takes them; -1 with a one-line ERR
+ * refuses them as this mirror's failure (a hash mismatch, a bad
+ * signature...), and the same object is asked of the next mirror.
+ */
+typedef int (*lzb_fetch_check_fn)(void *arg, const uint8_t *buf,
+				  uint64_t len, struct lzb_err *err);
+
 /* Called as bytes arrive: done so far and total (0 when unknown yet). */
 typedef void (*lzb_fetch_progress_fn)(void *arg, uint64_t done,
 				      uint64_t total);
@@ -121,6 +135,14 @@ struct lzb_fetch_spec {
 	size_t buf_size;
 	lzb_fetch_sink_fn sink;
 	void *sink_arg;
+
+	/* Optional: a check of what a try delivered (see above). */
+	lzb_fetch_check_fn check;
+	void *check_arg;
+	/* The path names the object by its hash: "not found" is then
+	 * retried in later rounds like a server error (a mirror still being
+	 * filled may have it soon), not final. */
+	bool content_addressed;
 
 	enum lzb_fetch_prio prio;
 	unsigned int deadline_ms;	/* 0 = none */
@@ -169,19 +191,31 @@ void lzb_fetch_cancel(struct lzb_fetch *req);
  */
 void lzb_fetch_promote(struct lzb_fetch *req);
 
+/* One object to get whole (lzb_fetch_whole). */
+struct lzb_fetch_whole_spec {
+	const char *path;
+	int64_t size;		/* exactly this many bytes; -1: at most max */
+	size_t max;
+	bool content_addressed;	/* as in struct lzb_fetch_spec */
+	lzb_fetch_check_fn check;	/* optional; buf is the whole object */
+	void *check_arg;
+};
+
 /*
- * Fetch PATH whole from mirror set M at fault priority, blocking (for
- * callers with no loop of their own yet, such as an image's metadata):
- * exactly SIZE bytes when SIZE >= 0, else at most MAX.  0 with *BUF
- * malloc'd (never NULL, even for an empty object) and *LEN, or -1 with ERR.
+ * Fetch W->path whole from mirror set M at fault priority, blocking (for
+ * callers with no loop of their own yet, such as an image's metadata),
+ * each mirror's bytes passed to W->check before they are taken.  0 with
+ * *BUF malloc'd (never NULL, even for an empty object) and *LEN, or -1
+ * with ERR.
  */
 int lzb_fetch_whole(struct lzb_fetcher *f, struct lzb_mirrors *m,
-		    const char *path, int64_t size, size_t max, uint8_t **buf,
+		    const struct lzb_fetch_whole_spec *w, uint8_t **buf,
 		    size_t *len, struct lzb_err *err);
 
 /*
- * The mirror set of one image: base URLs tried in order starting from the
- * last one that worked; a failed try fails over to the next.
+ * The mirror set of one image: base URLs tried in the order given, a
+ * mirror that failed a try moved to the end (mirror_choice.c).  Share one
+ * set between every request of a restore so a bad mirror stays demoted.
  */
 struct lzb_mirrors *lzb_mirrors_new(const char *const *base_urls, size_t n);
 void lzb_mirrors_free(struct lzb_mirrors *m);

@@ -56,6 +56,62 @@ struct lzb_transport_slot {
 
 #define LZB_NR_TRANSPORTS 3	/* file, http(s), tftp */
 
+/*
+ * Mirror choice (mirror_choice.c), the one place that decides which mirror
+ * an object is asked of next, for every request:
+ *
+ *  - a mirror set keeps its mirrors in an order, best first; a failed try
+ *    (any error, and bytes the caller's check refused: wrong size, bad
+ *    magic, hash mismatch, bad signature, decompression failure) moves
+ *    that mirror to the end, so every later request tries it last;
+ *  - a request tries each mirror at most once per round, in the set's
+ *    order as it is when the try starts, and keeps what each one said;
+ *  - when every mirror failed for the object, the request ends with one
+ *    line naming each mirror and its error.
+ */
+struct lzb_mirrors {
+	char **base;		/* base URLs as given */
+	size_t n;
+	size_t *order;		/* mirror numbers, best first */
+};
+
+/* What one request's tries of one object said, per mirror. */
+struct lzb_mirror_tries {
+	size_t n;		/* 1 for a request on a single URL */
+	size_t current;		/* mirror of the try in flight */
+	bool *tried;		/* this round */
+	char **why;		/* each mirror's last failure, or NULL */
+};
+
+/* For a request on M (NULL: a single URL).  0 or -ENOMEM. */
+int lzb_mirror_tries_init(struct lzb_mirror_tries *t,
+			  const struct lzb_mirrors *m);
+void lzb_mirror_tries_free(struct lzb_mirror_tries *t);
+/*
+ * Pick the mirror to try next this round: the first in M's order not
+ * tried yet (into t->current, marked tried).  false when every mirror was
+ * tried this round.
+ */
+bool lzb_mirror_pick(const struct lzb_mirrors *m, struct lzb_mirror_tries *t);
+/* Is a mirror left to try this round? */
+bool lzb_mirror_untried(const struct lzb_mirror_tries *t);
+/* A new round: every mirror may be tried again. */
+void lzb_mirror_new_round(struct lzb_mirror_tries *t);
+/*
+ * The try on t->current failed saying WHY (one line, without the URL):
+ * kept for the final message; with M, that mirror goes to the end of M's
+ * order for every later request.
+ */
+void lzb_mirror_failed(struct lzb_mirrors *m, struct lzb_mirror_tries *t,
+		       const char *why);
+/*
+ * One line for an object every mirror failed: "PATH: every mirror
+ * failed: BASE1: WHY1; BASE2: WHY2" (each mirror that said something).
+ */
+void lzb_mirror_summary(const struct lzb_mirrors *m,
+			const struct lzb_mirror_tries *t, const char *path,
+			char *out, size_t size);
+
 enum lzb_fetch_state { LZB_QUEUED, LZB_RUNNING, LZB_BACKOFF, LZB_ENDED };
 
 struct lzb_fetch {
@@ -66,8 +122,9 @@ struct lzb_fetch {
 	char *url;		/* this try's URL */
 
 	enum lzb_fetch_state state;
-	unsigned int mirror_first, mirror_tries, round;
-	bool round_all_final;	/* every try this round: ENOENT/EACCES */
+	struct lzb_mirror_tries tries;	/* which mirrors, what they said */
+	unsigned int round;
+	bool round_all_final;	/* every try this round: a final error */
 
 	uint64_t deadline_ns;	/* LZB_NO_TIMER = none */
 	uint64_t backoff_ns;
@@ -81,7 +138,7 @@ struct lzb_fetch {
 	void *tp_state;
 
 	int err;
-	char msg[320];
+	char msg[1024];
 
 	struct lzb_fetch *prev, *next;	/* f->all */
 	struct lzb_fetch *qnext;	/* f->queue (background waiting) */
@@ -135,8 +192,10 @@ int lzb_fetch_deliver(struct lzb_fetch *r, uint64_t offset, const void *data,
 void lzb_fetch_set_total(struct lzb_fetch *r, uint64_t total);
 /*
  * The try in flight ended (the transport freed its state first).  err 0 =
- * success; otherwise msg was set.  -EFBIG and -ECANCELED end the request;
- * other errors fail over to the next mirror / retry round.
+ * success (the request's check then runs on the bytes); otherwise msg was
+ * set.  -ECANCELED and -ENOMEM end the request; every other error, and
+ * bytes the check refused, fail over to the next mirror / retry round
+ * (mirror_choice.c).
  */
 void lzb_fetch_try_done(struct lzb_fetch *r, int err);
 

@@ -13,6 +13,7 @@
 #define WHOLE_DEADLINE_MS 120000
 
 struct whole {
+	const struct lzb_fetch_whole_spec *spec;
 	uint8_t *buf;
 	size_t len, cap, max;
 	int err;		/* 1 while running */
@@ -34,6 +35,17 @@ static int whole_sink(void *arg, uint64_t offset, const void *data,
 	return 0;
 }
 
+/* The caller's check sees the whole object, as it is in our buffer. */
+static int whole_check(void *arg, const uint8_t *buf, uint64_t len,
+		       struct lzb_err *err)
+{
+	struct whole *w = arg;
+
+	(void)buf;
+	return w->spec->check(w->spec->check_arg, w->buf ? w->buf :
+			      (const uint8_t *)"", len, err);
+}
+
 static void whole_done(struct lzb_fetch *req, int err, const char *msg,
 		       uint64_t len, void *arg)
 {
@@ -48,19 +60,21 @@ static void whole_done(struct lzb_fetch *req, int err, const char *msg,
 }
 
 int lzb_fetch_whole(struct lzb_fetcher *f, struct lzb_mirrors *m,
-		    const char *path, int64_t size, size_t max, uint8_t **buf,
+		    const struct lzb_fetch_whole_spec *ws, uint8_t **buf,
 		    size_t *len, struct lzb_err *err)
 {
-	struct whole w = { .max = size >= 0 ? (size_t)size : max, .err = 1 };
+	struct whole w = { .spec = ws, .err = 1,
+			   .max = ws->size >= 0 ? (size_t)ws->size : ws->max };
 	struct lzb_fetch_spec spec = {
-		.mirrors = m, .path = path, .expected_size = size,
+		.mirrors = m, .path = ws->path, .expected_size = ws->size,
 		.sink = whole_sink, .sink_arg = &w, .prio = LZB_PRIO_FAULT,
 		.deadline_ms = WHOLE_DEADLINE_MS, .done = whole_done,
-		.done_arg = &w,
+		.done_arg = &w, .content_addressed = ws->content_addressed,
+		.check = ws->check ? whole_check : NULL, .check_arg = &w,
 	};
 
 	if (!lzb_fetch_submit(f, &spec))
-		return lzb_errf(err, "%s: cannot start the fetch: %s", path,
+		return lzb_errf(err, "%s: cannot start the fetch: %s", ws->path,
 				strerror(errno));
 	while (w.err == 1)
 		lzb_fetcher_run(f, 1000);
@@ -70,5 +84,5 @@ int lzb_fetch_whole(struct lzb_fetcher *f, struct lzb_mirrors *m,
 	}
 	*buf = w.buf ? w.buf : malloc(1);
 	*len = w.len;
-	return *buf ? 0 : lzb_errf(err, "%s: out of memory", path);
+	return *buf ? 0 : lzb_errf(err, "%s: out of memory", ws->path);
 }

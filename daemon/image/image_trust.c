@@ -155,8 +155,10 @@ static int check_expiry(const char *name, const struct lzb_manifest *m,
 			name, m->version, id, when);
 }
 
-int lzb_trust_accept(const char *name, const struct lzb_manifest *m,
-		     const struct lzb_trust_policy *p, struct lzb_err *err)
+/* Check M under P; with RECORD, raise (or lower) the version on record. */
+static int trust(const char *name, const struct lzb_manifest *m,
+		 const struct lzb_trust_policy *p, bool record,
+		 struct lzb_err *err)
 {
 	const char *dir = lzb_trust_state_dir(p);
 	char id[LZB_IMAGE_ID_HEX], file[64], text[96];
@@ -170,7 +172,9 @@ int lzb_trust_accept(const char *name, const struct lzb_manifest *m,
 		return 0;
 	lzb_image_id_hex(m->image_id, id);
 	state_name(file, m->image_id);
-	dfd = open_state_dir(dir, true, err);
+	dfd = open_state_dir(dir, record, err);
+	if (dfd == -2)
+		return 0;	/* only when checking: no state, no version yet */
 	if (dfd < 0)
 		return -1;
 	if (read_state(dfd, dir, file, &have, err))
@@ -182,7 +186,7 @@ int lzb_trust_accept(const char *name, const struct lzb_manifest *m,
 		goto out;
 	}
 	r = 0;
-	if (m->version != have) {
+	if (record && m->version != have) {
 		snprintf(text, sizeof(text), STATE_MAGIC "\nversion %" PRIu64
 			 "\n", m->version);
 		char path[4200];
@@ -193,4 +197,16 @@ int lzb_trust_accept(const char *name, const struct lzb_manifest *m,
 out:
 	close(dfd);
 	return r;
+}
+
+int lzb_trust_accept(const char *name, const struct lzb_manifest *m,
+		     const struct lzb_trust_policy *p, struct lzb_err *err)
+{
+	return trust(name, m, p, true, err);
+}
+
+int lzb_trust_check(const char *name, const struct lzb_manifest *m,
+		    const struct lzb_trust_policy *p, struct lzb_err *err)
+{
+	return trust(name, m, p, false, err);
 }

@@ -51,6 +51,14 @@ const char *lzb_trust_state_dir(const struct lzb_trust_policy *p);
 int lzb_trust_accept(const char *name, const struct lzb_manifest *m,
 		     const struct lzb_trust_policy *p, struct lzb_err *err);
 
+/*
+ * The same checks, recording nothing: would lzb_trust_accept take M now?
+ * (A mirror's manifest is checked so before it is taken; see
+ * image_load.h.)
+ */
+int lzb_trust_check(const char *name, const struct lzb_manifest *m,
+		    const struct lzb_trust_policy *p, struct lzb_err *err);
+
 /* The version on record for image ID in DIR: 0 and *version (0: none). */
 int lzb_trust_recorded(const char *dir, const uint8_t id[16],
 		       uint64_t *version, struct lzb_err *err);

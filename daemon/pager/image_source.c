@@ -23,7 +23,8 @@ struct chunk {
 	enum chunk_state state;
 	bool urgent;
 	struct lzb_fetch *fetch;
-	uint8_t *buf;
+	uint8_t *buf;		/* the stored bytes, as a mirror sent them */
+	uint8_t *raw;		/* decoded by chunk_check, to install */
 	uint32_t first;		/* placements[first .. first + count) */
 	uint32_t count;
 };
@@ -233,6 +234,36 @@ static void fail_chunk(struct lzb_image_source *src, uint32_t c, int err)
 	}
 }
 
+/*
+ * A mirror's bytes of a chunk: size and hash against the signed manifest,
+ * then decrypted and decompressed.  Refused bytes are that mirror's
+ * failure: fetch/ asks the next mirror for the same chunk, at the same
+ * priority, so a fault is not lost to one bad mirror.  Never install
+ * bytes the manifest does not vouch for.
+ */
+static int chunk_check(void *arg, const uint8_t *buf, uint64_t len,
+		       struct lzb_err *err)
+{
+	const struct chunk_fetch *cf = arg;
+	struct lzb_image_source *src = cf->src;
+	struct chunk *ch = &src->chunks[cf->c];
+	char where[32];
+	size_t raw_len;
+
+	snprintf(where, sizeof(where), "chunk %u", cf->c);
+	free(ch->raw);
+	ch->raw = NULL;
+	if (lzb_image_check_object(src->img, lzb_chunk_slot(cf->c), where,
+				   buf, (size_t)len, err) ||
+	    lzb_image_decode_chunk(src->img, cf->c, where, buf, (size_t)len,
+				   &ch->raw, &raw_len, err)) {
+		ch->raw = NULL;
+		src->stats.chunks_refused++;
+		return -1;
+	}
+	return 0;
+}
+
 static void chunk_done(struct lzb_fetch *req, int ferr, const char *msg,
 		       uint64_t len, void *arg)
 {
@@ -240,38 +271,32 @@ static void chunk_done(struct lzb_fetch *req, int ferr, const char *msg,
 	struct lzb_image_source *src = cf->src;
 	struct chunk *ch = &src->chunks[cf->c];
 	uint32_t c = cf->c;
-	char where[128];
-	struct lzb_err err;
-	uint8_t *raw = NULL;
-	size_t raw_len;
 	int r;
 
 	(void)req;
 	free(cf);
 	ch->state = CHUNK_IDLE;
 	ch->fetch = NULL;
-	snprintf(where, sizeof(where), "chunk %u", c);
 	if (ferr) {
+		/* Every mirror failed (each named in msg), or the deadline. */
 		set_error(src, msg);
 		r = ferr;
-	} else if (lzb_image_check_object(src->img, lzb_chunk_slot(c), where,
-					  ch->buf, (size_t)len, &err) ||
-		   lzb_image_decode_chunk(src->img, c, where, ch->buf,
-					  (size_t)len, &raw, &raw_len, &err)) {
-		/* Never install bytes the manifest does not vouch for. */
-		set_error(src, err.msg);
-		r = -EBADMSG;
 	} else {
 		src->stats.chunks_fetched++;
 		src->stats.chunks_urgent += ch->urgent;
 		src->stats.bytes_fetched += len;
+<<<<<<< HEAD
 		if (ch->urgent)
 			src->stats.bytes_urgent += len;
 		r = deliver(src, c, raw);
+=======
+		r = deliver(src, c, ch->raw);
+>>>>>>> main
 	}
 	free(ch->buf);
 	ch->buf = NULL;
-	free(raw);
+	free(ch->raw);
+	ch->raw = NULL;
 	if (r)
 		fail_chunk(src, c, r);
 }
@@ -309,6 +334,9 @@ static int fetch_chunk(struct lzb_image_source *src, uint32_t c, bool urgent)
 	spec.buf_size = o->size;
 	spec.prio = urgent ? LZB_PRIO_FAULT : LZB_PRIO_BACKGROUND;
 	spec.deadline_ms = CHUNK_DEADLINE_MS;
+	spec.content_addressed = true;
+	spec.check = chunk_check;
+	spec.check_arg = cf;
 	spec.done = chunk_done;
 	spec.done_arg = cf;
 	ch->state = CHUNK_FETCHING;

@@ -202,14 +202,22 @@ static int images_dir(const struct restore *r, char *buf, size_t len,
 	return 0;
 }
 
-/* The image's files, whole, from the mirrors: any transport fetch/ has. */
-static int get_file(void *ctx, const char *name, int64_t size, size_t max,
+/*
+ * The image's files, whole, from the mirrors: any transport fetch/ has;
+ * a mirror whose bytes fail the image's check is passed over (and
+ * demoted for the rest of the restore) like one that did not answer.
+ */
+static int get_file(void *ctx, const struct lzb_image_want *w,
 		    uint8_t **buf, size_t *len, struct lzb_err *err)
 {
 	struct restore *r = ctx;
+	const struct lzb_fetch_whole_spec ws = {
+		.path = w->name, .size = w->size, .max = w->max,
+		.content_addressed = w->content_addressed,
+		.check = w->check, .check_arg = w->check_arg,
+	};
 
-	if (lzb_fetch_whole(r->fetcher, r->mirrors, name, size, max, buf, len,
-			    err))
+	if (lzb_fetch_whole(r->fetcher, r->mirrors, &ws, buf, len, err))
 		return -1;
 	r->meta_bytes += *len;
 	return 0;
@@ -221,7 +229,8 @@ static int get_file(void *ctx, const char *name, int64_t size, size_t max,
  * version published since would put its chunks into processes restored
  * from the old bundle.
  */
-static int check_resumed_manifest(const struct restore *r, const char *hex,
+static int check_resumed_manifest(const struct restore *r,
+				  const struct lzb_image *img, const char *hex,
 				  struct lzb_err *err)
 {
 	const char *want = r->o->resume_manifest;
@@ -235,24 +244,50 @@ static int check_resumed_manifest(const struct restore *r, const char *hex,
 				"%.16s...) is not the manifest this restore "
 				"accepted (BLAKE2b %.16s..., on record in "
 				"%s/%s); refusing to resume onto another",
-				(unsigned long long)r->img.m.version, hex, want,
+				(unsigned long long)img->m.version, hex, want,
 				r->workdir, LZB_RECORD_NAME);
 	return 0;
 }
 
-/*
- * The manifest's signature verified (or --allow-unsigned): is it the
- * image this node runs, still valid, and no older than a version already
- * accepted?  Only a verified manifest raises the version on record.
- */
-static int accept_manifest(struct restore *r, struct lzb_err *err)
+static struct lzb_trust_policy trust_policy(const struct restore *r)
 {
-	const struct lzb_trust_policy tp = {
+	return (struct lzb_trust_policy){
 		.image_id = r->o->image_id, .state_dir = r->o->state_dir,
 		.keep_state = r->o->pubkey != NULL,
 		.allow_downgrade = r->o->allow_downgrade,
 		.now = (uint64_t)time(NULL),
 	};
+}
+
+/*
+ * A mirror's manifest, its signature verified (or --allow-unsigned):
+ * would the node take it?  Checked on each mirror's bytes, so a mirror
+ * serving an old version, another image or another manifest than the one
+ * a resume is bound to is passed over for the next; nothing is recorded.
+ */
+static int check_manifest(void *arg, const struct lzb_image *img,
+			  struct lzb_err *err)
+{
+	const struct restore *r = arg;
+	const struct lzb_trust_policy tp = trust_policy(r);
+	uint8_t h[LZB_HASH_BYTES];
+	char hex[2 * LZB_HASH_BYTES + 1];
+
+	lzb_hash(h, img->mf_buf, img->mf_len);
+	lzb_hash_hex(hex, h);
+	if (r->o->resume)
+		return check_resumed_manifest(r, img, hex, err);
+	return lzb_trust_check("manifest", &img->m, &tp, err);
+}
+
+/*
+ * The manifest taken (it passed check_manifest): is it the image this
+ * node runs, still valid, and no older than a version already accepted?
+ * Only a verified manifest raises the version on record.
+ */
+static int accept_manifest(struct restore *r, struct lzb_err *err)
+{
+	const struct lzb_trust_policy tp = trust_policy(r);
 	uint8_t h[LZB_HASH_BYTES];
 	char hex[2 * LZB_HASH_BYTES + 1];
 	int ret;
@@ -260,7 +295,7 @@ static int accept_manifest(struct restore *r, struct lzb_err *err)
 	lzb_hash(h, r->img.mf_buf, r->img.mf_len);
 	lzb_hash_hex(hex, h);
 	if (r->o->resume)
-		return check_resumed_manifest(r, hex, err);
+		return check_resumed_manifest(r, &r->img, hex, err);
 	if (lzb_trust_accept("manifest", &r->img.m, &tp, err))
 		return -1;
 	ret = lzb_record_set_manifest(r->record_fd, hex);
@@ -276,6 +311,7 @@ static int load_image(struct restore *r, struct lzb_err *err)
 	const struct lzb_image_keys keys = {
 		.pubkey = r->o->pubkey, .allow_unsigned = r->o->allow_unsigned,
 		.encrypt_key = r->o->encrypt_key,
+		.accept = check_manifest, .accept_arg = r,
 	};
 	char images[4200];
 	char id[LZB_IMAGE_ID_HEX];
@@ -672,6 +708,7 @@ static void report(struct restore *r)
 		lzb_image_source_get_stats(r->source, &ss);
 		rep->chunks_fetched = ss.chunks_fetched;
 		rep->chunks_urgent = ss.chunks_urgent;
+		rep->chunks_refused = ss.chunks_refused;
 		rep->chunk_bytes = ss.bytes_fetched;
 	}
 	rep->meta_bytes = r->meta_bytes;

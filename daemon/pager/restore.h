@@ -81,6 +81,7 @@ struct lzb_restore_report {
 	uint64_t ms_resident;		/* every lazy page installed */
 	uint64_t faults, zero_pages, pages_installed;
 	uint64_t chunks_fetched, chunks_urgent;
+	uint64_t chunks_refused;	/* a mirror's copy failed its check */
 	uint64_t meta_bytes;		/* manifest, index, boot bundle */
 	uint64_t chunk_bytes;		/* chunks, as stored */
 	uint64_t bytes_fetched;		/* both: every image byte fetched */

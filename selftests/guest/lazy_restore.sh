@@ -18,8 +18,10 @@
 # the host test fetch_tftp_servers covers those defaults against it).
 # After each restore the processes check
 # every page themselves.  Also: the hot set is restored eagerly (no chunk
-# fetched when every page is hot), and a tampered chunk stops the restore
-# and kills the restored tasks.
+# fetched when every page is hot); a tampered chunk on the first of two
+# mirrors is fetched again from the second and the restore completes, the
+# processes checking every page; and a tampered chunk on the only mirror
+# stops the restore and kills the restored tasks.
 set -u
 BUILD=${BUILD:-build}
 MIB=${LZB_PATTERN_MIB:-256}
@@ -147,7 +149,7 @@ dump_and_pack() {
 }
 
 echo "TAP version 13"
-echo "1..19"
+echo "1..21"
 criu_modules
 "$lazyboot" keygen --out "$dir/sign" >/dev/null
 
@@ -220,6 +222,16 @@ cp -al "$dir/small/img" "$dir/bad"
 chunk=$(ls -S "$dir/bad/obj" | tail -n 1)
 cp --remove-destination "$dir/small/img/obj/$chunk" "$dir/bad/obj/$chunk"
 printf '\x5a' | dd of="$dir/bad/obj/$chunk" bs=1 seek=100 conv=notrunc 2>/dev/null
+
+# Two mirrors, the chunk tampered on the first: the restore goes on with
+# the second mirror's copy, and the processes find every page right.
+restore_and_check tampered_first_mirror "file://$dir/bad" 0 \
+	"file://$dir/small/img"
+# (and the first mirror's copy was asked for, and refused)
+grep "^pages:" "$dir/tampered_first_mirror.out" | grep -q "1 bad copy refused"
+ok $? tampered_first_mirror_copy_refused
+
+# The only mirror: the restore stops.
 rm -f "$state"/result-*
 timeout 900 "$lazyboot" restore "file://$dir/bad" --pubkey "$dir/sign.pub" \
 	--workdir "$dir/work-bad" >"$dir/bad.out" 2>&1

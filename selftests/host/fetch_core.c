@@ -2,7 +2,10 @@
 /*
  * The fetch core on file:// (no server needed): whole objects and ranges
  * into buffers and sinks, priorities (a fault never waits behind the
- * background cap), cancel, deadlines, mirrors with failover, size checks,
+ * background cap), cancel, deadlines, mirrors with failover (on errors,
+ * on bytes the caller's check refuses and on too much data; the failed
+ * mirror demoted; every mirror named when all failed; a content-addressed
+ * object not found retried until it appears), size checks,
  * argument checks, the fetcher fd inside a caller's own epoll loop; and
  * table tests of the HTTP response and TFTP packet parsers.
  */
@@ -12,6 +15,7 @@
 #include "fetch_helpers.h"
 #include "fetch/http_resp.h"
 #include "fetch/tftp_proto.h"
+#include "util/lzb_error.h"
 
 FIXTURE(core)
 {
@@ -292,6 +296,186 @@ TEST_F(core, mirrors_fail_over_and_remember)
 	lzb_fetcher_stats(self->f, &st);
 	ASSERT_EQ(5, st.tries);
 	ASSERT_EQ(0, st.retry_rounds);
+	lzb_mirrors_free(m);
+}
+
+/* A caller's check: the bytes must be pattern 1 ("small" as made above). */
+static int check_pattern1(void *arg, const uint8_t *buf, uint64_t len,
+			  struct lzb_err *err)
+{
+	int *calls = arg;
+
+	(*calls)++;
+	if (pattern_check(buf, (size_t)len, 1, 0) >= 0)
+		return lzb_errf(err, "small: hash mismatch (test)");
+	return 0;
+}
+
+/*
+ * Bytes the caller refuses are that mirror's failure: the same object is
+ * asked of the next mirror, the bad one is tried last from then on, and
+ * with every mirror bad the request fails naming each.
+ */
+TEST_F(core, refused_bytes_fail_over_and_demote)
+{
+	char bad[400], worse[400];
+	const char *bases[] = { bad, self->base };
+	const char *all_bad[] = { bad, worse };
+	struct lzb_mirrors *m;
+	struct lzb_fetch_stats st;
+	uint8_t buf[600];
+	struct sync_result res;
+	int calls = 0;
+	char want[1200];
+	struct lzb_fetch_spec spec = {
+		.path = "small", .buf = buf, .buf_size = sizeof(buf),
+		.expected_size = 513, .check = check_pattern1,
+		.check_arg = &calls,
+	};
+
+	snprintf(bad, sizeof(bad), "%s/bad", self->base);
+	snprintf(worse, sizeof(worse), "%s/worse", self->base);
+	ASSERT_EQ(0, mkdir(bad + 7, 0700));
+	ASSERT_EQ(0, mkdir(worse + 7, 0700));
+	ASSERT_EQ(0, make_file(bad + 7, "small", 513, 7));	/* tampered */
+	ASSERT_EQ(0, make_file(worse + 7, "small", 513, 8));
+	m = lzb_mirrors_new(bases, 2);
+	ASSERT_NE(NULL, m);
+	spec.mirrors = m;
+	ASSERT_EQ(0, fetch_sync(self->f, &spec, &res)) TH_LOG("%s", res.msg);
+	EXPECT_EQ(-1, pattern_check(buf, 513, 1, 0));
+	lzb_fetcher_stats(self->f, &st);
+	EXPECT_EQ(2, st.tries);
+	EXPECT_EQ(1, st.failovers);
+	EXPECT_EQ(2, calls);
+	/* demoted: the next request goes to the good mirror first */
+	ASSERT_EQ(0, fetch_sync(self->f, &spec, &res)) TH_LOG("%s", res.msg);
+	lzb_fetcher_stats(self->f, &st);
+	EXPECT_EQ(3, st.tries);
+	EXPECT_EQ(3, calls);
+	lzb_mirrors_free(m);
+
+	/* every mirror bad: one round (same bytes again would not help),
+	 * one line naming each mirror and what was wrong */
+	m = lzb_mirrors_new(all_bad, 2);
+	ASSERT_NE(NULL, m);
+	spec.mirrors = m;
+	EXPECT_EQ(-EBADMSG, fetch_sync(self->f, &spec, &res));
+	snprintf(want, sizeof(want), "small: every mirror failed: %s: small: "
+		 "hash mismatch (test); %s: small: hash mismatch (test)", bad,
+		 worse);
+	EXPECT_STREQ(want, res.msg);
+	lzb_fetcher_stats(self->f, &st);
+	EXPECT_EQ(5, st.tries);
+	EXPECT_EQ(0, st.retry_rounds);
+	lzb_mirrors_free(m);
+}
+
+/* A mirror sending more than the object's size is passed over too. */
+TEST_F(core, too_large_fails_over)
+{
+	char big[400];
+	const char *bases[] = { big, self->base };
+	struct lzb_mirrors *m;
+	uint8_t buf[600];
+	struct sync_result res;
+	struct lzb_fetch_spec spec = {
+		.path = "small", .buf = buf, .buf_size = sizeof(buf),
+		.expected_size = 513,
+	};
+
+	snprintf(big, sizeof(big), "%s/big-dir", self->base);
+	ASSERT_EQ(0, mkdir(big + 7, 0700));
+	ASSERT_EQ(0, make_file(big + 7, "small", 580, 1));
+	m = lzb_mirrors_new(bases, 2);
+	ASSERT_NE(NULL, m);
+	spec.mirrors = m;
+	ASSERT_EQ(0, fetch_sync(self->f, &spec, &res)) TH_LOG("%s", res.msg);
+	EXPECT_EQ(-1, pattern_check(buf, 513, 1, 0));
+	lzb_mirrors_free(m);
+}
+
+/*
+ * A content-addressed object not found on any mirror (a mirror still
+ * being filled) is asked for again after the backoff, like a server
+ * error; once it is there the request succeeds.  Deterministic: the test
+ * runs the fetcher's loop itself and puts the object in place while the
+ * request waits in its backoff.
+ */
+TEST_F(core, content_addressed_not_found_retried_until_it_appears)
+{
+	char late[400];
+	const char *bases[] = { self->base, late };
+	struct lzb_mirrors *m;
+	struct lzb_fetch_stats st;
+	uint8_t buf[600];
+	struct sync_result res = { 0 };
+	struct lzb_fetch_spec spec = {
+		.path = "obj/later", .buf = buf, .buf_size = sizeof(buf),
+		.expected_size = 513, .content_addressed = true,
+		.prio = LZB_PRIO_FAULT, .done = sync_done, .done_arg = &res,
+	};
+
+	snprintf(late, sizeof(late), "%s/late", self->base);
+	ASSERT_EQ(0, mkdir(late + 7, 0700));
+	m = lzb_mirrors_new(bases, 2);
+	ASSERT_NE(NULL, m);
+	spec.mirrors = m;
+	ASSERT_NE(NULL, lzb_fetch_submit(self->f, &spec));
+	/* the first round: not found on either mirror */
+	do {
+		ASSERT_EQ(0, lzb_fetcher_process(self->f));
+		lzb_fetcher_stats(self->f, &st);
+	} while (!res.done && !st.retry_rounds);
+	ASSERT_FALSE(res.done) TH_LOG("ended in round 1: %s", res.msg);
+	EXPECT_EQ(2, st.tries);
+	/* now it appears on the second mirror */
+	{
+		char d[420];
+
+		snprintf(d, sizeof(d), "%s/obj", late + 7);
+		ASSERT_EQ(0, mkdir(d, 0700));
+		ASSERT_EQ(0, make_file(d, "later", 513, 1));
+	}
+	while (!res.done)
+		ASSERT_EQ(0, lzb_fetcher_run(self->f, 10000));
+	ASSERT_EQ(0, res.err) TH_LOG("%s", res.msg);
+	EXPECT_EQ(-1, pattern_check(buf, 513, 1, 0));
+	lzb_mirrors_free(m);
+
+	/* still missing when the deadline passes: it names each mirror */
+	{
+		struct lzb_fetcher *slow = lzb_fetcher_new(
+			&(struct lzb_fetcher_opts){ .backoff_ms = 60000 });
+		char want[600];
+
+		ASSERT_NE(NULL, slow);
+		m = lzb_mirrors_new(bases, 2);
+		ASSERT_NE(NULL, m);
+		spec.mirrors = m;
+		spec.path = "obj/never";
+		spec.deadline_ms = 500;
+		EXPECT_EQ(-ETIMEDOUT, fetch_sync(slow, &spec, &res));
+		snprintf(want, sizeof(want), "; obj/never: every mirror "
+			 "failed: %s: No such file", self->base);
+		EXPECT_NE(NULL, strstr(res.msg, "deadline of 500 ms passed"))
+			TH_LOG("%s", res.msg);
+		EXPECT_NE(NULL, strstr(res.msg, want)) TH_LOG("%s", res.msg);
+		EXPECT_NE(NULL, strstr(res.msg, late)) TH_LOG("%s", res.msg);
+		spec.deadline_ms = 0;
+		lzb_mirrors_free(m);
+		lzb_fetcher_free(slow);
+	}
+
+	/* not content-addressed: "not found" everywhere ends it at once */
+	m = lzb_mirrors_new(bases, 2);
+	ASSERT_NE(NULL, m);
+	spec.mirrors = m;
+	spec.path = "never";
+	spec.content_addressed = false;
+	ASSERT_EQ(-ENOENT, fetch_sync(self->f, &spec, &res));
+	lzb_fetcher_stats(self->f, &st);
+	EXPECT_EQ(1, st.retry_rounds);
 	lzb_mirrors_free(m);
 }
 

@@ -31,12 +31,17 @@ struct getter {
 };
 
 /* As a restore gets the image's files: whole, from the mirrors. */
-static int get_file(void *ctx, const char *name, int64_t size, size_t max,
+static int get_file(void *ctx, const struct lzb_image_want *w,
 		    uint8_t **buf, size_t *len, struct lzb_err *err)
 {
 	const struct getter *gt = ctx;
+	const struct lzb_fetch_whole_spec ws = {
+		.path = w->name, .size = w->size, .max = w->max,
+		.content_addressed = w->content_addressed,
+		.check = w->check, .check_arg = w->check_arg,
+	};
 
-	return lzb_fetch_whole(gt->f, gt->m, name, size, max, buf, len, err);
+	return lzb_fetch_whole(gt->f, gt->m, &ws, buf, len, err);
 }
 
 FIXTURE(served)
@@ -256,13 +261,13 @@ struct one_object {
 	size_t len;
 };
 
-static int get_one_object(void *ctx, const char *name, int64_t size,
-			  size_t max, uint8_t **buf, size_t *len,
-			  struct lzb_err *err)
+static int get_one_object(void *ctx, const struct lzb_image_want *w,
+			  uint8_t **buf, size_t *len, struct lzb_err *err)
 {
 	const struct one_object *o = ctx;
 
-	(void)name, (void)size, (void)max;
+	if (w->check && w->check(w->check_arg, o->buf, o->len, err))
+		return -1;
 	*buf = malloc(o->len);
 	if (!*buf)
 		return lzb_errf(err, "out of memory");

@@ -8,7 +8,10 @@
  * app's pid as the restored root, reports it as the plugin does, and exits
  * as `criu restore --restore-detached` does.  Checked: the hooks, the state
  * (tasks, root, plugin's pids), faults served with and without streaming,
- * a refused task, criu's failure, and the kill path leaving nothing alive.
+ * a refused task, criu's failure, and the kill path leaving nothing alive;
+ * and a live restore from an image source over two file:// mirrors, every
+ * chunk on the first one tampered: served from the second, the app's
+ * memory right byte for byte; tampered on both: stopped, naming each.
  */
 #include <errno.h>
 #include <signal.h>
@@ -22,6 +25,9 @@
 #include "foreign_peer.h"
 #include "lazy_app.h"
 #include "engine/lazy_ranges.h"
+#include "fetch/fetch.h"
+#include "image/image_reader.h"
+#include "pager/image_source.h"
 #include "pager/pager.h"
 #include "criu/plugin_link.h"
 #include "util/clock.h"
@@ -459,6 +465,233 @@ TEST_F_TIMEOUT(pager, criu_failure_stops, 120)
 		TH_LOG("%s", err.msg);
 	EXPECT_FALSE(self->ps->criu_done);
 	EXPECT_EQ(0, self->ps->tasks);
+}
+
+/* ---- a live restore from two mirrors, the first one bad ------------- */
+
+/*
+ * lazy_app.h's memory as a lazyboot image in memory (manifest object
+ * table and index; no bundle: CRIU here is the stand-in), its chunks
+ * written to two file:// mirrors.  BAD_A/BAD_B: which mirrors get every
+ * chunk with one byte changed (same size, so only the hash can tell).
+ */
+struct two_mirrors {
+	struct lzb_image img;
+	char dir_a[128], dir_b[128];
+	struct lzb_fetcher *f;
+	struct lzb_mirrors *m;
+	struct lzb_image_source *src;
+};
+
+static int write_obj(const char *dir, const char *name, const uint8_t *buf,
+		     size_t len, bool tamper)
+{
+	char path[400];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	ok = fwrite(buf, 1, len, f) == len;
+	if (tamper && ok) {
+		uint8_t b = buf[len / 2] ^ 0x20;
+
+		ok = !fseek(f, (long)(len / 2), SEEK_SET) &&
+		     fwrite(&b, 1, 1, f) == 1;
+	}
+	return fclose(f) || !ok ? -1 : 0;
+}
+
+static int make_two_mirrors(struct two_mirrors *tm, const char *dir,
+			    bool bad_a, bool bad_b, struct lzb_err *err)
+{
+	const uint64_t per = CHUNK / PAGE;
+	const uint32_t n0 = AREA0_LEN / CHUNK, n = n0 + AREA1_LAZY / CHUNK;
+	struct lzb_index_task task = { .pid = IMG_PID, .count = n };
+	struct lzb_index_chunk *chunks = calloc(n, sizeof(*chunks));
+	struct lzb_extent *ext = calloc(n, sizeof(*ext));
+	struct lzb_index_stats st = { 0 };
+	const char *bases[2];
+	char url_a[160], url_b[160];
+	uint8_t raw[CHUNK], *ix;
+	size_t ix_len;
+	int ret = -1;
+
+	memset(tm, 0, sizeof(*tm));
+	snprintf(tm->dir_a, sizeof(tm->dir_a), "%s/a", dir);
+	snprintf(tm->dir_b, sizeof(tm->dir_b), "%s/b", dir);
+	snprintf(url_a, sizeof(url_a), "%s/obj", tm->dir_a);
+	snprintf(url_b, sizeof(url_b), "%s/obj", tm->dir_b);
+	if (!chunks || !ext || mkdir(tm->dir_a, 0700) || mkdir(url_a, 0700) ||
+	    mkdir(tm->dir_b, 0700) || mkdir(url_b, 0700)) {
+		lzb_errf(err, "cannot set up the mirrors");
+		goto out;
+	}
+	strcpy(tm->img.dir, "test image");
+	tm->img.m.nr_objects = lzb_chunk_slot(n);
+	tm->img.m.objects = calloc(tm->img.m.nr_objects,
+				   sizeof(*tm->img.m.objects));
+	if (!tm->img.m.objects)
+		goto out;
+	for (uint32_t c = 0; c < n; c++) {
+		uint64_t va = c < n0 ? AREA0 + c * CHUNK :
+				       AREA1 + (c - n0) * CHUNK;
+		struct lzb_object *o = &tm->img.m.objects[lzb_chunk_slot(c)];
+		char name[4 + 2 * LZB_HASH_BYTES + 1];
+		uint8_t *enc;
+		size_t len;
+
+		for (uint64_t i = 0; i < CHUNK; i++)
+			raw[i] = image_byte(va + i);
+		if (lzb_chunk_encode(raw, CHUNK, 1, NULL, &enc, &len))
+			goto out;
+		o->type = LZB_OBJ_CHUNK;
+		o->size = len;
+		lzb_hash(o->hash, enc, len);
+		lzb_object_name(name, o);
+		if (write_obj(tm->dir_a, name, enc, len, bad_a) ||
+		    write_obj(tm->dir_b, name, enc, len, bad_b)) {
+			free(enc);
+			lzb_errf(err, "cannot write %s", name);
+			goto out;
+		}
+		free(enc);
+		chunks[c] = (struct lzb_index_chunk){ .raw_pages = per,
+						      .stored = len };
+		ext[c] = (struct lzb_extent){ .vaddr = va, .nr_pages = per,
+					      .kind = LZB_EXT_COLD,
+					      .chunk = c };
+	}
+	st.pages_total = st.pages_cold = st.pages_stored = n * per;
+	if (lzb_index_encode(&st, &task, 1, chunks, n, ext, n, &ix, &ix_len) ||
+	    lzb_image_set_index(&tm->img, "index", ix, ix_len, err))
+		goto out;
+	snprintf(url_a, sizeof(url_a), "file://%s", tm->dir_a);
+	snprintf(url_b, sizeof(url_b), "file://%s", tm->dir_b);
+	bases[0] = url_a;
+	bases[1] = url_b;
+	tm->f = lzb_fetcher_new(&(struct lzb_fetcher_opts){ .backoff_ms = 5 });
+	tm->m = lzb_mirrors_new(bases, 2);
+	if (!tm->f || !tm->m ||
+	    lzb_image_source_new(&tm->img, tm->f, tm->m, &tm->src, err))
+		goto out;
+	ret = 0;
+out:
+	free(chunks);
+	free(ext);
+	return ret;
+}
+
+static void free_two_mirrors(struct two_mirrors *tm)
+{
+	lzb_image_source_free(tm->src);
+	lzb_mirrors_free(tm->m);
+	lzb_fetcher_free(tm->f);
+	lzb_image_close(&tm->img);
+}
+
+static const char *image_source_error(void *ctx)
+{
+	return lzb_image_source_error(ctx);
+}
+
+/* A pager over TM's image source, with criu to be this binary. */
+static int start_from_mirrors(FIXTURE_DATA(pager) *self,
+			      struct two_mirrors *tm,
+			      unsigned int max_background, struct lzb_err *err)
+{
+	const struct lzb_pager_config pc = {
+		.workdir = self->dir,
+		.source = { .request = lzb_image_source_request,
+			    .ctx = tm->src },
+		.source_error = image_source_error,
+		.max_background = max_background,
+		.stream_bytes = 4 * CHUNK,
+		.fetcher = tm->f,
+		.hooks = { .ctx = self, .on_task = on_task,
+			   .on_restored = on_restored, .tick = tick,
+			   .done = done },
+		.t0_us = lzb_now_us(), .quiet = true,
+	};
+	const struct lzb_criu_restore cr = {
+		.criu = self->self_exe, .images_dir = self->dir,
+	};
+	int ret;
+
+	if (lzb_pager_new(&pc, &self->p, err))
+		return -1;
+	self->ps = lzb_pager_state(self->p);
+	ret = lzb_image_source_add_tasks(tm->src, lzb_pager_engine(self->p));
+	if (ret)
+		return lzb_errf(err, "cannot declare the tasks: %d", ret);
+	setenv(FAKE_CRIU_ENV, "ok", 1);
+	return lzb_pager_start_criu(self->p, &cr, err);
+}
+
+/*
+ * Every chunk on the first mirror tampered (its hash no longer the
+ * manifest's), the second intact: the restore completes from the second
+ * and the app reads every byte of its memory right (it checks them all
+ * itself and exits 0 only then).  Faults keep their priority across the
+ * failover; the bad mirror is demoted, so only the first chunk or few
+ * are refused, not all.
+ */
+TEST_F_TIMEOUT(pager, tampered_chunk_on_first_mirror_fails_over, 120)
+{
+	struct lzb_err err = { { 0 } };
+	struct lzb_image_source_stats ss;
+	struct lzb_engine_stats st;
+	struct two_mirrors tm;
+
+	ASSERT_EQ(0, make_two_mirrors(&tm, self->dir, true, false, &err))
+		TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, start_from_mirrors(self, &tm, variant->max_background,
+					&err)) TH_LOG("%s", err.msg);
+	EXPECT_EQ(0, lzb_pager_serve(self->p, &err)) TH_LOG("%s", err.msg);
+	ASSERT_TRUE(self->app_done);
+	ASSERT_TRUE(WIFEXITED(self->app_status))
+		TH_LOG("app died: status 0x%x", self->app_status);
+	EXPECT_EQ(0, WEXITSTATUS(self->app_status))
+		TH_LOG("app saw %d wrong bytes", WEXITSTATUS(self->app_status));
+	lzb_engine_get_stats(lzb_pager_engine(self->p), &st);
+	EXPECT_EQ(st.pages_lazy_total, st.pages_resident);
+	lzb_image_source_get_stats(tm.src, &ss);
+	EXPECT_EQ(tm.img.ix.nr_chunks, ss.chunks_fetched);
+	EXPECT_LE(1, ss.chunks_refused);
+	/* demoted after its first refusals: not asked for every chunk */
+	EXPECT_GT(ss.chunks_fetched / 4, ss.chunks_refused);
+	lzb_pager_kill_tree(self->p);
+	lzb_pager_free(self->p);
+	self->p = NULL;
+	free_two_mirrors(&tm);
+}
+
+/* Both mirrors bad: the restore stops naming each; the app never runs on. */
+TEST_F_TIMEOUT(pager, tampered_chunk_on_every_mirror_stops, 120)
+{
+	struct lzb_err err = { { 0 } };
+	struct two_mirrors tm;
+
+	ASSERT_EQ(0, make_two_mirrors(&tm, self->dir, true, true, &err))
+		TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, start_from_mirrors(self, &tm, variant->max_background,
+					&err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(-1, lzb_pager_serve(self->p, &err));
+	TH_LOG("%s", err.msg);
+	EXPECT_NE(NULL, strstr(err.msg, "every mirror failed"));
+	EXPECT_NE(NULL, strstr(err.msg, tm.dir_a));
+	EXPECT_NE(NULL, strstr(err.msg, tm.dir_b));
+	EXPECT_NE(NULL, strstr(err.msg, "hash mismatch"));
+	lzb_pager_kill_tree(self->p);
+	if (self->ps->root_pid > 0)
+		EXPECT_TRUE(gone(self->ps->root_pid));
+	EXPECT_FALSE(self->app_done && WIFEXITED(self->app_status) &&
+		     WEXITSTATUS(self->app_status) == 0);
+	lzb_pager_free(self->p);
+	self->p = NULL;
+	free_two_mirrors(&tm);
 }
 
 static int no_task(void *ctx, int img_pid, int real_pid, int pidfd, int uffd)
