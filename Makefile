@@ -77,11 +77,25 @@ FUZZ_TARGETS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/*.c))
 FUZZ_CC := clang
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	       -fno-sanitize-recover=undefined
+# The library's objects: instrumented for coverage, without libFuzzer's main.
+FUZZ_OBJ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	       -fno-sanitize-recover=undefined
+
+# The C host selftests again, built with AddressSanitizer and UBSan against
+# the library built the same way, into $(BUILD)/asan (selftests/run-asan).
+# clang, as for the fuzzers; its warnings are not gcc's, so not -Werror
+# (the gcc build keeps that).
+ASAN_CC := clang
+ASAN_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	      -fno-sanitize-recover=undefined
+ASAN_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o)
+ASAN_HOST_TESTS := $(patsubst selftests/host/%.c,$(BUILD)/asan/selftests/host/%,\
+		     $(wildcard selftests/host/*.c))
 
 PROGRAMS := $(BUILD)/lazybootd $(BUILD)/lazyboot $(BUILD)/lazyboot-init \
 	    $(BUILD)/lazyboot_plugin.so
 
-.PHONY: all userspace module tests fuzz check demo style dkms-install dkms-tree \
+.PHONY: all userspace module tests asan-tests fuzz check demo style dkms-install dkms-tree \
 	dkms-src clean deps man install uninstall deb FORCE
 all: userspace module
 
@@ -140,15 +154,49 @@ $(BUILD)/selftests/%: selftests/%.c $(BUILD)/linux-source/.stamp $(BUILD)/liblaz
 	$(CC) $(LZB_CPPFLAGS) $(TEST_CFLAGS) $(CFLAGS) -o $@ $< \
 		$(BUILD)/liblazyboot.a $(LZB_LIBS) -ldl
 
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard daemon/*/*.h)
+# The library once, instrumented for the fuzzers; each target links it.
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+
+$(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(LZB_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LZB_LIBS)
+	$(FUZZ_CC) $(LZB_CPPFLAGS) $(FUZZ_OBJ_CFLAGS) \
+		-MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/liblazyboot.a: $(FUZZ_LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/fuzz/%: fuzz/%.c $(BUILD)/fuzz/liblazyboot.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(LZB_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< \
+		$(BUILD)/fuzz/liblazyboot.a $(LZB_LIBS)
+
+$(BUILD)/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(LZB_CPPFLAGS) -std=c11 $(ASAN_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/asan/liblazyboot.a: $(ASAN_LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(ASAN_HOST_TESTS): $(BUILD)/asan/selftests/host/%: selftests/host/%.c \
+		$(BUILD)/linux-source/.stamp $(BUILD)/asan/liblazyboot.a
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(LZB_CPPFLAGS) $(filter-out -Werror,$(TEST_CFLAGS)) \
+		-Wno-unused-parameter -Wno-empty-body \
+		$(ASAN_FLAGS) -o $@ $< $(BUILD)/asan/liblazyboot.a $(LZB_LIBS) -ldl
+
+# The CLI the image tests run (three folders above them: build/asan/lazyboot).
+$(BUILD)/asan/lazyboot: $(BUILD)/asan/obj/daemon/cli/lazyboot.o \
+		$(CMD_SRCS:%.c=$(BUILD)/asan/obj/%.o) $(BUILD)/asan/liblazyboot.a
+	$(ASAN_CC) $(ASAN_FLAGS) -o $@ $^ $(LZB_LIBS)
+
+asan-tests: $(ASAN_HOST_TESTS) $(BUILD)/asan/lazyboot
 
 $(TEST_PROGS): $(BUILD)/selftests/progs/%: selftests/progs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(LZB_CFLAGS) $(CFLAGS) -D_GNU_SOURCE -pthread -o $@ $<
 
-tests: $(HOST_TESTS) $(GUEST_TESTS) $(FUZZ_TARGETS) $(TEST_PROGS) $(TEST_TOOLS)
+tests: $(HOST_TESTS) asan-tests $(GUEST_TESTS) $(FUZZ_TARGETS) \
+	$(TEST_PROGS) $(TEST_TOOLS)
 
 check: deps
 	$(MAKE) all tests

@@ -5,7 +5,7 @@
 #include "cli/commands.h"
 #include "pager/restore.h"
 #include "pager/restore_args.h"
-#include "pager/restore_record.h"
+#include "pager/restore_resume.h"
 
 static const char usage[] =
 	"usage: lazyboot restore URL [MIRROR...] (--pubkey FILE | --allow-unsigned)\n"
@@ -87,19 +87,10 @@ int cmd_restore(int argc, char **argv)
 		return 2;
 	}
 	if (o.resume) {
-		if (lzb_record_load(o.workdir, &rec, &err)) {
+		if (lzb_resume_opts(&o, &rec, &err)) {
 			fprintf(stderr, "lazyboot restore: %s\n", err.msg);
 			return 1;
 		}
-		o.mirrors = (const char *const *)rec.mirrors;
-		o.nr_mirrors = rec.nr_mirrors;
-		o.pubkey = rec.pubkey;
-		o.encrypt_key = rec.encrypt_key;
-		o.allow_unsigned = rec.allow_unsigned;
-		o.max_background = rec.max_background;
-		o.tftp_blksize = rec.tftp_blksize;
-		o.deadline_ms = rec.deadline_ms;
-		o.resume_manifest = rec.manifest;
 		ret = lzb_restore_run(&o, &rep);
 		lzb_record_free(&rec);
 	} else {

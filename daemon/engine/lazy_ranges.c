@@ -145,6 +145,11 @@ int lzb_ranges_remove(struct lzb_ranges *set, uint64_t start, uint64_t end)
 {
 	size_t i = lzb_ranges_first_after(set, start);
 
+	/* Nothing to take; an end before the start would split a range
+	 * into two that overlap. */
+	if (start >= end)
+		return 0;
+
 	while (i < set->n && set->v[i].start < end) {
 		struct lzb_range *r = &set->v[i];
 
@@ -178,6 +183,9 @@ int lzb_ranges_move(struct lzb_ranges *set, uint64_t from, uint64_t to,
 	size_t i;
 	int err;
 
+	/* Neither range may run past the top of the address space. */
+	if (from + len < from || to + len < to)
+		return -EINVAL;
 	/* Collect the parts inside [from, from + len), then re-add them. */
 	lzb_ranges_init(&moved);
 	for (i = lzb_ranges_first_after(set, from);

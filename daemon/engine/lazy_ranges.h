@@ -53,10 +53,13 @@ size_t lzb_ranges_first_img(const struct lzb_ranges *set, uint64_t img);
 /* Index of the first range ending after current address addr (may be n). */
 size_t lzb_ranges_first_after(const struct lzb_ranges *set, uint64_t addr);
 
-/* Take [start, end) (current addresses) out of the set. */
+/* Take [start, end) (current addresses) out of the set; none if end <= start. */
 int lzb_ranges_remove(struct lzb_ranges *set, uint64_t start, uint64_t end);
 
-/* mremap moved [from, from + len) to to: move what the set has there. */
+/*
+ * mremap moved [from, from + len) to to: move what the set has there.
+ * -EINVAL when either range runs past the top of the address space.
+ */
 int lzb_ranges_move(struct lzb_ranges *set, uint64_t from, uint64_t to,
 		    uint64_t len);
 

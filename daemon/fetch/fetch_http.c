@@ -217,8 +217,8 @@ static size_t write_cb(char *data, size_t size, size_t n, void *arg)
 {
 	struct http_try *t = arg;
 	struct lzb_fetch *r = t->r;
+	struct lzb_http_body_piece piece;
 	size_t len = size * n;
-	uint64_t start = t->pos, end = t->pos + len;
 	int err;
 
 	t->last_ns = lzb_now_ns();
@@ -227,35 +227,19 @@ static size_t write_cb(char *data, size_t size, size_t n, void *arg)
 		t->err = -EPROTO;
 		return 0;
 	}
-	t->pos = end;
-	if (t->full_body) {
-		uint64_t a = r->s.offset, b = r->s.offset + r->s.length;
-
-		if (end <= a)
-			return len;
-		if (start < a) {
-			data += a - start;
-			start = a;
-		}
-		if (end > b)
-			end = b;
-		if (start < end) {
-			err = lzb_fetch_deliver(r, start - a, data,
-						end - start);
-			if (err) {
-				t->err = err;
-				return 0;
-			}
-		}
-		if (end == b) {	/* the rest is of no use: stop reading */
-			t->range_complete = true;
+	lzb_http_body_place(t->full_body, r->s.offset, r->s.length, t->pos,
+			    len, &piece);
+	t->pos += len;
+	if (piece.len) {
+		err = lzb_fetch_deliver(r, piece.to, data + piece.skip,
+					piece.len);
+		if (err) {
+			t->err = err;
 			return 0;
 		}
-		return len;
 	}
-	err = lzb_fetch_deliver(r, start, data, len);
-	if (err) {
-		t->err = err;
+	if (piece.complete) {	/* the rest is of no use: stop reading */
+		t->range_complete = true;
 		return 0;
 	}
 	return len;

@@ -27,6 +27,7 @@
 
 #include "fetch/fetch_internal.h"
 #include "fetch/tftp_proto.h"
+#include "fetch/tftp_rx.h"
 
 #define RTO_INITIAL_NS (1000 * LZB_NS_PER_MS)
 #define RTO_MIN_NS (40 * LZB_NS_PER_MS)
@@ -47,13 +48,7 @@ struct tftp_try {
 	uint16_t early_code;
 	char early_text[128];
 
-	struct lzb_tftp_ask ask;
-	struct lzb_tftp_neg neg;
-	bool got_oack, got_data;
-	uint16_t wrap_to;		/* block number after 65535: 0 or 1 */
-	uint64_t blocks;		/* in-order blocks received */
-	unsigned int in_window;		/* received since the last ACK */
-	bool gap_acked;
+	struct lzb_tftp_rx rx;		/* what came, what is due */
 
 	uint8_t last_sent[600];	/* RRQ or ACK */
 	size_t last_sent_len;
@@ -64,15 +59,6 @@ struct tftp_try {
 
 	uint8_t pkt[LZB_TFTP_MAX_PACKET + 1];
 };
-
-static uint16_t block_no(const struct tftp_try *t, uint64_t n)
-{
-	if (!n)
-		return 0;
-	if (t->wrap_to == 1)
-		return (uint16_t)((n - 1) % 65535 + 1);
-	return (uint16_t)n;
-}
 
 static void send_raw(struct tftp_try *t, const uint8_t *p, size_t len)
 {
@@ -240,7 +226,7 @@ static void send_rrq(struct tftp_try *t)
 	struct lzb_tftp_ask none = { 0 };
 	size_t n = lzb_tftp_build_rrq(p, sizeof(p), t->file,
 				      t->r->f->o.tftp_no_options ? &none :
-				      &t->ask);
+				      &t->rx.ask);
 
 	send_kept(t, p, n, true);
 }
@@ -274,22 +260,17 @@ static int open_socket(struct lzb_fetch *r, struct tftp_try *t)
 static void reset_transfer(struct tftp_try *t, bool with_options)
 {
 	const struct lzb_fetcher_opts *o = &t->r->f->o;
+	struct lzb_tftp_ask ask = { 0 };
 
-	memset(&t->ask, 0, sizeof(t->ask));
 	if (with_options && !o->tftp_no_options) {
-		t->ask.blksize = o->tftp_blksize == 512 ? 0 : o->tftp_blksize;
-		t->ask.windowsize = o->tftp_windowsize;
-		t->ask.timeout_s = o->tftp_timeout_s ? o->tftp_timeout_s : 1;
-		t->ask.tsize = true;
+		ask.blksize = o->tftp_blksize == 512 ? 0 : o->tftp_blksize;
+		ask.windowsize = o->tftp_windowsize;
+		ask.timeout_s = o->tftp_timeout_s ? o->tftp_timeout_s : 1;
+		ask.tsize = true;
 	}
-	lzb_tftp_neg_defaults(&t->neg);
+	lzb_tftp_rx_reset(&t->rx, &ask);
 	t->have_tid = false;
 	t->early_error = false;
-	t->got_oack = t->got_data = false;
-	t->wrap_to = 0;
-	t->blocks = 0;
-	t->in_window = 0;
-	t->gap_acked = false;
 	t->tries = 0;
 	t->rto = t->srtt ? t->rto : RTO_INITIAL_NS;
 }
@@ -355,11 +336,10 @@ static bool same_addr(const struct sockaddr_storage *a,
 	return false;
 }
 
-/* Bytes of block n (1-based) go to object offset (n-1)*blksize. */
-static int take_block(struct lzb_fetch *r, struct tftp_try *t,
-		      const uint8_t *data, size_t len, bool *range_full)
+/* A block's bytes, at object offset AT (lzb_tftp_rx_data says where). */
+static int take_block(struct lzb_fetch *r, uint64_t at, const uint8_t *data,
+		      size_t len, bool *range_full)
 {
-	uint64_t at = (t->blocks - 1) * t->neg.blksize;
 	uint64_t end = at + len;
 
 	*range_full = false;
@@ -403,9 +383,7 @@ static void server_error(struct lzb_fetch *r, struct tftp_try *t,
 {
 	int err;
 
-	if (!t->got_oack && !t->got_data && t->ask.blksize + t->ask.tsize +
-	    t->ask.timeout_s + t->ask.windowsize &&
-	    (code == 8 || code == 0 || code == 4)) {
+	if (lzb_tftp_rx_refuses_options(&t->rx, code)) {
 		err = fall_back(r, t);
 		if (err)
 			end_try(r, err);
@@ -432,13 +410,15 @@ static bool opens_transfer(struct lzb_fetch *r, struct tftp_try *t,
 	struct lzb_tftp_pkt p;
 	char why[96];
 	uint64_t wait, now;
+	enum lzb_tftp_first first;
 
-	if (len > sizeof(t->pkt) - 1 ||
-	    lzb_tftp_parse(t->pkt, len, &p, why, sizeof(why)))
+	if (len > sizeof(t->pkt) - 1)
 		return false;
-	if (p.op == LZB_TFTP_OACK || (p.op == LZB_TFTP_DATA && p.block == 1))
+	first = lzb_tftp_first_packet(&p, lzb_tftp_parse(t->pkt, len, &p, why,
+							 sizeof(why)));
+	if (first == LZB_TFTP_FIRST_OPENS)
 		return true;
-	if (p.op == LZB_TFTP_ERROR && !t->early_error) {
+	if (first == LZB_TFTP_FIRST_ERROR && !t->early_error) {
 		t->early_error = true;
 		t->early_code = p.err_code;
 		snprintf(t->early_text, sizeof(t->early_text), "%s",
@@ -454,6 +434,7 @@ static bool opens_transfer(struct lzb_fetch *r, struct tftp_try *t,
 
 static void on_packet(struct lzb_fetch *r, struct tftp_try *t, size_t len)
 {
+	struct lzb_tftp_data_step step;
 	struct lzb_tftp_pkt p;
 	char why[96];
 	bool full;
@@ -470,49 +451,47 @@ static void on_packet(struct lzb_fetch *r, struct tftp_try *t, size_t len)
 		server_error(r, t, p.err_code, p.err_text);
 		return;
 	case LZB_TFTP_OACK:
-		if (t->got_data || !(t->ask.blksize + t->ask.tsize +
-		    t->ask.timeout_s + t->ask.windowsize)) {
+		switch (lzb_tftp_rx_oack(&t->rx, &p, why, sizeof(why))) {
+		case LZB_TFTP_OACK_UNEXPECTED:
 			send_error(t, 4, "unexpected OACK");
 			lzb_fetch_msg(r, "OACK without options asked or after "
 				      "DATA");
 			end_try(r, -EPROTO);
 			return;
-		}
-		if (t->got_oack) {	/* our ACK 0 was lost */
+		case LZB_TFTP_OACK_REPEAT:	/* our ACK 0 was lost */
 			send_ack(t, 0, false);
 			return;
-		}
-		if (lzb_tftp_apply_oack(&p, &t->ask, &t->neg, why,
-					sizeof(why))) {
+		case LZB_TFTP_OACK_BAD:
 			send_error(t, 8, "bad option acknowledgement");
 			lzb_fetch_msg(r, "%s", why);
 			end_try(r, -EPROTO);
 			return;
+		case LZB_TFTP_OACK_TAKEN:
+			break;
 		}
-		t->got_oack = true;
-		if (t->neg.have_tsize) {
-			if (r->s.length && (t->neg.tsize < r->s.offset ||
-			    t->neg.tsize - r->s.offset < r->s.length)) {
+		if (t->rx.neg.have_tsize) {
+			if (r->s.length && (t->rx.neg.tsize < r->s.offset ||
+			    t->rx.neg.tsize - r->s.offset < r->s.length)) {
 				send_error(t, 0, "range past end of file");
 				lzb_fetch_msg(r, "range %llu+%llu is past the "
 					      "end of the %llu-byte file",
 					      (unsigned long long)r->s.offset,
 					      (unsigned long long)r->s.length,
-					      (unsigned long long)t->neg.tsize);
+					      (unsigned long long)t->rx.neg.tsize);
 				end_try(r, -ERANGE);
 				return;
 			}
-			if (!r->s.length && t->neg.tsize > r->limit) {
+			if (!r->s.length && t->rx.neg.tsize > r->limit) {
 				send_error(t, 3, "file too large for client");
 				lzb_fetch_msg(r, "file is %llu bytes, more than "
 					      "the %llu expected/available",
-					      (unsigned long long)t->neg.tsize,
+					      (unsigned long long)t->rx.neg.tsize,
 					      (unsigned long long)r->limit);
 				end_try(r, -EFBIG);
 				return;
 			}
 			if (!r->s.length)
-				lzb_fetch_set_total(r, t->neg.tsize);
+				lzb_fetch_set_total(r, t->rx.neg.tsize);
 		}
 		rtt_sample(t);
 		t->tries = 0;
@@ -528,64 +507,43 @@ static void on_packet(struct lzb_fetch *r, struct tftp_try *t, size_t len)
 		return;
 	}
 
-	if (!t->got_oack && !t->got_data) {
-		/* The server ignored our options: RFC 1350 defaults. */
-		lzb_tftp_neg_defaults(&t->neg);
-	}
-	if (p.len > t->neg.blksize) {
+	lzb_tftp_rx_data(&t->rx, p.block, p.len, &step);
+	switch (step.verdict) {
+	case LZB_TFTP_DATA_TOO_LONG:
 		send_error(t, 4, "block larger than blksize");
 		lzb_fetch_msg(r, "DATA block %u of %zu bytes, blksize is %u",
-			      p.block, p.len, t->neg.blksize);
+			      p.block, p.len, t->rx.neg.blksize);
 		end_try(r, -EPROTO);
 		return;
-	}
-	/*
-	 * After block 65535 most servers send 0, some 1.  Lock-step: 1 is
-	 * unambiguous.  Windowed: 1 again after our go-back ACK of 65535.
-	 */
-	if (t->blocks == 65535 && !t->wrap_to && p.block == 1 &&
-	    (t->neg.windowsize == 1 || t->gap_acked))
-		t->wrap_to = 1;
-	if (p.block != block_no(t, t->blocks + 1)) {
-		uint16_t ahead = (uint16_t)(p.block -
-					    block_no(t, t->blocks + 1));
-
-		if (t->got_data && p.block == block_no(t, t->blocks) &&
-		    !t->in_window) {
-			/*
-			 * A repeat of what we last ACKed.  After half an RTO
-			 * it is the server's retransmission (our ACK was
-			 * lost): ACK again.  Sooner it is a duplicate from
-			 * the network, and ACKing every duplicate is the
-			 * receiver's half of the Sorcerer's Apprentice.
-			 */
-			if (lzb_now_ns() - t->ack_sent_ns > t->rto / 2)
-				send_ack(t, p.block, false);
-		} else if (ahead < t->neg.windowsize) {
-			t->r->f->st.tftp_gaps++;
-			if (!t->gap_acked) {
-				/* go-back-N: resend from after our last */
-				t->gap_acked = true;
-				t->in_window = 0;
-				send_ack(t, block_no(t, t->blocks), false);
-			}
-		}
+	case LZB_TFTP_DATA_REPEAT:
+		/*
+		 * After half an RTO it is the server's retransmission (our
+		 * ACK was lost): ACK again.  Sooner it is a duplicate from
+		 * the network, and ACKing every duplicate is the receiver's
+		 * half of the Sorcerer's Apprentice.
+		 */
+		if (lzb_now_ns() - t->ack_sent_ns > t->rto / 2)
+			send_ack(t, step.ack_block, false);
 		return;
+	case LZB_TFTP_DATA_GAP:
+		t->r->f->st.tftp_gaps++;
+		if (step.ack)
+			send_ack(t, step.ack_block, false);
+		return;
+	case LZB_TFTP_DATA_STALE:
+		return;
+	case LZB_TFTP_DATA_TAKE:
+		break;
 	}
-	/* in order */
-	t->got_data = true;
-	t->blocks++;
-	t->in_window++;
-	t->gap_acked = false;
 	t->tries = 0;
 	rtt_sample(t);
-	err = take_block(r, t, p.data, p.len, &full);
+	err = take_block(r, step.offset, p.data, p.len, &full);
 	if (err) {
 		send_error(t, 3, "client cannot take more data");
 		end_try(r, err);
 		return;
 	}
-	if (p.len < t->neg.blksize) {
+	if (step.last) {
 		send_ack(t, p.block, false);
 		end_try(r, 0);
 		return;
@@ -595,12 +553,10 @@ static void on_packet(struct lzb_fetch *r, struct tftp_try *t, size_t len)
 		end_try(r, 0);
 		return;
 	}
-	if (t->in_window >= t->neg.windowsize) {
-		t->in_window = 0;
+	if (step.ack)
 		send_ack(t, p.block, true);
-	} else {
+	else
 		r->tp_timer_ns = lzb_now_ns() + t->rto;
-	}
 }
 
 static void tftp_event(struct lzb_watch *w, uint32_t events)
@@ -654,6 +610,7 @@ static void tftp_event(struct lzb_watch *w, uint32_t events)
 static void tftp_timer(struct lzb_fetch *r)
 {
 	struct tftp_try *t = r->tp_state;
+	uint16_t block;
 
 	if (!t->have_tid && t->early_error) {
 		/* nothing but that ERROR answered: take it as the server's */
@@ -662,13 +619,13 @@ static void tftp_timer(struct lzb_fetch *r)
 		return;
 	}
 	if (++t->tries >= r->f->o.tftp_max_tries) {
-		if (!t->got_oack && !t->got_data)
+		if (!t->rx.got_oack && !t->rx.got_data)
 			lzb_fetch_msg(r, "no answer from the server after %u "
 				      "tries", t->tries);
 		else
 			lzb_fetch_msg(r, "server stopped sending after block "
 				      "%llu (%llu bytes); gave up after %u "
-				      "tries", (unsigned long long)t->blocks,
+				      "tries", (unsigned long long)t->rx.blocks,
 				      (unsigned long long)r->got, t->tries);
 		send_error(t, 0, "client timed out");
 		end_try(r, -ETIMEDOUT);
@@ -676,11 +633,9 @@ static void tftp_timer(struct lzb_fetch *r)
 	}
 	r->f->st.tftp_retransmits++;
 	t->rto = t->rto * 2 > RTO_MAX_NS ? RTO_MAX_NS : t->rto * 2;
-	if (t->got_data && t->in_window) {
+	if (lzb_tftp_rx_timeout(&t->rx, &block)) {
 		/* mid-window silence: ask for what follows our last block */
-		t->in_window = 0;
-		t->gap_acked = true;
-		send_ack(t, block_no(t, t->blocks), false);
+		send_ack(t, block, false);
 		return;
 	}
 	send_raw(t, t->last_sent, t->last_sent_len);

@@ -233,3 +233,27 @@ int lzb_http_resp_check(const struct lzb_http_resp *h, uint64_t offset,
 	}
 	return 0;
 }
+
+void lzb_http_body_place(bool full_body, uint64_t offset, uint64_t length,
+			 uint64_t pos, uint64_t len,
+			 struct lzb_http_body_piece *out)
+{
+	uint64_t a = offset, b = offset + length, start = pos, end = pos + len;
+
+	*out = (struct lzb_http_body_piece){ .to = pos, .len = len };
+	if (!full_body)
+		return;
+	out->len = 0;
+	if (end <= a)
+		return;
+	if (start < a)
+		start = a;
+	if (end > b)
+		end = b;
+	if (start < end) {
+		out->skip = start - pos;
+		out->to = start - a;
+		out->len = end - start;
+	}
+	out->complete = end == b;
+}

@@ -49,4 +49,25 @@ int lzb_http_resp_check(const struct lzb_http_resp *h, uint64_t offset,
 			uint64_t length, uint64_t limit, bool accept_full,
 			bool *full_body, char *msg, size_t msg_size);
 
+/* Where some bytes of a response body go (lzb_http_body_place). */
+struct lzb_http_body_piece {
+	uint64_t skip;		/* bytes at the start of them to drop */
+	uint64_t to;		/* where the rest goes: object offset, or
+				 * offset in the range asked for */
+	uint64_t len;		/* bytes to deliver; 0: none */
+	bool complete;		/* full body: the range is all there, the
+				 * rest of the body is of no use */
+};
+
+/*
+ * LEN bytes of a body arrived at body position POS (bytes of it seen
+ * before).  A whole object or a 206: all of them, at POS.  A 200 that
+ * answered a request for [OFFSET, OFFSET + LENGTH) (FULL_BODY from
+ * lzb_http_resp_check): only what lies in that range, relative to
+ * OFFSET, and complete once its end is reached.
+ */
+void lzb_http_body_place(bool full_body, uint64_t offset, uint64_t length,
+			 uint64_t pos, uint64_t len,
+			 struct lzb_http_body_piece *out);
+
 #endif

@@ -9,14 +9,6 @@
 /* A fetch of one chunk may take this long, every try and mirror included. */
 #define CHUNK_DEADLINE_MS 120000
 
-/* Where one run of a chunk's pages belongs. */
-struct placement {
-	uint32_t pid;
-	uint64_t vaddr;
-	uint32_t nr_pages;
-	uint32_t offset;	/* page in the chunk */
-};
-
 enum chunk_state { CHUNK_IDLE, CHUNK_FETCHING };
 
 struct chunk {
@@ -25,7 +17,7 @@ struct chunk {
 	struct lzb_fetch *fetch;
 	uint8_t *buf;		/* the stored bytes, as a mirror sent them */
 	uint8_t *raw;		/* decoded by chunk_check, to install */
-	uint32_t first;		/* placements[first .. first + count) */
+	uint32_t first;		/* runs[first .. first + count) */
 	uint32_t count;
 };
 
@@ -40,7 +32,7 @@ struct lzb_image_source {
 	struct lzb_mirrors *mirrors;
 	struct lzb_engine *engine;
 	struct chunk *chunks;
-	struct placement *placements;
+	struct lzb_chunk_run *runs;
 	char error[sizeof(((struct lzb_err *)0)->msg)];
 	struct lzb_image_source_stats stats;
 };
@@ -92,9 +84,9 @@ int lzb_image_source_new(struct lzb_image *img, struct lzb_fetcher *f,
 		if (e.kind == LZB_EXT_COLD)
 			cold++;
 	}
-	src->placements = calloc(cold ? cold : 1, sizeof(*src->placements));
+	src->runs = calloc(cold ? cold : 1, sizeof(*src->runs));
 	fill = calloc(ix->nr_chunks ? ix->nr_chunks : 1, sizeof(*fill));
-	if (!src->chunks || !src->placements || !fill)
+	if (!src->chunks || !src->runs || !fill)
 		goto oom;
 
 	/* Group the cold extents by chunk: count, then place. */
@@ -124,13 +116,13 @@ int lzb_image_source_new(struct lzb_image *img, struct lzb_fetcher *f,
 		lzb_index_task(ix, i, &t);
 		for (k = 0; k < t.count; k++) {
 			struct lzb_extent e;
-			struct placement *p;
+			struct lzb_chunk_run *p;
 
 			lzb_index_extent(ix, t.first + k, &e);
 			if (e.kind != LZB_EXT_COLD)
 				continue;
-			p = &src->placements[src->chunks[e.chunk].first +
-					     fill[e.chunk]++];
+			p = &src->runs[src->chunks[e.chunk].first +
+				       fill[e.chunk]++];
 			p->pid = t.pid;
 			p->vaddr = e.vaddr;
 			p->nr_pages = e.nr_pages;
@@ -156,7 +148,7 @@ void lzb_image_source_free(struct lzb_image_source *src)
 				lzb_fetch_cancel(src->chunks[c].fetch);
 	}
 	free(src->chunks);
-	free(src->placements);
+	free(src->runs);
 	free(src);
 }
 
@@ -200,14 +192,27 @@ static void set_error(struct lzb_image_source *src, const char *msg)
 		snprintf(src->error, sizeof(src->error), "%s", msg);
 }
 
+const struct lzb_chunk_run *
+lzb_image_source_runs(const struct lzb_image_source *src, uint32_t c,
+		      uint32_t *n)
+{
+	if (c >= src->img->ix.nr_chunks) {
+		*n = 0;
+		return NULL;
+	}
+	*n = src->chunks[c].count;
+	return &src->runs[src->chunks[c].first];
+}
+
 /* Install a verified, decoded chunk wherever its pages belong. */
 static int deliver(struct lzb_image_source *src, uint32_t c,
 		   const uint8_t *raw)
 {
-	const struct chunk *ch = &src->chunks[c];
+	uint32_t n;
+	const struct lzb_chunk_run *runs = lzb_image_source_runs(src, c, &n);
 
-	for (uint32_t i = 0; i < ch->count; i++) {
-		const struct placement *p = &src->placements[ch->first + i];
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lzb_chunk_run *p = &runs[i];
 		int err = lzb_engine_install(src->engine, (int)p->pid, p->vaddr,
 					     raw + (uint64_t)p->offset *
 							   LZB_PAGE_SIZE,
@@ -224,10 +229,11 @@ static int deliver(struct lzb_image_source *src, uint32_t c,
 /* Tell the engine none of chunk c's pages will come. */
 static void fail_chunk(struct lzb_image_source *src, uint32_t c, int err)
 {
-	const struct chunk *ch = &src->chunks[c];
+	uint32_t n;
+	const struct lzb_chunk_run *runs = lzb_image_source_runs(src, c, &n);
 
-	for (uint32_t i = 0; i < ch->count; i++) {
-		const struct placement *p = &src->placements[ch->first + i];
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lzb_chunk_run *p = &runs[i];
 
 		lzb_engine_fail(src->engine, (int)p->pid, p->vaddr,
 				(uint64_t)p->nr_pages * LZB_PAGE_SIZE, err);

@@ -42,6 +42,22 @@ int lzb_image_source_request(void *ctx, struct lzb_engine *engine,
 int lzb_image_source_add_tasks(struct lzb_image_source *src,
 			       struct lzb_engine *engine);
 
+/* Where one run of a chunk's pages belongs. */
+struct lzb_chunk_run {
+	uint32_t pid;		/* the task's, in the image */
+	uint64_t vaddr;
+	uint32_t nr_pages;
+	uint32_t offset;	/* page in the chunk */
+};
+
+/*
+ * Where chunk C's pages are installed, from the index: *N runs (none for
+ * a chunk no extent names, or C out of range).
+ */
+const struct lzb_chunk_run *
+lzb_image_source_runs(const struct lzb_image_source *src, uint32_t c,
+		      uint32_t *n);
+
 /* The first error a chunk met (a one-line message), or NULL. */
 const char *lzb_image_source_error(const struct lzb_image_source *src);
 

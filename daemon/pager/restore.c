@@ -528,6 +528,8 @@ static void tick(void *ctx, struct lzb_err *err)
 {
 	struct restore *r = ctx;
 
+	if (r->o->on_loop)
+		r->o->on_loop();
 	r->rep->root_pid = r->ps->root_pid;
 	report_progress(r);
 	if (!r->resident && r->ps->restored &&
@@ -715,6 +717,13 @@ static void report(struct restore *r)
 	rep->bytes_fetched = bytes_fetched(r);
 }
 
+/* The steps before the serve loop are alive too (lazybootd's watchdog). */
+static void between_steps(const struct restore *r)
+{
+	if (r->o->on_loop)
+		r->o->on_loop();
+}
+
 int lzb_restore_run(const struct lzb_restore_opts *o,
 		    struct lzb_restore_report *rep)
 {
@@ -766,13 +775,17 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 		lzb_errf(&err, "cannot set up the fetcher: %s", strerror(errno));
 		goto out;
 	}
-	if (load_image(&r, &err) ||
-	    lzb_image_source_new(&r.img, r.fetcher, r.mirrors, &r.source, &err) ||
+	between_steps(&r);
+	if (load_image(&r, &err))
+		goto out;
+	between_steps(&r);
+	if (lzb_image_source_new(&r.img, r.fetcher, r.mirrors, &r.source, &err) ||
 	    start_pager(&r, &err))
 		goto out;
 	if (getenv("LAZYBOOT_FAULT_KILL_AT_PCT"))
 		r.kill_at_pct = (unsigned int)atoi(
 			getenv("LAZYBOOT_FAULT_KILL_AT_PCT"));
+	between_steps(&r);
 	if (o->resume ? resume(&r, &err) : start_criu(&r, &err))
 		goto out;
 	if (!r.unresumable)
@@ -801,7 +814,11 @@ out:
 	if (r.journal_fd >= 0)
 		close(r.journal_fd);
 	report(&r);
-	rep->tasks_left = ret && !killed && r.ps && r.ps->tasks;
+	/* A resume that did not take over leaves the dead pager's tasks
+	 * to their keeper, which kills them at its deadline. */
+	rep->tasks_left = ret && !killed &&
+			  ((r.ps && r.ps->tasks) ||
+			   (o->resume && !r.taken_over));
 	rep->stop_signal = stop_signal;
 	if (r.probe > 0) {
 		kill(r.probe, SIGKILL);

@@ -72,6 +72,12 @@ struct lzb_restore_opts {
 	/* Told every status written to WORKDIR/status (optional). */
 	void (*on_status)(void *arg, const struct lzb_restore_status *st);
 	void *status_arg;
+	/*
+	 * Called at every turn of the pager's serve loop (at least every
+	 * 20 ms while it runs) and between the steps before it (manifest,
+	 * index, bundle, CRIU's start): lazybootd's watchdog (optional).
+	 */
+	void (*on_loop)(void);
 };
 
 struct lzb_restore_report {
@@ -90,8 +96,9 @@ struct lzb_restore_report {
 	int root_pid;			/* real pid of the restored root */
 	bool tasks_left;		/* failed, yet restored tasks were
 					 * left running (a resume that could
-					 * not take over, or every page was
-					 * in): not killed */
+					 * not take over: its keeper kills
+					 * them at the deadline; or every page
+					 * was in): not killed */
 	int stop_signal;		/* SIGTERM/SIGINT that arrived during
 					 * the restore (0: none) */
 };

@@ -350,13 +350,16 @@ static int journal_line(void *arg, const char *line, unsigned int no)
 
 	(void)no;
 	n = sscanf(line, "%7s %d %llx %llx %llx", kind, &img_pid, &a, &b, &c);
-	if (n == 5 && !strcmp(kind, "remap")) {
+	/* What the kernel reports never wraps or ends before it starts:
+	 * such a line is damage, and replaying it would corrupt the
+	 * task's lazy memory. */
+	if (n == 5 && !strcmp(kind, "remap") && a + c >= a && b + c >= b) {
 		msg.event = UFFD_EVENT_REMAP;
 		msg.arg.remap.from = a;
 		msg.arg.remap.to = b;
 		msg.arg.remap.len = c;
-	} else if (n == 4 && (!strcmp(kind, "remove") ||
-			      !strcmp(kind, "unmap"))) {
+	} else if (n == 4 && a <= b && (!strcmp(kind, "remove") ||
+					 !strcmp(kind, "unmap"))) {
 		msg.event = kind[0] == 'r' ? UFFD_EVENT_REMOVE : UFFD_EVENT_UNMAP;
 		msg.arg.remove.start = a;
 		msg.arg.remove.end = b;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "criu/criu_restore_proc.h"
+#include "service/watchdog.h"
 
 #define PROBE_INTERVAL_MS 100
 
@@ -95,6 +96,7 @@ bool lzbd_coldstart_wait_ready(pid_t app, const char *ready,
 		int status;
 
 		pass_on(app, forward);
+		lzbd_watchdog_ping();
 		probe = lzb_spawn(argv, log);
 		if (probe > 0) {
 			while (waitpid(probe, &status, 0) < 0 && errno == EINTR)

@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include "pager/restore_args.h"
+#include "pager/restore_resume.h"
 #include "pager/restore_status.h"
 #include "service/coldstart.h"
 #include "service/config.h"
 #include "service/sd_notify.h"
+#include "service/watchdog.h"
 #include "util/log.h"
 
 static const char usage[] =
@@ -30,6 +32,7 @@ static const char usage[] =
 	"                         [--fallback coldstart|fail] [--coldstart CMD]\n"
 	"                         [-- CRIU-RESTORE-OPTION...]\n"
 	"       lazybootd restore --config FILE [--dry-run] [options]\n"
+	"       lazybootd restore --resume WORKDIR [--config FILE] [--ready CMD]\n"
 	"\n"
 	"The restore of `lazyboot restore` (same options; see its --help) as the\n"
 	"main process of a systemd Type=notify service, e.g. lazybootd@NAME.service\n"
@@ -41,6 +44,11 @@ static const char usage[] =
 	"                 take the place of the file's\n"
 	"  --dry-run      print the settings the restore would run with, as\n"
 	"                 lazybootd.conf(5) keys, and exit\n"
+	"  --resume WORKDIR  finish the restore in WORKDIR whose pager died, as\n"
+	"                 `lazyboot restore --resume` does (image and keys as on\n"
+	"                 record); if it cannot take over, the dead pager's tasks\n"
+	"                 are left to their keeper's deadline and no cold start\n"
+	"                 runs: lazybootd exits 1\n"
 	"\n"
 	"Sends READY=1 once the --ready probe\n"
 	"passes (without a probe: once every page is resident) and STATUS= lines\n"
@@ -101,7 +109,7 @@ static void on_status(void *arg, const struct lzb_restore_status *st)
 
 static void on_child(int sig)
 {
-	(void)sig;	/* only to wake sigsuspend() */
+	(void)sig;	/* only to wake the wait (ppoll) */
 }
 
 static void pass_on(int root)
@@ -110,6 +118,22 @@ static void pass_on(int root)
 		kill(root, forward_signal);
 		forward_signal = 0;
 	}
+}
+
+/*
+ * Sleep until a signal comes (OLD: the mask to wait with), or until the
+ * watchdog's next ping is due; then ping if due.  POLL: a pidfd to wait
+ * on as well (NULL: none); >0 when it became readable.
+ */
+static int wait_a_while(struct pollfd *poll_fd, const sigset_t *old)
+{
+	int ms = lzbd_watchdog_wait_ms(), ret;
+	struct timespec ts = { .tv_sec = ms / 1000,
+			       .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	ret = ppoll(poll_fd, poll_fd ? 1 : 0, ms < 0 ? NULL : &ts, old);
+	lzbd_watchdog_ping();
+	return ret;
 }
 
 /*
@@ -132,7 +156,7 @@ static int wait_root(int root)
 		return -1;
 	}
 	/*
-	 * The signals stay blocked but while sigsuspend() waits, so one that
+	 * The signals stay blocked but while ppoll() waits, so one that
 	 * comes between the check and the wait is not missed.
 	 */
 	sigaction(SIGCHLD, &sa, NULL);
@@ -151,7 +175,7 @@ static int wait_root(int root)
 			continue;
 		if (pid < 0 && errno == ECHILD)
 			break;
-		sigsuspend(&old);
+		wait_a_while(NULL, &old);
 	}
 	status = -1;
 	pidfd = (int)syscall(SYS_pidfd_open, root, 0);
@@ -160,7 +184,7 @@ static int wait_root(int root)
 
 		for (;;) {
 			pass_on(root);
-			if (ppoll(&p, 1, NULL, &old) > 0 &&
+			if (wait_a_while(&p, &old) > 0 &&
 			    (p.revents & POLLIN))
 				break;
 		}
@@ -319,12 +343,38 @@ static void print_settings(const struct lzb_restore_opts *o,
 	printf("# workdir %s\n", o->workdir ? o->workdir : LZB_RESTORE_WORKDIR);
 }
 
+/*
+ * --resume, but WORKDIR's record cannot be read (or is marked
+ * unresumable): said as a failed restore, with no cold start, as the dead
+ * pager's tasks may still run until their keeper's deadline.
+ */
+static int resume_refused(const struct lzb_restore_opts *o,
+			  const struct lzb_err *err)
+{
+	struct lzb_restore_status st = { .pager_pid = getpid() };
+	char msg[sizeof(st.failure) + 16];
+
+	lzb_log(LZB_LOG_ERR, "lazybootd: cannot resume: %s", err->msg);
+	snprintf(st.state, sizeof(st.state), "failed");
+	snprintf(st.failure, sizeof(st.failure), "cannot resume: %.480s",
+		 err->msg);
+	snprintf(st.guarantee, sizeof(st.guarantee), "%s",
+		 LZB_GUARANTEE_PAGER_ONLY);
+	st.pager_start = lzb_proc_start_time(st.pager_pid);
+	st.started_unix = st.updated_unix = (uint64_t)time(NULL);
+	write_status(o, &st);
+	snprintf(msg, sizeof(msg), "STATUS=failed: %s", st.failure);
+	lzb_sd_notify(msg);
+	return 1;
+}
+
 int lzbd_restore_main(int argc, char **argv)
 {
 	struct lzb_restore_opts o = { 0 };
 	struct daemon_restore d = { 0 };
 	struct sigaction sa = { .sa_handler = on_forward };
 	struct lzbd_config cfg = { .log_level = LZB_LOG_INFO };
+	static struct lzb_record rec;
 	struct lzb_restore_report rep;
 	bool cold = false;
 	const char *config = NULL;
@@ -353,13 +403,19 @@ int lzbd_restore_main(int argc, char **argv)
 		print_settings(&o, &cfg);
 		return 0;
 	}
+	lzbd_watchdog_init();
+	if (o.resume && lzb_resume_opts(&o, &rec, &err))
+		return resume_refused(&o, &err);
 	o.on_status = on_status;
 	o.status_arg = &d;
+	o.on_loop = lzbd_watchdog_ping;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
 		lzb_log(LZB_LOG_WARNING, "lazybootd: cannot become a subreaper (%s): the "
 			"restored root's exit status will not be known",
 			strerror(errno));
-	if (lzb_restore_run(&o, &rep)) {
+	ret = lzb_restore_run(&o, &rep);
+	lzb_record_free(&rec);
+	if (ret) {
 		rep.root_pid = fall_back(&o, &d, &rep);
 		if (!rep.root_pid)
 			return 1;
@@ -410,7 +466,9 @@ int lzbd_run_main(int argc, char **argv)
 {
 	static char config[4200], workdir[4200];
 	const char *name = argc >= 2 ? argv[1] : "";
+	const char *why;
 	char **args;
+	bool resume;
 	int ret;
 
 	if (!name[0] || name[0] == '-' || name[0] == '.' || strchr(name, '/')) {
@@ -421,14 +479,25 @@ int lzbd_run_main(int argc, char **argv)
 	}
 	snprintf(config, sizeof(config), "%s/%s.conf", LZBD_CONFIG_DIR, name);
 	snprintf(workdir, sizeof(workdir), "%s/%s", LZBD_RUN_DIR, name);
-	/* restore --config FILE --workdir DIR, then the caller's options */
+	/*
+	 * restore --config FILE --workdir DIR, or --resume DIR when an
+	 * earlier lazybootd died mid-restore and its tasks live on; then
+	 * the caller's options.
+	 */
+	resume = lzb_resume_wanted(workdir, &why);
+	if (resume)
+		lzb_log(LZB_LOG_WARNING, "lazybootd: resuming the restore in "
+			"%s: %s", workdir, why);
+	else if (strcmp(why, "no status of an earlier restore"))
+		lzb_log(LZB_LOG_INFO, "lazybootd: a new restore in %s: %s",
+			workdir, why);
 	args = calloc((size_t)argc + 5, sizeof(*args));
 	if (!args)
 		return 1;
 	args[0] = "restore";
 	args[1] = "--config";
 	args[2] = config;
-	args[3] = "--workdir";
+	args[3] = resume ? "--resume" : "--workdir";
 	args[4] = workdir;
 	for (int i = 2; i < argc; i++)
 		args[i + 3] = argv[i];

@@ -176,7 +176,7 @@ TEST(bad_files)
 		EXPECT_EQ(-EINVAL, ret) TH_LOG("case %zu parsed", i);
 		EXPECT_NE(NULL, strstr(err.msg, bad[i].msg))
 			TH_LOG("case %zu: want '%s', got '%s'", i, bad[i].msg,
-			       err);
+			       err.msg);
 	}
 }
 

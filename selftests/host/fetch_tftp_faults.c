@@ -14,6 +14,7 @@
 #include "kselftest_harness.h"
 #include "fetch_helpers.h"
 #include "fetch/tftp_proto.h"
+#include "fetch/tftp_rx.h"
 
 #define PEER_IP "127.0.0.6"
 
@@ -467,6 +468,11 @@ FIXTURE_VARIANT_ADD(tftp_fault, rollover_to1_lockstep)
 	.fault = F_WRAP1, .size = 524291, .blksize = 8, .windowsize = 1,
 };
 
+FIXTURE_VARIANT_ADD(tftp_fault, rollover_to1_window4)
+{
+	.fault = F_WRAP1, .size = 524291, .blksize = 8, .windowsize = 4,
+};
+
 FIXTURE_SETUP(tftp_fault)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
@@ -564,6 +570,126 @@ TEST_F_TIMEOUT(tftp_fault, transfer, 60)
 			ASSERT_GE(blocks / variant->windowsize + 2,
 				  (double)self->peer.acks);
 	}
+}
+
+/*
+ * The receive state machine alone (tftp_rx.c), blksize 8, a window of 4
+ * and the file's size (TSIZE) agreed by OACK, brought to block 65535 in
+ * order.
+ */
+static void rx_to_65535(struct __test_metadata *_metadata,
+			struct lzb_tftp_rx *rx, const char *tsize)
+{
+	const struct lzb_tftp_ask ask = { .blksize = 8, .windowsize = 4,
+					  .tsize = true };
+	const char *const names[] = { "blksize", "windowsize", "tsize" };
+	const char *const values[] = { "8", "4", tsize };
+	struct lzb_tftp_data_step st;
+	struct lzb_tftp_pkt oack;
+	uint8_t buf[64];
+	size_t n;
+	char why[96];
+
+	lzb_tftp_rx_reset(rx, &ask);
+	n = lzb_tftp_build_oack(buf, sizeof(buf), names, values, 3);
+	ASSERT_EQ(0, lzb_tftp_parse(buf, n, &oack, why, sizeof(why)));
+	ASSERT_EQ(LZB_TFTP_OACK_TAKEN, lzb_tftp_rx_oack(rx, &oack, why,
+							sizeof(why)));
+	for (uint64_t k = 1; k <= 65535; k++) {
+		lzb_tftp_rx_data(rx, (uint16_t)k, 8, &st);
+		if (st.verdict != LZB_TFTP_DATA_TAKE)
+			break;
+	}
+	ASSERT_EQ(65535, rx->blocks);
+}
+
+/*
+ * A server that goes on with 0 after 65535, windowed: 0 is lost, 1 comes
+ * (a gap: go-back ACK of 65535); the server sends 0 1 2 3 again and 0 is
+ * lost again.  That 1 is block 65537: taken as 65536 (as a server going
+ * on with 1 would mean it) its bytes land a block too early.  (The file
+ * has 65546 blocks, so its last would be numbered 11 by a server going on
+ * with 1.)
+ */
+TEST(rx_window_wrap_to0_block0_lost_twice)
+{
+	struct lzb_tftp_data_step st;
+	struct lzb_tftp_rx rx;
+
+	rx_to_65535(_metadata, &rx, "524363");
+	lzb_tftp_rx_data(&rx, 1, 8, &st);
+	ASSERT_EQ(LZB_TFTP_DATA_GAP, st.verdict);
+	ASSERT_TRUE(st.ack);
+	ASSERT_EQ(65535, st.ack_block);
+	/* the window again, its 0 lost again */
+	lzb_tftp_rx_data(&rx, 1, 8, &st);
+	EXPECT_NE(LZB_TFTP_DATA_TAKE, st.verdict) TH_LOG("block 65537 (1) taken as 65536");
+	lzb_tftp_rx_data(&rx, 2, 8, &st);
+	EXPECT_NE(LZB_TFTP_DATA_TAKE, st.verdict);
+	/* and when 0 comes through, it is 65536, then 1 is 65537 */
+	lzb_tftp_rx_data(&rx, 0, 8, &st);
+	ASSERT_EQ(LZB_TFTP_DATA_TAKE, st.verdict);
+	EXPECT_EQ(65535ull * 8, st.offset);
+	lzb_tftp_rx_data(&rx, 1, 8, &st);
+	ASSERT_EQ(LZB_TFTP_DATA_TAKE, st.verdict);
+	EXPECT_EQ(65536ull * 8, st.offset);
+}
+
+/*
+ * A server that goes on with 1, windowed: its window after our ACK of
+ * 65535 is 1 2 3 4.  Block 4 can only be its (a server going on with 0
+ * sends no further than 3 there), so the client switches, asks for the
+ * window again, and takes 1 as 65536.
+ */
+TEST(rx_window_wrap_to1)
+{
+	struct lzb_tftp_data_step st;
+	struct lzb_tftp_rx rx;
+	bool asked_again = false;
+
+	rx_to_65535(_metadata, &rx, "524363");
+	for (uint16_t b = 1; b <= 4; b++) {
+		lzb_tftp_rx_data(&rx, b, 8, &st);
+		ASSERT_NE(LZB_TFTP_DATA_TAKE, st.verdict);
+		if (st.ack) {
+			EXPECT_EQ(65535, st.ack_block);
+			asked_again = b == 4;
+		}
+	}
+	EXPECT_TRUE(asked_again);
+	for (uint16_t b = 1; b <= 4; b++) {
+		lzb_tftp_rx_data(&rx, b, 8, &st);
+		ASSERT_EQ(LZB_TFTP_DATA_TAKE, st.verdict);
+		EXPECT_EQ((65535ull + b - 1) * 8, st.offset);
+	}
+	EXPECT_EQ(65539, rx.blocks);
+}
+
+/*
+ * The same server, with the file ending before block 4 of that window
+ * (65537 blocks): its last block's number (2) is the proof.
+ */
+TEST(rx_window_wrap_to1_short_end)
+{
+	struct lzb_tftp_data_step st;
+	struct lzb_tftp_rx rx;
+
+	rx_to_65535(_metadata, &rx, "524291");
+	lzb_tftp_rx_data(&rx, 1, 8, &st);
+	ASSERT_EQ(LZB_TFTP_DATA_GAP, st.verdict);
+	lzb_tftp_rx_data(&rx, 1, 8, &st);
+	ASSERT_NE(LZB_TFTP_DATA_TAKE, st.verdict);
+	lzb_tftp_rx_data(&rx, 2, 3, &st);
+	ASSERT_EQ(LZB_TFTP_DATA_GAP, st.verdict);
+	ASSERT_TRUE(st.ack);
+	EXPECT_EQ(65535, st.ack_block);
+	lzb_tftp_rx_data(&rx, 1, 8, &st);
+	ASSERT_EQ(LZB_TFTP_DATA_TAKE, st.verdict);
+	EXPECT_EQ(65535ull * 8, st.offset);
+	lzb_tftp_rx_data(&rx, 2, 3, &st);
+	ASSERT_EQ(LZB_TFTP_DATA_TAKE, st.verdict);
+	EXPECT_TRUE(st.last);
+	EXPECT_EQ(65536ull * 8, st.offset);
 }
 
 TEST_HARNESS_MAIN

@@ -81,6 +81,39 @@ TEST_F(ranges, remove_across_ranges)
 	expect_ranges(_metadata, &self->set, want, 1);
 }
 
+/*
+ * Found by the restore_record fuzzer through a damaged journal line
+ * ("unmap PID START END" with END before START): the remove split a range
+ * into two that overlap, so the set held more lazy bytes than before.
+ */
+TEST_F(ranges, remove_with_end_before_start_changes_nothing)
+{
+	struct lzb_range want[] = {
+		{ 16 * K, 32 * K, 16 * K },
+		{ 64 * K, 128 * K, 64 * K },
+	};
+
+	ASSERT_EQ(0, lzb_ranges_remove(&self->set, 100 * K, 70 * K));
+	ASSERT_EQ(0, lzb_ranges_remove(&self->set, 20 * K, 20 * K));
+	expect_ranges(_metadata, &self->set, want, 2);
+	EXPECT_EQ(80 * K, lzb_ranges_bytes(&self->set));
+}
+
+/* A move whose source or destination wraps past 2^64 is refused whole. */
+TEST_F(ranges, move_past_the_top_is_refused)
+{
+	struct lzb_range want[] = {
+		{ 16 * K, 32 * K, 16 * K },
+		{ 64 * K, 128 * K, 64 * K },
+	};
+
+	EXPECT_EQ(-EINVAL, lzb_ranges_move(&self->set, 16 * K, 4 * K,
+					   UINT64_MAX - 8 * K));
+	EXPECT_EQ(-EINVAL, lzb_ranges_move(&self->set, 64 * K,
+					   UINT64_MAX - 4 * K, 16 * K));
+	expect_ranges(_metadata, &self->set, want, 2);
+}
+
 TEST_F(ranges, move_keeps_dump_addresses)
 {
 	struct lzb_range want[] = {

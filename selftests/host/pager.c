@@ -663,9 +663,11 @@ TEST_F_TIMEOUT(pager, tampered_chunk_on_first_mirror_fails_over, 120)
 	/* demoted after its first refusals: not asked for every chunk */
 	EXPECT_GT(ss.chunks_fetched / 4, ss.chunks_refused);
 	lzb_pager_kill_tree(self->p);
+	/* the source before the pager, as restore.c does: freeing it
+	 * cancels chunk fetches, which fail their pages in the engine */
+	free_two_mirrors(&tm);
 	lzb_pager_free(self->p);
 	self->p = NULL;
-	free_two_mirrors(&tm);
 }
 
 /* Both mirrors bad: the restore stops naming each; the app never runs on. */
@@ -689,9 +691,9 @@ TEST_F_TIMEOUT(pager, tampered_chunk_on_every_mirror_stops, 120)
 		EXPECT_TRUE(gone(self->ps->root_pid));
 	EXPECT_FALSE(self->app_done && WIFEXITED(self->app_status) &&
 		     WEXITSTATUS(self->app_status) == 0);
+	free_two_mirrors(&tm);	/* before the pager: see above */
 	lzb_pager_free(self->p);
 	self->p = NULL;
-	free_two_mirrors(&tm);
 }
 
 static int no_task(void *ctx, int img_pid, int real_pid, int pidfd, int uffd)

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -18,6 +19,8 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "engine/lazy_ranges.h"
+#include "engine/uffd_engine.h"
 #include "pager/restore_record.h"
 #include "pager/restore_status.h"
 
@@ -171,6 +174,67 @@ TEST_F(full_fs, planted_journal_is_refused)
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0, read(fd, buf, sizeof(buf)));
 	close(fd);
+}
+
+static int no_source(void *ctx, struct lzb_engine *engine, int img_pid,
+		     uint64_t img_addr, uint64_t len, bool urgent)
+{
+	(void)ctx, (void)engine, (void)img_pid, (void)img_addr, (void)len;
+	(void)urgent;
+	return 0;
+}
+
+/*
+ * Found by the restore_record fuzzer: a damaged journal line whose end
+ * lies before its start ("unmap 1 0x7f0000080000 0x7f0000001000") was
+ * replayed and split the task's lazy range into two that overlap: more
+ * lazy bytes than the task had.  Such a line (and a remap that wraps past
+ * the top of the address space) is refused, naming the line, and the
+ * replay stops there.
+ */
+TEST(damaged_journal_line_is_refused)
+{
+	static const char *const lines[] = {
+		"unmap 1 0x7f0000080000 0x7f0000001000\n",
+		"remove 1 0x7f0000080000 0x7f0000001000\n",
+		"remap 1 0x7f0000000000 0x10000 0xffffffffffff0000\n",
+		"remap 1 0x10000 0x7f0000000000 0xffffffffffff0000\n",
+	};
+	struct lzb_engine_config config = {
+		.source = { .request = no_source },
+		.max_background = 1, .stream_bytes = 65536,
+	};
+	char dir[] = "/tmp/lzb-journal-XXXXXX", path[64];
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/%s", dir, LZB_JOURNAL_NAME);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		struct lzb_engine_stats before, after;
+		struct lzb_err err = { { 0 } };
+		struct lzb_ranges lazy;
+		struct lzb_engine *e;
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		ASSERT_LE(0, fd);
+		ASSERT_EQ((ssize_t)strlen(lines[i]),
+			  write(fd, lines[i], strlen(lines[i])));
+		close(fd);
+		lzb_ranges_init(&lazy);
+		ASSERT_EQ(0, lzb_ranges_add(&lazy, 0x7f0000000000ULL,
+					    0x7f0000100000ULL,
+					    0x7f0000000000ULL));
+		ASSERT_EQ(0, lzb_engine_new(&config, &e));
+		ASSERT_EQ(0, lzb_engine_add_task(e, 1, &lazy));
+		lzb_ranges_free(&lazy);
+		lzb_engine_get_stats(e, &before);
+		EXPECT_EQ(-1, lzb_journal_replay(dir, e, &err)) TH_LOG("line %zu replayed", i);
+		EXPECT_NE(NULL, strstr(err.msg, ":1: cannot use")) TH_LOG("%s", err.msg);
+		lzb_engine_get_stats(e, &after);
+		EXPECT_EQ(before.bytes_lazy, after.bytes_lazy);
+		lzb_engine_free(e);
+	}
+	unlink(path);
+	rmdir(dir);
 }
 
 TEST_HARNESS_MAIN

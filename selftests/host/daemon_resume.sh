@@ -1,0 +1,84 @@
+#!/bin/bash
+# Host selftest (TAP): `lazybootd restore --resume WORKDIR`, the same
+# take-over as `lazyboot restore --resume` (pager/restore_resume.c).  A
+# restore whose pager is SIGKILLed while CRIU (a stand-in that never
+# finishes) still runs leaves its record; lazybootd resumes from it with
+# no URL or key given: the image and keys on record.  A workdir with no
+# record is refused, naming the record, with state failed in its status,
+# and no cold start (the dead pager's tasks could still run).  The resume
+# of real restored tasks is the guest test pager_restart.sh; which
+# workdir `lazybootd run NAME` resumes is the C test restore_resume.
+set -u
+BUILD=${BUILD:-build}
+LZB=$PWD/$BUILD/lazyboot
+LZBD=$PWD/$BUILD/lazybootd
+w=$(mktemp -d /tmp/lzb-dresume-XXXXXX)
+n=0
+pids=
+cleanup() {
+	local p
+	for p in $pids $(cat "$w/criu.pid" 2>/dev/null); do
+		kill -9 "$p" 2>/dev/null
+	done
+	rm -rf "$w"
+}
+trap cleanup EXIT
+
+. "$(dirname "$0")/cli-tap.sh"
+. "$(dirname "$0")/../lib/wait.sh"
+
+echo "TAP version 13"
+echo "1..2"
+
+# criu restore that never gets anywhere: the pager keeps serving.
+cat >"$w/hang-criu" <<EOS
+#!/bin/sh
+echo \$\$ >"$w/criu.pid"
+exec sleep 100000
+EOS
+chmod +x "$w/hang-criu"
+
+if ! selftests/host/make-synthetic-dump "$w/dump" --mib 1 >"$w/out" 2>&1 ||
+	! "$LZB" pack --criu-dir "$w/dump" --out "$w/img" >>"$w/out" 2>&1; then
+	sed 's/^/# /' "$w/out"
+	echo "Bail out! cannot make the test image"
+	exit 1
+fi
+
+"$LZBD" restore "file://$w/img" --allow-unsigned --criu "$w/hang-criu" \
+	--workdir "$w/work" >"$w/first.out" 2>&1 &
+first=$!
+pids="$pids $first"
+wait_for 60 grep -q "guarantee: holder process pid" "$w/first.out"
+holder=$(sed -n 's/.*guarantee: holder process pid \([0-9]*\).*/\1/p' "$w/first.out")
+pids="$pids $holder"
+{ kill -9 "$first"; wait "$first"; } 2>/dev/null
+"$LZBD" restore --resume "$w/work" >"$w/resume.out" 2>&1 &
+resumed=$!
+pids="$pids $resumed"
+wait_for 60 grep -q "resumed:" "$w/resume.out"
+cp "$w/resume.out" "$w/out"
+if grep -q "resumed: 0 tasks taken over from the holder" "$w/resume.out" &&
+	grep -qx "url=file://$w/img" "$w/work/status"; then
+	ok resume_takes_image_and_keys_on_record
+else
+	no resume_takes_image_and_keys_on_record
+fi
+kill -TERM "$resumed"
+wait_gone 20 "$resumed"
+
+# No record: refused, said, and no cold start.
+mkdir -m 0700 "$w/empty"
+"$LZBD" restore --resume "$w/empty" --coldstart "touch $w/coldstart.ran" \
+	>"$w/out" 2>&1
+rc=$?
+cat "$w/empty/status" >>"$w/out" 2>&1
+if [ $rc -eq 1 ] && [ ! -e "$w/coldstart.ran" ] &&
+	grep -q "^lazybootd: cannot resume: $w/empty/pager.record" "$w/out" &&
+	grep -qx "state=failed" "$w/empty/status" &&
+	grep -q "^failure=cannot resume: " "$w/empty/status"; then
+	ok resume_without_record_refused
+else
+	echo "# exit status $rc"
+	no resume_without_record_refused
+fi
