@@ -21,5 +21,6 @@ int cmd_sessions(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

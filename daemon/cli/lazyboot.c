@@ -24,6 +24,8 @@ static const struct lzb_command commands[] = {
 	  cmd_status },
 	{ "profile", "restore a capture lazily, record its first touches",
 	  cmd_profile },
+	{ "report", "draw a restore's timeline as an SVG or PNG picture",
+	  cmd_report },
 };
 
 static void print_usage(FILE *out)

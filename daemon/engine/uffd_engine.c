@@ -99,6 +99,7 @@ static void record_latency(struct lzb_engine *e, uint64_t since_ns)
 		b++;
 	e->stats.latency_log2_us[b]++;
 	e->stats.latency_count++;
+	e->stats.latency_sum_us += us;
 	if (us > e->stats.latency_max_us)
 		e->stats.latency_max_us = us;
 }

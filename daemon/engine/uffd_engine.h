@@ -83,6 +83,7 @@ struct lzb_engine_stats {
 	/* From reading a fault to the copy, zero page or wake that ends it. */
 	uint64_t latency_log2_us[LZB_LATENCY_BUCKETS];
 	uint64_t latency_count, latency_max_us;
+	uint64_t latency_sum_us;	/* the faults' summed wait */
 };
 
 /*

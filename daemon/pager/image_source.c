@@ -291,6 +291,8 @@ static void chunk_done(struct lzb_fetch *req, int ferr, const char *msg,
 		src->stats.chunks_fetched++;
 		src->stats.chunks_urgent += ch->urgent;
 		src->stats.bytes_fetched += len;
+		if (ch->urgent)
+			src->stats.bytes_urgent += len;
 		r = deliver(src, c, ch->raw);
 	}
 	free(ch->buf);

@@ -22,6 +22,7 @@ struct lzb_image_source_stats {
 	uint64_t chunks_fetched;	/* verified and installed */
 	uint64_t chunks_urgent;		/* fetched for a fault */
 	uint64_t bytes_fetched;		/* stored (compressed) bytes */
+	uint64_t bytes_urgent;		/* of them, chunks fetched for a fault */
 	uint64_t pages_delivered;
 	uint64_t chunks_refused;	/* a mirror's bytes failed the check */
 };

@@ -22,6 +22,7 @@
 #include "pager/restore_args.h"
 #include "pager/restore_record.h"
 #include "pager/restore_status.h"
+#include "pager/restore_timeline.h"
 #include "pager/uffd_keeper.h"
 #include "util/clock.h"
 #include "util/file_util.h"
@@ -60,6 +61,7 @@ struct restore {
 	bool taken_over;		/* --resume: every uffd is ours */
 	bool unresumable;		/* a journal/record write failed */
 	unsigned int kill_at_pct;	/* LAZYBOOT_FAULT_KILL_AT_PCT */
+	struct lzb_timeline_writer timeline;	/* for lazyboot report */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -146,6 +148,43 @@ static void publish(struct restore *r, const char *failure)
 		lzb_log(LZB_LOG_WARNING, "lazyboot: %s", err.msg);
 	if (r->o->on_status)
 		r->o->on_status(r->o->status_arg, &st);
+}
+
+/* ---- WORKDIR/timeline ------------------------------------------------- */
+
+static void mark(struct restore *r, const char *name)
+{
+	lzb_timeline_mark(&r->timeline, lzb_now_ms(), name);
+}
+
+/* A sample when due (or FORCE): a few counters, a write. */
+static void sample(struct restore *r, bool force)
+{
+	struct lzb_tl_sample s = { 0 };
+	struct lzb_image_source_stats ss = { 0 };
+	uint64_t now = lzb_now_ms();
+
+	if (!lzb_timeline_sample_due(&r->timeline, now) &&
+	    !(force && r->timeline.fd >= 0))
+		return;
+	if (r->source)
+		lzb_image_source_get_stats(r->source, &ss);
+	s.fault_bytes = ss.bytes_urgent;
+	s.bg_bytes = r->meta_bytes + ss.bytes_fetched - ss.bytes_urgent;
+	if (r->pager) {
+		struct lzb_engine_stats es;
+
+		lzb_engine_get_stats(lzb_pager_engine(r->pager), &es);
+		s.faults = es.faults;
+		s.stall_us = es.latency_sum_us;
+		s.resident = es.pages_resident;
+		s.total = es.pages_lazy_total;
+	}
+	if (!lzb_keeper_stalls(r->keeper, &s.kstalls, &s.kstall_us)) {
+		s.has_kstall = true;
+		s.kstall_us /= 1000;
+	}
+	lzb_timeline_sample(&r->timeline, now, &s);
 }
 
 /* ---- the image's manifest, index and boot bundle -------------------- */
@@ -281,6 +320,8 @@ static int load_image(struct restore *r, struct lzb_err *err)
 	    accept_manifest(r, err))
 		return -1;
 	r->have_manifest = true;
+	mark(r, "manifest");
+	sample(r, true);
 	lzb_image_id_hex(r->img.m.image_id, id);
 	say(r, "manifest: image id %s version %llu, %u objects, %s", id,
 	    (unsigned long long)r->img.m.version, r->img.m.nr_objects,
@@ -294,6 +335,8 @@ static int load_image(struct restore *r, struct lzb_err *err)
 	    lzb_image_get_bundle(&r->img, &g, images, err))
 		return -1;
 	r->rep->ms_bundle = lzb_now_ms() - r->t0;
+	mark(r, "bundle");
+	sample(r, true);
 	say(r, "index and boot bundle verified: %u tasks, %u chunks, "
 	    "%llu hot pages, %llu cold", r->img.ix.nr_tasks, r->img.ix.nr_chunks,
 	    (unsigned long long)r->img.ix.st.pages_hot,
@@ -316,6 +359,7 @@ static int start_criu(struct restore *r, struct lzb_err *err)
 	    lzb_pager_start_criu(r->pager, &cr, err))
 		return -1;
 	r->criu_started = true;
+	mark(r, "criu-start");
 	say(r, "criu restore --lazy-pages started (log: %s/restore.log)",
 	    r->workdir);
 	lzb_keeper_milestone(r->keeper, LAZYBOOT_MILESTONE_RESTORE_STARTED);
@@ -333,6 +377,7 @@ static void poll_probe(struct restore *r)
 			r->rep->ms_ready = lzb_now_ms() - r->t0;
 			r->rep->bytes_before_ready = bytes_fetched(r);
 			say(r, "ready: probe passed");
+			mark(r, "ready");
 			lzb_keeper_milestone(r->keeper,
 					     LAZYBOOT_MILESTONE_READY);
 		}
@@ -387,6 +432,7 @@ static int on_task(void *ctx, int img_pid, int pid, int pidfd, int uffd)
 			pid, strerror(-err));
 		return err;
 	}
+	lzb_timeline_task(&r->timeline, lzb_now_ms(), img_pid, pid);
 	err = lzb_record_add_task(r->record_fd, img_pid, pid, session,
 				  lzb_proc_start_time(pid));
 	if (err)
@@ -403,6 +449,8 @@ static int on_resumed_task(void *ctx, int img_pid, int pid, int pidfd,
 	int pagemap, err;
 
 	err = lzb_pager_adopt(r->pager, img_pid, pid, pidfd);
+	if (!err && uffd >= 0)
+		lzb_timeline_task(&r->timeline, lzb_now_ms(), img_pid, pid);
 	if (err) {
 		if (uffd >= 0)
 			close(uffd);
@@ -433,6 +481,7 @@ static void on_restored(void *ctx)
 
 	r->rep->ms_restored = lzb_now_ms() - r->t0;
 	say(r, "restore finished (RSTF): %d tasks handed over", r->ps->tasks);
+	mark(r, "tasks-resumed");
 	lzb_keeper_milestone(r->keeper, LAZYBOOT_MILESTONE_TASKS_RESUMED);
 }
 
@@ -451,6 +500,7 @@ static void report_progress(struct restore *r)
 	lzb_engine_get_stats(engine, &st);
 	if (st.faults && !r->first_fault) {
 		r->first_fault = true;
+		mark(r, "first-fault");
 		lzb_keeper_milestone(r->keeper, LAZYBOOT_MILESTONE_FIRST_FAULT);
 	}
 	if (!r->ps->restored)
@@ -491,8 +541,12 @@ static void tick(void *ctx, struct lzb_err *err)
 		lzb_keeper_release(r->keeper);
 		r->rep->ms_resident = lzb_now_ms() - r->t0;
 		say(r, "every page resident");
+		sample(r, true);
+		mark(r, "resident");
 	}
 	poll_probe(r);
+	if (!r->resident)
+		sample(r, false);
 	publish(r, NULL);
 	if (stop_signal && !err->msg[0])
 		lzb_errf(err, "stopped by signal %d", stop_signal);
@@ -589,6 +643,7 @@ static int resume(struct restore *r, struct lzb_err *err)
 	if (ret)
 		return -1;
 	r->taken_over = true;
+	mark(r, "resumed");
 	r->rep->root_pid = r->ps->root_pid;
 	say(r, "resumed: %d tasks taken over from the %s, %d journaled "
 	    "events replayed, root pid %d", r->ps->tasks,
@@ -675,7 +730,7 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	struct lzb_fetcher_opts fopts = { .max_background = o->max_background,
 					  .tftp_blksize = o->tftp_blksize };
 	struct restore r = { .o = o, .rep = rep, .record_fd = -1,
-			     .journal_fd = -1 };
+			     .journal_fd = -1, .timeline = { .fd = -1 } };
 	struct sigaction sa = { .sa_handler = on_stop };
 	struct lzb_err err = { { 0 } };
 	bool killed = false;
@@ -699,6 +754,13 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 		 o->workdir ? o->workdir : LZB_RESTORE_WORKDIR);
 	if (make_workdir(&r, &err))
 		goto out;
+	if (lzb_timeline_open(&r.timeline, r.workdir, !o->resume, r.t0, &err)) {
+		if (!o->quiet)
+			lzb_log(LZB_LOG_WARNING, "lazyboot: %s (no timeline "
+				"for lazyboot report)", err.msg);
+		err.msg[0] = '\0';
+	}
+	sample(&r, true);
 	publish(&r, NULL);
 	/* Before anything else: the holder, if any, inherits only stdio. */
 	if (!o->resume &&
@@ -740,6 +802,9 @@ out:
 		ret = -1;
 	}
 	publish(&r, err.msg[0] ? err.msg : NULL);
+	sample(&r, true);
+	mark(&r, err.msg[0] ? "failed" : "done");
+	lzb_timeline_close(&r.timeline);
 	/* Resident, or killed, or none handed over: nothing to keep. */
 	if (!ret || killed || !r.ps || !r.ps->tasks)
 		lzb_keeper_release(r.keeper);

@@ -2,6 +2,7 @@
 #include "pager/uffd_keeper.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +263,27 @@ void lzb_keeper_milestone(struct lzb_keeper *k, uint32_t milestone)
 		lzb_milestone(k->module, 0, milestone, now, NULL);
 	for (unsigned int i = 0; i < k->nr_sessions; i++)
 		lzb_milestone(k->module, k->sessions[i], milestone, now, NULL);
+}
+
+int lzb_keeper_stalls(struct lzb_keeper *k, uint64_t *count,
+		      uint64_t *total_ns)
+{
+	bool any = false;
+
+	*count = *total_ns = 0;
+	if (!k || k->kind != KEEP_MODULE)
+		return -ENOENT;
+	for (unsigned int i = 0; i < k->nr_sessions; i++) {
+		struct lzb_session_info info;
+
+		if (lzb_session_get(k->module, k->sessions[i], &info) ||
+		    !info.has_stalls)
+			continue;
+		*count += info.stall_count;
+		*total_ns += info.stall_total_ns;
+		any = true;
+	}
+	return any ? 0 : -ENOENT;
 }
 
 void lzb_keeper_seal(struct lzb_keeper *k)

@@ -67,6 +67,15 @@ void lzb_keeper_seal(struct lzb_keeper *keeper);
 /* Report milestone (enum lazyboot_milestone) when the module is there. */
 void lzb_keeper_milestone(struct lzb_keeper *keeper, uint32_t milestone);
 
+/*
+ * lazyboot.ko's fault-stall statistics summed over the sessions kept
+ * (LAZYBOOT_FEATURE_STALL_STATS): 0, or -ENOENT when the module keeps no
+ * session (another keeper, released, or a module without the feature).
+ * One netlink round trip per session: call it now and then, not per fault.
+ */
+int lzb_keeper_stalls(struct lzb_keeper *keeper, uint64_t *count,
+		      uint64_t *total_ns);
+
 /* Every page is resident, or the tasks are dead: let the uffds go. */
 void lzb_keeper_release(struct lzb_keeper *keeper);
 

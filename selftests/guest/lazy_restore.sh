@@ -74,6 +74,7 @@ restore_and_check() {
 		diag < "$out"
 		tail -n 20 "$work/restore.log" 2>/dev/null | diag
 		ok 1 "$name"
+		[ "$name" = "$REPORT_CASE" ] && ok 1 "report_$name"
 		[ "$live" = 1 ] && for c in mremap dontneed fork threads; do
 			ok 1 "live_$c"
 		done
@@ -100,9 +101,27 @@ restore_and_check() {
 		result_ok threads
 		ok $? live_threads
 	fi
+	[ "$name" = "$REPORT_CASE" ] && report_check "$name" "$work"
 	kill -KILL -- -"$root" "$root" 2>/dev/null
 	rm -rf "$work"
 	[ -z "$root" ] || wait_for 30 group_gone "$root"
+}
+
+# report_check NAME WORK: `lazyboot report` on a real restore's workdir
+# draws its milestones in the order they came, one lane per task (the
+# pattern program and its child); the picture is kept in the results.
+REPORT_CASE=http
+report_check() {
+	local name=$1 work=$2 svg=$dir/report-$1.svg
+	"$lazyboot" report "$work" --out "$svg" 2>&1 | diag
+	python3 selftests/lib/report_check.py svg "$svg" --tasks 2 \
+		manifest bundle criu-start tasks-resumed resident done 2>&1 | diag
+	ok "${PIPESTATUS[0]}" "report_$name"
+	if [ -n "${LZB_RESULTS:-}" ]; then
+		cp "$svg" "$work/timeline" "$work/status" "$LZB_RESULTS/" 2>/dev/null
+		command -v rsvg-convert >/dev/null &&
+			"$lazyboot" report "$work" --out "$LZB_RESULTS/report-$name.png"
+	fi
 }
 
 # dump_and_pack NAME MIB: the pattern program with MIB MiB, dumped into
@@ -130,7 +149,7 @@ dump_and_pack() {
 }
 
 echo "TAP version 13"
-echo "1..20"
+echo "1..21"
 criu_modules
 "$lazyboot" keygen --out "$dir/sign" >/dev/null
 
