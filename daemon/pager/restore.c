@@ -59,6 +59,7 @@ struct restore {
 	unsigned int resident_pct;	/* last 10 % step reported */
 	bool first_fault;
 	bool taken_over;		/* --resume: every uffd is ours */
+	unsigned int resumed_uffds;	/* --resume: uffds taken back */
 	bool unresumable;		/* a journal/record write failed */
 	unsigned int kill_at_pct;	/* LAZYBOOT_FAULT_KILL_AT_PCT */
 	struct lzb_timeline_writer timeline;	/* for lazyboot report */
@@ -463,6 +464,8 @@ static int on_resumed_task(void *ctx, int img_pid, int pid, int pidfd,
 				  pagemap);
 	if (pagemap >= 0)
 		close(pagemap);
+	if (!err && uffd >= 0)
+		r->resumed_uffds++;
 	return err;
 }
 
@@ -642,6 +645,12 @@ static int resume(struct restore *r, struct lzb_err *err)
 	lzb_record_free(&rec);
 	if (ret)
 		return -1;
+	/* Nothing would ever fault or be installed: say so, do not wait. */
+	if (!r->resumed_uffds)
+		return lzb_errf(err, "nothing to resume: none of the %d tasks "
+				"on record has a uffd left (they exited, or "
+				"the pager died before CRIU handed them over)",
+				r->ps->tasks);
 	r->taken_over = true;
 	mark(r, "resumed");
 	r->rep->root_pid = r->ps->root_pid;
