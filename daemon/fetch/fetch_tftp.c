@@ -410,8 +410,8 @@ static bool oack_names_another_size(const struct lzb_fetch *r,
 	struct lzb_tftp_neg neg;
 	char why[96];
 
-	if (p->op != LZB_TFTP_OACK || r->s.expected_size < 0)
-		return false;
+	if (p->op != LZB_TFTP_OACK || r->s.length || r->s.expected_size < 0)
+		return false;	/* a range's expected size is the range's */
 	lzb_tftp_neg_defaults(&neg);
 	if (lzb_tftp_apply_oack(p, &t->rx.ask, &neg, why, sizeof(why)) ||
 	    !neg.have_tsize)
