@@ -276,7 +276,9 @@ uninstall:
 
 # Both Debian packages (debian/), built in a copy of the tracked sources so
 # the packaging's clean step leaves this tree alone; the .deb files, the
-# .changes and .buildinfo land in $(BUILD)/deb/.
+# .changes and .buildinfo land in $(BUILD)/deb/.  That build starts clean:
+# variables given to this make (BUILD=...) must not reach debian/rules's
+# make through MAKEFLAGS (debian/rules names build/ itself).
 DEB_DIR := $(BUILD)/deb
 deb:
 	rm -rf $(DEB_DIR)
@@ -288,7 +290,8 @@ deb:
 	else \
 		tar --exclude=./$(BUILD) -cf - . | tar -xf - -C $(DEB_DIR)/lazyboot-$(VERSION); \
 	fi
-	cd $(DEB_DIR)/lazyboot-$(VERSION) && dpkg-buildpackage -us -uc -b
+	cd $(DEB_DIR)/lazyboot-$(VERSION) && \
+		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD dpkg-buildpackage -us -uc -b
 	rm -rf $(DEB_DIR)/lazyboot-$(VERSION)
 	@ls -1 $(DEB_DIR)/*.deb
 
