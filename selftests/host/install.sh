@@ -172,6 +172,13 @@ dpkg-deb -c "$BUILD/deb/lazyboot-dkms_${v}_all.deb" 2>&1 | awk '{ print $6 }' |
 	done
 	dpkg-deb -I "$BUILD/deb/lazyboot-dkms_${v}_all.deb" postinst 2>&1 |
 		grep -q 'common.postinst' || echo "lazyboot-dkms: postinst does not call DKMS"
+	# What removal does (docs/packaging.md; run for real by make check-deb)
+	dpkg-deb -I "$BUILD/deb/lazyboot-dkms_${v}_all.deb" postrm 2>&1 |
+		grep -q 'lazyboot.ko stays loaded' ||
+		echo "lazyboot-dkms: no postrm keeping a used lazyboot.ko loaded"
+	dpkg-deb -I "$BUILD/deb/lazyboot_${v}_amd64.deb" postrm 2>&1 |
+		grep -q 'wants/lazybootd@\*.service' ||
+		echo "lazyboot: no postrm dropping lazybootd@ links on purge"
 	dpkg-deb --fsys-tarfile "$BUILD/deb/lazyboot-dkms_${v}_all.deb" |
 		tar -xOf - "./usr/src/lazyboot-$v/dkms.conf" 2>&1 |
 		grep -q "^PACKAGE_VERSION=\"$v\"" || echo "lazyboot-dkms: dkms.conf has no version $v"
