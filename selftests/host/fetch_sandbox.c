@@ -5,7 +5,8 @@
  * uid, no_new_privs, seccomp in filter mode and none of its parent's fds
  * (a userfaultfd opened before stands for the pager's: it has stdio,
  * its socket and its own epoll and timer fds only); it still fetches
- * by host name (resolver, threads) and over a socket it was handed.  A
+ * by host name (resolver, threads), and a fault is served while the only
+ * background slot is held, a promoted request starting at once.  A
  * child sandboxed the same way (lzb_sandbox_spawn, with this test's own
  * main standing for a compromised fetcher) cannot open the memory of a
  * root process standing for a restored task, and ptrace,
@@ -186,6 +187,191 @@ TEST(fetcher_child_fetches_by_host_name)
 	EXPECT_LT(0, lzb_fetcher_sandbox_pid(f));	/* alive still */
 	pthread_join(srv.th, NULL);
 	close(srv.lfd);
+	lzb_fetcher_free(f);
+}
+
+/*
+ * Priorities cross the boundary: with one background slot held by a
+ * transfer the server does not answer yet, a fault request is served at
+ * once, and a queued background request starts when promoted; the
+ * server sees which requests reached it.
+ */
+struct held_http {
+	int lfd;
+	unsigned int port;
+	pthread_t th;
+	int release[2];		/* a byte: answer the held requests */
+	char seen[8][32];	/* request paths, in arrival order */
+	int n_seen;
+	pthread_mutex_t lock;
+};
+
+static void answer_head(int c)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+				   "\r\n";
+
+	send(c, head, sizeof(head) - 1, MSG_NOSIGNAL);
+}
+
+static void answer_body(int c)
+{
+	send(c, "ok", 2, MSG_NOSIGNAL);
+}
+
+static void *held_http_serve(void *arg)
+{
+	struct held_http *h = arg;
+	int held[8], n_held = 0, conns[8], n_conns = 0;
+
+	for (;;) {
+		struct pollfd p[10];
+		int n = 0;
+
+		p[n++] = (struct pollfd){ .fd = h->lfd, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = h->release[0],
+					  .events = POLLIN };
+		for (int i = 0; i < n_conns; i++)
+			p[n++] = (struct pollfd){ .fd = conns[i],
+						  .events = POLLIN };
+		if (poll(p, n, 30000) <= 0)
+			break;
+		if (p[0].revents && n_conns < 8)
+			conns[n_conns++] = accept(h->lfd, NULL, NULL);
+		if (p[1].revents) {
+			char b;
+
+			if (read(h->release[0], &b, 1) != 1 || b == 'q')
+				break;
+			for (int i = 0; i < n_held; i++)
+				answer_body(held[i]);
+			n_held = 0;
+		}
+		for (int i = 2; i < n; i++) {
+			char req[2048], path[32] = "";
+			ssize_t r;
+
+			if (!p[i].revents)
+				continue;
+			r = recv(p[i].fd, req, sizeof(req) - 1, 0);
+			if (r <= 0)
+				continue;
+			req[r] = '\0';
+			sscanf(req, "GET %31s", path);
+			pthread_mutex_lock(&h->lock);
+			if (h->n_seen < 8)
+				snprintf(h->seen[h->n_seen++], 32, "%s", path);
+			pthread_mutex_unlock(&h->lock);
+			/* the head at once (libcurl then knows it is
+			 * HTTP/1.1 and opens another connection rather
+			 * than wait to multiplex), a slow body later */
+			answer_head(p[i].fd);
+			if (!strncmp(path, "/slow", 5) && n_held < 8)
+				held[n_held++] = p[i].fd;
+			else
+				answer_body(p[i].fd);
+		}
+	}
+	for (int i = 0; i < n_conns; i++)
+		close(conns[i]);
+	return NULL;
+}
+
+static bool was_seen(struct held_http *h, const char *path)
+{
+	bool yes = false;
+
+	pthread_mutex_lock(&h->lock);
+	for (int i = 0; i < h->n_seen; i++)
+		yes |= !strcmp(h->seen[i], path);
+	pthread_mutex_unlock(&h->lock);
+	return yes;
+}
+
+struct done_flag {
+	bool done;
+	int err;
+};
+
+static void flag_done(struct lzb_fetch *req, int err, const char *msg,
+		      uint64_t len, void *arg)
+{
+	struct done_flag *d = arg;
+
+	(void)req;
+	(void)msg;
+	(void)len;
+	d->done = true;
+	d->err = err;
+}
+
+/* Run F until COND or 20 s; waits on the fetcher's fd, no fixed sleep. */
+#define RUN_UNTIL(f, cond) do {						\
+	for (int _i = 0; _i < 200 && !(cond); _i++) {			\
+		struct pollfd _p = { .fd = lzb_fetcher_fd(f),		\
+				     .events = POLLIN };		\
+		poll(&_p, 1, 100);					\
+		lzb_fetcher_process(f);					\
+	}								\
+} while (0)
+
+TEST(fault_preempts_background_across_the_sandbox)
+{
+	struct lzb_fetcher_opts o = { .sandbox = true, .no_retries = true,
+				      .max_background = 1, .stall_ms = 60000 };
+	struct lzb_fetcher *f = lzb_fetcher_new(&o);
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_ANY) };
+	socklen_t al = sizeof(a);
+	struct held_http h = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct done_flag d[3] = { { 0 } };
+	char buf[3][8], url[3][64];
+	static const char *const paths[3] = { "/slow1", "/slow2", "/fast" };
+	struct lzb_fetch *req[3];
+
+	ASSERT_NE(NULL, f);
+	h.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_EQ(0, bind(h.lfd, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_EQ(0, listen(h.lfd, 8));
+	ASSERT_EQ(0, getsockname(h.lfd, (struct sockaddr *)&a, &al));
+	ASSERT_EQ(0, pipe(h.release));
+	ASSERT_EQ(0, pthread_create(&h.th, NULL, held_http_serve, &h));
+	for (int i = 0; i < 3; i++) {
+		struct lzb_fetch_spec spec = {
+			.url = url[i], .buf = buf[i], .buf_size = 8,
+			.expected_size = 2, .deadline_ms = 30000,
+			.prio = i == 2 ? LZB_PRIO_FAULT : LZB_PRIO_BACKGROUND,
+			.done = flag_done, .done_arg = &d[i],
+		};
+
+		/* a host each: libcurl's wait to multiplex on a busy
+		 * HTTP/1.1 connection to the same host is not ours */
+		snprintf(url[i], sizeof(url[i]), "http://127.0.0.%d:%u%s",
+			 i + 1, ntohs(a.sin_port), paths[i]);
+		req[i] = lzb_fetch_submit(f, &spec);
+		ASSERT_NE(NULL, req[i]);
+	}
+	/* the fault is served while slow1 holds the only background slot */
+	RUN_UNTIL(f, d[2].done);
+	EXPECT_TRUE(d[2].done);
+	EXPECT_EQ(0, d[2].err);
+	EXPECT_TRUE(was_seen(&h, "/slow1"));
+	EXPECT_FALSE(d[0].done);
+	EXPECT_FALSE(was_seen(&h, "/slow2"));	/* queued, in the parent */
+	/* promoted: it starts without waiting for slow1 */
+	lzb_fetch_promote(req[1]);
+	RUN_UNTIL(f, was_seen(&h, "/slow2"));
+	EXPECT_TRUE(was_seen(&h, "/slow2"));
+	EXPECT_FALSE(d[0].done);
+	ASSERT_EQ(1, write(h.release[1], "r", 1));
+	RUN_UNTIL(f, d[0].done && d[1].done);
+	EXPECT_EQ(0, d[0].err);
+	EXPECT_EQ(0, d[1].err);
+	EXPECT_EQ(0, memcmp(buf[0], "ok", 2));
+	EXPECT_EQ(0, memcmp(buf[1], "ok", 2));
+	ASSERT_EQ(1, write(h.release[1], "q", 1));
+	pthread_join(h.th, NULL);
+	close(h.lfd);
 	lzb_fetcher_free(f);
 }
 
