@@ -33,8 +33,36 @@ struct child {
 	int sock;
 	struct lzb_fetcher *core;
 	struct child_try *tries;
+	/* ended tries kept for the next (their 64 KiB buffer is warm:
+	 * a fresh one per try cost a page fault per 4 KiB) */
+	struct child_try *spare;
+	unsigned int n_spare;
 	bool lost;		/* the parent is gone */
 };
+
+#define MAX_SPARE 64
+
+static struct child_try *new_try(struct child *c)
+{
+	struct child_try *t = c->spare;
+
+	if (!t)
+		return malloc(sizeof(*t));
+	c->spare = t->next;
+	c->n_spare--;
+	return t;
+}
+
+static void free_try(struct child *c, struct child_try *t)
+{
+	if (c->n_spare >= MAX_SPARE) {
+		free(t);
+		return;
+	}
+	t->next = c->spare;
+	c->spare = t;
+	c->n_spare++;
+}
 
 static struct child the_child;
 
@@ -137,7 +165,7 @@ static void try_done(struct lzb_fetch *req, int err, const char *msg,
 		}
 		send_msg(c, out, sizeof(h) + n);
 	}
-	free(t);
+	free_try(c, t);
 }
 
 static void start(struct child *c, const uint8_t *msg, size_t n)
@@ -152,9 +180,12 @@ static void start(struct child *c, const uint8_t *msg, size_t n)
 		return;
 	memcpy(url, msg + sizeof(h), n - sizeof(h));
 	url[n - sizeof(h)] = '\0';
-	t = calloc(1, sizeof(*t));
+	t = new_try(c);
 	if (!t)
 		goto fail;
+	t->stopped = false;
+	t->buf_off = 0;
+	t->buf_len = 0;
 	t->id = h.id;
 	t->limit = h.limit;
 	spec.url = url;
@@ -173,7 +204,7 @@ static void start(struct child *c, const uint8_t *msg, size_t n)
 	if (t->req)
 		return;
 	unlink_try(c, t);
-	free(t);
+	free_try(c, t);
 fail: {
 		struct lzb_wire_end e = { .type = LZB_WIRE_END, .id = h.id,
 					  .err = -EINVAL };
