@@ -26,8 +26,12 @@ struct child_try {
 	bool stopped;		/* the parent abandoned it: say nothing */
 	uint64_t buf_off;	/* where buf's bytes go */
 	size_t buf_len;
-	uint8_t msg[sizeof(struct lzb_wire_data) + LZB_WIRE_DATA_MAX];
+	/* the bytes at PAYLOAD, after room for either header: a DATA
+	 * header goes just before them, an END header at the start */
+	uint8_t msg[sizeof(struct lzb_wire_end) + LZB_WIRE_DATA_MAX];
 };
+
+#define PAYLOAD sizeof(struct lzb_wire_end)
 
 struct child {
 	int sock;
@@ -81,8 +85,8 @@ static void flush(struct child *c, struct child_try *t)
 
 	if (!t->buf_len)
 		return;
-	memcpy(t->msg, &h, sizeof(h));
-	send_msg(c, t->msg, sizeof(h) + t->buf_len);
+	memcpy(t->msg + PAYLOAD - sizeof(h), &h, sizeof(h));
+	send_msg(c, t->msg + PAYLOAD - sizeof(h), sizeof(h) + t->buf_len);
 	t->buf_off += t->buf_len;
 	t->buf_len = 0;
 }
@@ -90,7 +94,7 @@ static void flush(struct child *c, struct child_try *t)
 static int try_sink(void *arg, uint64_t offset, const void *data, size_t len)
 {
 	struct child_try *t = arg;
-	uint8_t *buf = t->msg + sizeof(struct lzb_wire_data);
+	uint8_t *buf = t->msg + PAYLOAD;
 
 	if (offset > t->limit || len > t->limit - offset)
 		return -EFBIG;
@@ -138,9 +142,10 @@ static void try_done(struct lzb_fetch *req, int err, const char *msg,
 {
 	struct child_try *t = arg;
 	struct child *c = &the_child;
-	uint8_t out[sizeof(struct lzb_wire_end) + LZB_WIRE_TEXT_MAX];
+	uint8_t text[sizeof(struct lzb_wire_end) + LZB_WIRE_TEXT_MAX];
 	struct lzb_wire_end h = { .type = LZB_WIRE_END, .id = t->id,
 				  .err = err, .total = req->total };
+	uint8_t *out = text;
 	size_t n = 0;
 
 	(void)len;
@@ -148,8 +153,11 @@ static void try_done(struct lzb_fetch *req, int err, const char *msg,
 	if (!t->stopped) {
 		struct lzb_fetch_stats st;
 
-		if (!err)
-			flush(c, t);
+		if (!err) {	/* the last bytes ride in the END */
+			h.offset = t->buf_off;
+			n = t->buf_len;
+			out = t->msg;
+		}
 		lzb_fetcher_stats(c->core, &st);
 		h.http_new_connections = st.http_new_connections;
 		h.http2_transfers = st.http2_transfers;

@@ -221,7 +221,8 @@ extern const struct lzb_transport lzb_transport_remote;
  * the URL's bytes follow the header), STOP (abandon it).  Child to
  * parent: READY once (sandbox in place; text after it = why not),
  * DATA (bytes of a try at an offset, the bytes follow), END (the try is
- * over; a one-line reason follows when err != 0).  Nothing the child
+ * over; a one-line reason follows when err != 0, else the try's last
+ * bytes, at `offset`, so a 64 KiB chunk takes one message).  Nothing the child
  * says is trusted: sizes are checked, unknown ids ignored, the text
  * cleaned, and every byte goes through the request's own size and
  * hash checks in the parent (fetch.c).
@@ -264,6 +265,8 @@ struct lzb_wire_end {
 	int32_t err;			/* 0 or a negative errno */
 	uint64_t id;
 	uint64_t total;			/* size the server announced, 0 */
+	uint64_t offset;		/* err == 0: where the bytes after
+					 * this header go */
 	/* the child's counters so far (struct lzb_fetch_stats) */
 	uint64_t http_new_connections, http2_transfers, range_ignored;
 	uint64_t tftp_retransmits, tftp_gaps, tftp_option_fallbacks;

@@ -28,7 +28,7 @@
 #include "util/lzb_error.h"
 
 #define CA_MAX (4u << 20)
-#define RX_SIZE (sizeof(struct lzb_wire_data) + LZB_WIRE_DATA_MAX)
+#define RX_SIZE (sizeof(struct lzb_wire_end) + LZB_WIRE_DATA_MAX)
 
 struct remote_try {
 	struct remote_try *next;
@@ -186,9 +186,14 @@ static void on_end(struct lzb_remote *rm, size_t n)
 	err = h.err ? clean_err(h.err) : 0;
 	if (h.total)
 		lzb_fetch_set_total(t->r, h.total);
-	if (err) {
+	if (!err && n > sizeof(h)) {	/* the try's last bytes */
+		err = lzb_fetch_deliver(t->r, h.offset, rm->rx + sizeof(h),
+					n - sizeof(h));
+	} else if (err) {
 		char *why = (char *)rm->rx + sizeof(h);
 
+		if (n > sizeof(h) + LZB_WIRE_TEXT_MAX)
+			n = sizeof(h) + LZB_WIRE_TEXT_MAX;
 		why[n - sizeof(h)] = '\0';
 		clean_text(why);
 		lzb_fetch_msg(t->r, "%s", *why ? why : strerror(-err));
@@ -225,9 +230,7 @@ static void remote_event(struct lzb_watch *w, uint32_t events)
 		    (size_t)n >= sizeof(struct lzb_wire_data))
 			on_data(rm, (size_t)n);
 		else if (type == LZB_WIRE_END &&
-			 (size_t)n >= sizeof(struct lzb_wire_end) &&
-			 (size_t)n <= sizeof(struct lzb_wire_end) +
-				      LZB_WIRE_TEXT_MAX)
+			 (size_t)n >= sizeof(struct lzb_wire_end))
 			on_end(rm, (size_t)n);
 		else
 			remote_died(rm, "sent a malformed message");
