@@ -528,7 +528,10 @@ static bool error_is_final(const struct lzb_fetch *r, int err)
 {
 	if (err == -ENOENT)
 		return !r->s.content_addressed;
-	return err == -EACCES || err == -EBADMSG || err == -EFBIG;
+	/* -ECHILD: the sandboxed fetcher died (fetch_remote.c); it is not
+	 * started again, so no later round reaches a network mirror */
+	return err == -EACCES || err == -EBADMSG || err == -EFBIG ||
+	       err == -ECHILD;
 }
 
 /* Rounds go on past `retries` only for a request that asked for it and

@@ -140,7 +140,7 @@ static void remote_died(struct lzb_remote *rm, const char *why)
 		rm->tries = t->next;
 		lzb_fetch_msg(t->r, "%s", rm->dead_why);
 		t->r->tp_state = NULL;
-		lzb_fetch_try_done(t->r, -EIO);
+		lzb_fetch_try_done(t->r, -ECHILD);
 		free(t);
 	}
 }
@@ -320,9 +320,9 @@ static int remote_start(struct lzb_fetch *r)
 	size_t ul = strlen(r->url);
 	struct remote_try *t;
 
-	if (rm->dead) {
+	if (rm->dead) {	/* not started again: see fetch.c error_is_final */
 		lzb_fetch_msg(r, "%s", rm->dead_why);
-		return -EIO;
+		return -ECHILD;
 	}
 	if (ul > LZB_WIRE_TEXT_MAX) {
 		lzb_fetch_msg(r, "URL longer than %d bytes", LZB_WIRE_TEXT_MAX);

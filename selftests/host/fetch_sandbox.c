@@ -375,17 +375,23 @@ TEST(fault_preempts_background_across_the_sandbox)
 	lzb_fetcher_free(f);
 }
 
-/* A dead child: the next request fails over/out naming the signal. */
+/*
+ * A dead child: the next request fails naming the signal, at once, even
+ * when it asked to be retried until its deadline (a chunk's): the child
+ * is not started again, so no later round could succeed.
+ */
 TEST(fetcher_child_killed_is_named)
 {
-	struct lzb_fetcher_opts o = { .sandbox = true, .no_retries = true };
+	struct lzb_fetcher_opts o = { .sandbox = true, .backoff_ms = 50 };
 	struct lzb_fetcher *f = lzb_fetcher_new(&o);
 	struct sync_result res;
 	char buf[16];
 	struct lzb_fetch_spec spec = {
 		.url = "http://127.0.0.1:9/x", .buf = buf,
 		.buf_size = sizeof(buf), .deadline_ms = 20000,
+		.retry_until_deadline = true,
 	};
+	uint64_t t0;
 	pid_t pid;
 
 	ASSERT_NE(NULL, f);
@@ -400,7 +406,9 @@ TEST(fetcher_child_killed_is_named)
 		ASSERT_EQ(0, lzb_fetcher_process(f));
 	}
 	ASSERT_EQ(0, lzb_fetcher_sandbox_pid(f));
-	EXPECT_EQ(-EIO, fetch_sync(f, &spec, &res));
+	t0 = now_ns();
+	EXPECT_EQ(-ECHILD, fetch_sync(f, &spec, &res));
+	EXPECT_GT(5000000000ULL, now_ns() - t0);	/* not the deadline */
 	EXPECT_NE(NULL, strstr(res.msg, "killed by signal 31 (SIGSYS")) {
 		TH_LOG("%s", res.msg);
 	}
