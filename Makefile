@@ -29,7 +29,7 @@ KVER = $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/
 LINUX_SOURCE_TAR ?= $(lastword $(sort $(wildcard /usr/src/linux-source-*.tar.xz)))
 
 # Libraries the userspace links, by pkg-config name.
-PKGS := libnl-genl-3.0 libcurl libzstd libsodium
+PKGS := libnl-genl-3.0 libcurl libzstd libsodium libseccomp
 
 # Install locations (make install, make uninstall, the unit's ExecStart).
 # CRIU 3.17 loads every *.so in /usr/lib/criu (its built-in --libdir
