@@ -165,6 +165,7 @@ static void try_done(struct lzb_fetch *req, int err, const char *msg,
 		h.tftp_retransmits = st.tftp_retransmits;
 		h.tftp_gaps = st.tftp_gaps;
 		h.tftp_option_fallbacks = st.tftp_option_fallbacks;
+		h.tftp_strays = st.tftp_strays;
 		memcpy(out, &h, sizeof(h));
 		if (err) {
 			msg = why_of(req, msg);

@@ -270,6 +270,7 @@ struct lzb_wire_end {
 	/* the child's counters so far (struct lzb_fetch_stats) */
 	uint64_t http_new_connections, http2_transfers, range_ignored;
 	uint64_t tftp_retransmits, tftp_gaps, tftp_option_fallbacks;
+	uint64_t tftp_strays;
 };
 
 /* The child's side: serve tries on SOCK until it closes (fetch_child.c).
