@@ -114,6 +114,27 @@ static const char *page_kind(int kpf_fd, uint64_t pfn)
 	return "a page written or read in before registration";
 }
 
+/*
+ * The task's THP_enabled (/proc/PID/status): 0 when PR_SET_THP_DISABLE was
+ * in effect, as the restore asks; -1 if the kernel does not say.
+ */
+static int thp_enabled(int pid)
+{
+	char path[64], line[256];
+	int val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "THP_enabled: %d", &val) == 1)
+			break;
+	fclose(f);
+	return val;
+}
+
 /* No page of [start, end) present or swapped. */
 static int check_missing(int pm_fd, int kpf_fd, uint64_t start, uint64_t end,
 			 int pid, uint64_t *present, uint64_t *first,
@@ -184,8 +205,9 @@ int lzb_lazy_check(const struct lzb_ranges *lazy, int pid,
 		return lzb_errf(err, "pid %d: %" PRIu64 " of %" PRIu64
 				" lazy pages are present before the pager "
 				"installed them, the first at 0x%" PRIx64
-				" (%s): the task would run on them instead "
-				"of the image's bytes", pid, present, pages,
-				first, kind);
+				" (%s; the task's THP_enabled: %d): the task "
+				"would run on them instead of the image's "
+				"bytes", pid, present, pages, first, kind,
+				thp_enabled(pid));
 	return 0;
 }

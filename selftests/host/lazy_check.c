@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -175,6 +176,31 @@ TEST(huge_page_over_an_eager_write)
 		SKIP(return, "the write did not get a huge page here: %s",
 		     err.msg);
 	EXPECT_NE(NULL, strstr(err.msg, "511 of 511 lazy pages"));
+	/* the refusal says whether THP was off for the task */
+	EXPECT_NE(NULL, strstr(err.msg, "the task's THP_enabled: 1"));
+	close(uffd);
+}
+
+/*
+ * The defence against the case above: the pager starts criu with
+ * PR_SET_THP_DISABLE, so the same eager write gets a 4 KiB page, even in
+ * memory that asks for huge pages (MADV_HUGEPAGE).
+ */
+TEST(thp_disable_keeps_lazy_neighbours_missing)
+{
+	struct lzb_err err = { { 0 } };
+	char *a;
+	int uffd = new_uffd();
+
+	ASSERT_LE(0, uffd);
+	ASSERT_EQ(0, prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0));
+	a = map_area(true);
+	ASSERT_NE(NULL, a);
+	a[0] = 1;		/* the eager page */
+	ASSERT_EQ(0, register_missing(uffd, a, LEN));
+	EXPECT_EQ(0, check(a + PAGE, HUGE - PAGE, &err)) {
+		TH_LOG("%s", err.msg);
+	}
 	close(uffd);
 }
 
