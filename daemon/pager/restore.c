@@ -724,7 +724,8 @@ static bool kill_on_failure(struct restore *r, const char *why)
 static bool leave_on_stop(struct restore *r)
 {
 	if (!stop_signal || !r->o->leave_on_stop || !r->keeper || !r->pager ||
-	    !r->ps->tasks || r->unresumable ||
+	    !r->ps->tasks || !r->ps->restored || !r->ps->criu_done ||
+	    r->unresumable ||
 	    lzb_engine_done(lzb_pager_engine(r->pager)) ||
 	    (r->o->resume && !r->taken_over))
 		return false;

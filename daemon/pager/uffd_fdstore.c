@@ -56,13 +56,15 @@ int lzb_fdstore_keep(const char *record_id, int pid, int uffd)
 	int flags = fcntl(uffd, F_GETFL), ret;
 
 	/*
-	 * Blocking, a uffd polls as EPOLLERR, and systemd drops a stored
-	 * fd that reports an error: the store keeps it only O_NONBLOCK.
+	 * systemd polls stored fds and drops one that reports EPOLLHUP or
+	 * EPOLLERR, and a blocking uffd polls as EPOLLERR: FDPOLL=0 asks it
+	 * not to poll this one (systemd >= 246), and O_NONBLOCK keeps it
+	 * from erring where that is not honoured.
 	 */
 	if (flags < 0 || fcntl(uffd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return -errno;
 	lzb_fdstore_name(name, sizeof(name), record_id, pid);
-	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", name);
+	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDPOLL=0\nFDNAME=%s", name);
 	ret = lzb_sd_notify_fds(msg, &uffd, 1);
 	return ret > 0 ? -ENOTCONN : ret;
 }

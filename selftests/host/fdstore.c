@@ -196,9 +196,10 @@ TEST(take_uses_real_uffds_only_and_closes_the_rest)
 	close(uffd);
 }
 
-/* FDSTORE=1 with the uffd attached, named for the task, non-blocking
- * (systemd drops a stored fd that polls EPOLLERR, as a blocking uffd
- * does); FDSTOREREMOVE=1 under the same name. */
+/* FDSTORE=1 with the uffd attached, named for the task, not polled by
+ * systemd and non-blocking (systemd drops a stored fd that polls
+ * EPOLLERR, as a blocking uffd does); FDSTOREREMOVE=1 under the same
+ * name. */
 TEST(keep_and_forget_send_what_systemd_expects)
 {
 	char path[] = "/tmp/lzb-fdstore-XXXXXX", sock[64], buf[256];
@@ -224,7 +225,7 @@ TEST(keep_and_forget_send_what_systemd_expects)
 	n = recvmsg(srv, &mh, 0);
 	ASSERT_LT(0, n);
 	buf[n] = '\0';
-	EXPECT_STREQ("FDSTORE=1\nFDNAME=lzb-uffd." ID ".4242", buf);
+	EXPECT_STREQ("FDSTORE=1\nFDPOLL=0\nFDNAME=lzb-uffd." ID ".4242", buf);
 	cm = CMSG_FIRSTHDR(&mh);
 	ASSERT_NE(NULL, cm);
 	ASSERT_EQ(SCM_RIGHTS, cm->cmsg_type);
