@@ -286,7 +286,21 @@ static int resume_fdstore(struct lzb_keeper *k, const struct lzb_record *rec,
 			close(uffd[i]);
 	if (ret)
 		return ret;
-	cont = lzb_cgroup_signal_others(SIGCONT);
+	/* Under the unit (the store usable) its cgroup is the restore's;
+	 * run by hand, only the tasks on record are ours to touch. */
+	if (lzb_fdstore_usable()) {
+		cont = lzb_cgroup_signal_others(SIGCONT);
+	} else {
+		cont = 0;
+		for (i = 0; i < rec->nr_tasks; i++) {
+			int pidfd = recorded_pidfd(&rec->tasks[i]);
+
+			if (pidfd >= 0) {
+				cont += !lzb_pidfd_kill(pidfd, SIGCONT);
+				close(pidfd);
+			}
+		}
+	}
 	if (cont > 0)
 		lzb_log(LZB_LOG_INFO, "lazyboot: let the %d stopped processes "
 			"of the unit go on", cont);

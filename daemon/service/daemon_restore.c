@@ -25,6 +25,7 @@
 #include "util/cgroup_procs.h"
 #include "util/log.h"
 #include "util/task_limit.h"
+#include "util/unix_listen.h"
 
 static const char usage[] =
 	"usage: lazybootd restore URL [MIRROR...] (--pubkey FILE | --allow-unsigned)\n"
@@ -81,6 +82,8 @@ struct daemon_restore {
 static volatile sig_atomic_t forward_signal;
 /* A resume kept in the fd store failed, and its tasks were ended. */
 static bool resume_abandoned;
+/* Run by systemd as a service: the cgroup is the unit's own. */
+static bool under_unit;
 
 static void on_forward(int sig)
 {
@@ -397,7 +400,10 @@ static void fdstore_setup(void)
 	if (n < 0)
 		lzb_log(LZB_LOG_WARNING, "lazybootd: the fds systemd passed "
 			"are not used: %s", err.msg);
-	if (getenv("NOTIFY_SOCKET") && !lzbd_unit_name(unit, sizeof(unit))) {
+	/* A service's process systemd started (not a shell's). */
+	under_unit = getenv("NOTIFY_SOCKET") && getenv("INVOCATION_ID") &&
+		     !lzbd_unit_name(unit, sizeof(unit));
+	if (under_unit) {
 		max = lzbd_unit_fdstore_max(unit);
 		usable = max >= (long)LZB_TASK_LIMIT;
 		if (!usable && max > 0)
@@ -437,15 +443,36 @@ static bool restart_queued(const char *keeper)
 static void abandon_resume(const char *why, const struct lzb_record *rec)
 {
 	struct timespec tick = { .tv_nsec = 50 * 1000 * 1000 };
-	int n = lzb_cgroup_signal_others(SIGKILL);
 	bool left = true;
+	int n = 0;
+
+	/*
+	 * Under the unit everything else in its cgroup is the restore's;
+	 * run by hand, only the tasks on record that are still the very
+	 * processes restored (start time) are.
+	 */
+	if (under_unit) {
+		n = lzb_cgroup_signal_others(SIGKILL);
+	} else {
+		for (unsigned int t = 0; rec && t < rec->nr_tasks; t++) {
+			int pidfd = rec->tasks[t].pid > 0 && rec->tasks[t].start ?
+				    lzb_pidfd_open(rec->tasks[t].pid) : -1;
+
+			if (pidfd < 0)
+				continue;
+			if (lzb_proc_start_time(rec->tasks[t].pid) ==
+			    rec->tasks[t].start)
+				n += !lzb_pidfd_kill(pidfd, SIGKILL);
+			close(pidfd);
+		}
+	}
 
 	lzb_log(LZB_LOG_ERR, "lazybootd: killed %d processes of the restore "
 		"that cannot be resumed (%s)", n > 0 ? n : 0, why);
 	resume_abandoned = true;
 	/* Gone, pids too, before a new restore wants them (10 s at most). */
 	for (int i = 0; i < 200 && left; i++) {
-		left = lzb_cgroup_count_others() > 0;
+		left = under_unit && lzb_cgroup_count_others() > 0;
 		for (unsigned int t = 0; !left && rec && t < rec->nr_tasks; t++)
 			left = rec->tasks[t].pid > 0 &&
 			       !kill(rec->tasks[t].pid, 0);

@@ -70,6 +70,18 @@ int lzbd_stop_post_main(int argc, char **argv)
 			"instance name (usage: lazybootd stop-post NAME)", name);
 		return 2;
 	}
+	/*
+	 * Only as an ExecStopPost= (systemd sets $SERVICE_RESULT there) of
+	 * a service: run from a shell, "the others in my cgroup" would be
+	 * the shell's session.
+	 */
+	if (!getenv("SERVICE_RESULT") || !getenv("INVOCATION_ID") ||
+	    lzbd_unit_name(unit, sizeof(unit))) {
+		lzb_log(LZB_LOG_ERR, "lazybootd stop-post: only for a unit's "
+			"ExecStopPost= (no $SERVICE_RESULT, $INVOCATION_ID or "
+			"service cgroup here)");
+		return 2;
+	}
 	left = lzb_cgroup_count_others();
 	if (left <= 0)
 		return 0;
@@ -82,9 +94,7 @@ int lzbd_stop_post_main(int argc, char **argv)
 	} else {
 		rec.keeper[0] = '\0';
 	}
-	ret = lzbd_unit_name(unit, sizeof(unit));
-	if (!ret)
-		ret = lzbd_unit_job(unit, job, sizeof(job));
+	ret = lzbd_unit_job(unit, job, sizeof(job));
 	if (ret) {
 		/* Not knowing whether a restart follows, end them. */
 		lzb_log(LZB_LOG_WARNING, "lazybootd stop-post: cannot ask "
