@@ -526,6 +526,13 @@ static bool error_is_final(const struct lzb_fetch *r, int err)
 	return err == -EACCES || err == -EBADMSG || err == -EFBIG;
 }
 
+/* Rounds go on past `retries` only for a request that asked for it and
+ * has a deadline to end them. */
+static bool until_deadline(const struct lzb_fetch *r)
+{
+	return r->s.retry_until_deadline && r->deadline_ns != LZB_NO_TIMER;
+}
+
 /* This try's failure, as the mirror's own words (r->msg without the URL). */
 static const char *try_why(const struct lzb_fetch *r)
 {
@@ -594,7 +601,8 @@ void lzb_fetch_try_done(struct lzb_fetch *r, int err)
 		start_try(r);
 		return;
 	}
-	if (r->round_all_final || r->round >= f->o.retries) {
+	if (r->round_all_final || (r->round >= f->o.retries &&
+				   !until_deadline(r))) {
 		every_mirror_failed(r);
 		end_request(r, err);
 		return;

@@ -21,8 +21,10 @@
  *    is that mirror's failure: the same object is asked of the next
  *    mirror, and the failed one is demoted to the end of the set's order
  *    for every later request (mirror_choice.c).  When all failed, a new
- *    round starts after a backoff, up to `retries` rounds; the request
- *    fails with one line naming each mirror and its error.
+ *    round starts after a backoff, up to `retries` rounds (a request that
+ *    asks for it, retry_until_deadline, instead goes on until its deadline,
+ *    the backoff capped); the request fails with one line naming each
+ *    mirror and its error.
  *  - whole-object (length 0) or byte-range (offset, length) into the
  *    caller's buffer, or streamed to a sink callback.
  *  - after a failed try, bytes may be delivered again from offset 0 by the
@@ -143,6 +145,13 @@ struct lzb_fetch_spec {
 	 * retried in later rounds like a server error (a mirror still being
 	 * filled may have it soon), not final. */
 	bool content_addressed;
+	/* With a deadline: errors a later round could cure (timeouts, stalls,
+	 * refused connections, 5xx) are retried in new rounds until the
+	 * deadline, not only `retries` times.  For a request whose failure
+	 * costs more than waiting: a chunk of a running restore, whose tasks
+	 * are killed when it fails, while a busy server in a boot storm only
+	 * delays it. */
+	bool retry_until_deadline;
 
 	enum lzb_fetch_prio prio;
 	unsigned int deadline_ms;	/* 0 = none */

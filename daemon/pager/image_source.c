@@ -337,6 +337,8 @@ static int fetch_chunk(struct lzb_image_source *src, uint32_t c, bool urgent)
 	spec.prio = urgent ? LZB_PRIO_FAULT : LZB_PRIO_BACKGROUND;
 	spec.deadline_ms = CHUNK_DEADLINE_MS;
 	spec.content_addressed = true;
+	/* The tasks die if it fails: a busy server only delays it. */
+	spec.retry_until_deadline = true;
 	spec.check = chunk_check;
 	spec.check_arg = cf;
 	spec.done = chunk_done;

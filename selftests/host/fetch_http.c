@@ -457,6 +457,7 @@ enum hfault {
 	H_SLOW,			/* the body in 10 pieces, 100 ms apart */
 	H_WRONG_SIZE,		/* larger than the expected size */
 	H_FLAKY_503,		/* 503 first, then right */
+	H_BUSY_5,		/* 503 five times, then right */
 	H_BAD_STATUS,
 };
 
@@ -489,7 +490,8 @@ static void hpeer_reply(struct hpeer *p, int c, const char *req)
 	if (p->fault == H_206_FOR_WHOLE)
 		status = 206;
 	pattern_fill(body, p->size, 5, 0);
-	if (p->fault == H_FLAKY_503 && p->requests == 1) {
+	if ((p->fault == H_FLAKY_503 && p->requests == 1) ||
+	    (p->fault == H_BUSY_5 && p->requests <= 5)) {
 		n = snprintf(head, sizeof(head), "HTTP/1.1 503 Busy\r\n"
 			     "Content-Length: 0\r\nConnection: close\r\n\r\n");
 		send(c, head, n, MSG_NOSIGNAL);
@@ -572,6 +574,8 @@ FIXTURE_VARIANT(http_fault)
 	uint64_t offset, length;	/* length 0: whole object */
 	int64_t expected_size;		/* 0: not given */
 	bool accept_full, retries;
+	bool until_deadline;		/* spec.retry_until_deadline */
+	unsigned int rounds;		/* retry rounds expected (0: not checked) */
 	unsigned int stall_ms;		/* 0: 1000 */
 	int expect_err;
 	const char *expect_msg;
@@ -643,6 +647,20 @@ FIXTURE_VARIANT_ADD(http_fault, busy_then_ok_retried)
 	.fault = H_FLAKY_503, .retries = true,
 };
 
+/* A server busy for longer than `retries` rounds: the request ends ... */
+FIXTURE_VARIANT_ADD(http_fault, busy_longer_than_retries_fails)
+{
+	.fault = H_BUSY_5, .retries = true, .expect_err = -EAGAIN,
+	.expect_msg = "503", .rounds = 2,
+};
+
+/* ... unless it asked to be retried until its deadline (a chunk). */
+FIXTURE_VARIANT_ADD(http_fault, busy_retried_until_deadline)
+{
+	.fault = H_BUSY_5, .retries = true, .until_deadline = true,
+	.rounds = 5,
+};
+
 FIXTURE_VARIANT_ADD(http_fault, malformed_status)
 {
 	.fault = H_BAD_STATUS, .expect_err = -EPROTO,
@@ -695,6 +713,7 @@ TEST_F(http_fault, response)
 		.expected_size = variant->expected_size ?
 				 variant->expected_size : -1,
 		.deadline_ms = 20000,
+		.retry_until_deadline = variant->until_deadline,
 	};
 	uint64_t t0, ms;
 	int err;
@@ -722,7 +741,8 @@ TEST_F(http_fault, response)
 	if (variant->accept_full)
 		ASSERT_EQ(1, st.range_ignored);
 	if (variant->retries)
-		ASSERT_EQ(1, st.retry_rounds);
+		ASSERT_EQ(variant->rounds ? variant->rounds : 1,
+			  st.retry_rounds);
 	lzb_fetcher_free(f);
 }
 
