@@ -16,9 +16,9 @@
 #include "pager/restore_args.h"
 #include "pager/restore_resume.h"
 #include "pager/restore_status.h"
+#include "pager/uffd_fdstore.h"
 #include "service/coldstart.h"
 #include "service/config.h"
-#include "pager/uffd_fdstore.h"
 #include "service/sd_notify.h"
 #include "service/unit_query.h"
 #include "service/watchdog.h"
@@ -466,7 +466,6 @@ static void abandon_resume(const char *why, const struct lzb_record *rec)
 			close(pidfd);
 		}
 	}
-
 	lzb_log(LZB_LOG_ERR, "lazybootd: killed %d processes of the restore "
 		"that cannot be resumed (%s)", n > 0 ? n : 0, why);
 	resume_abandoned = true;
