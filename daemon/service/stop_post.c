@@ -106,11 +106,10 @@ int lzbd_stop_post_main(int argc, char **argv)
 		if (fdstore) {
 			n = lzb_cgroup_signal_others(SIGSTOP);
 			lzb_log(LZB_LOG_WARNING, "lazybootd stop-post: stopped "
-				"%d processes of the unfinished restore (%s): "
-				"the next lazybootd takes their uffds back from "
-				"the fd store and lets them go on, or kills "
-				"them", n, job[0] ? "a restart job is queued" :
-				"lazybootd ended, no job queued");
+				"%d processes of the unfinished restore (job "
+				"queued: %s): the next lazybootd takes their "
+				"uffds back from the fd store and lets them go "
+				"on, or kills them", n, job[0] ? job : "none");
 			lzb_record_free(&rec);
 			return 0;
 		}
