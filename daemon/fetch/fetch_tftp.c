@@ -397,6 +397,29 @@ static void server_error(struct lzb_fetch *r, struct tftp_try *t,
 }
 
 /*
+ * An OACK whose tsize is not the object's size answers another transfer:
+ * a server still sending to the port an abandoned try of this node had,
+ * which this try's socket got again (seen in a 16-node boot storm: the
+ * try fetched the wrong object whole).  Ignored, as a stranger's packet;
+ * the server's own OACK follows.
+ */
+static bool oack_names_another_size(const struct lzb_fetch *r,
+				    const struct tftp_try *t,
+				    const struct lzb_tftp_pkt *p)
+{
+	struct lzb_tftp_neg neg;
+	char why[96];
+
+	if (p->op != LZB_TFTP_OACK || r->s.length || r->s.expected_size < 0)
+		return false;	/* a range's expected size is the range's */
+	lzb_tftp_neg_defaults(&neg);
+	if (lzb_tftp_apply_oack(p, &t->rx.ask, &neg, why, sizeof(why)) ||
+	    !neg.have_tsize)
+		return false;
+	return neg.tsize != (uint64_t)r->s.expected_size;
+}
+
+/*
  * A packet from the server's host, any port, before the transfer id is
  * set: does it start the transfer?  Only an OACK or DATA block 1 does
  * (what a server answers an RRQ with).  An ERROR may be the server's or a
@@ -416,8 +439,12 @@ static bool opens_transfer(struct lzb_fetch *r, struct tftp_try *t,
 		return false;
 	first = lzb_tftp_first_packet(&p, lzb_tftp_parse(t->pkt, len, &p, why,
 							 sizeof(why)));
-	if (first == LZB_TFTP_FIRST_OPENS)
-		return true;
+	if (first == LZB_TFTP_FIRST_OPENS) {
+		if (!oack_names_another_size(r, t, &p))
+			return true;
+		r->f->st.tftp_strays++;
+		return false;
+	}
 	if (first == LZB_TFTP_FIRST_ERROR && !t->early_error) {
 		t->early_error = true;
 		t->early_code = p.err_code;

@@ -36,6 +36,8 @@ enum fault {
 	F_FOREIGN_TID,	/* a stranger's DATA from another port mid-transfer */
 	F_SPOOF_FIRST,	/* a stranger on the server's host answers the RRQ
 			 * first, from another port: ERROR 1 and DATA 2 */
+	F_STALE_OACK,	/* first, from another port, another file's OACK:
+			 * a server of an abandoned try on the same port */
 };
 
 struct peer {
@@ -152,6 +154,38 @@ static void spoof_first(const struct sockaddr_in *client)
 	close(s);
 }
 
+/* The OACK a server of an earlier try, for another file, still resends:
+ * the same options, a tsize 1000 bytes larger, from another port.  Its
+ * sender answers nothing, as a server that has moved on would not. */
+static void stale_oack(const struct peer *p, const struct sockaddr_in *client,
+		       const struct lzb_tftp_pkt *rrq)
+{
+	struct sockaddr_in me = { .sin_family = AF_INET };
+	const char *names[4], *values[4];
+	char vb[4][24];
+	uint8_t pkt[600];
+	unsigned int i, nopt = 0;
+	size_t n;
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	for (i = 0; i < rrq->n_opts && nopt < 4; i++) {
+		if (!strcmp(rrq->opts[i].name, "tsize"))
+			snprintf(vb[nopt], 24, "%zu", p->size + 1000);
+		else if (!strcmp(rrq->opts[i].name, "timeout"))
+			continue;
+		else
+			snprintf(vb[nopt], 24, "%s", rrq->opts[i].value);
+		names[nopt] = rrq->opts[i].name;
+		values[nopt] = vb[nopt];
+		nopt++;
+	}
+	inet_pton(AF_INET, PEER_IP, &me.sin_addr);
+	bind(s, (struct sockaddr *)&me, sizeof(me));
+	n = lzb_tftp_build_oack(pkt, sizeof(pkt), names, values, nopt);
+	sendto(s, pkt, n, 0, (const struct sockaddr *)client, sizeof(*client));
+	close(s);
+}
+
 static void serve(struct peer *p, const struct sockaddr_in *client,
 		  const struct lzb_tftp_pkt *rrq)
 {
@@ -176,6 +210,8 @@ static void serve(struct peer *p, const struct sockaddr_in *client,
 
 	if (p->fault == F_SPOOF_FIRST && p->rrqs == 1)
 		spoof_first(client);
+	if (p->fault == F_STALE_OACK && p->rrqs == 1)
+		stale_oack(p, client, rrq);
 	if (p->fault == F_NOT_FOUND) {
 		n = lzb_tftp_build_error(out, sizeof(out), 1, "File not found");
 		send(s, out, n, 0);
@@ -440,6 +476,12 @@ FIXTURE_VARIANT_ADD(tftp_fault, spoofed_error_first_no_options)
 	.fault = F_SPOOF_FIRST, .size = 20000, .no_options = true,
 };
 
+FIXTURE_VARIANT_ADD(tftp_fault, stale_oack_of_another_file_ignored)
+{
+	.fault = F_STALE_OACK, .size = 20000, .blksize = 1024,
+	.windowsize = 4, .expected_size = 20000,
+};
+
 FIXTURE_VARIANT_ADD(tftp_fault, not_found)
 {
 	.fault = F_NOT_FOUND, .size = 1, .blksize = 1024, .windowsize = 4,
@@ -557,6 +599,10 @@ TEST_F_TIMEOUT(tftp_fault, transfer, 60)
 		ASSERT_EQ(5, self->peer.foreign_error);	/* unknown TID */
 	if (variant->fault == F_SPOOF_FIRST)
 		ASSERT_EQ(1, self->peer.rrqs);	/* no retry: one transfer */
+	if (variant->fault == F_STALE_OACK) {
+		ASSERT_EQ(1, self->peer.rrqs);	/* no retry: one transfer */
+		ASSERT_EQ(1, st.tftp_strays);
+	}
 	if (variant->max_data_per_block > 0) {
 		unsigned int bs = variant->blksize ? variant->blksize : 512;
 		double blocks = variant->size / bs + 1;
