@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "pager/restore.h"
+#include "pager/restore_args.h"
 #include "pager/restore_record.h"
 #include "pager/uffd_fdstore.h"
 #include "util/sd_fds.h"
@@ -273,6 +275,23 @@ TEST(record_id_round_trips)
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 		EXPECT_EQ(0, system(cmd));
 	}
+}
+
+/* lazybootd run restores anew in the same process after a resume it had
+ * to abandon: the options are parsed a second time, all of them. */
+TEST(restore_options_parsed_again)
+{
+	char *a1[] = { "restore", "--workdir", "/x/one", "file:///img",
+		       "--allow-unsigned", NULL };
+	char *a2[] = { "restore", "--workdir", "/x/two", "file:///img",
+		       "--allow-unsigned", NULL };
+	struct lzb_restore_opts o1 = { 0 }, o2 = { 0 };
+
+	ASSERT_EQ(0, lzb_restore_parse_args(5, a1, "t", "u", &o1));
+	ASSERT_EQ(0, lzb_restore_parse_args(5, a2, "t", "u", &o2));
+	ASSERT_NE(NULL, o2.workdir);
+	EXPECT_STREQ("/x/two", o2.workdir);
+	EXPECT_EQ(1u, o2.nr_mirrors);
 }
 
 TEST_HARNESS_MAIN
