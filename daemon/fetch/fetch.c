@@ -23,6 +23,7 @@ static const struct lzb_transport *const transports[LZB_NR_TRANSPORTS] = {
 	&lzb_transport_file,
 	&lzb_transport_http,
 	&lzb_transport_tftp,
+	&lzb_transport_remote,
 };
 
 /* The transport serving URL, and the scheme it matched (*scheme). */
@@ -461,6 +462,10 @@ static void start_try(struct lzb_fetch *r)
 		return;
 	}
 	r->tp = transport_for(r->url);
+	/* Sandboxed: every network try runs in the child (fetch_remote.c) */
+	if (r->tp && r->tp != &lzb_transport_file &&
+	    lzb_fetcher_slot(r->f, &lzb_transport_remote)->state)
+		r->tp = &lzb_transport_remote;
 	if (!r->tp) {
 		lzb_fetch_msg(r, "unsupported URL scheme");
 		start_failed_later(r, -EPROTONOSUPPORT);
@@ -523,7 +528,10 @@ static bool error_is_final(const struct lzb_fetch *r, int err)
 {
 	if (err == -ENOENT)
 		return !r->s.content_addressed;
-	return err == -EACCES || err == -EBADMSG || err == -EFBIG;
+	/* -ECHILD: the sandboxed fetcher died (fetch_remote.c); it is not
+	 * started again, so no later round reaches a network mirror */
+	return err == -EACCES || err == -EBADMSG || err == -EFBIG ||
+	       err == -ECHILD;
 }
 
 /* Rounds go on past `retries` only for a request that asked for it and

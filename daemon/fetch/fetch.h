@@ -75,6 +75,17 @@ struct lzb_fetcher_opts {
 	unsigned int tftp_timeout_s;
 	bool tftp_no_options;		/* plain RFC 1350 RRQ */
 	unsigned int tftp_max_tries;	/* per packet; 6 */
+	/*
+	 * Run every http(s):// and tftp:// try -- sockets, TLS, HTTP and
+	 * TFTP parsing -- in a child process sandboxed by fetch_sandbox.c
+	 * (no capabilities, an unprivileged uid, seccomp, none of the
+	 * caller's fds), which hands back only the bytes; priorities,
+	 * mirrors, retries, deadlines and the caller's checks stay here.
+	 * file:// is read here.  lzb_fetcher_new fails when the sandbox
+	 * cannot be set up.  docs/security.md.
+	 */
+	bool sandbox;
+	const char *sandbox_user;	/* NULL: lazyboot-fetch, else nobody */
 };
 
 struct lzb_fetch_stats {
@@ -180,6 +191,8 @@ unsigned int lzb_fetcher_pending(const struct lzb_fetcher *f);
 /* Block up to timeout_ms (-1: until no request is pending), processing. */
 int lzb_fetcher_run(struct lzb_fetcher *f, int timeout_ms);
 void lzb_fetcher_stats(const struct lzb_fetcher *f, struct lzb_fetch_stats *s);
+/* opts.sandbox: the sandboxed child's pid while it lives, else 0. */
+int lzb_fetcher_sandbox_pid(const struct lzb_fetcher *f);
 
 /*
  * Start a request.  Returns the handle, or NULL with errno set (EINVAL with

@@ -387,7 +387,15 @@ static int http_start(struct lzb_fetch *r)
 	curl_easy_setopt(t->easy, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(t->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(t->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (f->o.ca_file) {
+	if (f->ca_pem) {
+		/* the sandboxed child: the pinned CA as its parent read it */
+		struct curl_blob pem = { .data = f->ca_pem,
+					 .len = f->ca_pem_len,
+					 .flags = CURL_BLOB_COPY };
+
+		curl_easy_setopt(t->easy, CURLOPT_CAINFO_BLOB, &pem);
+		curl_easy_setopt(t->easy, CURLOPT_CAPATH, NULL);
+	} else if (f->o.ca_file) {
 		/* pinned CA: this file replaces the system trust store */
 		curl_easy_setopt(t->easy, CURLOPT_CAINFO, f->o.ca_file);
 		curl_easy_setopt(t->easy, CURLOPT_CAPATH, NULL);

@@ -18,6 +18,7 @@ struct lzb_watch {
 	bool dead;	/* removed; may still be in this round's events */
 };
 
+struct lzb_err;
 struct lzb_fetch;
 struct lzb_fetcher;
 
@@ -54,7 +55,7 @@ struct lzb_transport_slot {
 	uint64_t timer_ns;	/* fetcher_timer is due; LZB_NO_TIMER = none */
 };
 
-#define LZB_NR_TRANSPORTS 3	/* file, http(s), tftp */
+#define LZB_NR_TRANSPORTS 4	/* file, http(s), tftp, remote */
 
 /*
  * Mirror choice (mirror_choice.c), the one place that decides which mirror
@@ -162,6 +163,13 @@ struct lzb_fetcher {
 	struct lzb_transport_slot slots[LZB_NR_TRANSPORTS];
 
 	struct lzb_fetch_stats st;
+
+	/* opts.sandbox: a copy of the pinned CA file, read while still
+	 * root, for the child (which may not be allowed to open it) */
+	void *ca_pem;
+	size_t ca_pem_len;
+	/* the child: the fetcher it serves tries with (fetch_child.c) */
+	struct lzb_fetcher *child_core;
 };
 
 /* Register / change / remove an fd in the fetcher's epoll set. */
@@ -202,5 +210,72 @@ void lzb_fetch_try_done(struct lzb_fetch *r, int err);
 extern const struct lzb_transport lzb_transport_file;
 extern const struct lzb_transport lzb_transport_http;
 extern const struct lzb_transport lzb_transport_tftp;
+/* http(s):// and tftp:// tries handed to the sandboxed child
+ * (fetch_remote.c) when the fetcher was made with opts.sandbox. */
+extern const struct lzb_transport lzb_transport_remote;
+
+/*
+ * The sandboxed fetcher's wire (fetch_remote.c <-> fetch_child.c), one
+ * message per SOCK_SEQPACKET record, host byte order (both ends are one
+ * build on one host).  Parent to child: TRY (start one try at one URL,
+ * the URL's bytes follow the header), STOP (abandon it).  Child to
+ * parent: READY once (sandbox in place; text after it = why not),
+ * DATA (bytes of a try at an offset, the bytes follow), END (the try is
+ * over; a one-line reason follows when err != 0, else the try's last
+ * bytes, at `offset`, so a 64 KiB chunk takes one message).  Nothing the child
+ * says is trusted: sizes are checked, unknown ids ignored, the text
+ * cleaned, and every byte goes through the request's own size and
+ * hash checks in the parent (fetch.c).
+ */
+enum lzb_wire_type {
+	LZB_WIRE_READY = 1,
+	LZB_WIRE_TRY,
+	LZB_WIRE_STOP,
+	LZB_WIRE_DATA,
+	LZB_WIRE_END,
+};
+
+#define LZB_WIRE_DATA_MAX (64 * 1024)	/* bytes after a DATA header */
+#define LZB_WIRE_TEXT_MAX 1024		/* a URL or a reason */
+
+struct lzb_wire_try {
+	uint32_t type;
+	uint32_t prio;			/* enum lzb_fetch_prio */
+	uint64_t id;
+	uint64_t offset, length;	/* as in struct lzb_fetch_spec */
+	int64_t expected_size;
+	uint64_t limit;			/* most bytes the parent takes */
+};
+
+struct lzb_wire_stop {
+	uint32_t type;
+	uint32_t pad;
+	uint64_t id;
+};
+
+struct lzb_wire_data {
+	uint32_t type;
+	uint32_t pad;
+	uint64_t id;
+	uint64_t offset;
+};
+
+struct lzb_wire_end {
+	uint32_t type;
+	int32_t err;			/* 0 or a negative errno */
+	uint64_t id;
+	uint64_t total;			/* size the server announced, 0 */
+	uint64_t offset;		/* err == 0: where the bytes after
+					 * this header go */
+	/* the child's counters so far (struct lzb_fetch_stats) */
+	uint64_t http_new_connections, http2_transfers, range_ignored;
+	uint64_t tftp_retransmits, tftp_gaps, tftp_option_fallbacks;
+	uint64_t tftp_strays;
+};
+
+/* The child's side: serve tries on SOCK until it closes (fetch_child.c).
+ * ARG is the parent's struct lzb_fetcher, as forked. */
+int lzb_fetch_child_setup(void *arg, struct lzb_err *err);
+int lzb_fetch_child_main(int sock, void *arg);
 
 #endif

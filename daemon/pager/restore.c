@@ -768,7 +768,9 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 		    struct lzb_restore_report *rep)
 {
 	struct lzb_fetcher_opts fopts = { .max_background = o->max_background,
-					  .tftp_blksize = o->tftp_blksize };
+					  .tftp_blksize = o->tftp_blksize,
+					  .sandbox = !o->no_fetch_sandbox,
+					  .sandbox_user = o->fetch_user };
 	struct restore r = { .o = o, .rep = rep, .record_fd = -1,
 			     .journal_fd = -1, .timeline = { .fd = -1 } };
 	struct sigaction sa = { .sa_handler = on_stop };
@@ -811,6 +813,11 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 		goto out;
 	if (lzb_record_open(r.workdir, &r.record_fd, &r.journal_fd, &err))
 		goto out;
+	/*
+	 * Before the image's key is read (load_image) and before a resume
+	 * takes back the uffds: the sandboxed child is forked here, and
+	 * its copy of this process holds neither (it closes every fd).
+	 */
 	r.fetcher = lzb_fetcher_new(&fopts);
 	r.mirrors = lzb_mirrors_new(o->mirrors, o->nr_mirrors);
 	if (!r.fetcher || !r.mirrors) {

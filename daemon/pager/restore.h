@@ -47,6 +47,12 @@ struct lzb_restore_opts {
 	size_t nr_criu_args;
 	unsigned int max_background;	/* chunks streamed at once; 4 */
 	unsigned int tftp_blksize;	/* tftp:// blksize asked for; 0: 1468 */
+	/* The network's bytes are read by a sandboxed child (fetch.h,
+	 * opts.sandbox; docs/security.md) unless no_fetch_sandbox
+	 * (--no-fetch-sandbox: debugging, a kernel without seccomp). */
+	bool no_fetch_sandbox;
+	const char *fetch_user;		/* --fetch-user: the child's user;
+					 * NULL: lazyboot-fetch, else nobody */
 	uint32_t deadline_ms;		/* a dead pager's successor must take
 					 * over within this, else the tasks
 					 * are killed; 0: 30 s */

@@ -47,6 +47,8 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		{ "image-id", required_argument, NULL, 'I' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "allow-downgrade", no_argument, NULL, 'D' },
+		{ "fetch-user", required_argument, NULL, 'U' },
+		{ "no-fetch-sandbox", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -119,6 +121,8 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		}
 		case 'S': o->state_dir = optarg; break;
 		case 'D': o->allow_downgrade = true; break;
+		case 'U': o->fetch_user = *optarg ? optarg : NULL; break;
+		case 'N': o->no_fetch_sandbox = true; break;
 		case 'h':
 			fputs(usage, stdout);
 			return 1;

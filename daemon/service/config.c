@@ -17,7 +17,7 @@ enum key {
 	K_MIRRORS, K_PUBKEY, K_ALLOW_UNSIGNED, K_ENCRYPT_KEY, K_IMAGE_ID,
 	K_READY, K_TAKEOVER_DEADLINE, K_MAX_BACKGROUND, K_TFTP_BLKSIZE,
 	K_FALLBACK, K_COLDSTART, K_LOG_LEVEL, K_CRIU, K_PLUGIN_DIR,
-	K_CRIU_OPTIONS, NR_KEYS
+	K_CRIU_OPTIONS, K_FETCH_USER, K_FETCH_SANDBOX, NR_KEYS
 };
 
 static const char *const key_names[NR_KEYS] = {
@@ -36,6 +36,8 @@ static const char *const key_names[NR_KEYS] = {
 	[K_CRIU] = "criu",
 	[K_PLUGIN_DIR] = "plugin-dir",
 	[K_CRIU_OPTIONS] = "criu-options",
+	[K_FETCH_USER] = "fetch-user",
+	[K_FETCH_SANDBOX] = "fetch-sandbox",
 };
 
 /* The keys of the old EnvironmentFile= configuration, for a hint. */
@@ -246,6 +248,16 @@ static int set_key(struct parse *p, enum key k, char *v)
 		return set_string(p, &c->plugin_dir, v);
 	case K_CRIU_OPTIONS:
 		return set_words(p, key, v);
+	case K_FETCH_USER:
+		return set_string(p, &c->fetch_user, v);
+	case K_FETCH_SANDBOX: {
+		bool on;
+
+		if (set_bool(p, key, v, &on))
+			return -1;
+		c->no_fetch_sandbox = !on;
+		return 0;
+	}
 	case NR_KEYS:
 		break;
 	}
@@ -379,6 +391,8 @@ void lzbd_config_apply(const struct lzbd_config *c,
 	o->nr_criu_args = c->nr_criu_args;
 	o->fallback_policy = c->fallback;
 	o->coldstart_cmd = c->coldstart;
+	o->fetch_user = c->fetch_user;
+	o->no_fetch_sandbox = c->no_fetch_sandbox;
 }
 
 void lzbd_config_free(struct lzbd_config *c)
@@ -392,6 +406,7 @@ void lzbd_config_free(struct lzbd_config *c)
 	free(c->coldstart);
 	free(c->criu);
 	free(c->plugin_dir);
+	free(c->fetch_user);
 	free(c->text);
 	memset(c, 0, sizeof(*c));
 }

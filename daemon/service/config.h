@@ -38,6 +38,8 @@ struct lzbd_config {
 	enum lzb_log_level log_level;
 	char *criu;
 	char *plugin_dir;
+	char *fetch_user;		/* the sandboxed fetcher's user, NULL */
+	bool no_fetch_sandbox;		/* fetch-sandbox = no */
 	char *criu_args[LZBD_CONFIG_MAX_CRIU_ARGS];
 	size_t nr_criu_args;
 	char *text;			/* the words of criu-options */

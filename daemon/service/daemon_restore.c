@@ -34,6 +34,7 @@ static const char usage[] =
 	"                         [--criu PATH] [--max-background N]\n"
 	"                         [--tftp-blksize N] [--image-id ID]\n"
 	"                         [--state-dir DIR] [--allow-downgrade] [--quiet]\n"
+	"                         [--fetch-user USER] [--no-fetch-sandbox]\n"
 	"                         [--fallback coldstart|fail] [--coldstart CMD]\n"
 	"                         [-- CRIU-RESTORE-OPTION...]\n"
 	"       lazybootd restore --config FILE [--dry-run] [options]\n"
@@ -349,6 +350,8 @@ static void print_settings(const struct lzb_restore_opts *o,
 	print_string("plugin-dir", o->plugin_dir);
 	print_words("criu-options", (const char *const *)o->criu_args,
 		    o->nr_criu_args);
+	printf("fetch-sandbox = %s\n", o->no_fetch_sandbox ? "no" : "yes");
+	print_string("fetch-user", o->fetch_user);
 	printf("# workdir %s\n", o->workdir ? o->workdir : LZB_RESTORE_WORKDIR);
 }
 

@@ -62,6 +62,8 @@ log-level = warning
 criu = /opt/criu/sbin/criu
 plugin-dir = /opt/lazyboot/plugins
 criu-options = --manage-cgroups=ignore --shell-job
+fetch-sandbox = no
+fetch-user = lzb-test-fetch
 # workdir /run/lazyboot/restore
 WANT
 good every_key <<'CONF'
@@ -82,6 +84,8 @@ log-level = warning
 criu = /opt/criu/sbin/criu
 plugin-dir = /opt/lazyboot/plugins
 criu-options = --manage-cgroups=ignore   --shell-job
+fetch-sandbox = no
+fetch-user = lzb-test-fetch
 CONF
 
 cat >"$w/want" <<WANT
@@ -94,6 +98,7 @@ fallback = fail
 log-level = info
 criu = criu
 plugin-dir = $("$LZBD" restore file:///x --allow-unsigned --dry-run | sed -n 's/^plugin-dir = //p')
+fetch-sandbox = yes
 # workdir /run/lazyboot/restore
 WANT
 good minimal_with_defaults <<'CONF'

@@ -182,6 +182,31 @@ TEST_F(nginx, https_http2_with_pinned_ca)
 	lzb_fetcher_free(f);
 }
 
+/*
+ * The same through the sandboxed child: bytes, HTTP/2, one connection
+ * (kept in the child), and the pinned CA in a directory only root may
+ * read (mkdtemp's 0700), which the parent reads for the child.
+ */
+TEST_F(nginx, https_http2_sandboxed)
+{
+	struct lzb_fetcher_opts o = { .ca_file = self->ca, .sandbox = true };
+	struct lzb_fetcher *f = lzb_fetcher_new(&o);
+	struct lzb_fetch_stats st;
+	char base[64];
+
+	ASSERT_NE(NULL, f);
+	ASSERT_LT(0, lzb_fetcher_sandbox_pid(f));
+	snprintf(base, sizeof(base), "https://%s:%d", NGINX_IP, HTTPS_PORT);
+	get_sizes(_metadata, f, base);
+	snprintf(base, sizeof(base), "http://%s:%d", NGINX_IP, HTTP_PORT);
+	get_sizes(_metadata, f, base);
+	lzb_fetcher_stats(f, &st);
+	EXPECT_EQ(2 * sizeof(sizes) / sizeof(sizes[0]), st.succeeded);
+	EXPECT_EQ(sizeof(sizes) / sizeof(sizes[0]), st.http2_transfers);
+	EXPECT_EQ(2, st.http_new_connections);
+	lzb_fetcher_free(f);
+}
+
 TEST_F(nginx, https_public_key_pin)
 {
 	struct lzb_fetcher_opts o = { .ca_file = self->ca,

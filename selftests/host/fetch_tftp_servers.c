@@ -194,6 +194,15 @@ TEST_F(tftp_server, edge_sizes_options)
 	fetch_sizes(_metadata, self, &o, "blksize 1468 window 16");
 }
 
+/* The same bytes through the sandboxed child (fetch_remote.c). */
+TEST_F(tftp_server, edge_sizes_sandboxed)
+{
+	struct lzb_fetcher_opts o = { .tftp_blksize = 1468,
+				      .tftp_windowsize = 16, .sandbox = true };
+
+	fetch_sizes(_metadata, self, &o, "sandboxed, window 16");
+}
+
 TEST_F(tftp_server, edge_sizes_lockstep_plain)
 {
 	struct lzb_fetcher_opts o = { .tftp_no_options = true };

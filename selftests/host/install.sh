@@ -170,8 +170,20 @@ dpkg-deb -c "$BUILD/deb/lazyboot-dkms_${v}_all.deb" 2>&1 | awk '{ print $6 }' |
 		grep -qxF "/usr/src/lazyboot-$v/$f" "$w/dkms.list" ||
 			echo "lazyboot-dkms: no /usr/src/lazyboot-$v/$f"
 	done
+	# the sandboxed fetcher's own user, made by systemd-sysusers
+	grep -qxF /usr/lib/sysusers.d/lazyboot.conf "$w/tools.list" ||
+		echo "lazyboot: no /usr/lib/sysusers.d/lazyboot.conf"
+	dpkg-deb -I "$BUILD/deb/lazyboot_${v}_amd64.deb" postinst 2>&1 |
+		grep -q 'systemd-sysusers' || echo "lazyboot: postinst does not make the fetcher's user"
 	dpkg-deb -I "$BUILD/deb/lazyboot-dkms_${v}_all.deb" postinst 2>&1 |
 		grep -q 'common.postinst' || echo "lazyboot-dkms: postinst does not call DKMS"
+	# What removal does (docs/packaging.md; run for real by make check-deb)
+	dpkg-deb -I "$BUILD/deb/lazyboot-dkms_${v}_all.deb" postrm 2>&1 |
+		grep -q 'lazyboot.ko stays loaded' ||
+		echo "lazyboot-dkms: no postrm keeping a used lazyboot.ko loaded"
+	dpkg-deb -I "$BUILD/deb/lazyboot_${v}_amd64.deb" postrm 2>&1 |
+		grep -q 'wants/lazybootd@\*.service' ||
+		echo "lazyboot: no postrm dropping lazybootd@ links on purge"
 	dpkg-deb --fsys-tarfile "$BUILD/deb/lazyboot-dkms_${v}_all.deb" |
 		tar -xOf - "./usr/src/lazyboot-$v/dkms.conf" 2>&1 |
 		grep -q "^PACKAGE_VERSION=\"$v\"" || echo "lazyboot-dkms: dkms.conf has no version $v"

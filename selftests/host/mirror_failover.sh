@@ -35,7 +35,13 @@ H=http://$IP:$PORT
 
 cat >"$w/fake-criu" <<EOF
 #!/bin/sh
-# Keep what a real criu would restore from, then refuse.
+# Keep what a real criu would restore from, then refuse.  The pager's
+# sandboxed fetcher (its child named lzb-fetcher) is alive now: keep its
+# /proc status.
+for c in \$(cat /proc/\$PPID/task/*/children); do
+	[ "\$(cat /proc/\$c/comm 2>/dev/null)" = lzb-fetcher ] &&
+		cp /proc/\$c/status "$w/fetcher-status"
+done
 while [ \$# -gt 0 ]; do
 	[ "\$1" = "-D" ] || [ "\$1" = "--images-dir" ] && cp -r "\$2" "$w/criu-got"
 	shift
@@ -49,7 +55,7 @@ listening() { grep -q "$1" /proc/net/"$2"; }	# HEXADDR:PORT tcp|udp
 hexaddr() { printf '%02X%02X%02X%02X:%04X' $(echo "$1" | awk -F. '{print $4, $3, $2, $1}') "$2"; }
 
 echo "TAP version 13"
-echo "1..12"
+echo "1..14"
 
 if ! [ -x /usr/sbin/nginx ] || ! [ -x /usr/sbin/atftpd ]; then
 	echo "Bail out! nginx and atftpd are needed (scripts/install-deps)"
@@ -101,7 +107,7 @@ fi
 restore() {
 	local name=$1
 	shift
-	rm -rf "$w/criu-ran" "$w/criu-got"
+	rm -rf "$w/criu-ran" "$w/criu-got" "$w/fetcher-status"
 	"$LZB" restore "$@" --pubkey "$w/sign.pub" --criu "$w/fake-criu" \
 		--workdir "$w/work-$name" >"$w/out" 2>&1
 }
@@ -114,6 +120,29 @@ if [ ! -e "$w/criu-ran" ] || [ ! -d "$w/criu-got" ]; then
 	exit 1
 fi
 mv "$w/criu-got" "$w/reference"
+
+# The restore's fetcher ran sandboxed (docs/security.md): no capability,
+# not root, no_new_privs, seccomp filter mode.
+status_is() { grep -q "^$1:[[:space:]]*$2\$" "$w/fetcher-status"; }
+if [ -e "$w/fetcher-status" ] && status_is CapEff 0000000000000000 &&
+	status_is CapPrm 0000000000000000 && status_is CapBnd 0000000000000000 &&
+	status_is CapInh 0000000000000000 && status_is CapAmb 0000000000000000 &&
+	! grep -q "^Uid:[[:space:]]*0[[:space:]]" "$w/fetcher-status" &&
+	! grep -q "^Gid:[[:space:]]*0[[:space:]]" "$w/fetcher-status" &&
+	status_is NoNewPrivs 1 && status_is Seccomp 2; then
+	ok restore_fetcher_runs_sandboxed
+else
+	[ -e "$w/fetcher-status" ] && sed 's/^/# /' "$w/fetcher-status"
+	no restore_fetcher_runs_sandboxed
+fi
+# --no-fetch-sandbox (debugging): no such child, the restore still loads.
+restore nosandbox "$H/good" --no-fetch-sandbox
+if [ -e "$w/criu-ran" ] && [ ! -e "$w/fetcher-status" ] &&
+	diff -r "$w/reference" "$w/criu-got" >/dev/null; then
+	ok restore_without_sandbox_has_no_fetcher_child
+else
+	no restore_without_sandbox_has_no_fetcher_child
+fi
 
 # passed NAME: criu ran on the same bundle as from the good mirror alone.
 passed() {
