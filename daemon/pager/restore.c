@@ -52,6 +52,7 @@ struct restore {
 	uint64_t started_unix;
 	uint64_t next_probe;
 	struct lzb_keeper *keeper;	/* who keeps the uffds alive */
+	char record_id[LZB_RECORD_ID_LEN + 1];
 	char guarantee[256];		/* what it guarantees, in words */
 	int record_fd, journal_fd;	/* for a successor (restore_record.h) */
 	uint64_t lazy_total;
@@ -62,6 +63,7 @@ struct restore {
 	unsigned int resumed_uffds;	/* --resume: uffds taken back */
 	bool unresumable;		/* a journal/record write failed */
 	unsigned int kill_at_pct;	/* LAZYBOOT_FAULT_KILL_AT_PCT */
+	unsigned int stop_at_pct;	/* LAZYBOOT_FAULT_STOP_AT_PCT */
 	struct lzb_timeline_writer timeline;	/* for lazyboot report */
 };
 
@@ -520,6 +522,10 @@ static void report_progress(struct restore *r)
 		 * here, exactly as from an outside SIGKILL. */
 		if (r->kill_at_pct == r->resident_pct)
 			kill(getpid(), SIGKILL);
+		/* Or stops, for a test to kill it from outside at a known
+		 * point (a new restore only: not its successor). */
+		if (r->stop_at_pct == r->resident_pct)
+			raise(SIGSTOP);
 		for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
 			if (marks[i].pct == r->resident_pct)
 				lzb_keeper_milestone(r->keeper,
@@ -582,9 +588,18 @@ static int start_record(const struct restore *r, struct lzb_err *err)
 		.tftp_blksize = r->o->tftp_blksize,
 		.deadline_ms = r->o->deadline_ms,
 		.keeper = lzb_keeper_kind(r->keeper),
+		.id = r->record_id,
 	};
 
 	return lzb_record_create(r->workdir, &rs, err);
+}
+
+static int new_record_id(struct restore *r, struct lzb_err *err)
+{
+	int ret = lzb_record_new_id(r->record_id);
+
+	return ret ? lzb_errf(err, "cannot make the restore's id: %s",
+			      strerror(-ret)) : 0;
 }
 
 /* The pager over the image source, its tasks declared. */
@@ -701,6 +716,22 @@ static bool kill_on_failure(struct restore *r, const char *why)
 	return true;
 }
 
+/*
+ * Stopped by a signal mid-restore, and the caller wants the tasks left to
+ * their keeper (a successor will resume them): only a taken-over or
+ * started restore whose keeper outlives this pager.
+ */
+static bool leave_on_stop(struct restore *r)
+{
+	if (!stop_signal || !r->o->leave_on_stop || !r->keeper || !r->pager ||
+	    !r->ps->tasks || !r->ps->restored || !r->ps->criu_done ||
+	    r->unresumable ||
+	    lzb_engine_done(lzb_pager_engine(r->pager)) ||
+	    (r->o->resume && !r->taken_over))
+		return false;
+	return r->o->leave_on_stop(lzb_keeper_kind(r->keeper));
+}
+
 static void report(struct restore *r)
 {
 	struct lzb_restore_report *rep = r->rep;
@@ -775,7 +806,9 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	publish(&r, NULL);
 	/* Before anything else: the holder, if any, inherits only stdio. */
 	if (!o->resume &&
-	    (lzb_keeper_start(r.workdir, o->deadline_ms, &r.keeper) ||
+	    (new_record_id(&r, &err) ||
+	     lzb_keeper_start(r.workdir, o->deadline_ms, r.record_id,
+			      &r.keeper) ||
 	     start_record(&r, &err)))
 		goto out;
 	if (lzb_record_open(r.workdir, &r.record_fd, &r.journal_fd, &err))
@@ -801,6 +834,9 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	if (getenv("LAZYBOOT_FAULT_KILL_AT_PCT"))
 		r.kill_at_pct = (unsigned int)atoi(
 			getenv("LAZYBOOT_FAULT_KILL_AT_PCT"));
+	if (!o->resume && getenv("LAZYBOOT_FAULT_STOP_AT_PCT"))
+		r.stop_at_pct = (unsigned int)atoi(
+			getenv("LAZYBOOT_FAULT_STOP_AT_PCT"));
 	between_steps(&r);
 	if (o->resume ? resume(&r, &err) : start_criu(&r, &err))
 		goto out;
@@ -812,6 +848,18 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	if (!ret)
 		lzb_keeper_milestone(r.keeper, LAZYBOOT_MILESTONE_DONE);
 out:
+	if (err.msg[0] && leave_on_stop(&r)) {
+		/* As if this pager had died: the status stays unfinished. */
+		lzb_log(LZB_LOG_WARNING, "lazyboot restore: %s: the tasks are "
+			"left to the %s for the next pager to resume", err.msg,
+			lzb_keeper_kind(r.keeper));
+		rep->left_to_keeper = true;
+		rep->stop_signal = stop_signal;
+		ret = -1;
+		lzb_keeper_free(r.keeper);
+		r.keeper = NULL;
+		goto free;
+	}
 	if (err.msg[0]) {
 		lzb_log(LZB_LOG_ERR, "lazyboot restore: %s", err.msg);
 		killed = kill_on_failure(&r, err.msg);
@@ -825,10 +873,6 @@ out:
 	if (!ret || killed || !r.ps || !r.ps->tasks)
 		lzb_keeper_release(r.keeper);
 	lzb_keeper_free(r.keeper);
-	if (r.record_fd >= 0)
-		close(r.record_fd);
-	if (r.journal_fd >= 0)
-		close(r.journal_fd);
 	report(&r);
 	/* A resume that did not take over leaves the dead pager's tasks
 	 * to their keeper, which kills them at its deadline. */
@@ -836,6 +880,13 @@ out:
 			  ((r.ps && r.ps->tasks) ||
 			   (o->resume && !r.taken_over));
 	rep->stop_signal = stop_signal;
+free:
+	lzb_timeline_close(&r.timeline);
+	if (r.record_fd >= 0)
+		close(r.record_fd);
+	if (r.journal_fd >= 0)
+		close(r.journal_fd);
+	r.record_fd = r.journal_fd = -1;
 	if (r.probe > 0) {
 		kill(r.probe, SIGKILL);
 		waitpid(r.probe, NULL, 0);

@@ -84,6 +84,13 @@ struct lzb_restore_opts {
 	 * index, bundle, CRIU's start): lazybootd's watchdog (optional).
 	 */
 	void (*on_loop)(void);
+	/*
+	 * A stop signal came before every page was in: true to leave the
+	 * tasks to their keeper (KEEPER: lzb_keeper_kind()) as a dead
+	 * pager would, for a successor to resume (lazybootd when its unit
+	 * is restarted); false (or NULL) kills them.
+	 */
+	bool (*leave_on_stop)(const char *keeper);
 };
 
 struct lzb_restore_report {
@@ -107,6 +114,8 @@ struct lzb_restore_report {
 					 * was in): not killed */
 	int stop_signal;		/* SIGTERM/SIGINT that arrived during
 					 * the restore (0: none) */
+	bool left_to_keeper;		/* stopped, and leave_on_stop said
+					 * to leave the tasks */
 };
 
 /* Returns 0 on success, else prints why to stderr and returns nonzero. */

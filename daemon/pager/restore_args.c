@@ -59,6 +59,9 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 			first_criu = i;
 			break;
 		}
+	/* From the start, also when called again in one process (lazybootd
+	 * run restores anew after a resume it had to abandon). */
+	optind = 0;
 	while ((opt = getopt_long(first_criu, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'p': o->pubkey = optarg; break;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -147,12 +148,29 @@ int lzb_record_create(const char *workdir, const struct lzb_record_settings *s,
 		ret = put_line(fd, "deadline-ms %u", s->deadline_ms);
 	if (!ret)
 		ret = put_line(fd, "keeper %s", s->keeper);
+	if (!ret && s->id && s->id[0])
+		ret = put_line(fd, "id %s", s->id);
 	if (ret) {
 		lzb_out_abort(&rec);
 		return lzb_errf(err, "%s/%s: cannot write: %s", workdir,
 				LZB_RECORD_NAME, strerror(-ret));
 	}
 	return lzb_out_commit(&rec, true, err);
+}
+
+int lzb_record_new_id(char id[LZB_RECORD_ID_LEN + 1])
+{
+	unsigned char raw[LZB_RECORD_ID_LEN / 2];
+	ssize_t n;
+
+	do
+		n = getrandom(raw, sizeof(raw), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(raw))
+		return n < 0 ? -errno : -EIO;
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(id + 2 * i, 3, "%02x", raw[i]);
+	return 0;
 }
 
 int lzb_record_open(const char *workdir, int *record_fd, int *journal_fd,
@@ -242,6 +260,8 @@ static int parse_line(struct lzb_record *rec, const char *line)
 		   sscanf(line, "tftp-blksize %u", &rec->tftp_blksize) == 1 ||
 		   sscanf(line, "deadline-ms %" SCNu32, &rec->deadline_ms) == 1 ||
 		   sscanf(line, "keeper %15s", rec->keeper) == 1 ||
+		   (!rec->id[0] &&
+		    sscanf(line, "id %16[0-9a-f]", rec->id) == 1) ||
 		   (!rec->manifest[0] &&
 		    sscanf(line, "manifest %64[0-9a-f]", rec->manifest) == 1)) {
 		return 0;

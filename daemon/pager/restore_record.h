@@ -36,6 +36,7 @@ struct uffd_msg;
 /* The record moved aside: the restore may not be resumed. */
 #define LZB_RECORD_UNRESUMABLE_NAME "pager.record.unresumable"
 #define LZB_RECORD_MAX_MIRRORS 16
+#define LZB_RECORD_ID_LEN 16
 
 struct lzb_record_task {
 	int img_pid;
@@ -56,6 +57,10 @@ struct lzb_record {
 	char keeper[16];		/* "module", "holder" or "none" */
 	char manifest[65];		/* BLAKE2b-256 of the manifest the
 					 * restore accepted, hex; "" if none */
+	char id[LZB_RECORD_ID_LEN + 1];	/* this restore's own, hex; names
+					 * its uffds in systemd's fd store
+					 * (uffd_fdstore.h); "" on records
+					 * of older pagers */
 	struct lzb_record_task tasks[LZB_TASK_LIMIT];
 	unsigned int nr_tasks;
 };
@@ -71,7 +76,11 @@ struct lzb_record_settings {
 	unsigned int tftp_blksize;
 	uint32_t deadline_ms;
 	const char *keeper;		/* lzb_keeper_kind() */
+	const char *id;			/* lzb_record_new_id() */
 };
+
+/* A new restore's id: LZB_RECORD_ID_LEN random hex digits.  0 or -errno. */
+int lzb_record_new_id(char id[LZB_RECORD_ID_LEN + 1]);
 
 /*
  * Start WORKDIR's record (replacing an old one, and an old mark of an

@@ -2,6 +2,7 @@
 #include "pager/uffd_keeper.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +13,14 @@
 #include "pager/module_session.h"
 #include "pager/restore_record.h"
 #include "pager/restore_status.h"
+#include "pager/uffd_fdstore.h"
 #include "pager/uffd_holder.h"
+#include "util/cgroup_procs.h"
 #include "util/log.h"
 #include "util/task_limit.h"
 #include "util/unix_listen.h"
 
-enum kind { KEEP_NONE, KEEP_MODULE, KEEP_HOLDER };
+enum kind { KEEP_NONE, KEEP_MODULE, KEEP_HOLDER, KEEP_FDSTORE };
 
 struct lzb_keeper {
 	enum kind kind;
@@ -27,10 +30,14 @@ struct lzb_keeper {
 	unsigned int nr_sessions;
 	int holder_conn;
 	pid_t holder_pid;
-	char guarantee[128];
+	char record_id[LZB_RECORD_ID_LEN + 1];	/* names in the fd store */
+	int stored[LZB_TASK_LIMIT];		/* pids whose uffd is there */
+	unsigned int nr_stored;
+	char guarantee[160];
 };
 
-static const char *const kind_names[] = { "none", "module", "holder" };
+static const char *const kind_names[] = { "none", "module", "holder",
+					  "fdstore" };
 
 static void describe(struct lzb_keeper *k)
 {
@@ -44,6 +51,12 @@ static void describe(struct lzb_keeper *k)
 		snprintf(k->guarantee, sizeof(k->guarantee),
 			 "holder process pid %d, deadline %u ms",
 			 (int)k->holder_pid, k->deadline_ms);
+		break;
+	case KEEP_FDSTORE:
+		snprintf(k->guarantee, sizeof(k->guarantee),
+			 "systemd fd store; a pager that does not come back: "
+			 "the unit stops the tasks, its next start resumes "
+			 "or kills them");
 		break;
 	default:
 		snprintf(k->guarantee, sizeof(k->guarantee), "none");
@@ -62,16 +75,23 @@ static struct lzb_keeper *keeper_new(uint32_t deadline_ms)
 }
 
 int lzb_keeper_start(const char *workdir, uint32_t deadline_ms,
-		     struct lzb_keeper **keeper)
+		     const char *record_id, struct lzb_keeper **keeper)
 {
 	struct lzb_keeper *k = keeper_new(deadline_ms);
 	int err;
 
 	if (!k)
 		return -ENOMEM;
+	snprintf(k->record_id, sizeof(k->record_id), "%s", record_id);
 	err = lzb_module_open(&k->module);
 	if (!err) {
 		k->kind = KEEP_MODULE;
+	} else if (lzb_fdstore_usable() && k->record_id[0]) {
+		lzb_log(LZB_LOG_INFO, "lazyboot: lazyboot.ko %s (%s): systemd's "
+			"fd store keeps the uffds",
+			err == -ENOENT ? "is not loaded" : "cannot be used",
+			strerror(-err));
+		k->kind = KEEP_FDSTORE;
 	} else {
 		lzb_log(LZB_LOG_WARNING, "lazyboot: lazyboot.ko %s (%s): a holder "
 			"process keeps the uffds instead",
@@ -117,6 +137,12 @@ int lzb_keeper_keep(struct lzb_keeper *k, int img_pid, int pid, int pidfd,
 	} else if (k->kind == KEEP_HOLDER) {
 		err = lzb_holder_keep(k->holder_conn, img_pid, pid, pidfd,
 				      uffd);
+	} else if (k->kind == KEEP_FDSTORE) {
+		if (k->nr_stored == LZB_TASK_LIMIT)
+			return -E2BIG;
+		err = lzb_fdstore_keep(k->record_id, pid, uffd);
+		if (!err)
+			k->stored[k->nr_stored++] = pid;
 	}
 	return err;
 }
@@ -220,6 +246,67 @@ static int resume_holder(struct lzb_keeper *k, const char *workdir,
 	return ret ? -1 : 0;
 }
 
+/*
+ * The uffds systemd handed back, by name; a task that lives on but has
+ * none cannot be served, and refuses the resume (the caller then ends
+ * the tasks: nothing else would).  Once all are taken over, the tasks
+ * the unit stopped when the dead pager's lazybootd ended go on.
+ */
+static int resume_fdstore(struct lzb_keeper *k, const struct lzb_record *rec,
+			  int (*fn)(void *, int, int, int, int), void *ctx,
+			  struct lzb_err *err)
+{
+	int uffd[LZB_TASK_LIMIT], ret = 0, cont;
+	unsigned int n = lzb_fdstore_take(rec, uffd), i;
+
+	lzb_log(LZB_LOG_INFO, "lazyboot: systemd's fd store handed back the "
+		"uffds of %u of the %u tasks on record", n, rec->nr_tasks);
+	for (i = 0; i < rec->nr_tasks && !ret; i++) {
+		const struct lzb_record_task *t = &rec->tasks[i];
+		int pidfd = recorded_pidfd(t);
+
+		if (uffd[i] < 0 && pidfd >= 0) {
+			close(pidfd);
+			ret = lzb_errf(err, "task %d lives on, but systemd's fd "
+				       "store has no uffd for it (the store "
+				       "was released or is too small)",
+				       t->pid);
+			break;
+		}
+		if (uffd[i] >= 0)
+			k->stored[k->nr_stored++] = t->pid;
+		ret = fn(ctx, t->img_pid, t->pid, pidfd, uffd[i]);
+		uffd[i] = -1;	/* fn owns it */
+		if (ret)
+			ret = lzb_errf(err, "task %d: cannot take over its "
+				       "uffd: %s", t->pid, strerror(-ret));
+	}
+	for (; i < rec->nr_tasks; i++)
+		if (uffd[i] >= 0)
+			close(uffd[i]);
+	if (ret)
+		return ret;
+	/* Under the unit (the store usable) its cgroup is the restore's;
+	 * run by hand, only the tasks on record are ours to touch. */
+	if (lzb_fdstore_usable()) {
+		cont = lzb_cgroup_signal_others(SIGCONT);
+	} else {
+		cont = 0;
+		for (i = 0; i < rec->nr_tasks; i++) {
+			int pidfd = recorded_pidfd(&rec->tasks[i]);
+
+			if (pidfd >= 0) {
+				cont += !lzb_pidfd_kill(pidfd, SIGCONT);
+				close(pidfd);
+			}
+		}
+	}
+	if (cont > 0)
+		lzb_log(LZB_LOG_INFO, "lazyboot: let the %d stopped processes "
+			"of the unit go on", cont);
+	return 0;
+}
+
 int lzb_keeper_resume(const char *workdir, const struct lzb_record *rec,
 		      struct lzb_keeper **keeper,
 		      int (*fn)(void *ctx, int img_pid, int pid, int pidfd,
@@ -238,6 +325,10 @@ int lzb_keeper_resume(const char *workdir, const struct lzb_record *rec,
 	} else if (!strcmp(rec->keeper, "holder")) {
 		k->kind = KEEP_HOLDER;
 		ret = resume_holder(k, workdir, rec, fn, ctx, err);
+	} else if (!strcmp(rec->keeper, "fdstore") && rec->id[0]) {
+		k->kind = KEEP_FDSTORE;
+		snprintf(k->record_id, sizeof(k->record_id), "%s", rec->id);
+		ret = resume_fdstore(k, rec, fn, ctx, err);
 	} else {
 		ret = lzb_errf(err, "%s: nothing kept the uffds of that "
 			       "restore (keeper \"%s\"): there is nothing to "
@@ -299,6 +390,9 @@ void lzb_keeper_release(struct lzb_keeper *k)
 	for (unsigned int i = 0; i < k->nr_sessions; i++)
 		lzb_session_close(k->module, k->sessions[i]);
 	k->nr_sessions = 0;
+	for (unsigned int i = 0; i < k->nr_stored; i++)
+		lzb_fdstore_forget(k->record_id, k->stored[i]);
+	k->nr_stored = 0;
 	if (k->holder_conn >= 0) {
 		lzb_holder_done(k->holder_conn);
 		close(k->holder_conn);

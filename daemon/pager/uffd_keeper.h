@@ -7,7 +7,12 @@
  *           re-attach before the deadline has the tasks killed by the kernel;
  *   holder  without the module, a tiny second process (uffd_holder.h)
  *           holds them and kills the tasks at the deadline;
- *   none    neither could be set up: a pager crash lets missing pages read
+ *   fdstore without the module, under a systemd unit whose fd store can
+ *           hold them: systemd keeps each uffd (uffd_fdstore.h) and hands
+ *           it to the lazybootd it starts next; no deadline of its own:
+ *           the unit stops or kills the tasks when lazybootd ends
+ *           (lazybootd stop-post), and a successor resumes or kills them;
+ *   none    none could be set up: a pager crash lets missing pages read
  *           as zeros, and the pager says so.
  *
  * The keeper also reports the restore's milestones to the module (stamped
@@ -26,11 +31,15 @@ struct lzb_record;
 
 #define LZB_KEEPER_DEADLINE_MS 30000
 
-/* Pick the keeper for a new restore: the module if loaded, else a holder. */
+/*
+ * Pick the keeper for a new restore: the module if loaded, else the fd
+ * store if lzb_fdstore_usable(), else a holder.  RECORD_ID: the record's
+ * id (names the uffds in the fd store).
+ */
 int lzb_keeper_start(const char *workdir, uint32_t deadline_ms,
-		     struct lzb_keeper **keeper);
+		     const char *record_id, struct lzb_keeper **keeper);
 
-/* "module", "holder" or "none". */
+/* "module", "holder", "fdstore" or "none". */
 const char *lzb_keeper_kind(const struct lzb_keeper *keeper);
 /* What is guaranteed, for `lazyboot status` and the restore's output. */
 const char *lzb_keeper_guarantee(const struct lzb_keeper *keeper);

@@ -16,11 +16,16 @@
 #include "pager/restore_args.h"
 #include "pager/restore_resume.h"
 #include "pager/restore_status.h"
+#include "pager/uffd_fdstore.h"
 #include "service/coldstart.h"
 #include "service/config.h"
 #include "service/sd_notify.h"
+#include "service/unit_query.h"
 #include "service/watchdog.h"
+#include "util/cgroup_procs.h"
 #include "util/log.h"
+#include "util/task_limit.h"
+#include "util/unix_listen.h"
 
 static const char usage[] =
 	"usage: lazybootd restore URL [MIRROR...] (--pubkey FILE | --allow-unsigned)\n"
@@ -76,6 +81,10 @@ struct daemon_restore {
 };
 
 static volatile sig_atomic_t forward_signal;
+/* A resume kept in the fd store failed, and its tasks were ended. */
+static bool resume_abandoned;
+/* Run by systemd as a service: the cgroup is the unit's own. */
+static bool under_unit;
 
 static void on_forward(int sig)
 {
@@ -371,6 +380,109 @@ static int resume_refused(const struct lzb_restore_opts *o,
 	return 1;
 }
 
+/*
+ * Once per process: the fds systemd started us with (its fd store handed
+ * back), and whether the unit's store can keep a restore's uffds: only
+ * under systemd, and only if it holds LZB_TASK_LIMIT of them (a store
+ * that refused some would lose those tasks' uffds when lazybootd dies).
+ */
+static void fdstore_setup(void)
+{
+	static struct lzb_listen_fd fds[LZB_TASK_LIMIT];
+	static bool done;
+	struct lzb_err err;
+	char unit[512];
+	bool usable = false;
+	long max;
+	int n;
+
+	if (done)
+		return;
+	done = true;
+	n = lzb_listen_take(fds, LZB_TASK_LIMIT, &err);
+	if (n < 0)
+		lzb_log(LZB_LOG_WARNING, "lazybootd: the fds systemd passed "
+			"are not used: %s", err.msg);
+	/* A service's process systemd started (not a shell's). */
+	under_unit = getenv("NOTIFY_SOCKET") && getenv("INVOCATION_ID") &&
+		     !lzbd_unit_name(unit, sizeof(unit));
+	if (under_unit) {
+		max = lzbd_unit_fdstore_max(unit);
+		usable = max >= (long)LZB_TASK_LIMIT;
+		if (!usable && max > 0)
+			lzb_log(LZB_LOG_WARNING, "lazybootd: %s keeps %ld fds "
+				"(FileDescriptorStoreMax=), not the %u a "
+				"restore may need: its fd store keeps no uffd",
+				unit, max, LZB_TASK_LIMIT);
+	}
+	lzb_fdstore_offer(usable, fds, n > 0 ? (unsigned int)n : 0);
+}
+
+/*
+ * Stopped mid-restore: leave the tasks in the fd store only when systemd
+ * restarts the unit (`systemctl restart`), so the next lazybootd resumes
+ * them; the unit's stop-post stops them meanwhile.  A plain stop, or a
+ * question systemd does not answer, kills them as before.
+ */
+static bool restart_queued(const char *keeper)
+{
+	char unit[512], job[32];
+
+	if (strcmp(keeper, "fdstore") || lzbd_unit_name(unit, sizeof(unit)) ||
+	    lzbd_unit_job(unit, job, sizeof(job)) || strcmp(job, "restart"))
+		return false;
+	lzb_log(LZB_LOG_WARNING, "lazybootd: %s is being restarted: the "
+		"restore is left in the fd store for the next lazybootd to "
+		"resume", unit);
+	return true;
+}
+
+/*
+ * A resume of a restore kept in the fd store failed: nothing else keeps
+ * its tasks' uffds or would end them, so they are ended here, every other
+ * process of the unit (they were stopped by stop-post, or wait on pages
+ * nobody serves).
+ */
+static void abandon_resume(const char *why, const struct lzb_record *rec)
+{
+	struct timespec tick = { .tv_nsec = 50 * 1000 * 1000 };
+	bool left = true;
+	int n = 0;
+
+	/*
+	 * Under the unit everything else in its cgroup is the restore's;
+	 * run by hand, only the tasks on record that are still the very
+	 * processes restored (start time) are.
+	 */
+	if (under_unit) {
+		n = lzb_cgroup_signal_others(SIGKILL);
+	} else {
+		for (unsigned int t = 0; rec && t < rec->nr_tasks; t++) {
+			int pidfd = rec->tasks[t].pid > 0 && rec->tasks[t].start ?
+				    lzb_pidfd_open(rec->tasks[t].pid) : -1;
+
+			if (pidfd < 0)
+				continue;
+			if (lzb_proc_start_time(rec->tasks[t].pid) ==
+			    rec->tasks[t].start)
+				n += !lzb_pidfd_kill(pidfd, SIGKILL);
+			close(pidfd);
+		}
+	}
+	lzb_log(LZB_LOG_ERR, "lazybootd: killed %d processes of the restore "
+		"that cannot be resumed (%s)", n > 0 ? n : 0, why);
+	resume_abandoned = true;
+	/* Gone, pids too, before a new restore wants them (10 s at most). */
+	for (int i = 0; i < 200 && left; i++) {
+		left = under_unit && lzb_cgroup_count_others() > 0;
+		for (unsigned int t = 0; !left && rec && t < rec->nr_tasks; t++)
+			left = rec->tasks[t].pid > 0 &&
+			       !kill(rec->tasks[t].pid, 0);
+		if (left)
+			nanosleep(&tick, NULL);
+	}
+}
+
 int lzbd_restore_main(int argc, char **argv)
 {
 	struct lzb_restore_opts o = { 0 };
@@ -383,8 +495,10 @@ int lzbd_restore_main(int argc, char **argv)
 	const char *config = NULL;
 	bool dry_run = false;
 	struct lzb_err err;
+	bool fdstore_resume;
 	int ret, status;
 
+	resume_abandoned = false;
 	if (take_own_options(&argc, argv, &config, &dry_run))
 		return 2;
 	if (config) {
@@ -407,16 +521,29 @@ int lzbd_restore_main(int argc, char **argv)
 		return 0;
 	}
 	lzbd_watchdog_init();
-	if (o.resume && lzb_resume_opts(&o, &rec, &err))
+	fdstore_setup();
+	fdstore_resume = o.resume && lzb_fdstore_offered() > 0;
+	if (o.resume && lzb_resume_opts(&o, &rec, &err)) {
+		if (fdstore_resume)
+			abandon_resume(err.msg, NULL);
+		lzb_fdstore_drop_unused();
 		return resume_refused(&o, &err);
+	}
+	fdstore_resume |= o.resume && !strcmp(rec.keeper, "fdstore");
+	if (!o.resume)	/* a new restore: what an old one stored goes */
+		lzb_fdstore_drop_unused();
 	o.on_status = on_status;
 	o.status_arg = &d;
 	o.on_loop = lzbd_watchdog_ping;
+	o.leave_on_stop = restart_queued;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
 		lzb_log(LZB_LOG_WARNING, "lazybootd: cannot become a subreaper (%s): the "
 			"restored root's exit status will not be known",
 			strerror(errno));
 	ret = lzb_restore_run(&o, &rep);
+	if (ret && fdstore_resume && !rep.left_to_keeper)
+		abandon_resume(d.last.failure[0] ? d.last.failure :
+			       "the resume failed", &rec);
 	lzb_record_free(&rec);
 	if (ret) {
 		rep.root_pid = fall_back(&o, &d, &rep);
@@ -505,6 +632,23 @@ int lzbd_run_main(int argc, char **argv)
 	for (int i = 2; i < argc; i++)
 		args[i + 3] = argv[i];
 	ret = lzbd_restore_main(argc + 3, args);
+	/*
+	 * The fd store's restore could not be resumed and its tasks are
+	 * dead: restore anew, as a start after them would.
+	 */
+	if (ret && resume && resume_abandoned) {
+		lzb_log(LZB_LOG_WARNING, "lazybootd: a new restore in %s",
+			workdir);
+		args[0] = "restore";
+		args[1] = "--config";
+		args[2] = config;
+		args[3] = "--workdir";
+		args[4] = workdir;
+		for (int i = 2; i < argc; i++)
+			args[i + 3] = argv[i];
+		args[argc + 3] = NULL;
+		ret = lzbd_restore_main(argc + 3, args);
+	}
 	free(args);
 	return ret;
 }

@@ -15,6 +15,7 @@
 #include <linux/lazyboot.h>
 
 #include "service/daemon_restore.h"
+#include "service/stop_post.h"
 #include "pager/module_client.h"
 #include "util/version.h"
 
@@ -24,13 +25,18 @@ static const char usage[] =
 	"                                      describes, in /run/lazyboot/NAME)\n"
 	"       lazybootd restore URL [options]  (see lazybootd restore --help)\n"
 	"       lazybootd restore --config FILE [--dry-run] [options]\n"
+	"       lazybootd stop-post NAME  (the unit's ExecStopPost=)\n"
 	"\n"
 	"  --check    report whether lazyboot.ko is loaded and which guarantee\n"
 	"             it gives restore sessions; exit 0 if it answered\n"
 	"  --version  print the version\n"
 	"  run        what lazybootd@NAME.service runs: restore --config\n"
 	"             /etc/lazyboot/NAME.conf --workdir /run/lazyboot/NAME\n"
-	"  restore    restore an image lazily as a systemd Type=notify service\n";
+	"  restore    restore an image lazily as a systemd Type=notify service\n"
+	"  stop-post  after lazybootd@NAME.service's main process ended: stop\n"
+	"             the tasks of an unfinished restore kept in systemd's fd\n"
+	"             store for the next lazybootd to resume, or end them when\n"
+	"             the unit is being stopped (lazybootd(8))\n";
 
 static int check_module(void)
 {
@@ -77,6 +83,8 @@ int main(int argc, char **argv)
 		return lzbd_restore_main(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "run"))
 		return lzbd_run_main(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "stop-post"))
+		return lzbd_stop_post_main(argc - 1, argv + 1);
 
 	fputs(usage, stderr);
 	return 2;

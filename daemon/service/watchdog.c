@@ -37,7 +37,13 @@ bool lzbd_watchdog_init(void)
 {
 	unsigned long long usec = number(getenv("WATCHDOG_USEC"));
 	const char *pid = getenv("WATCHDOG_PID");
+	static bool done;
 
+	/* Once: the variables are gone after (a second restore in one
+	 * lazybootd keeps the first's setting). */
+	if (done)
+		return interval_us != 0;
+	done = true;
 	interval_us = 0;
 	if (usec && (!pid || number(pid) == (unsigned long long)getpid()))
 		interval_us = usec / 2 ? usec / 2 : 1;

@@ -5,7 +5,11 @@
 # finishes) still runs leaves its record; lazybootd resumes from it with
 # no URL or key given: the image and keys on record.  A workdir with no
 # record is refused, naming the record, with state failed in its status,
-# and no cold start (the dead pager's tasks could still run).  The resume
+# and no cold start (the dead pager's tasks could still run).  A record
+# kept by systemd's fd store, resumed with an fd named for its task that
+# is not a userfaultfd (a confused or hostile environment): the fd is not
+# used, the task that lives on without its uffd is killed (never left to
+# run on missing pages), and lazybootd exits 1.  The resume
 # of real restored tasks is the guest test pager_restart.sh; which
 # workdir `lazybootd run NAME` resumes is the C test restore_resume.
 set -u
@@ -28,7 +32,7 @@ trap cleanup EXIT
 . "$(dirname "$0")/../lib/wait.sh"
 
 echo "TAP version 13"
-echo "1..2"
+echo "1..3"
 
 # criu restore that never gets anywhere: the pager keeps serving.
 cat >"$w/hang-criu" <<EOS
@@ -92,4 +96,33 @@ if [ $rc -eq 1 ] && [ ! -e "$w/coldstart.ran" ] &&
 else
 	echo "# exit status $rc"
 	no resume_without_record_refused
+fi
+
+# The fd store's record, handed an fd that is not a uffd under the name
+# of the task's.  The "task" is a sleep on record with its start time.
+sleep 100000 &
+task=$!
+pids="$pids $task"
+start=$(sed 's/.*) //' "/proc/$task/stat" | cut -d' ' -f20)
+id=0123456789abcdef
+mkdir -m 0700 "$w/store"
+cp "$w/work/pager.record" "$w/work/pager.journal" "$w/store/"
+sed -i -e 's/^keeper .*/keeper fdstore/' -e "s/^id .*/id $id/" "$w/store/pager.record"
+printf 'task 1 %d 0 %s\n' "$task" "$start" >>"$w/store/pager.record"
+# LISTEN_PID must be lazybootd's: the shell's own pid, kept by exec.
+env -u NOTIFY_SOCKET bash -c 'exec 3</dev/null; LISTEN_PID=$$ LISTEN_FDS=1 \
+	LISTEN_FDNAMES=lzb-uffd.'"$id.$task"' exec "$0" restore --resume "$1"' \
+	"$LZBD" "$w/store" >"$w/out" 2>&1
+rc=$?
+wait_gone 30 "$task"
+gone=$?
+if [ $rc -eq 1 ] && [ $gone -eq 0 ] &&
+	grep -q "\"lzb-uffd.$id.$task\" is not a userfaultfd: not used" "$w/out" &&
+	grep -q "task $task lives on, but systemd's fd store has no uffd for it" "$w/out" &&
+	grep -q "killed 1 processes of the restore that cannot be resumed" "$w/out"; then
+	ok fdstore_resume_refuses_an_fd_that_is_not_a_uffd
+else
+	sed 's/^/# /' "$w/out"
+	echo "# exit status $rc, task gone: $gone"
+	no fdstore_resume_refuses_an_fd_that_is_not_a_uffd
 fi
