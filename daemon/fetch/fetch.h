@@ -98,7 +98,9 @@ struct lzb_fetch_stats {
 	uint64_t tftp_retransmits;	/* ACK/RRQ resent after a timeout */
 	uint64_t tftp_gaps;		/* out-of-order/missing block (go-back-N) */
 	uint64_t tftp_option_fallbacks;	/* server refused options: retried plain */
-	uint64_t tftp_strays;		/* another transfer's OACK, ignored */
+	uint64_t tftp_strays;		/* another transfer's packets: an
+					 * OACK of another size, or what
+					 * reached an abandoned try's port */
 	unsigned int max_background_seen; /* peak background in flight */
 };
 

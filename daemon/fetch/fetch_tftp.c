@@ -27,6 +27,7 @@
 
 #include "fetch/fetch_internal.h"
 #include "fetch/tftp_proto.h"
+#include "fetch/tftp_quarantine.h"
 #include "fetch/tftp_rx.h"
 
 #define RTO_INITIAL_NS (1000 * LZB_NS_PER_MS)
@@ -120,14 +121,22 @@ static void rtt_sample(struct tftp_try *t)
 		t->rto = RTO_MAX_NS;
 }
 
-static void free_try(struct lzb_fetch *r)
+/*
+ * End the try's state.  An abandoned try (HOLD) keeps its port a while
+ * (tftp_quarantine.h): its server may still be sending.
+ */
+static void free_try(struct lzb_fetch *r, bool hold)
 {
 	struct tftp_try *t = r->tp_state;
 
 	if (!t)
 		return;
 	lzb_watch_del(r->f, t->fd, &t->w);
-	close(t->fd);
+	if (hold)
+		lzb_tftp_hold(r->f, lzb_fetcher_slot(r->f, &lzb_transport_tftp),
+			      t->fd);
+	else
+		close(t->fd);
 	free(t->file);
 	lzb_defer_free(r->f, t);
 	r->tp_state = NULL;
@@ -140,12 +149,12 @@ static void tftp_stop(struct lzb_fetch *r)
 	if (!t)
 		return;
 	send_error(t, 0, "transfer cancelled by the client");
-	free_try(r);
+	free_try(r, true);
 }
 
 static void end_try(struct lzb_fetch *r, int err)
 {
-	free_try(r);
+	free_try(r, err != 0);
 	lzb_fetch_try_done(r, err);
 }
 
@@ -687,11 +696,23 @@ static int tftp_init(struct lzb_fetcher *f)
 	return 0;
 }
 
+static void tftp_fini(struct lzb_fetcher *f)
+{
+	lzb_tftp_release_all(f, lzb_fetcher_slot(f, &lzb_transport_tftp));
+}
+
+static void tftp_fetcher_timer(struct lzb_fetcher *f)
+{
+	lzb_tftp_release_due(f, lzb_fetcher_slot(f, &lzb_transport_tftp));
+}
+
 static const char *const tftp_schemes[] = { "tftp", NULL };
 
 const struct lzb_transport lzb_transport_tftp = {
 	.schemes = tftp_schemes,
 	.init = tftp_init,
+	.fini = tftp_fini,
+	.fetcher_timer = tftp_fetcher_timer,
 	.start = tftp_start,
 	.stop = tftp_stop,
 	.timer = tftp_timer,

@@ -38,6 +38,9 @@ enum fault {
 			 * first, from another port: ERROR 1 and DATA 2 */
 	F_STALE_OACK,	/* first, from another port, another file's OACK:
 			 * a server of an abandoned try on the same port */
+	F_STALE_DATA,	/* the first try's server falls silent after block
+			 * param; once the client retried, it sends DATA
+			 * again to the first try's port */
 };
 
 struct peer {
@@ -55,6 +58,13 @@ struct peer {
 	 * busy host, not the client asking for it */
 	unsigned int data_on_timer;
 	int foreign_error;	/* error code the stranger got back, or -1 */
+	/* F_STALE_DATA: the first try's transfer, and what became of its
+	 * port once the client had moved on to a second try */
+	int stale_fd;		/* connected to the first try's port */
+	struct sockaddr_in stale_client;
+	bool stale_new_port;	/* the second try came from another port */
+	bool stale_port_held;	/* the first try's port was still bound */
+	int stale_error;	/* error code the stale DATA got back, or -1 */
 };
 
 static uint16_t num(const struct peer *p, uint64_t n)
@@ -186,6 +196,44 @@ static void stale_oack(const struct peer *p, const struct sockaddr_in *client,
 	close(s);
 }
 
+/*
+ * The server of an abandoned try resends DATA to that try's port while the
+ * client is on its next try.  The port must still be the abandoned try's
+ * (not free for the kernel to hand to the new try), and the DATA must be
+ * answered with ERROR 5, which ends the old transfer.
+ */
+static void stale_data(struct peer *p, const struct sockaddr_in *client)
+{
+	struct sockaddr_in old = { .sin_family = AF_INET,
+				   .sin_port = p->stale_client.sin_port };
+	struct pollfd pfd = { .fd = p->stale_fd, .events = POLLIN };
+	uint8_t pkt[600], junk[512] = { 0 };
+	struct lzb_tftp_pkt e;
+	char why[96];
+	ssize_t n;
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	p->stale_new_port = client->sin_port != p->stale_client.sin_port;
+	p->stale_port_held = bind(s, (struct sockaddr *)&old, sizeof(old)) &&
+			     errno == EADDRINUSE;
+	close(s);
+	/* what the first try sent before it gave up: its ACKs, its ERROR */
+	while (recv(p->stale_fd, pkt, sizeof(pkt), MSG_DONTWAIT) >= 0)
+		;
+	n = lzb_tftp_build_data(pkt, sizeof(pkt), (uint16_t)(p->param + 1),
+				junk, sizeof(junk));
+	send(p->stale_fd, pkt, n, 0);
+	/* a closed port: ICMP, and recv fails at once */
+	if (poll(&pfd, 1, 5000) == 1) {
+		n = recv(p->stale_fd, pkt, sizeof(pkt), 0);
+		if (n > 0 && !lzb_tftp_parse(pkt, n, &e, why, sizeof(why)) &&
+		    e.op == LZB_TFTP_ERROR)
+			p->stale_error = e.err_code;
+	}
+	close(p->stale_fd);
+	p->stale_fd = -1;
+}
+
 static void serve(struct peer *p, const struct sockaddr_in *client,
 		  const struct lzb_tftp_pkt *rrq)
 {
@@ -212,6 +260,8 @@ static void serve(struct peer *p, const struct sockaddr_in *client,
 		spoof_first(client);
 	if (p->fault == F_STALE_OACK && p->rrqs == 1)
 		stale_oack(p, client, rrq);
+	if (p->fault == F_STALE_DATA && p->rrqs == 2)
+		stale_data(p, client);
 	if (p->fault == F_NOT_FOUND) {
 		n = lzb_tftp_build_error(out, sizeof(out), 1, "File not found");
 		send(s, out, n, 0);
@@ -269,7 +319,9 @@ static void serve(struct peer *p, const struct sockaddr_in *client,
 		for (k = base; k <= end; k++) {
 			uint64_t kk = k;
 
-			if (p->fault == F_STALL && k > p->param)
+			if ((p->fault == F_STALL ||
+			     (p->fault == F_STALE_DATA && p->rrqs == 1)) &&
+			    k > p->param)
 				goto stall;
 			if (p->fault == F_REORDER && k % 2 == 1 && k < end)
 				kk = k + 1;
@@ -313,6 +365,13 @@ again:
 	}
 	goto done;
 stall:
+	if (p->fault == F_STALE_DATA) {
+		/* silent now; it speaks again when the client retried */
+		p->stale_fd = s;
+		p->stale_client = *client;
+		free(dropped);
+		return;
+	}
 	while (!p->stop)
 		usleep(10000);
 done:
@@ -362,6 +421,7 @@ FIXTURE_VARIANT(tftp_fault)
 	size_t size;
 	unsigned int blksize, windowsize;
 	bool no_options;
+	bool retries;		/* the fetcher's retry rounds, not one try */
 	int64_t expected_size;	/* 0: not given */
 	int expect_err;
 	const char *expect_msg;
@@ -482,6 +542,12 @@ FIXTURE_VARIANT_ADD(tftp_fault, stale_oack_of_another_file_ignored)
 	.windowsize = 4, .expected_size = 20000,
 };
 
+FIXTURE_VARIANT_ADD(tftp_fault, abandoned_port_held_and_refused)
+{
+	.fault = F_STALE_DATA, .param = 5, .size = 20000, .blksize = 1024,
+	.windowsize = 4, .retries = true,
+};
+
 FIXTURE_VARIANT_ADD(tftp_fault, not_found)
 {
 	.fault = F_NOT_FOUND, .size = 1, .blksize = 1024, .windowsize = 4,
@@ -523,7 +589,7 @@ FIXTURE_SETUP(tftp_fault)
 		.tftp_windowsize = variant->windowsize ? variant->windowsize : 1,
 		.tftp_no_options = variant->no_options,
 		.tftp_max_tries = 4,
-		.no_retries = true,	/* one try: see its own error */
+		.no_retries = !variant->retries,	/* one try: its own error */
 	};
 	socklen_t al = sizeof(a);
 
@@ -533,6 +599,8 @@ FIXTURE_SETUP(tftp_fault)
 	self->peer.size = variant->size;
 	self->peer.seed = 0x7f7f + variant->fault;
 	self->peer.foreign_error = -1;
+	self->peer.stale_fd = -1;
+	self->peer.stale_error = -1;
 	self->peer.lfd = socket(AF_INET, SOCK_DGRAM, 0);
 	ASSERT_LE(0, self->peer.lfd);
 	inet_pton(AF_INET, PEER_IP, &a.sin_addr);
@@ -555,6 +623,8 @@ FIXTURE_TEARDOWN(tftp_fault)
 	self->peer.stop = 1;
 	pthread_join(self->peer.thread, NULL);
 	close(self->peer.lfd);
+	if (self->peer.stale_fd >= 0)
+		close(self->peer.stale_fd);
 	lzb_fetcher_free(self->f);
 	free(self->buf);
 }
@@ -599,6 +669,13 @@ TEST_F_TIMEOUT(tftp_fault, transfer, 60)
 		ASSERT_EQ(5, self->peer.foreign_error);	/* unknown TID */
 	if (variant->fault == F_SPOOF_FIRST)
 		ASSERT_EQ(1, self->peer.rrqs);	/* no retry: one transfer */
+	if (variant->fault == F_STALE_DATA) {
+		ASSERT_EQ(2, self->peer.rrqs);	/* the retry */
+		ASSERT_TRUE(self->peer.stale_new_port);
+		ASSERT_TRUE(self->peer.stale_port_held);
+		ASSERT_EQ(5, self->peer.stale_error);	/* unknown TID */
+		ASSERT_LE(1, st.tftp_strays);
+	}
 	if (variant->fault == F_STALE_OACK) {
 		ASSERT_EQ(1, self->peer.rrqs);	/* no retry: one transfer */
 		ASSERT_EQ(1, st.tftp_strays);
