@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -359,6 +360,26 @@ static int lazyboot_resume_devices_late(int pid)
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__RESUME_DEVICES_LATE,
 			lazyboot_resume_devices_late)
 
+/*
+ * Transparent huge pages off in criu, so in every task it forks, before it
+ * writes a task's eager pages: with THP on, such a write can fill the
+ * whole 2 MiB block with a huge page, and the block's lazy pages are then
+ * present zeros (docs/pager.md).  The pager starts criu with THP off, but
+ * CRIU 3.17 turns it back on in its own process while it probes the
+ * kernel (kerndat_has_thp_disable() ends with PR_SET_THP_DISABLE 0), which
+ * it does whenever /run/criu.kdat is missing: on a node's first CRIU run
+ * since boot.  Restore init comes after that probe and before any task is
+ * forked.
+ */
+static int thp_off(void)
+{
+	if (!prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
+		return 0;
+	fprintf(stderr, "lazyboot plugin: cannot turn transparent huge pages "
+		"off for the restored tasks: %s\n", strerror(errno));
+	return -1;
+}
+
 static int lazyboot_plugin_init(int stage)
 {
 	if (stage < 0 || stage >= CR_PLUGIN_STAGE_MAX) {
@@ -373,6 +394,8 @@ static int lazyboot_plugin_init(int stage)
 	if (!lazyboot_restore)
 		return 0;
 	fprintf(stderr, "lazyboot plugin: init for %s\n", stage_name(stage));
+	if (getenv(LZB_PLUGIN_SOCKET_ENV) && thp_off())
+		return -1;
 	return connect_pager() || check_filedeps() ? -1 : 0;
 }
 

@@ -96,7 +96,9 @@ pid_t lzb_criu_restore_start(const struct lzb_criu_restore *r,
 	 * pages would be present zeros the pager can no longer fill (EEXIST).
 	 * CRIU's restorer sets the task's own dumped THP setting again after
 	 * the memory is registered, where a missing page always goes to the
-	 * pager.
+	 * pager.  CRIU's kernel probe (no /run/criu.kdat yet) turns THP back
+	 * on in criu itself, so the plugin turns it off again at restore
+	 * init (criu-plugin/lazyboot_plugin.c, thp_off()).
 	 */
 	pid = spawn(argv, log, true);
 	free(argv);

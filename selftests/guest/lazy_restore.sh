@@ -149,7 +149,7 @@ dump_and_pack() {
 }
 
 echo "TAP version 13"
-echo "1..21"
+echo "1..24"
 criu_modules
 "$lazyboot" keygen --out "$dir/sign" >/dev/null
 
@@ -214,6 +214,46 @@ chunks_hot=$(sed -n 's/.*chunks: \([0-9]*\) fetched.*/\1/p' "$dir/all_hot.out")
 echo "faults: $faults_plain without a profile; chunks fetched with every page hot: $chunks_hot" | diag
 [ "${faults_plain:-0}" -gt 0 ] && [ "$chunks_hot" = 0 ]
 ok $? hot_set_is_eager
+
+# --- THP on, on a node's first CRIU run since boot ----------------------
+# One hot page at every 2 MiB boundary, its neighbours lazy: with THP on,
+# CRIU's eager write of it can fill the whole block with a huge page, whose
+# lazy pages would then be present zeros.  The pager starts criu with THP
+# off, but CRIU 3.17 turns it back on in its own process while it probes
+# the kernel, which it does when /run/criu.kdat is missing (the first CRIU
+# run since boot); the plugin turns it off again after that probe.
+thp=/sys/kernel/mm/transparent_hugepage/enabled
+thp_was=$(sed 's/.*\[\(.*\)\].*/\1/' "$thp" 2>/dev/null)
+python3 -c '
+import sys
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) != 3:
+        print(line, end="")
+        continue
+    va, n = int(f[1], 16), int(f[2])
+    for a in range((va + (2 << 20) - 1) & ~((2 << 20) - 1), va + n * 4096, 2 << 20):
+        print(f[0], hex(a), 1)
+' "$dir/all-hot.profile" > "$dir/sparse-hot.profile"
+"$lazyboot" pack --criu-dir "$dir/small/dump" --out "$dir/img-sparse" --key "$dir/sign.key" \
+	--profile "$dir/sparse-hot.profile" --level 1 --no-sync >"$dir/pack-sparse.out" 2>&1
+status=$?
+diag < "$dir/pack-sparse.out"
+ok $status pack_one_hot_page_per_2mib
+if [ -n "$thp_was" ] && echo always > "$thp" 2>/dev/null; then
+	rm -f /run/criu.kdat
+	restore_and_check thp_always_fresh_kdat "file://$dir/img-sparse" 0
+	echo "$thp_was" > "$thp"
+	# the probe ran (CRIU keeps its result): THP was turned on in criu
+	[ -f /run/criu.kdat ]
+	ok $? thp_kernel_probe_ran
+else
+	for t in thp_always_fresh_kdat thp_kernel_probe_ran; do
+		n=$((n + 1))
+		echo "ok $n $TAP_NAME.$t # SKIP no transparent huge pages here"
+	done
+fi
+rm -rf "$dir/img-sparse"
 
 # --- a chunk that does not verify must stop the restore -----------------
 # A copy of the image sharing every file but the chunk that is changed.
