@@ -22,20 +22,13 @@ bool lzb_resume_wanted(const char *workdir, const char **why)
 	static struct lzb_record rec;
 	struct lzb_restore_status st;
 	struct lzb_err err;
-	char path[4200];
-	uint8_t *text;
-	size_t len;
 	bool alive = false;
 	int ret;
 
-	*why = "no status of an earlier restore";
-	if (lzb_path(path, sizeof(path), workdir, LZB_STATUS_FILE) ||
-	    lzb_read_file(path, 65536, &text, &len, &err))
-		return false;
-	ret = lzb_status_parse(path, (const char *)text, len, &st, &err);
-	free(text);
+	ret = lzb_status_read(workdir, &st, &err);
 	if (ret) {
-		*why = "the earlier restore's status cannot be read";
+		*why = ret == -ENOENT ? "no status of an earlier restore" :
+			"the earlier restore's status cannot be read";
 		return false;
 	}
 	if (lzb_status_final(st.state)) {

@@ -89,6 +89,22 @@ static void put_str(FILE *f, const char *key, const char *v)
 	fputc('\n', f);
 }
 
+int lzb_status_read(const char *workdir, struct lzb_restore_status *st,
+		    struct lzb_err *err)
+{
+	char path[4200];
+	uint8_t *text;
+	size_t len;
+	int ret;
+
+	if (lzb_path(path, sizeof(path), workdir, LZB_STATUS_FILE) ||
+	    lzb_read_file(path, 65536, &text, &len, err))
+		return -ENOENT;
+	ret = lzb_status_parse(path, (const char *)text, len, st, err);
+	free(text);
+	return ret ? -EINVAL : 0;
+}
+
 int lzb_status_write(const char *workdir, const struct lzb_restore_status *st,
 		     struct lzb_err *err)
 {

@@ -68,6 +68,13 @@ int lzb_status_write(const char *workdir, const struct lzb_restore_status *st,
 int lzb_status_parse(const char *where, const char *text, size_t len,
 		     struct lzb_restore_status *st, struct lzb_err *err);
 
+/*
+ * Read and parse WORKDIR/status: 0; -ENOENT when there is none (or it
+ * cannot be read); -EINVAL when it does not parse (err says why).
+ */
+int lzb_status_read(const char *workdir, struct lzb_restore_status *st,
+		    struct lzb_err *err);
+
 /* Is the pager that wrote st still running (same pid, same start)? */
 bool lzb_status_pager_alive(const struct lzb_restore_status *st);
 

@@ -21,17 +21,9 @@ static bool unfinished(const char *workdir)
 {
 	struct lzb_restore_status st;
 	struct lzb_err err;
-	char path[4200];
-	uint8_t *text;
-	size_t len;
-	int ret;
 
-	if (lzb_path(path, sizeof(path), workdir, LZB_STATUS_FILE) ||
-	    lzb_read_file(path, 65536, &text, &len, &err))
-		return false;
-	ret = lzb_status_parse(path, (const char *)text, len, &st, &err);
-	free(text);
-	return !ret && !lzb_status_final(st.state);
+	return !lzb_status_read(workdir, &st, &err) &&
+	       !lzb_status_final(st.state);
 }
 
 static void sleep_ms(long ms)
