@@ -27,7 +27,8 @@
  * after the transfer id, delivering what the state machine says) and
  * checks: each block taken lands right after the last one, is the one
  * the wire numbering says comes next and, while only the server's own
- * blocks were taken, is that block (no block is taken as another); a
+ * blocks were taken and chose the numbering after 65535, is that block
+ * (no block is taken as another); a
  * window never
  * holds more than windowsize blocks without an ACK, an ACK names the
  * last block taken, and nothing is taken after the last block.
@@ -60,9 +61,19 @@ static void on_data(struct client *c, uint16_t block, size_t len,
 	uint64_t before = c->rx.blocks;
 	uint16_t want = lzb_tftp_rx_block_no(&c->rx, before + 1);
 	bool had_data = c->rx.got_data;
+	uint16_t wrap_to = c->rx.wrap_to;
 	struct lzb_tftp_neg neg = c->rx.neg;
 
 	lzb_tftp_rx_data(&c->rx, block, len, &st);
+	/*
+	 * A block that is not the server's, from the server's port, chose
+	 * the numbering after 65535 (its number was the proof of a server
+	 * going on with 1): from the transfer id alone nothing tells it
+	 * from the server's, and the hash check is what catches the bytes
+	 * then taken a block early or late.  Seqs tell nothing from here on.
+	 */
+	if (!seq && c->rx.wrap_to != wrap_to)
+		c->forged = true;
 	if (had_data && (neg.blksize != c->rx.neg.blksize ||
 			 neg.windowsize != c->rx.neg.windowsize))
 		abort();	/* the agreement changed mid-transfer */
