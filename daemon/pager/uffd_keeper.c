@@ -147,11 +147,7 @@ int lzb_keeper_keep(struct lzb_keeper *k, int img_pid, int pid, int pidfd,
 	return err;
 }
 
-/*
- * A pidfd for task T on record, only if it is the very process recorded
- * (same start time: its pid was not reused), else -1.
- */
-static int recorded_pidfd(const struct lzb_record_task *t)
+int lzb_record_task_pidfd(const struct lzb_record_task *t)
 {
 	int pidfd = lzb_pidfd_open(t->pid);
 
@@ -188,7 +184,7 @@ static int resume_module(struct lzb_keeper *k, const struct lzb_record *rec,
 			k->sessions[k->nr_sessions++] = t->session;
 		}
 		ret = fn(ctx, t->img_pid, t->pid, fd >= 0 ?
-			 recorded_pidfd(t) : -1, fd);
+			 lzb_record_task_pidfd(t) : -1, fd);
 		if (ret)
 			return lzb_errf(err, "task %d: cannot take over its "
 					"uffd: %s", t->pid, strerror(-ret));
@@ -263,7 +259,7 @@ static int resume_fdstore(struct lzb_keeper *k, const struct lzb_record *rec,
 		"uffds of %u of the %u tasks on record", n, rec->nr_tasks);
 	for (i = 0; i < rec->nr_tasks && !ret; i++) {
 		const struct lzb_record_task *t = &rec->tasks[i];
-		int pidfd = recorded_pidfd(t);
+		int pidfd = lzb_record_task_pidfd(t);
 
 		if (uffd[i] < 0 && pidfd >= 0) {
 			close(pidfd);
@@ -293,7 +289,7 @@ static int resume_fdstore(struct lzb_keeper *k, const struct lzb_record *rec,
 	} else {
 		cont = 0;
 		for (i = 0; i < rec->nr_tasks; i++) {
-			int pidfd = recorded_pidfd(&rec->tasks[i]);
+			int pidfd = lzb_record_task_pidfd(&rec->tasks[i]);
 
 			if (pidfd >= 0) {
 				cont += !lzb_pidfd_kill(pidfd, SIGCONT);

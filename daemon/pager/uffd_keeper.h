@@ -28,6 +28,7 @@
 
 struct lzb_keeper;
 struct lzb_record;
+struct lzb_record_task;
 
 #define LZB_KEEPER_DEADLINE_MS 30000
 
@@ -94,5 +95,11 @@ void lzb_keeper_release(struct lzb_keeper *keeper);
  * takes over).
  */
 void lzb_keeper_free(struct lzb_keeper *keeper);
+
+/*
+ * A pidfd for task T on record, only if it is the very process recorded
+ * (same start time: its pid was not reused), else -1.
+ */
+int lzb_record_task_pidfd(const struct lzb_record_task *t);
 
 #endif

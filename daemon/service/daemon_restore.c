@@ -17,6 +17,7 @@
 #include "pager/restore_resume.h"
 #include "pager/restore_status.h"
 #include "pager/uffd_fdstore.h"
+#include "pager/uffd_keeper.h"
 #include "service/coldstart.h"
 #include "service/config.h"
 #include "service/sd_notify.h"
@@ -458,14 +459,11 @@ static void abandon_resume(const char *why, const struct lzb_record *rec)
 		n = lzb_cgroup_signal_others(SIGKILL);
 	} else {
 		for (unsigned int t = 0; rec && t < rec->nr_tasks; t++) {
-			int pidfd = rec->tasks[t].pid > 0 && rec->tasks[t].start ?
-				    lzb_pidfd_open(rec->tasks[t].pid) : -1;
+			int pidfd = lzb_record_task_pidfd(&rec->tasks[t]);
 
 			if (pidfd < 0)
 				continue;
-			if (lzb_proc_start_time(rec->tasks[t].pid) ==
-			    rec->tasks[t].start)
-				n += !lzb_pidfd_kill(pidfd, SIGKILL);
+			n += !lzb_pidfd_kill(pidfd, SIGKILL);
 			close(pidfd);
 		}
 	}
