@@ -172,6 +172,13 @@ static int root_main(void *arg)
 		_exit(1);
 	if (setsid() < 0)
 		_exit(1);
+	/*
+	 * capture runs in the app set file's directory (for its probes);
+	 * CRIU records the init's cwd, and a node without that directory
+	 * could not restore the dump.  "/" every node has.
+	 */
+	if (chdir("/"))
+		_exit(1);
 	if (c->a.namespaces & CLONE_NEWNS) {
 		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 			report(3, "err %s %ld\n", "mount-private", errno);

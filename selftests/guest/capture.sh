@@ -40,7 +40,7 @@ skip_rest() {
 }
 
 echo "TAP version 13"
-plan=39
+plan=40
 echo "1..$plan"
 ip link set lo up 2>/dev/null
 modprobe -a nf_tables nft_ct unix_diag inet_diag tcp_diag netlink_diag af_packet_diag 2>/dev/null
@@ -142,6 +142,15 @@ if grep -q redis-server "$work/redis-ps.out" && grep -q lazyboot-init "$work/red
 	ok capture.redis_pstree_has_init_and_redis
 else
 	fail capture.redis_pstree_has_init_and_redis "$work/redis-ps.out"
+fi
+# The dump names no cwd in the app set file's directory: a node without
+# that directory (any other machine) could not restore it.
+crit x "$rd" fds >"$work/redis-fds.out" 2>&1
+if grep -qE '^[[:space:]]*cwd:' "$work/redis-fds.out" &&
+	! grep -E '^[[:space:]]*cwd:' "$work/redis-fds.out" | grep -q examples/redis; then
+	ok capture.redis_no_cwd_in_appset_dir
+else
+	fail capture.redis_no_cwd_in_appset_dir "$work/redis-fds.out"
 fi
 if grep -q " $(readlink -f /usr/bin/redis-server)$" "$rd/lazyboot-filedeps.txt"; then
 	ok capture.redis_filedeps_lists_binary
