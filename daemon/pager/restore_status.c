@@ -256,6 +256,10 @@ bool lzb_status_pager_alive(const struct lzb_restore_status *st)
 	       lzb_proc_start_time(st->pager_pid) == st->pager_start;
 }
 
+/*
+ * The unit's ExecStopPost= shell (daemon/systemd/lazybootd@.service.in)
+ * spells the same four states, for when lazybootd is gone: change both.
+ */
 bool lzb_status_final(const char *state)
 {
 	return !strcmp(state, "resident") || !strcmp(state, "failed") ||
