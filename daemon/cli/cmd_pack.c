@@ -52,6 +52,10 @@ static const char usage[] =
 	"                          or YYYY-MM-DDTHH:MM:SSZ (UTC), or @UNIX-SECONDS\n"
 	"      --valid-for DURATION  the same, DURATION from now: N followed by\n"
 	"                          s, m, h or d (default: no expiry)\n"
+	"      --no-stream         write no stream/<hash> (every cold chunk again,\n"
+	"                          in one file, which restores read in one\n"
+	"                          transfer): the background then comes chunk\n"
+	"                          by chunk\n"
 	"      --no-sync           do not flush objects and manifest to disk\n"
 	"                          (tests, benchmarks); by default the manifest\n"
 	"                          is written only after every object is synced\n"
@@ -139,6 +143,7 @@ int cmd_pack(int argc, char **argv)
 		{ "level", required_argument, NULL, 'l' },
 		{ "version", required_argument, NULL, 'V' },
 		{ "no-sync", no_argument, NULL, 'S' },
+		{ "no-stream", no_argument, NULL, 'T' },
 		{ "valid-until", required_argument, NULL, 'U' },
 		{ "valid-for", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
@@ -183,6 +188,7 @@ int cmd_pack(int argc, char **argv)
 			}
 			break;
 		case 'S': o.no_sync = true; break;
+		case 'T': o.no_stream = true; break;
 		case 'U':
 		case 'F':
 			if (o.valid_until) {
@@ -230,6 +236,9 @@ int cmd_pack(int argc, char **argv)
 	       " bytes; index %" PRIu64 " bytes\n", res.nr_chunks,
 	       res.chunks_written, res.st.chunk_bytes, res.bundle_bytes,
 	       res.index_bytes);
+	if (res.stream_bytes)
+		printf("stream: %s, %" PRIu64 " bytes\n", res.stream_name,
+		       res.stream_bytes);
 	if (res.profile_ignored)
 		printf("profile: %" PRIu64 " pages not in the dump, ignored\n",
 		       res.profile_ignored);

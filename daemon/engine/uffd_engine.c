@@ -907,8 +907,6 @@ int lzb_engine_reattach(struct lzb_engine *e, int img_pid, int uffd,
 	return err;
 }
 
-/* The first lazy bytes of t that nobody has asked for yet. */
-
 /*
  * The first lazy bytes of t that nobody has asked for yet, at most
  * stream_bytes.  Jumps over requested blocks instead of walking pages;
@@ -1025,6 +1023,36 @@ int lzb_engine_run(struct lzb_engine *e, int timeout_ms)
 			task_drop_uffd(e, t);
 	}
 	return e->error;
+}
+
+bool lzb_engine_wants(const struct lzb_engine *e, int img_pid,
+		      uint64_t img_addr, uint64_t len)
+{
+	const struct lzb_task *t;
+
+	for (t = e->tasks; t; t = t->next) {
+		size_t i;
+
+		if (t->img_pid != img_pid || t->gone)
+			continue;
+		for (i = lzb_ranges_first_img(&t->lazy, img_addr);
+		     i < t->lazy.n; i++) {
+			const struct lzb_range *r = &t->lazy.v[i];
+			uint64_t img_end = r->img_start + (r->end - r->start);
+
+			if (!t->lazy.img_unordered &&
+			    r->img_start >= img_addr + len)
+				break;
+			if (r->img_start < img_addr + len && img_end > img_addr)
+				return true;
+		}
+	}
+	return false;
+}
+
+bool lzb_engine_has_waiters(const struct lzb_engine *e)
+{
+	return e->nr_waiters > 0;
 }
 
 bool lzb_engine_done(const struct lzb_engine *e)

@@ -37,8 +37,22 @@ struct lzb_page_source {
 	 */
 	int (*request)(void *ctx, struct lzb_engine *engine, int img_pid,
 		       uint64_t img_addr, uint64_t len, bool urgent);
+	/*
+	 * Optional: a source that streams the background itself (the
+	 * image's stream, pager/image_stream.c).  Called by the pager's
+	 * loop once streaming has started, between polls: do at most one
+	 * unit of work (one chunk installed) so a fault read next is served
+	 * after it.  Returns LZB_PUMP_* flags, or a negative errno that
+	 * stops the restore.  The engine then makes no background requests
+	 * of its own (config.max_background 0).
+	 */
+	int (*pump)(void *ctx, struct lzb_engine *engine);
 	void *ctx;
 };
+
+#define LZB_PUMP_MORE	1	/* more is ready now: poll without sleeping */
+#define LZB_PUMP_FULL	2	/* holding enough: read the fetcher only
+				 * while a fault waits */
 
 /*
  * Told of every event that changes a task's lazy memory (UFFD_EVENT_REMAP,
@@ -146,6 +160,17 @@ int lzb_engine_install(struct lzb_engine *engine, int img_pid,
 		       uint64_t img_addr, const void *data, uint64_t len);
 void lzb_engine_fail(struct lzb_engine *engine, int img_pid,
 		     uint64_t img_addr, uint64_t len, int err);
+
+/*
+ * Some page of image task img_pid in [img_addr, img_addr + len) is still
+ * lazy in a live task: a source skips data nobody needs any more (a
+ * successor's pages already resident, a chunk a fault brought first).
+ */
+bool lzb_engine_wants(const struct lzb_engine *engine, int img_pid,
+		      uint64_t img_addr, uint64_t len);
+
+/* A thread is blocked on a fault that is not served yet. */
+bool lzb_engine_has_waiters(const struct lzb_engine *engine);
 
 /* Every lazy page of every live task is installed and nothing is pending. */
 bool lzb_engine_done(const struct lzb_engine *engine);

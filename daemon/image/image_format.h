@@ -125,6 +125,20 @@ void lzb_manifest_free(struct lzb_manifest *m);
 void lzb_object_name(char out[4 + 2 * LZB_HASH_BYTES + 1],
 		     const struct lzb_object *o);
 
+/*
+ * The image's stream (docs/image-format.md, "The stream"): the stored
+ * bytes of chunk 0, 1, ... back to back, at "stream/<hex>", <hex> being
+ * BLAKE2b-256 of LZB_STREAM_TAG followed by the chunk hashes of OBJECTS
+ * in chunk order.  A node names it from the signed manifest; another
+ * image gets another name, so caches may keep it forever.  It has no
+ * entry of its own: a reader checks every chunk it cuts out of it against
+ * the chunk's entry.  -1 when the table holds no chunk or on ENOMEM.
+ */
+#define LZB_STREAM_TAG		"lazyboot stream v1"
+#define LZB_STREAM_NAME_LEN	(7 + 2 * LZB_HASH_BYTES + 1)
+int lzb_stream_name(char out[LZB_STREAM_NAME_LEN],
+		    const struct lzb_object *objects, uint32_t nr_objects);
+
 /* ---- index ---- */
 #define LZB_INDEX_MAGIC		"LZBINDEX"
 #define LZB_MAX_TASKS		65536u

@@ -240,3 +240,27 @@ void lzb_object_name(char out[4 + 2 * LZB_HASH_BYTES + 1],
 	memcpy(out, "obj/", 4);
 	lzb_hash_hex(out + 4, o->hash);
 }
+
+int lzb_stream_name(char out[LZB_STREAM_NAME_LEN],
+		    const struct lzb_object *objects, uint32_t nr_objects)
+{
+	const size_t tag = sizeof(LZB_STREAM_TAG) - 1;
+	uint32_t n = nr_objects > LZB_SLOT_CHUNK0 ? lzb_nr_chunks(nr_objects) :
+						    0;
+	uint8_t *buf, h[LZB_HASH_BYTES];
+
+	if (!n)
+		return -1;
+	buf = malloc(tag + (size_t)n * LZB_HASH_BYTES);
+	if (!buf)
+		return -1;
+	memcpy(buf, LZB_STREAM_TAG, tag);
+	for (uint32_t c = 0; c < n; c++)
+		memcpy(buf + tag + (size_t)c * LZB_HASH_BYTES,
+		       objects[lzb_chunk_slot(c)].hash, LZB_HASH_BYTES);
+	lzb_hash(h, buf, tag + (size_t)n * LZB_HASH_BYTES);
+	free(buf);
+	memcpy(out, "stream/", 7);
+	lzb_hash_hex(out + 7, h);
+	return 0;
+}

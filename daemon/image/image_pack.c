@@ -366,6 +366,56 @@ static int pack_cold(struct packer *pk)
 	return r;
 }
 
+/*
+ * The stream (image_format.h): the chunk objects just written, read back
+ * and concatenated in chunk order into OUT/stream/<hash>.
+ */
+static int write_stream(struct packer *pk)
+{
+	struct lzb_out_file out;
+	char dir[4300], path[4400];
+	uint64_t total = 0;
+
+	if (lzb_stream_name(pk->res->stream_name, pk->objs, pk->nr_objs))
+		return 0;	/* no chunk: no stream */
+	snprintf(dir, sizeof(dir), "%s/stream", pk->o->out_dir);
+	snprintf(path, sizeof(path), "%s/%s", pk->o->out_dir,
+		 pk->res->stream_name);
+	if (lzb_mkdir(dir, pk->err) ||
+	    lzb_out_open(&out, path, 0644, pk->err))
+		return -1;
+	for (uint32_t i = LZB_SLOT_CHUNK0; i < pk->nr_objs; i++) {
+		char name[4 + 2 * LZB_HASH_BYTES + 1], obj[4400];
+		uint8_t *buf;
+		size_t len;
+
+		lzb_object_name(name, &pk->objs[i]);
+		snprintf(obj, sizeof(obj), "%s/%s", pk->o->out_dir, name);
+		if (lzb_read_file(obj, pk->objs[i].size, &buf, &len,
+				  pk->err)) {
+			lzb_out_abort(&out);
+			return -1;
+		}
+		if (len != pk->objs[i].size) {
+			free(buf);
+			lzb_out_abort(&out);
+			return lzb_errf(pk->err, "%s: %zu bytes, not %llu, "
+					"changed while packing", obj, len,
+					(unsigned long long)pk->objs[i].size);
+		}
+		if (lzb_out_write(&out, buf, len, pk->err)) {
+			free(buf);
+			return -1;
+		}
+		free(buf);
+		total += len;
+	}
+	if (lzb_out_commit(&out, false, pk->err))
+		return -1;
+	pk->res->stream_bytes = total;
+	return 0;
+}
+
 /* Rewritten pagemap: hot -> PE_PRESENT, zero/cold -> PE_LAZY. */
 static int rewrite_pagemap(struct packer *pk, struct ptask *pt,
 			   struct lzb_bundle_builder *bb)
@@ -717,6 +767,8 @@ int lzb_pack(const struct lzb_pack_opts *o, struct lzb_pack_result *res,
 	if (pack_cold(&pk))
 		goto out;
 	res->nr_chunks = lzb_nr_chunks(pk.nr_objs);
+	if (!o->no_stream && write_stream(&pk))
+		goto out;
 
 	if (build_bundle(&pk, &obj, &len))
 		goto out;

@@ -22,12 +22,15 @@ struct lzb_pack_opts {
 	uint64_t version;		/* 0 = previous version + 1, or 1 */
 	uint64_t valid_until;		/* Unix seconds; 0: never expires */
 	bool no_sync;			/* skip syncfs (tests, benchmarks) */
+	bool no_stream;			/* no stream/<hash> (image_format.h) */
 };
 
 struct lzb_pack_result {
 	struct lzb_index_stats st;
 	uint32_t nr_tasks, nr_chunks, chunks_written;
 	uint64_t bundle_bytes, index_bytes, version;
+	uint64_t stream_bytes;		/* 0: no stream written */
+	char stream_name[LZB_STREAM_NAME_LEN];
 	uint64_t profile_ignored;	/* profile pages not in the dump */
 	double seconds;			/* wall time of the pack */
 	double cpu_seconds;		/* CPU time (user + system) */

@@ -1,41 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "pager/image_source.h"
+#include "pager/image_source_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A fetch of one chunk may take this long, every try and mirror included. */
-#define CHUNK_DEADLINE_MS 120000
-
-enum chunk_state { CHUNK_IDLE, CHUNK_FETCHING };
-
-struct chunk {
-	enum chunk_state state;
-	bool urgent;
-	struct lzb_fetch *fetch;
-	uint8_t *buf;		/* the stored bytes, as a mirror sent them */
-	uint8_t *raw;		/* decoded by chunk_check, to install */
-	uint32_t first;		/* runs[first .. first + count) */
-	uint32_t count;
-};
-
-struct chunk_fetch {
-	struct lzb_image_source *src;
-	uint32_t c;
-};
-
-struct lzb_image_source {
-	struct lzb_image *img;
-	struct lzb_fetcher *fetcher;
-	struct lzb_mirrors *mirrors;
-	struct lzb_engine *engine;
-	struct chunk *chunks;
-	struct lzb_chunk_run *runs;
-	char error[sizeof(((struct lzb_err *)0)->msg)];
-	struct lzb_image_source_stats stats;
-};
 
 /* The extent of task t holding vaddr (extents are sorted by address). */
 static int find_extent(const struct lzb_index *ix,
@@ -142,6 +112,7 @@ void lzb_image_source_free(struct lzb_image_source *src)
 {
 	if (!src)
 		return;
+	lzb_stream_free(src->stream);
 	if (src->chunks) {
 		for (uint32_t c = 0; c < src->img->ix.nr_chunks; c++)
 			if (src->chunks[c].state == CHUNK_FETCHING)
@@ -241,11 +212,32 @@ static void fail_chunk(struct lzb_image_source *src, uint32_t c, int err)
 }
 
 /*
- * A mirror's bytes of a chunk: size and hash against the signed manifest,
- * then decrypted and decompressed.  Refused bytes are that mirror's
+ * Stored bytes of chunk C: size and hash against the signed manifest, then
+ * decrypted and decompressed into *RAW.  Never install bytes the manifest
+ * does not vouch for.
+ */
+static int check_decode(struct lzb_image_source *src, uint32_t c,
+			const char *where, const uint8_t *buf, size_t len,
+			uint8_t **raw, struct lzb_err *err)
+{
+	size_t raw_len;
+
+	*raw = NULL;
+	if (lzb_image_check_object(src->img, lzb_chunk_slot(c), where, buf,
+				   len, err) ||
+	    lzb_image_decode_chunk(src->img, c, where, buf, len, raw, &raw_len,
+				   err)) {
+		*raw = NULL;
+		src->stats.chunks_refused++;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A mirror's bytes of a fetched chunk.  Refused bytes are that mirror's
  * failure: fetch/ asks the next mirror for the same chunk, at the same
- * priority, so a fault is not lost to one bad mirror.  Never install
- * bytes the manifest does not vouch for.
+ * priority, so a fault is not lost to one bad mirror.
  */
 static int chunk_check(void *arg, const uint8_t *buf, uint64_t len,
 		       struct lzb_err *err)
@@ -254,20 +246,43 @@ static int chunk_check(void *arg, const uint8_t *buf, uint64_t len,
 	struct lzb_image_source *src = cf->src;
 	struct chunk *ch = &src->chunks[cf->c];
 	char where[32];
-	size_t raw_len;
 
 	snprintf(where, sizeof(where), "chunk %u", cf->c);
 	free(ch->raw);
-	ch->raw = NULL;
-	if (lzb_image_check_object(src->img, lzb_chunk_slot(cf->c), where,
-				   buf, (size_t)len, err) ||
-	    lzb_image_decode_chunk(src->img, cf->c, where, buf, (size_t)len,
-				   &ch->raw, &raw_len, err)) {
-		ch->raw = NULL;
-		src->stats.chunks_refused++;
-		return -1;
+	return check_decode(src, cf->c, where, buf, (size_t)len, &ch->raw, err);
+}
+
+int lzb_source_take_chunk(struct lzb_image_source *src, uint32_t c,
+			  const char *where, const uint8_t *buf, size_t len,
+			  struct lzb_err *err)
+{
+	uint8_t *raw;
+	int r;
+
+	if (check_decode(src, c, where, buf, len, &raw, err))
+		return 1;
+	r = deliver(src, c, raw);
+	free(raw);
+	if (r) {
+		fail_chunk(src, c, r);
+		return r;
 	}
+	src->stats.chunks_fetched++;
 	return 0;
+}
+
+bool lzb_source_chunk_wanted(const struct lzb_image_source *src, uint32_t c)
+{
+	uint32_t n;
+	const struct lzb_chunk_run *runs = lzb_image_source_runs(src, c, &n);
+
+	for (uint32_t i = 0; i < n; i++)
+		if (lzb_engine_wants(src->engine, (int)runs[i].pid,
+				     runs[i].vaddr,
+				     (uint64_t)runs[i].nr_pages *
+					     LZB_PAGE_SIZE))
+			return true;
+	return false;
 }
 
 static void chunk_done(struct lzb_fetch *req, int ferr, const char *msg,
@@ -283,6 +298,10 @@ static void chunk_done(struct lzb_fetch *req, int ferr, const char *msg,
 	free(cf);
 	ch->state = CHUNK_IDLE;
 	ch->fetch = NULL;
+	if (ch->fallback) {
+		ch->fallback = false;
+		src->bg_running--;
+	}
 	if (ferr) {
 		/* Every mirror failed (each named in msg), or the deadline. */
 		set_error(src, msg);
@@ -303,7 +322,8 @@ static void chunk_done(struct lzb_fetch *req, int ferr, const char *msg,
 		fail_chunk(src, c, r);
 }
 
-static int fetch_chunk(struct lzb_image_source *src, uint32_t c, bool urgent)
+int lzb_source_fetch_chunk(struct lzb_image_source *src, uint32_t c,
+			   bool urgent)
 {
 	const struct lzb_object *o = &src->img->m.objects[lzb_chunk_slot(c)];
 	struct chunk *ch = &src->chunks[c];
@@ -377,7 +397,7 @@ int lzb_image_source_request(void *ctx, struct lzb_engine *engine,
 
 		if (find_extent(ix, &t, a, &e) || e.kind != LZB_EXT_COLD)
 			return -ENODATA;	/* the engine asked for non-lazy memory */
-		err = fetch_chunk(src, e.chunk, urgent);
+		err = lzb_source_fetch_chunk(src, e.chunk, urgent);
 		if (err)
 			return err;
 		/* Urgent requests are one page; background ones may span
@@ -386,6 +406,64 @@ int lzb_image_source_request(void *ctx, struct lzb_engine *engine,
 		a = end;
 	}
 	return 0;
+}
+
+void lzb_image_source_set_streaming(struct lzb_image_source *src,
+				    bool use_stream,
+				    unsigned int max_background)
+{
+	src->use_stream = use_stream;
+	src->max_background = max_background ? max_background : 4;
+}
+
+/*
+ * What the stream did not bring (none found, failed, or refused chunks),
+ * chunk by chunk in the stream's order, max_background at a time.
+ */
+static int top_up_fallback(struct lzb_image_source *src)
+{
+	uint32_t n = src->img->ix.nr_chunks;
+
+	while (src->bg_running < src->max_background &&
+	       src->next_fallback < n) {
+		uint32_t c = src->next_fallback++;
+		struct chunk *ch = &src->chunks[c];
+		int err;
+
+		if (ch->state == CHUNK_FETCHING ||
+		    !lzb_source_chunk_wanted(src, c))
+			continue;
+		err = lzb_source_fetch_chunk(src, c, false);
+		if (err)
+			return err;
+		ch->fallback = true;
+		src->bg_running++;
+	}
+	return 0;
+}
+
+int lzb_image_source_pump(void *ctx, struct lzb_engine *engine)
+{
+	struct lzb_image_source *src = ctx;
+	bool ended = false;
+	int flags;
+
+	src->engine = engine;
+	if (!src->pump_started) {
+		src->pump_started = true;
+		if (src->use_stream)
+			src->stream = lzb_stream_start(src);
+	}
+	if (src->stream) {
+		flags = lzb_stream_pump(src->stream, &ended);
+		if (flags < 0)
+			return flags;
+		if (!ended)
+			return flags;
+		lzb_stream_free(src->stream);
+		src->stream = NULL;
+	}
+	return top_up_fallback(src);
 }
 
 const char *lzb_image_source_error(const struct lzb_image_source *src)

@@ -25,6 +25,10 @@ struct lzb_image_source_stats {
 	uint64_t bytes_urgent;		/* of them, chunks fetched for a fault */
 	uint64_t pages_delivered;
 	uint64_t chunks_refused;	/* a mirror's bytes failed the check */
+	uint64_t chunks_streamed;	/* of chunks_fetched, from the stream */
+	uint64_t bytes_streamed;	/* of bytes_fetched, the stream's */
+	bool stream_used;		/* the image's stream was read */
+	bool stream_failed;		/* ... and ended early (fallback) */
 };
 
 /* IMG must have its index loaded; F and M outlive the source. */
@@ -37,6 +41,20 @@ void lzb_image_source_free(struct lzb_image_source *src);
 int lzb_image_source_request(void *ctx, struct lzb_engine *engine,
 			     int img_pid, uint64_t img_addr, uint64_t len,
 			     bool urgent);
+
+/*
+ * Stream the background from the source itself (the engine's page source
+ * .pump is lzb_image_source_pump): with USE_STREAM the image's stream
+ * (image_stream.c: the cold chunks in one long transfer, each chunk
+ * checked as it completes), and what it does not bring chunk by chunk,
+ * MAX_BACKGROUND at a time (0: 4).  Without a call the engine streams,
+ * asking for chunks one by one.
+ */
+void lzb_image_source_set_streaming(struct lzb_image_source *src,
+				    bool use_stream,
+				    unsigned int max_background);
+/* The page source's pump (ctx = the image source). */
+int lzb_image_source_pump(void *ctx, struct lzb_engine *engine);
 
 /* Declare every task of the image to the engine with its cold memory. */
 int lzb_image_source_add_tasks(struct lzb_image_source *src,

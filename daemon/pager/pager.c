@@ -36,6 +36,7 @@ struct lzb_pager {
 	size_t nr_handed, cap_handed;
 	size_t plugin_logged;
 	bool criu_symptom;	/* the error came from CRIU's side giving up */
+	bool streaming;		/* CRIU is done: the background may come */
 };
 
 #define say(p, ...) lzb_progress((p)->c.quiet, (p)->c.t0_us, __VA_ARGS__)
@@ -47,7 +48,8 @@ int lzb_pager_new(const struct lzb_pager_config *c, struct lzb_pager **pp,
 {
 	struct lzb_engine_config ec = {
 		.source = c->source, .journal = c->journal,
-		.max_background = c->max_background,
+		/* a source that streams itself gets no background requests */
+		.max_background = c->source.pump ? 0 : c->max_background,
 		.stream_bytes = c->stream_bytes,
 		.on_fault = c->on_fault, .on_fault_ctx = c->on_fault_ctx,
 	};
@@ -138,10 +140,18 @@ int lzb_pager_adopt(struct lzb_pager *p, int img_pid, int pid, int pidfd)
 	return 0;
 }
 
+/* CRIU's restore is over: the background may come now. */
+static void start_streaming(struct lzb_pager *p)
+{
+	if (!p->c.max_background && !p->c.source.pump)
+		return;
+	lzb_engine_start_streaming(p->engine);
+	p->streaming = true;
+}
+
 void lzb_pager_resumed(struct lzb_pager *p)
 {
-	if (p->c.max_background)
-		lzb_engine_start_streaming(p->engine);
+	start_streaming(p);
 	p->st.restored = p->st.criu_done = true;
 	p->st.root_pid = lzb_criu_restore_root(p->c.workdir);
 }
@@ -172,8 +182,7 @@ static int on_finished(void *ctx)
 	struct lzb_pager *p = ctx;
 
 	p->st.restored = true;
-	if (p->c.max_background)
-		lzb_engine_start_streaming(p->engine);
+	start_streaming(p);
 	if (p->c.hooks.on_restored)
 		p->c.hooks.on_restored(p->c.hooks.ctx);
 	return 0;
@@ -260,7 +269,7 @@ static void poll_criu(struct lzb_pager *p, struct lzb_err *err)
 int lzb_pager_serve(struct lzb_pager *p, struct lzb_err *err)
 {
 	const struct lzb_pager_hooks *h = &p->c.hooks;
-	int ret;
+	int ret, pump = 0;
 
 	while (!err->msg[0] && !h->done(h->ctx)) {
 		struct pollfd fds[4] = {
@@ -272,9 +281,11 @@ int lzb_pager_serve(struct lzb_pager *p, struct lzb_err *err)
 			{ .fd = lzb_plugin_link_fd(p->plugin), .events = POLLIN },
 		};
 
-		poll(fds, 4, LOOP_MS);
+		poll(fds, 4, pump & LZB_PUMP_MORE ? 0 : LOOP_MS);
 		poll_plugin(p, err);
-		if (fds[2].revents)
+		/* A source holding enough background reads on for faults only. */
+		if (fds[2].revents && (!(pump & LZB_PUMP_FULL) ||
+				       lzb_engine_has_waiters(p->engine)))
 			lzb_fetcher_process(p->c.fetcher);
 		/* Also after RSTF: reading CRIU's hang-up closes the socket,
 		 * which would otherwise stay readable and spin this loop. */
@@ -295,6 +306,16 @@ int lzb_pager_serve(struct lzb_pager *p, struct lzb_err *err)
 
 			lzb_errf(err, "pager stopped: %s",
 				 why ? why : strerror(-ret));
+		}
+		/* One unit of the source's own background, after the faults. */
+		pump = 0;
+		if (p->streaming && p->c.source.pump && !err->msg[0]) {
+			pump = p->c.source.pump(p->c.source.ctx, p->engine);
+			if (pump < 0) {
+				lzb_errf(err, "pager stopped: %s",
+					 strerror(-pump));
+				pump = 0;
+			}
 		}
 		poll_criu(p, err);
 		if (h->tick)

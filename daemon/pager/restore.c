@@ -608,6 +608,7 @@ static int start_pager(struct restore *r, struct lzb_err *err)
 	const struct lzb_pager_config pc = {
 		.workdir = r->workdir,
 		.source = { .request = lzb_image_source_request,
+			    .pump = lzb_image_source_pump,
 			    .ctx = r->source },
 		.source_error = source_error,
 		.journal = { .event = journal_event, .ctx = r },
@@ -625,6 +626,8 @@ static int start_pager(struct restore *r, struct lzb_err *err)
 	struct lzb_engine_stats es;
 	int ret;
 
+	lzb_image_source_set_streaming(r->source, !r->o->no_stream,
+				       r->o->max_background);
 	if (lzb_pager_new(&pc, &r->pager, err))
 		return -1;
 	r->ps = lzb_pager_state(r->pager);

@@ -46,6 +46,9 @@ struct lzb_restore_opts {
 	char *const *criu_args;		/* extra `criu restore` arguments */
 	size_t nr_criu_args;
 	unsigned int max_background;	/* chunks streamed at once; 4 */
+	/* --no-stream: the background chunk by chunk, not from the image's
+	 * stream (image_stream.c) */
+	bool no_stream;
 	unsigned int tftp_blksize;	/* tftp:// blksize asked for; 0: 1468 */
 	/* The network's bytes are read by a sandboxed child (fetch.h,
 	 * opts.sandbox; docs/security.md) unless no_fetch_sandbox

@@ -49,6 +49,7 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		{ "allow-downgrade", no_argument, NULL, 'D' },
 		{ "fetch-user", required_argument, NULL, 'U' },
 		{ "no-fetch-sandbox", no_argument, NULL, 'N' },
+		{ "no-stream", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -72,6 +73,7 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		case 'c': o->criu = optarg; break;
 		case 'P': o->plugin_dir = optarg; break;
 		case 'q': o->quiet = true; break;
+		case 'T': o->no_stream = true; break;
 		case 'b':
 			if (parse_count(prog, optarg, "--max-background", 256,
 					&o->max_background))

@@ -17,6 +17,7 @@
 #include "criu/criu_image.h"
 #include "image/image_pack.h"
 #include "image/image_reader.h"
+#include "util/file_util.h"
 #include "capture/profile.h"
 #include "kselftest_harness.h"
 #include "image_test_util.h"
@@ -407,6 +408,55 @@ TEST_F_TIMEOUT(packed, verify_accepts_or_wants_signature, 300)
 	ASSERT_EQ(0, lzb_image_open(&img, self->img, NULL, &err));
 	EXPECT_EQ(variant->sign ? 0u : 1u, lzb_verify(&img, pk, count_bad, &bad));
 	lzb_image_close(&img);
+}
+
+/*
+ * The stream: at the name the manifest's chunk hashes give, every chunk
+ * object's bytes back to back in chunk order; none with no_stream.
+ */
+TEST_F_TIMEOUT(packed, stream_is_the_chunks_in_order, 300)
+{
+	struct lzb_pack_opts o = { .criu_dir = self->dump,
+		.out_dir = self->img, .chunk_size = variant->chunk_size,
+		.level = variant->level, .no_sync = true, .no_stream = true };
+	char name[LZB_STREAM_NAME_LEN], path[400];
+	uint8_t *stream, *obj;
+	size_t len, olen;
+	uint64_t off = 0;
+	struct lzb_pack_result r2;
+	struct lzb_image img;
+	struct lzb_err err;
+
+	ASSERT_EQ(0, lzb_image_open(&img, self->img, NULL, &err));
+	ASSERT_EQ(0, lzb_stream_name(name, img.m.objects, img.m.nr_objects));
+	EXPECT_STREQ(name, self->res.stream_name);
+	snprintf(path, sizeof(path), "%s/%s", self->img, name);
+	ASSERT_EQ(0, lzb_read_file(path, 1u << 30, &stream, &len, &err))
+		TH_LOG("%s", err.msg);
+	EXPECT_EQ(self->res.stream_bytes, len);
+	for (uint32_t i = LZB_SLOT_CHUNK0; i < img.m.nr_objects; i++) {
+		char oname[4 + 2 * LZB_HASH_BYTES + 1];
+
+		lzb_object_name(oname, &img.m.objects[i]);
+		snprintf(path, sizeof(path), "%s/%s", self->img, oname);
+		ASSERT_EQ(0, lzb_read_file(path, 1u << 30, &obj, &olen, &err));
+		ASSERT_GE(len, off + olen);
+		EXPECT_EQ(0, memcmp(stream + off, obj, olen))
+			TH_LOG("chunk %u differs in the stream",
+			       lzb_slot_chunk(i));
+		off += olen;
+		free(obj);
+	}
+	EXPECT_EQ(len, off);
+	free(stream);
+	lzb_image_close(&img);
+
+	/* --no-stream: the next version has none (the old one stays) */
+	o.sign_key = variant->sign ? self->sk : NULL;
+	o.encrypt_key = variant->encrypt ? self->ek : NULL;
+	o.profile = variant->profile ? self->profile : NULL;
+	ASSERT_EQ(0, lzb_pack(&o, &r2, &err)) TH_LOG("%s", err.msg);
+	EXPECT_EQ(0, r2.stream_bytes);
 }
 
 /* Repacking: same image id, version + 1, no new chunks, same bytes. */

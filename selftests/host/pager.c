@@ -504,8 +504,48 @@ static int write_obj(const char *dir, const char *name, const uint8_t *buf,
 	return fclose(f) || !ok ? -1 : 0;
 }
 
+/* What each mirror has of the image's stream (image_stream.c). */
+enum stream_kind {
+	NO_STREAM,		/* none: an image packed with --no-stream */
+	GOOD_STREAM,
+	BAD_STREAM,		/* one byte of every chunk in it changed */
+};
+
+/* STREAM (every chunk's stored bytes back to back) as KIND in DIR. */
+static int write_stream(const char *dir, const struct lzb_manifest *m,
+			const uint8_t *stream, size_t len,
+			enum stream_kind kind)
+{
+	char name[LZB_STREAM_NAME_LEN], sdir[200];
+	uint8_t *copy;
+	uint64_t off = 0;
+	int ret;
+
+	if (kind == NO_STREAM)
+		return 0;
+	snprintf(sdir, sizeof(sdir), "%s/stream", dir);
+	if (lzb_stream_name(name, m->objects, m->nr_objects) ||
+	    mkdir(sdir, 0700))
+		return -1;
+	copy = malloc(len);
+	if (!copy)
+		return -1;
+	memcpy(copy, stream, len);
+	for (uint32_t c = 0; kind == BAD_STREAM &&
+			     c < lzb_nr_chunks(m->nr_objects); c++) {
+		uint64_t size = m->objects[lzb_chunk_slot(c)].size;
+
+		copy[off + size / 2] ^= 0x20;
+		off += size;
+	}
+	ret = write_obj(dir, name, copy, len, false);
+	free(copy);
+	return ret;
+}
+
 static int make_two_mirrors(struct two_mirrors *tm, const char *dir,
-			    bool bad_a, bool bad_b, struct lzb_err *err)
+			    bool bad_a, bool bad_b, enum stream_kind stream,
+			    struct lzb_err *err)
 {
 	const uint64_t per = CHUNK / PAGE;
 	const uint32_t n0 = AREA0_LEN / CHUNK, n = n0 + AREA1_LAZY / CHUNK;
@@ -515,8 +555,8 @@ static int make_two_mirrors(struct two_mirrors *tm, const char *dir,
 	struct lzb_index_stats st = { 0 };
 	const char *bases[2];
 	char url_a[160], url_b[160];
-	uint8_t raw[CHUNK], *ix;
-	size_t ix_len;
+	uint8_t raw[CHUNK], *ix, *all = NULL;
+	size_t ix_len, all_len = 0;
 	int ret = -1;
 
 	memset(tm, 0, sizeof(*tm));
@@ -557,6 +597,15 @@ static int make_two_mirrors(struct two_mirrors *tm, const char *dir,
 			lzb_errf(err, "cannot write %s", name);
 			goto out;
 		}
+		uint8_t *grown = realloc(all, all_len + len);
+
+		if (!grown) {
+			free(enc);
+			goto out;
+		}
+		all = grown;
+		memcpy(all + all_len, enc, len);
+		all_len += len;
 		free(enc);
 		chunks[c] = (struct lzb_index_chunk){ .raw_pages = per,
 						      .stored = len };
@@ -565,6 +614,11 @@ static int make_two_mirrors(struct two_mirrors *tm, const char *dir,
 					      .chunk = c };
 	}
 	st.pages_total = st.pages_cold = st.pages_stored = n * per;
+	if (write_stream(tm->dir_a, &tm->img.m, all, all_len, stream) ||
+	    write_stream(tm->dir_b, &tm->img.m, all, all_len, stream)) {
+		lzb_errf(err, "cannot write the stream");
+		goto out;
+	}
 	if (lzb_index_encode(&st, &task, 1, chunks, n, ext, n, &ix, &ix_len) ||
 	    lzb_image_set_index(&tm->img, "index", ix, ix_len, err))
 		goto out;
@@ -579,6 +633,7 @@ static int make_two_mirrors(struct two_mirrors *tm, const char *dir,
 		goto out;
 	ret = 0;
 out:
+	free(all);
 	free(chunks);
 	free(ext);
 	return ret;
@@ -600,11 +655,13 @@ static const char *image_source_error(void *ctx)
 /* A pager over TM's image source, with criu to be this binary. */
 static int start_from_mirrors(FIXTURE_DATA(pager) *self,
 			      struct two_mirrors *tm,
-			      unsigned int max_background, struct lzb_err *err)
+			      unsigned int max_background, bool own_stream,
+			      struct lzb_err *err)
 {
 	const struct lzb_pager_config pc = {
 		.workdir = self->dir,
 		.source = { .request = lzb_image_source_request,
+			    .pump = own_stream ? lzb_image_source_pump : NULL,
 			    .ctx = tm->src },
 		.source_error = image_source_error,
 		.max_background = max_background,
@@ -620,6 +677,8 @@ static int start_from_mirrors(FIXTURE_DATA(pager) *self,
 	};
 	int ret;
 
+	if (own_stream)
+		lzb_image_source_set_streaming(tm->src, true, max_background);
 	if (lzb_pager_new(&pc, &self->p, err))
 		return -1;
 	self->ps = lzb_pager_state(self->p);
@@ -645,10 +704,11 @@ TEST_F_TIMEOUT(pager, tampered_chunk_on_first_mirror_fails_over, 120)
 	struct lzb_engine_stats st;
 	struct two_mirrors tm;
 
-	ASSERT_EQ(0, make_two_mirrors(&tm, self->dir, true, false, &err))
+	ASSERT_EQ(0, make_two_mirrors(&tm, self->dir, true, false, NO_STREAM,
+				      &err))
 		TH_LOG("%s", err.msg);
 	ASSERT_EQ(0, start_from_mirrors(self, &tm, variant->max_background,
-					&err)) TH_LOG("%s", err.msg);
+					false, &err)) TH_LOG("%s", err.msg);
 	EXPECT_EQ(0, lzb_pager_serve(self->p, &err)) TH_LOG("%s", err.msg);
 	ASSERT_TRUE(self->app_done);
 	ASSERT_TRUE(WIFEXITED(self->app_status))
@@ -676,10 +736,11 @@ TEST_F_TIMEOUT(pager, tampered_chunk_on_every_mirror_stops, 120)
 	struct lzb_err err = { { 0 } };
 	struct two_mirrors tm;
 
-	ASSERT_EQ(0, make_two_mirrors(&tm, self->dir, true, true, &err))
+	ASSERT_EQ(0, make_two_mirrors(&tm, self->dir, true, true, NO_STREAM,
+				      &err))
 		TH_LOG("%s", err.msg);
 	ASSERT_EQ(0, start_from_mirrors(self, &tm, variant->max_background,
-					&err)) TH_LOG("%s", err.msg);
+					false, &err)) TH_LOG("%s", err.msg);
 	ASSERT_EQ(-1, lzb_pager_serve(self->p, &err));
 	TH_LOG("%s", err.msg);
 	EXPECT_NE(NULL, strstr(err.msg, "every mirror failed"));
@@ -694,6 +755,88 @@ TEST_F_TIMEOUT(pager, tampered_chunk_on_every_mirror_stops, 120)
 	free_two_mirrors(&tm);	/* before the pager: see above */
 	lzb_pager_free(self->p);
 	self->p = NULL;
+}
+
+/*
+ * The background from the image's stream (image_stream.c), the source
+ * streaming itself: KIND on both mirrors, every chunk object intact.  The
+ * app checks every byte of its memory and exits 0 only if all are right.
+ * The variant's max_background is the fallback's (0: its default, 4): a
+ * source with a pump streams whatever the engine's setting.
+ */
+static void restore_with_stream(struct __test_metadata *_metadata,
+				FIXTURE_DATA(pager) *self,
+				unsigned int max_background,
+				enum stream_kind kind,
+				struct lzb_image_source_stats *ss)
+{
+	struct lzb_err err = { { 0 } };
+	struct lzb_engine_stats st;
+	struct two_mirrors tm;
+
+	ASSERT_EQ(0, make_two_mirrors(&tm, self->dir, false, false, kind,
+				      &err)) TH_LOG("%s", err.msg);
+	ASSERT_EQ(0, start_from_mirrors(self, &tm, max_background, true,
+					&err)) TH_LOG("%s", err.msg);
+	EXPECT_EQ(0, lzb_pager_serve(self->p, &err)) TH_LOG("%s", err.msg);
+	ASSERT_TRUE(self->app_done);
+	ASSERT_TRUE(WIFEXITED(self->app_status))
+		TH_LOG("app died: status 0x%x", self->app_status);
+	EXPECT_EQ(0, WEXITSTATUS(self->app_status))
+		TH_LOG("app saw %d wrong bytes", WEXITSTATUS(self->app_status));
+	lzb_engine_get_stats(lzb_pager_engine(self->p), &st);
+	EXPECT_EQ(st.pages_lazy_total, st.pages_resident);
+	lzb_image_source_get_stats(tm.src, ss);
+	lzb_pager_kill_tree(self->p);
+	free_two_mirrors(&tm);	/* before the pager: see above */
+	lzb_pager_free(self->p);
+	self->p = NULL;
+}
+
+/* Every chunk the faults did not bring came from the stream, checked. */
+TEST_F_TIMEOUT(pager, stream_brings_the_background, 120)
+{
+	struct lzb_image_source_stats ss = { 0 };
+
+	restore_with_stream(_metadata, self, variant->max_background,
+			    GOOD_STREAM, &ss);
+	EXPECT_TRUE(ss.stream_used);
+	EXPECT_FALSE(ss.stream_failed);
+	EXPECT_EQ(0, ss.chunks_refused);
+	EXPECT_LT(0, ss.chunks_streamed);
+	/* a chunk is fetched alone only for a fault */
+	EXPECT_EQ(ss.chunks_fetched - ss.chunks_streamed, ss.chunks_urgent);
+}
+
+/*
+ * A mirror set whose stream has one byte of every chunk changed: no
+ * changed byte reaches the app (it checks them all); the stream is
+ * dropped after a few refusals and the chunks come one by one.
+ */
+TEST_F_TIMEOUT(pager, tampered_stream_falls_back_to_chunks, 120)
+{
+	struct lzb_image_source_stats ss = { 0 };
+
+	restore_with_stream(_metadata, self, variant->max_background,
+			    BAD_STREAM, &ss);
+	EXPECT_TRUE(ss.stream_used);
+	EXPECT_TRUE(ss.stream_failed);
+	EXPECT_EQ(0, ss.chunks_streamed);
+	EXPECT_LE(1, ss.chunks_refused);
+	EXPECT_GE(8, ss.chunks_refused);
+}
+
+/* No stream on any mirror (an older image): chunk by chunk, all of it. */
+TEST_F_TIMEOUT(pager, no_stream_falls_back_to_chunks, 120)
+{
+	struct lzb_image_source_stats ss = { 0 };
+
+	restore_with_stream(_metadata, self, variant->max_background,
+			    NO_STREAM, &ss);
+	EXPECT_TRUE(ss.stream_used);
+	EXPECT_TRUE(ss.stream_failed);
+	EXPECT_EQ(0, ss.chunks_streamed);
+	EXPECT_EQ(0, ss.chunks_refused);
 }
 
 static int no_task(void *ctx, int img_pid, int real_pid, int pidfd, int uffd)
