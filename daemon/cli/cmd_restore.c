@@ -125,11 +125,13 @@ static void print_report(const struct lzb_restore_report *r)
 	       (unsigned long long)rep.ms_ready,
 	       (unsigned long long)rep.ms_resident);
 	printf("pages: %llu installed, %llu faults (%llu zero pages); chunks: %llu "
-	       "fetched (%llu for faults)",
+	       "fetched (%llu for faults, %llu from the stream%s)",
 	       (unsigned long long)rep.pages_installed,
 	       (unsigned long long)rep.faults, (unsigned long long)rep.zero_pages,
 	       (unsigned long long)rep.chunks_fetched,
-	       (unsigned long long)rep.chunks_urgent);
+	       (unsigned long long)rep.chunks_urgent,
+	       (unsigned long long)rep.chunks_streamed,
+	       rep.stream_failed ? ", the rest chunk by chunk" : "");
 	if (rep.chunks_refused)	/* a bad mirror's copies, fetched again */
 		printf(", %llu bad cop%s refused",
 		       (unsigned long long)rep.chunks_refused,

@@ -753,6 +753,8 @@ static void report(struct restore *r)
 		lzb_image_source_get_stats(r->source, &ss);
 		rep->chunks_fetched = ss.chunks_fetched;
 		rep->chunks_urgent = ss.chunks_urgent;
+		rep->chunks_streamed = ss.chunks_streamed;
+		rep->stream_failed = ss.stream_used && ss.stream_failed;
 		rep->chunks_refused = ss.chunks_refused;
 		rep->chunk_bytes = ss.bytes_fetched;
 	}

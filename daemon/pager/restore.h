@@ -103,6 +103,8 @@ struct lzb_restore_report {
 	uint64_t ms_resident;		/* every lazy page installed */
 	uint64_t faults, zero_pages, pages_installed;
 	uint64_t chunks_fetched, chunks_urgent;
+	uint64_t chunks_streamed;	/* of chunks_fetched, from the stream */
+	bool stream_failed;		/* none, or it ended early: chunk by chunk */
 	uint64_t chunks_refused;	/* a mirror's copy failed its check */
 	uint64_t meta_bytes;		/* manifest, index, boot bundle */
 	uint64_t chunk_bytes;		/* chunks, as stored */
