@@ -17,7 +17,7 @@ enum key {
 	K_MIRRORS, K_PUBKEY, K_ALLOW_UNSIGNED, K_ENCRYPT_KEY, K_IMAGE_ID,
 	K_READY, K_TAKEOVER_DEADLINE, K_MAX_BACKGROUND, K_TFTP_BLKSIZE,
 	K_FALLBACK, K_COLDSTART, K_LOG_LEVEL, K_CRIU, K_PLUGIN_DIR,
-	K_CRIU_OPTIONS, K_FETCH_USER, K_FETCH_SANDBOX, NR_KEYS
+	K_CRIU_OPTIONS, K_FETCH_USER, K_FETCH_SANDBOX, K_STREAM, NR_KEYS
 };
 
 static const char *const key_names[NR_KEYS] = {
@@ -38,6 +38,7 @@ static const char *const key_names[NR_KEYS] = {
 	[K_CRIU_OPTIONS] = "criu-options",
 	[K_FETCH_USER] = "fetch-user",
 	[K_FETCH_SANDBOX] = "fetch-sandbox",
+	[K_STREAM] = "stream",
 };
 
 /* The keys of the old EnvironmentFile= configuration, for a hint. */
@@ -258,6 +259,14 @@ static int set_key(struct parse *p, enum key k, char *v)
 		c->no_fetch_sandbox = !on;
 		return 0;
 	}
+	case K_STREAM: {
+		bool on;
+
+		if (set_bool(p, key, v, &on))
+			return -1;
+		c->no_stream = !on;
+		return 0;
+	}
 	case NR_KEYS:
 		break;
 	}
@@ -393,6 +402,7 @@ void lzbd_config_apply(const struct lzbd_config *c,
 	o->coldstart_cmd = c->coldstart;
 	o->fetch_user = c->fetch_user;
 	o->no_fetch_sandbox = c->no_fetch_sandbox;
+	o->no_stream = c->no_stream;
 }
 
 void lzbd_config_free(struct lzbd_config *c)

@@ -40,6 +40,7 @@ struct lzbd_config {
 	char *plugin_dir;
 	char *fetch_user;		/* the sandboxed fetcher's user, NULL */
 	bool no_fetch_sandbox;		/* fetch-sandbox = no */
+	bool no_stream;			/* stream = no */
 	char *criu_args[LZBD_CONFIG_MAX_CRIU_ARGS];
 	size_t nr_criu_args;
 	char *text;			/* the words of criu-options */

@@ -32,7 +32,7 @@ static const char usage[] =
 	"usage: lazybootd restore URL [MIRROR...] (--pubkey FILE | --allow-unsigned)\n"
 	"                         [--encrypt-key FILE] [--image-id HEX]\n"
 	"                         [--workdir DIR] [--ready CMD]\n"
-	"                         [--criu PATH] [--max-background N]\n"
+	"                         [--criu PATH] [--max-background N] [--no-stream]\n"
 	"                         [--tftp-blksize N] [--image-id ID]\n"
 	"                         [--state-dir DIR] [--allow-downgrade] [--quiet]\n"
 	"                         [--fetch-user USER] [--no-fetch-sandbox]\n"
@@ -352,6 +352,7 @@ static void print_settings(const struct lzb_restore_opts *o,
 	print_words("criu-options", (const char *const *)o->criu_args,
 		    o->nr_criu_args);
 	printf("fetch-sandbox = %s\n", o->no_fetch_sandbox ? "no" : "yes");
+	printf("stream = %s\n", o->no_stream ? "no" : "yes");
 	print_string("fetch-user", o->fetch_user);
 	printf("# workdir %s\n", o->workdir ? o->workdir : LZB_RESTORE_WORKDIR);
 }

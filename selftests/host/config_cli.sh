@@ -63,6 +63,7 @@ criu = /opt/criu/sbin/criu
 plugin-dir = /opt/lazyboot/plugins
 criu-options = --manage-cgroups=ignore --shell-job
 fetch-sandbox = no
+stream = no
 fetch-user = lzb-test-fetch
 # workdir /run/lazyboot/restore
 WANT
@@ -85,6 +86,7 @@ criu = /opt/criu/sbin/criu
 plugin-dir = /opt/lazyboot/plugins
 criu-options = --manage-cgroups=ignore   --shell-job
 fetch-sandbox = no
+stream = no
 fetch-user = lzb-test-fetch
 CONF
 
@@ -99,6 +101,7 @@ log-level = info
 criu = criu
 plugin-dir = $("$LZBD" restore file:///x --allow-unsigned --dry-run | sed -n 's/^plugin-dir = //p')
 fetch-sandbox = yes
+stream = yes
 # workdir /run/lazyboot/restore
 WANT
 good minimal_with_defaults <<'CONF'
