@@ -52,6 +52,7 @@ struct lzb_stream {
 	uint64_t *offsets;		/* of chunk c; [nr_chunks]: the size */
 	uint32_t nr_chunks;
 	struct lzb_fetch *fetch;
+	uint64_t base;			/* stream offset the request starts at */
 	enum stream_state state;
 	uint32_t cur;			/* the chunk being cut */
 	uint8_t *cur_buf;
@@ -84,13 +85,15 @@ static int enqueue(struct lzb_stream *st)
 }
 
 /*
- * Bytes at stream offset OFF.  A new try starts again at 0 (fetch.h):
- * what lies before the chunk being cut was queued already and is skipped.
+ * Bytes at offset REL of the request, which starts at the stream's BASE.
+ * A new try starts again at REL 0 (fetch.h): what lies before the chunk
+ * being cut was queued already and is skipped.
  */
-static int sink(void *arg, uint64_t off, const void *data, size_t len)
+static int sink(void *arg, uint64_t rel, const void *data, size_t len)
 {
 	struct lzb_stream *st = arg;
 	const uint8_t *p = data;
+	uint64_t off = st->base + rel;
 
 	if (off + len > st->top) {
 		uint64_t fresh = off + len - (off > st->top ? off : st->top);
@@ -176,9 +179,23 @@ struct lzb_stream *lzb_stream_start(struct lzb_image_source *src)
 	for (uint32_t c = 0; c < n; c++)
 		st->offsets[c + 1] = st->offsets[c] +
 				     m->objects[lzb_chunk_slot(c)].size;
+	/* A successor, or faults before CRIU finished, may have brought the
+	 * first chunks: the request starts at the first one still wanted. */
+	while (st->cur < n && !lzb_source_chunk_wanted(src, st->cur))
+		st->cur++;
+	if (st->cur == n) {
+		lzb_stream_free(st);
+		return NULL;
+	}
+	st->base = st->top = st->offsets[st->cur];
 	spec.mirrors = src->mirrors;
 	spec.path = st->name;
-	spec.expected_size = (int64_t)st->offsets[n];
+	if (st->base) {
+		spec.offset = st->base;
+		spec.length = st->offsets[n] - st->base;
+	} else {
+		spec.expected_size = (int64_t)st->offsets[n];
+	}
 	spec.sink = sink;
 	spec.sink_arg = st;
 	spec.prio = LZB_PRIO_BACKGROUND;
