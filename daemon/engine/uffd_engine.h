@@ -47,6 +47,9 @@ struct lzb_page_source {
 	 * of its own (config.max_background 0).
 	 */
 	int (*pump)(void *ctx, struct lzb_engine *engine);
+	/* Optional with pump: an fd to poll, readable when pump has work
+	 * that came from elsewhere (a worker thread); -1: none. */
+	int (*pump_fd)(void *ctx);
 	void *ctx;
 };
 

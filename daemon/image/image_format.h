@@ -235,6 +235,9 @@ int lzb_chunk_encode(const uint8_t *raw, size_t raw_len, int level,
 int lzb_chunk_decode(const char *name, const uint8_t *buf, size_t len,
 		     const uint8_t *key, uint8_t **raw, size_t *raw_len,
 		     struct lzb_err *err);
+/* Free the calling thread's decompression context (each thread keeps
+ * one from its first decode): a thread that decoded calls it at its end. */
+void lzb_chunk_decoder_release(void);
 /* Header-only check (what verify can do without the key). */
 int lzb_chunk_check_header(const char *name, const uint8_t *buf, size_t len,
 			   struct lzb_err *err);

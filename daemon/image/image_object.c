@@ -70,6 +70,15 @@ static int envelope(const void *hdr, size_t hlen, uint8_t *z, size_t zlen,
 	return 0;
 }
 
+/* Each thread's decompression context, made on its first use. */
+static _Thread_local ZSTD_DCtx *dctx;
+
+void lzb_chunk_decoder_release(void)
+{
+	ZSTD_freeDCtx(dctx);
+	dctx = NULL;
+}
+
 /*
  * Open + decompress the payload into exactly RAW_LEN bytes, malloc'd into
  * *RAW only once the zstd frame says it holds that many: a header's claim
@@ -113,15 +122,13 @@ static int open_envelope(const char *name, const uint8_t *buf, size_t hlen,
 		free(tmp);
 		return lzb_errf(err, "%s: out of memory", name);
 	}
-	{
-		static _Thread_local ZSTD_DCtx *dctx;
-
-		if (!dctx && !(dctx = ZSTD_createDCtx())) {
-			free(tmp);
-			return lzb_errf(err, "%s: out of memory", name);
-		}
-		n = ZSTD_decompressDCtx(dctx, *raw, raw_len, z, zlen);
+	if (!dctx && !(dctx = ZSTD_createDCtx())) {
+		free(tmp);
+		free(*raw);
+		*raw = NULL;
+		return lzb_errf(err, "%s: out of memory", name);
 	}
+	n = ZSTD_decompressDCtx(dctx, *raw, raw_len, z, zlen);
 	free(tmp);
 	if (ZSTD_isError(n) || n != raw_len) {
 		free(*raw);

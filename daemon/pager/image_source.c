@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 /* The extent of task t holding vaddr (extents are sorted by address). */
 static int find_extent(const struct lzb_index *ix,
@@ -43,6 +45,7 @@ int lzb_image_source_new(struct lzb_image *img, struct lzb_fetcher *f,
 	if (!src)
 		return lzb_errf(err, "out of memory");
 	src->img = img;
+	src->ready_fd = -1;
 	src->fetcher = f;
 	src->mirrors = m;
 	src->chunks = calloc(ix->nr_chunks ? ix->nr_chunks : 1,
@@ -113,6 +116,8 @@ void lzb_image_source_free(struct lzb_image_source *src)
 	if (!src)
 		return;
 	lzb_stream_free(src->stream);
+	if (src->ready_fd >= 0)
+		close(src->ready_fd);
 	if (src->chunks) {
 		for (uint32_t c = 0; c < src->img->ix.nr_chunks; c++)
 			if (src->chunks[c].state == CHUNK_FETCHING)
@@ -252,17 +257,11 @@ static int chunk_check(void *arg, const uint8_t *buf, uint64_t len,
 	return check_decode(src, cf->c, where, buf, (size_t)len, &ch->raw, err);
 }
 
-int lzb_source_take_chunk(struct lzb_image_source *src, uint32_t c,
-			  const char *where, const uint8_t *buf, size_t len,
-			  struct lzb_err *err)
+int lzb_source_install_chunk(struct lzb_image_source *src, uint32_t c,
+			     const uint8_t *raw)
 {
-	uint8_t *raw;
-	int r;
+	int r = deliver(src, c, raw);
 
-	if (check_decode(src, c, where, buf, len, &raw, err))
-		return 1;
-	r = deliver(src, c, raw);
-	free(raw);
 	if (r) {
 		fail_chunk(src, c, r);
 		return r;
@@ -414,6 +413,15 @@ void lzb_image_source_set_streaming(struct lzb_image_source *src,
 {
 	src->use_stream = use_stream;
 	src->max_background = max_background ? max_background : 4;
+	if (use_stream && src->ready_fd < 0)
+		src->ready_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+int lzb_image_source_pump_fd(void *ctx)
+{
+	const struct lzb_image_source *src = ctx;
+
+	return src->ready_fd;
 }
 
 /*
@@ -452,7 +460,7 @@ int lzb_image_source_pump(void *ctx, struct lzb_engine *engine)
 	if (!src->pump_started) {
 		src->pump_started = true;
 		if (src->use_stream)
-			src->stream = lzb_stream_start(src);
+			src->stream = lzb_stream_start(src, src->ready_fd);
 	}
 	if (src->stream) {
 		flags = lzb_stream_pump(src->stream, &ended);

@@ -53,8 +53,9 @@ int lzb_image_source_request(void *ctx, struct lzb_engine *engine,
 void lzb_image_source_set_streaming(struct lzb_image_source *src,
 				    bool use_stream,
 				    unsigned int max_background);
-/* The page source's pump (ctx = the image source). */
+/* The page source's pump and the fd it wants polled (ctx = the source). */
 int lzb_image_source_pump(void *ctx, struct lzb_engine *engine);
+int lzb_image_source_pump_fd(void *ctx);
 
 /* Declare every task of the image to the engine with its cold memory. */
 int lzb_image_source_add_tasks(struct lzb_image_source *src,

@@ -46,6 +46,7 @@ struct lzb_image_source {
 	struct lzb_image_source_stats stats;
 	/* Streaming by the source itself (lzb_image_source_pump) */
 	bool use_stream;		/* try the image's stream first */
+	int ready_fd;			/* the stream's worker: one is ready */
 	bool pump_started;
 	struct lzb_stream *stream;	/* NULL once it ended or failed */
 	unsigned int max_background;	/* own background fetches */
@@ -56,19 +57,21 @@ struct lzb_image_source {
 int lzb_source_fetch_chunk(struct lzb_image_source *src, uint32_t c,
 			   bool urgent);
 /*
- * Chunk C's stored bytes from WHERE: checked against the manifest,
- * decoded, installed.  0; 1 when the bytes were refused (counted, ERR
- * says why, the chunk left to be fetched again); a negative errno when
- * installing failed (the engine stopped).
+ * Chunk C's pages, checked and decoded (RAW), installed wherever they
+ * belong.  0, or a negative errno when installing failed (the engine
+ * stopped).
  */
-int lzb_source_take_chunk(struct lzb_image_source *src, uint32_t c,
-			  const char *where, const uint8_t *buf, size_t len,
-			  struct lzb_err *err);
+int lzb_source_install_chunk(struct lzb_image_source *src, uint32_t c,
+			     const uint8_t *raw);
 /* Some page of chunk C is still lazy in a live task. */
 bool lzb_source_chunk_wanted(const struct lzb_image_source *src, uint32_t c);
 
-/* The stream of SRC's image, started; NULL when there is none to try. */
-struct lzb_stream *lzb_stream_start(struct lzb_image_source *src);
+/*
+ * The stream of SRC's image, started, its worker telling READY_FD (an
+ * eventfd) of each chunk it finished; NULL when there is none to try.
+ */
+struct lzb_stream *lzb_stream_start(struct lzb_image_source *src,
+				    int ready_fd);
 void lzb_stream_free(struct lzb_stream *st);
 /*
  * Install at most one chunk the stream brought.  Returns LZB_PUMP_*

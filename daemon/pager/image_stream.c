@@ -6,15 +6,19 @@
  * it all (HTTP: one GET on a kept connection; TFTP: one transfer with the
  * restore's blksize and windowsize) instead of a request per chunk.
  *
- * The sink only cuts the bytes into chunks and queues each complete one;
- * lzb_stream_pump, called by the pager's loop between polls, checks and
- * installs one queued chunk per call.  So a fault read by the loop waits
- * behind at most one chunk of background work, and its chunk is fetched
- * alone at fault priority, which starts at once (fetch.h), on a
- * connection or transfer of its own.  While STREAM_QUEUE_MAX bytes wait,
- * the pump asks the loop not to read the fetcher unless a fault waits
- * (LZB_PUMP_FULL): the sandboxed fetcher and the server then block on
- * full socket buffers, which bounds the memory the stream holds.
+ * The sink (in the loop's thread) only cuts the bytes into chunks and
+ * queues each complete one that some task still lacks; a worker thread
+ * checks each against the manifest and decodes it (the hash, decryption
+ * and decompression: most of a chunk's CPU time); lzb_stream_pump, called
+ * by the pager's loop between polls, installs one decoded chunk per call
+ * (UFFDIO_COPY).  So a fault read by the loop waits behind at most one
+ * chunk's copy, and its chunk is fetched alone at fault priority, which
+ * starts at once (fetch.h), on a connection or transfer of its own.
+ * While STREAM_QUEUE_MAX bytes wait in either queue, the pump asks the
+ * loop not to read the fetcher unless a fault waits (LZB_PUMP_FULL): the
+ * sandboxed fetcher and the server then block on full socket buffers,
+ * which bounds the memory the stream holds.  The worker says a chunk is
+ * ready through the image source's eventfd, which the loop polls.
  *
  * The stream's bytes are not trusted more than a chunk's: each chunk cut
  * out of it is checked against the signed manifest like a chunk fetched
@@ -25,9 +29,11 @@
  * what it did not bring, one chunk at a time.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pager/image_source_internal.h"
 #include "util/log.h"
@@ -41,7 +47,15 @@
 struct queued {
 	struct queued *next;
 	uint32_t c;
-	uint8_t *buf;
+	uint64_t size;		/* stored bytes */
+	uint8_t *buf;		/* stored bytes, until the worker is done */
+	uint8_t *raw;		/* decoded by the worker; NULL if refused */
+	struct lzb_err why;	/* the refusal */
+};
+
+/* A queue of chunks, filled and emptied under the stream's lock. */
+struct chunk_queue {
+	struct queued *head, **tail;
 };
 
 enum stream_state { STREAM_RUNNING, STREAM_DONE, STREAM_FAILED };
@@ -57,30 +71,113 @@ struct lzb_stream {
 	uint32_t cur;			/* the chunk being cut */
 	uint8_t *cur_buf;
 	uint64_t top;			/* bytes seen so far (not again) */
-	struct queued *head, **tail;
-	uint64_t queued_bytes;
 	unsigned int refused;
+	int ready_fd;			/* eventfd: the worker finished one */
+	/* shared with the worker, under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct chunk_queue todo;	/* cut, for the worker */
+	struct chunk_queue checked;	/* checked and decoded, to install */
+	uint64_t held_bytes;		/* stored bytes in both */
+	bool stop;
+	bool worker_started;
+	pthread_t worker;
 };
+
+static void push(struct chunk_queue *cq, struct queued *q)
+{
+	q->next = NULL;
+	*cq->tail = q;
+	cq->tail = &q->next;
+}
+
+static struct queued *pop(struct chunk_queue *cq)
+{
+	struct queued *q = cq->head;
+
+	if (q) {
+		cq->head = q->next;
+		if (!cq->head)
+			cq->tail = &cq->head;
+	}
+	return q;
+}
+
+static void free_queued(struct queued *q)
+{
+	free(q->buf);
+	free(q->raw);
+	free(q);
+}
+
+/* The worker: check and decode what the sink cut, in order. */
+static void *worker_main(void *arg)
+{
+	struct lzb_stream *st = arg;
+	const struct lzb_image *img = st->src->img;
+	const uint64_t one = 1;
+
+	pthread_mutex_lock(&st->lock);
+	while (!st->stop) {
+		struct queued *q = pop(&st->todo);
+		char where[LZB_STREAM_NAME_LEN + 32];
+		size_t raw_len;
+
+		if (!q) {
+			pthread_cond_wait(&st->wake, &st->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&st->lock);
+		snprintf(where, sizeof(where), "chunk %u in %s", q->c,
+			 st->name);
+		if (lzb_image_check_object(img, lzb_chunk_slot(q->c), where,
+					   q->buf, (size_t)q->size, &q->why) ||
+		    lzb_image_decode_chunk(img, q->c, where, q->buf,
+					   (size_t)q->size, &q->raw, &raw_len,
+					   &q->why))
+			q->raw = NULL;
+		free(q->buf);
+		q->buf = NULL;
+		pthread_mutex_lock(&st->lock);
+		push(&st->checked, q);
+		if (write(st->ready_fd, &one, sizeof(one)) < 0) {
+			/* the counter cannot overflow: the pump reads it */
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+	lzb_chunk_decoder_release();
+	return NULL;
+}
 
 static uint64_t chunk_size(const struct lzb_stream *st, uint32_t c)
 {
 	return st->offsets[c + 1] - st->offsets[c];
 }
 
+/* The chunk just cut, to the worker unless every task has its pages. */
 static int enqueue(struct lzb_stream *st)
 {
-	struct queued *q = malloc(sizeof(*q));
+	struct queued *q;
 
+	if (!lzb_source_chunk_wanted(st->src, st->cur)) {
+		free(st->cur_buf);
+		st->cur_buf = NULL;
+		st->cur++;
+		return 0;
+	}
+	q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
-	q->next = NULL;
 	q->c = st->cur;
+	q->size = chunk_size(st, st->cur);
 	q->buf = st->cur_buf;
-	*st->tail = q;
-	st->tail = &q->next;
-	st->queued_bytes += chunk_size(st, st->cur);
 	st->cur_buf = NULL;
 	st->cur++;
+	pthread_mutex_lock(&st->lock);
+	push(&st->todo, q);
+	st->held_bytes += q->size;
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->lock);
 	return 0;
 }
 
@@ -154,27 +251,30 @@ static void done(struct lzb_fetch *req, int err, const char *msg,
 		lzb_log(LZB_LOG_WARNING, "%s; the rest chunk by chunk", msg);
 }
 
-struct lzb_stream *lzb_stream_start(struct lzb_image_source *src)
+struct lzb_stream *lzb_stream_start(struct lzb_image_source *src,
+				    int ready_fd)
 {
 	const struct lzb_manifest *m = &src->img->m;
 	uint32_t n = src->img->ix.nr_chunks;
 	struct lzb_fetch_spec spec = { 0 };
 	struct lzb_stream *st;
 
-	if (!n || lzb_nr_chunks(m->nr_objects) != n)
+	if (!n || lzb_nr_chunks(m->nr_objects) != n || ready_fd < 0)
 		return NULL;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return NULL;
-	st->offsets = malloc(((size_t)n + 1) * sizeof(*st->offsets));
-	if (!st->offsets || lzb_stream_name(st->name, m->objects,
-					    m->nr_objects)) {
-		lzb_stream_free(st);
-		return NULL;
-	}
 	st->src = src;
 	st->nr_chunks = n;
-	st->tail = &st->head;
+	st->ready_fd = ready_fd;
+	st->todo.tail = &st->todo.head;
+	st->checked.tail = &st->checked.head;
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->wake, NULL);
+	st->offsets = malloc(((size_t)n + 1) * sizeof(*st->offsets));
+	if (!st->offsets || lzb_stream_name(st->name, m->objects,
+					    m->nr_objects))
+		goto fail;
 	st->offsets[0] = 0;
 	for (uint32_t c = 0; c < n; c++)
 		st->offsets[c + 1] = st->offsets[c] +
@@ -183,10 +283,11 @@ struct lzb_stream *lzb_stream_start(struct lzb_image_source *src)
 	 * first chunks: the request starts at the first one still wanted. */
 	while (st->cur < n && !lzb_source_chunk_wanted(src, st->cur))
 		st->cur++;
-	if (st->cur == n) {
-		lzb_stream_free(st);
-		return NULL;
-	}
+	if (st->cur == n)
+		goto fail;
+	if (pthread_create(&st->worker, NULL, worker_main, st))
+		goto fail;
+	st->worker_started = true;
 	st->base = st->top = st->offsets[st->cur];
 	spec.mirrors = src->mirrors;
 	spec.path = st->name;
@@ -202,25 +303,25 @@ struct lzb_stream *lzb_stream_start(struct lzb_image_source *src)
 	spec.done = done;
 	spec.done_arg = st;
 	st->fetch = lzb_fetch_submit(src->fetcher, &spec);
-	if (!st->fetch) {
-		lzb_stream_free(st);
-		return NULL;
-	}
+	if (!st->fetch)
+		goto fail;
 	src->stats.stream_used = true;
 	return st;
+fail:
+	lzb_stream_free(st);
+	return NULL;
 }
 
-static void drop_queue(struct lzb_stream *st)
+/* Drop what is queued for the worker or for installing. */
+static void drop_queues(struct lzb_stream *st)
 {
-	while (st->head) {
-		struct queued *q = st->head;
+	struct queued *q;
 
-		st->head = q->next;
-		free(q->buf);
-		free(q);
-	}
-	st->tail = &st->head;
-	st->queued_bytes = 0;
+	pthread_mutex_lock(&st->lock);
+	while ((q = pop(&st->todo)) || (q = pop(&st->checked)))
+		free_queued(q);
+	st->held_bytes = 0;
+	pthread_mutex_unlock(&st->lock);
 }
 
 void lzb_stream_free(struct lzb_stream *st)
@@ -229,66 +330,79 @@ void lzb_stream_free(struct lzb_stream *st)
 		return;
 	if (st->fetch)
 		lzb_fetch_cancel(st->fetch);
-	drop_queue(st);
+	if (st->worker_started) {
+		pthread_mutex_lock(&st->lock);
+		st->stop = true;
+		pthread_cond_signal(&st->wake);
+		pthread_mutex_unlock(&st->lock);
+		pthread_join(st->worker, NULL);
+	}
+	drop_queues(st);
+	pthread_cond_destroy(&st->wake);
+	pthread_mutex_destroy(&st->lock);
 	free(st->cur_buf);
 	free(st->offsets);
 	free(st);
 }
 
-/* Check and install the first queued chunk, unless nobody needs it now. */
-static int take_one(struct lzb_stream *st)
+/* Install the first checked chunk, unless nobody needs it any more. */
+static int install_one(struct lzb_stream *st, struct queued *q)
 {
 	struct lzb_image_source *src = st->src;
-	struct queued *q = st->head;
-	struct lzb_err err = { { 0 } };
-	char where[LZB_STREAM_NAME_LEN + 32];
-	int r = 0;
+	int r;
 
-	st->head = q->next;
-	if (!st->head)
-		st->tail = &st->head;
-	st->queued_bytes -= chunk_size(st, q->c);
-	if (lzb_source_chunk_wanted(src, q->c)) {
-		snprintf(where, sizeof(where), "chunk %u in %s", q->c,
-			 st->name);
-		r = lzb_source_take_chunk(src, q->c, where, q->buf,
-					  (size_t)chunk_size(st, q->c), &err);
-		if (r == 1) {
-			lzb_log(LZB_LOG_WARNING, "%s", err.msg);
-			if (++st->refused >= STREAM_MAX_REFUSED &&
-			    st->state != STREAM_FAILED) {
-				/* what else it holds came the same way */
-				lzb_log(LZB_LOG_WARNING, "%s: %u chunks "
-					"refused, the rest chunk by chunk",
-					st->name, st->refused);
-				if (st->fetch)
-					lzb_fetch_cancel(st->fetch);
-				st->state = STREAM_FAILED;
-				drop_queue(st);
-			}
-			r = 0;
-		} else if (!r) {
-			src->stats.chunks_streamed++;
+	if (!q->raw) {
+		src->stats.chunks_refused++;
+		lzb_log(LZB_LOG_WARNING, "%s", q->why.msg);
+		if (++st->refused >= STREAM_MAX_REFUSED &&
+		    st->state != STREAM_FAILED) {
+			/* what else it holds came the same way */
+			lzb_log(LZB_LOG_WARNING, "%s: %u chunks refused, the "
+				"rest chunk by chunk", st->name, st->refused);
+			if (st->fetch)
+				lzb_fetch_cancel(st->fetch);
+			st->state = STREAM_FAILED;
+			drop_queues(st);
 		}
+		return 0;
 	}
-	free(q->buf);
-	free(q);
+	if (!lzb_source_chunk_wanted(src, q->c))
+		return 0;
+	r = lzb_source_install_chunk(src, q->c, q->raw);
+	if (!r)
+		src->stats.chunks_streamed++;
 	return r;
 }
 
 int lzb_stream_pump(struct lzb_stream *st, bool *ended)
 {
+	struct queued *q;
+	uint64_t n;
 	int r = 0, flags = 0;
+	bool idle;
 
-	if (st->head)
-		r = take_one(st);
-	if (r < 0)
-		return r;
-	if (st->head)
+	if (read(st->ready_fd, &n, sizeof(n)) < 0) {
+		/* EAGAIN: nothing new; the queue says what there is */
+	}
+	pthread_mutex_lock(&st->lock);
+	q = pop(&st->checked);
+	if (q)
+		st->held_bytes -= q->size;
+	pthread_mutex_unlock(&st->lock);
+	if (q) {
+		r = install_one(st, q);
+		free_queued(q);
+		if (r < 0)
+			return r;
+	}
+	pthread_mutex_lock(&st->lock);
+	if (st->checked.head)
 		flags |= LZB_PUMP_MORE;
-	if (st->queued_bytes >= STREAM_QUEUE_MAX)
+	if (st->held_bytes >= STREAM_QUEUE_MAX)
 		flags |= LZB_PUMP_FULL;
-	*ended = !st->head && st->state != STREAM_RUNNING;
+	idle = !st->todo.head && !st->checked.head;
+	pthread_mutex_unlock(&st->lock);
+	*ended = idle && st->state != STREAM_RUNNING;
 	if (*ended && st->state == STREAM_FAILED)
 		st->src->stats.stream_failed = true;
 	return flags;

@@ -272,20 +272,26 @@ int lzb_pager_serve(struct lzb_pager *p, struct lzb_err *err)
 	int ret, pump = 0;
 
 	while (!err->msg[0] && !h->done(h->ctx)) {
-		struct pollfd fds[4] = {
+		/* A source holding enough background reads the fetcher only
+		 * for a fault. */
+		bool read_fetcher = p->c.fetcher &&
+				    (!(pump & LZB_PUMP_FULL) ||
+				     lzb_engine_has_waiters(p->engine));
+		struct pollfd fds[5] = {
 			{ .fd = p->sock ? lzb_lazy_socket_fd(p->sock) : -1,
 			  .events = POLLIN },
 			{ .fd = lzb_engine_fd(p->engine), .events = POLLIN },
-			{ .fd = p->c.fetcher ? lzb_fetcher_fd(p->c.fetcher) : -1,
+			{ .fd = read_fetcher ? lzb_fetcher_fd(p->c.fetcher) : -1,
 			  .events = POLLIN },
 			{ .fd = lzb_plugin_link_fd(p->plugin), .events = POLLIN },
+			{ .fd = p->streaming && p->c.source.pump_fd ?
+				p->c.source.pump_fd(p->c.source.ctx) : -1,
+			  .events = POLLIN },
 		};
 
-		poll(fds, 4, pump & LZB_PUMP_MORE ? 0 : LOOP_MS);
+		poll(fds, 5, pump & LZB_PUMP_MORE ? 0 : LOOP_MS);
 		poll_plugin(p, err);
-		/* A source holding enough background reads on for faults only. */
-		if (fds[2].revents && (!(pump & LZB_PUMP_FULL) ||
-				       lzb_engine_has_waiters(p->engine)))
+		if (fds[2].revents)
 			lzb_fetcher_process(p->c.fetcher);
 		/* Also after RSTF: reading CRIU's hang-up closes the socket,
 		 * which would otherwise stay readable and spin this loop. */

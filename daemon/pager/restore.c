@@ -609,6 +609,7 @@ static int start_pager(struct restore *r, struct lzb_err *err)
 		.workdir = r->workdir,
 		.source = { .request = lzb_image_source_request,
 			    .pump = lzb_image_source_pump,
+			    .pump_fd = lzb_image_source_pump_fd,
 			    .ctx = r->source },
 		.source_error = source_error,
 		.journal = { .event = journal_event, .ctx = r },
