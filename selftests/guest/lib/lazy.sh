@@ -9,8 +9,8 @@
 . "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 server_pid=
 
-start_nginx() {
-	local dir=$1 listen=$2 root=$3
+start_nginx() {	# start_nginx DIR LISTEN ROOT [SERVER-DIRECTIVES]
+	local dir=$1 listen=$2 root=$3 extra=${4:-}
 	cat > "$dir/nginx.conf" <<NGINX
 daemon on;
 user root;
@@ -22,6 +22,7 @@ http {
 	server {
 		listen $listen;
 		root $root;
+		$extra
 	}
 }
 NGINX
