@@ -256,19 +256,45 @@ fi
 rm -rf "$dir/img-sparse"
 
 # --- a chunk that does not verify must stop the restore -----------------
-# A copy of the image sharing every file but the chunk that is changed.
+# A copy of the image sharing every file but the chunk that is changed,
+# changed wherever the mirror serves it: its object, and its bytes in the
+# image's stream (the chunks back to back in manifest order).
 cp -al "$dir/small/img" "$dir/bad"
-# The smallest object is a chunk (the bundle and index are far larger).
-chunk=$(ls -S "$dir/bad/obj" | tail -n 1)
-cp --remove-destination "$dir/small/img/obj/$chunk" "$dir/bad/obj/$chunk"
-printf '\x5a' | dd of="$dir/bad/obj/$chunk" bs=1 seek=100 conv=notrunc 2>/dev/null
+# The smallest chunk gets one byte in its middle flipped, in its object and
+# where it lies in the stream (the manifest: a 128-byte header, nr_objects
+# at byte 56, then 48-byte entries of type, flags, 6 reserved, size, hash;
+# slots 0 and 1 are the bundle and index).  Each changed file is a new
+# one, not the hard link to the good image.
+chunk=$(python3 -c '
+import os, struct, sys
+img = sys.argv[1]
+m = open(img + "/manifest", "rb").read()
+off, best = 0, None
+for i in range(2, struct.unpack_from("<I", m, 56)[0]):
+    e = 128 + 48 * i
+    size, h = struct.unpack_from("<Q", m, e + 8)[0], m[e + 16:e + 48].hex()
+    if best is None or size < best[0]:
+        best = (size, h, off)
+    off += size
+size, h, at = best
+def flip(path, pos):
+    b = bytearray(open(path, "rb").read())
+    b[pos] ^= 0x20
+    os.unlink(path)
+    open(path, "wb").write(b)
+flip(img + "/obj/" + h, size // 2)
+flip(img + "/stream/" + os.listdir(img + "/stream")[0], at + size // 2)
+print(h)
+' "$dir/bad")
+[ -n "$chunk" ] || echo "no chunk changed in $dir/bad" | diag
 
 # Two mirrors, the chunk tampered on the first: the restore goes on with
 # the second mirror's copy, and the processes find every page right.
 restore_and_check tampered_first_mirror "file://$dir/bad" 0 \
 	"file://$dir/small/img"
-# (and the first mirror's copy was asked for, and refused)
-grep "^pages:" "$dir/tampered_first_mirror.out" | grep -q "1 bad copy refused"
+# (and the first mirror's copies were asked for, and refused: in the
+# stream, then alone)
+grep "^pages:" "$dir/tampered_first_mirror.out" | grep -qE "[0-9]+ bad cop(y|ies) refused"
 ok $? tampered_first_mirror_copy_refused
 
 # The only mirror: the restore stops.
