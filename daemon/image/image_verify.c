@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Verifying a whole image: the manifest signature, then every object's
- * presence, size, hash and structure.  Each problem is reported through a
- * callback as one line naming the object, so callers can print or count.
+ * presence, size, hash and structure, then the stream if there is one.
+ * Each problem is reported through a callback as one line naming the
+ * object, so callers can print or count.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "image/image_reader.h"
 
@@ -53,6 +59,87 @@ static int check_object(struct lzb_image *img, uint32_t i, struct lzb_err *err)
 	return r;
 }
 
+/* Up to this many bad chunks of the stream are named, then counted. */
+#define STREAM_REPORTS 8
+
+/*
+ * The stream, when the image has one (image_format.h): the bytes of each
+ * chunk in it against the chunk's manifest entry, one chunk at a time.
+ * None is no problem (it is optional); a bad one is, though restores
+ * never install its bad copies: they fetch those chunks alone.  Returns
+ * the problems reported.
+ */
+static uint32_t check_stream(const struct lzb_image *img,
+			     void (*report)(void *arg, const char *msg),
+			     void *arg)
+{
+	const struct lzb_manifest *m = &img->m;
+	char name[LZB_STREAM_NAME_LEN], path[4400], msg[4600];
+	uint64_t want = 0, off = 0, max = 0;
+	uint32_t bad = 0, n;
+	uint8_t *buf, h[LZB_HASH_BYTES];
+	struct stat st;
+	int fd;
+
+	if (lzb_stream_name(name, m->objects, m->nr_objects))
+		return 0;
+	n = lzb_nr_chunks(m->nr_objects);
+	for (uint32_t c = 0; c < n; c++) {
+		uint64_t size = m->objects[lzb_chunk_slot(c)].size;
+
+		want += size;
+		max = size > max ? size : max;
+	}
+	snprintf(path, sizeof(path), "%s/%s", img->dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0 || fstat(fd, &st)) {
+		snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
+		report(arg, msg);
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	if ((uint64_t)st.st_size != want) {
+		snprintf(msg, sizeof(msg), "%s: %llu bytes, the manifest's "
+			 "chunks make %llu", path,
+			 (unsigned long long)st.st_size,
+			 (unsigned long long)want);
+		report(arg, msg);
+		bad++;
+	}
+	buf = malloc(max ? max : 1);
+	for (uint32_t c = 0; buf && c < n; c++) {
+		const struct lzb_object *o = &m->objects[lzb_chunk_slot(c)];
+		ssize_t got = pread(fd, buf, o->size, (off_t)off);
+
+		if (got == (ssize_t)o->size)
+			lzb_hash(h, buf, o->size);
+		if (got == (ssize_t)o->size && !memcmp(h, o->hash, sizeof(h))) {
+			off += o->size;
+			continue;
+		}
+		if (got == (ssize_t)o->size && ++bad <= STREAM_REPORTS) {
+			snprintf(msg, sizeof(msg), "%s: chunk %u at byte %llu: "
+				 "hash mismatch, not the chunk's bytes", path,
+				 c, (unsigned long long)off);
+			report(arg, msg);
+		}
+		if (got != (ssize_t)o->size)
+			break;	/* short: said above */
+		off += o->size;
+	}
+	if (bad > STREAM_REPORTS) {
+		snprintf(msg, sizeof(msg), "%s: %u more chunks with a hash "
+			 "mismatch", path, bad - STREAM_REPORTS);
+		report(arg, msg);
+	}
+	free(buf);
+	close(fd);
+	return bad;
+}
+
 uint32_t lzb_verify(struct lzb_image *img, const uint8_t *pk,
 		    void (*report)(void *arg, const char *msg), void *arg)
 {
@@ -76,5 +163,5 @@ uint32_t lzb_verify(struct lzb_image *img, const uint8_t *pk,
 			bad++;
 		}
 	}
-	return bad;
+	return bad + check_stream(img, report, arg);
 }

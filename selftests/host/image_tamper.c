@@ -229,6 +229,50 @@ TEST_F_TIMEOUT(signed_image, truncated_and_missing_objects_are_named, 300)
 	ASSERT_EQ(0, rename(moved, path));
 }
 
+/*
+ * The stream (every chunk again, back to back): a changed byte is named
+ * with the chunk it falls in, a short stream with its size.
+ */
+TEST_F_TIMEOUT(signed_image, stream_bytes_are_checked_per_chunk, 300)
+{
+	char name[LZB_STREAM_NAME_LEN], path[512], want[64];
+	struct lzb_image img;
+	struct lzb_err err;
+	struct reports r;
+	uint64_t off = 0;
+	uint8_t *buf;
+	size_t len;
+
+	ASSERT_EQ(0, lzb_image_open(&img, self->img, NULL, &err));
+	ASSERT_EQ(0, lzb_stream_name(name, img.m.objects, img.m.nr_objects));
+	for (uint32_t c = 0; c < 2; c++)
+		off += img.m.objects[lzb_chunk_slot(c)].size;
+	off += img.m.objects[lzb_chunk_slot(2)].size / 2;	/* chunk 2 */
+	lzb_image_close(&img);
+	snprintf(path, sizeof(path), "%s/%s", self->img, name);
+
+	EXPECT_EQ(1, flip_and_verify(path, off, self->img, self->pk,
+				     variant->encrypt ? self->ek : NULL, &r))
+		TH_LOG("%s", r.all);
+	EXPECT_NE(NULL, strstr(r.first, path)) TH_LOG("%s", r.first);
+	snprintf(want, sizeof(want), "chunk 2 at byte");
+	EXPECT_NE(NULL, strstr(r.first, want)) TH_LOG("%s", r.first);
+
+	ASSERT_EQ(0, read_all(path, &buf, &len));
+	ASSERT_EQ(0, write_all(path, buf, len - 3));
+	EXPECT_LE(1, verify_img(self->img, self->pk,
+				variant->encrypt ? self->ek : NULL, &r));
+	EXPECT_NE(NULL, strstr(r.first, "the manifest's chunks make"))
+		TH_LOG("%s", r.first);
+	ASSERT_EQ(0, write_all(path, buf, len));
+	free(buf);
+	/* none at all is no problem: it is optional */
+	ASSERT_EQ(0, unlink(path));
+	EXPECT_EQ(0, verify_img(self->img, self->pk,
+				variant->encrypt ? self->ek : NULL, &r))
+		TH_LOG("%s", r.all);
+}
+
 TEST_F_TIMEOUT(signed_image, truncated_manifest, 120)
 {
 	char path[256];
