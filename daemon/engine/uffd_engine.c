@@ -1050,11 +1050,6 @@ bool lzb_engine_wants(const struct lzb_engine *e, int img_pid,
 	return false;
 }
 
-bool lzb_engine_has_waiters(const struct lzb_engine *e)
-{
-	return e->nr_waiters > 0;
-}
-
 bool lzb_engine_done(const struct lzb_engine *e)
 {
 	const struct lzb_task *t;

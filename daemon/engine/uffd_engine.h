@@ -54,8 +54,6 @@ struct lzb_page_source {
 };
 
 #define LZB_PUMP_MORE	1	/* more is ready now: poll without sleeping */
-#define LZB_PUMP_FULL	2	/* holding enough: read the fetcher only
-				 * while a fault waits */
 
 /*
  * Told of every event that changes a task's lazy memory (UFFD_EVENT_REMAP,
@@ -171,9 +169,6 @@ void lzb_engine_fail(struct lzb_engine *engine, int img_pid,
  */
 bool lzb_engine_wants(const struct lzb_engine *engine, int img_pid,
 		      uint64_t img_addr, uint64_t len);
-
-/* A thread is blocked on a fault that is not served yet. */
-bool lzb_engine_has_waiters(const struct lzb_engine *engine);
 
 /* Every lazy page of every live task is installed and nothing is pending. */
 bool lzb_engine_done(const struct lzb_engine *engine);

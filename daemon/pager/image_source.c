@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -45,7 +46,7 @@ int lzb_image_source_new(struct lzb_image *img, struct lzb_fetcher *f,
 	if (!src)
 		return lzb_errf(err, "out of memory");
 	src->img = img;
-	src->ready_fd = -1;
+	src->ready_fd = src->pump_fd = -1;
 	src->fetcher = f;
 	src->mirrors = m;
 	src->chunks = calloc(ix->nr_chunks ? ix->nr_chunks : 1,
@@ -118,6 +119,8 @@ void lzb_image_source_free(struct lzb_image_source *src)
 	lzb_stream_free(src->stream);
 	if (src->ready_fd >= 0)
 		close(src->ready_fd);
+	if (src->pump_fd >= 0)
+		close(src->pump_fd);
 	if (src->chunks) {
 		for (uint32_t c = 0; c < src->img->ix.nr_chunks; c++)
 			if (src->chunks[c].state == CHUNK_FETCHING)
@@ -408,20 +411,40 @@ int lzb_image_source_request(void *ctx, struct lzb_engine *engine,
 }
 
 void lzb_image_source_set_streaming(struct lzb_image_source *src,
-				    bool use_stream,
+				    struct lzb_fetcher *stream_fetcher,
 				    unsigned int max_background)
 {
-	src->use_stream = use_stream;
+	struct epoll_event ev = { .events = EPOLLIN };
+
 	src->max_background = max_background ? max_background : 4;
-	if (use_stream && src->ready_fd < 0)
-		src->ready_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!stream_fetcher || src->pump_fd >= 0)
+		return;
+	src->ready_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	src->pump_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (src->ready_fd < 0 || src->pump_fd < 0 ||
+	    epoll_ctl(src->pump_fd, EPOLL_CTL_ADD, src->ready_fd, &ev))
+		return;		/* no stream: chunk by chunk */
+	src->stream_fetcher = stream_fetcher;
 }
 
 int lzb_image_source_pump_fd(void *ctx)
 {
 	const struct lzb_image_source *src = ctx;
 
-	return src->ready_fd;
+	return src->pump_fd;
+}
+
+/* Poll the stream's fetcher (through pump_fd) only while it may be read. */
+static void watch_stream_fetcher(struct lzb_image_source *src, bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fd = lzb_fetcher_fd(src->stream_fetcher);
+
+	if (on == src->stream_fd_watched)
+		return;
+	if (!epoll_ctl(src->pump_fd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd,
+		       &ev))
+		src->stream_fd_watched = on;
 }
 
 /*
@@ -459,13 +482,20 @@ int lzb_image_source_pump(void *ctx, struct lzb_engine *engine)
 	src->engine = engine;
 	if (!src->pump_started) {
 		src->pump_started = true;
-		if (src->use_stream)
+		if (src->stream_fetcher)
 			src->stream = lzb_stream_start(src, src->ready_fd);
 	}
 	if (src->stream) {
-		flags = lzb_stream_pump(src->stream, &ended);
+		bool full = false;
+
+		/* what arrived, unless enough waits (its child then blocks,
+		 * and the server with it: that bounds the memory) */
+		if (src->stream_fd_watched)
+			lzb_fetcher_process(src->stream_fetcher);
+		flags = lzb_stream_pump(src->stream, &full, &ended);
 		if (flags < 0)
 			return flags;
+		watch_stream_fetcher(src, !full && !ended);
 		if (!ended)
 			return flags;
 		lzb_stream_free(src->stream);

@@ -44,15 +44,20 @@ int lzb_image_source_request(void *ctx, struct lzb_engine *engine,
 
 /*
  * Stream the background from the source itself (the engine's page source
- * .pump is lzb_image_source_pump): with USE_STREAM the image's stream
- * (image_stream.c: the cold chunks in one long transfer, each chunk
- * checked as it completes), and what it does not bring chunk by chunk,
- * MAX_BACKGROUND at a time (0: 4).  Without a call the engine streams,
- * asking for chunks one by one.
+ * .pump is lzb_image_source_pump): with STREAM_FETCHER, a fetcher of its
+ * own, the image's stream (image_stream.c: the cold chunks in one long
+ * transfer, each chunk checked as it completes), and what it does not
+ * bring chunk by chunk on the source's fetcher, MAX_BACKGROUND at a time
+ * (0: 4).  Without a call the engine streams, asking for chunks one by
+ * one.  STREAM_FETCHER must outlive the source.
  */
 void lzb_image_source_set_streaming(struct lzb_image_source *src,
-				    bool use_stream,
+				    struct lzb_fetcher *stream_fetcher,
 				    unsigned int max_background);
+
+/* The nice value of the stream's worker thread and sandboxed fetcher:
+ * the background yields the CPU to the restored app. */
+#define LZB_STREAM_NICE 10
 /* The page source's pump and the fd it wants polled (ctx = the source). */
 int lzb_image_source_pump(void *ctx, struct lzb_engine *engine);
 int lzb_image_source_pump_fd(void *ctx);

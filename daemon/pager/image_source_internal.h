@@ -45,8 +45,10 @@ struct lzb_image_source {
 	char error[sizeof(((struct lzb_err *)0)->msg)];
 	struct lzb_image_source_stats stats;
 	/* Streaming by the source itself (lzb_image_source_pump) */
-	bool use_stream;		/* try the image's stream first */
+	struct lzb_fetcher *stream_fetcher; /* the stream's; NULL: none */
 	int ready_fd;			/* the stream's worker: one is ready */
+	int pump_fd;			/* epoll: ready_fd, stream_fetcher's */
+	bool stream_fd_watched;		/* stream_fetcher's fd in pump_fd */
 	bool pump_started;
 	struct lzb_stream *stream;	/* NULL once it ended or failed */
 	unsigned int max_background;	/* own background fetches */
@@ -74,10 +76,11 @@ struct lzb_stream *lzb_stream_start(struct lzb_image_source *src,
 				    int ready_fd);
 void lzb_stream_free(struct lzb_stream *st);
 /*
- * Install at most one chunk the stream brought.  Returns LZB_PUMP_*
- * flags, or a negative errno; sets *ended when the stream is over (done,
- * or failed: what it did not bring is the fallback's).
+ * Install at most one chunk the stream brought.  Returns LZB_PUMP_MORE
+ * when another is ready, or a negative errno; *full when enough waits
+ * that its fetcher should not be read now; *ended when the stream is
+ * over (done, or failed: what it did not bring is the fallback's).
  */
-int lzb_stream_pump(struct lzb_stream *st, bool *ended);
+int lzb_stream_pump(struct lzb_stream *st, bool *full, bool *ended);
 
 #endif

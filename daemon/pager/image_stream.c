@@ -33,6 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "pager/image_source_internal.h"
@@ -117,6 +119,8 @@ static void *worker_main(void *arg)
 	const struct lzb_image *img = st->src->img;
 	const uint64_t one = 1;
 
+	/* background work: the restored app's threads come first */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), LZB_STREAM_NICE);
 	pthread_mutex_lock(&st->lock);
 	while (!st->stop) {
 		struct queued *q = pop(&st->todo);
@@ -302,7 +306,7 @@ struct lzb_stream *lzb_stream_start(struct lzb_image_source *src,
 	spec.prio = LZB_PRIO_BACKGROUND;
 	spec.done = done;
 	spec.done_arg = st;
-	st->fetch = lzb_fetch_submit(src->fetcher, &spec);
+	st->fetch = lzb_fetch_submit(src->stream_fetcher, &spec);
 	if (!st->fetch)
 		goto fail;
 	src->stats.stream_used = true;
@@ -374,7 +378,7 @@ static int install_one(struct lzb_stream *st, struct queued *q)
 	return r;
 }
 
-int lzb_stream_pump(struct lzb_stream *st, bool *ended)
+int lzb_stream_pump(struct lzb_stream *st, bool *full, bool *ended)
 {
 	struct queued *q;
 	uint64_t n;
@@ -398,8 +402,7 @@ int lzb_stream_pump(struct lzb_stream *st, bool *ended)
 	pthread_mutex_lock(&st->lock);
 	if (st->checked.head)
 		flags |= LZB_PUMP_MORE;
-	if (st->held_bytes >= STREAM_QUEUE_MAX)
-		flags |= LZB_PUMP_FULL;
+	*full = st->held_bytes >= STREAM_QUEUE_MAX;
 	idle = !st->todo.head && !st->checked.head;
 	pthread_mutex_unlock(&st->lock);
 	*ended = idle && st->state != STREAM_RUNNING;

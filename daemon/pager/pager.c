@@ -272,16 +272,11 @@ int lzb_pager_serve(struct lzb_pager *p, struct lzb_err *err)
 	int ret, pump = 0;
 
 	while (!err->msg[0] && !h->done(h->ctx)) {
-		/* A source holding enough background reads the fetcher only
-		 * for a fault. */
-		bool read_fetcher = p->c.fetcher &&
-				    (!(pump & LZB_PUMP_FULL) ||
-				     lzb_engine_has_waiters(p->engine));
 		struct pollfd fds[5] = {
 			{ .fd = p->sock ? lzb_lazy_socket_fd(p->sock) : -1,
 			  .events = POLLIN },
 			{ .fd = lzb_engine_fd(p->engine), .events = POLLIN },
-			{ .fd = read_fetcher ? lzb_fetcher_fd(p->c.fetcher) : -1,
+			{ .fd = p->c.fetcher ? lzb_fetcher_fd(p->c.fetcher) : -1,
 			  .events = POLLIN },
 			{ .fd = lzb_plugin_link_fd(p->plugin), .events = POLLIN },
 			{ .fd = p->streaming && p->c.source.pump_fd ?

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -38,6 +39,7 @@ struct restore {
 	const struct lzb_restore_opts *o;
 	struct lzb_restore_report *rep;
 	struct lzb_fetcher *fetcher;
+	struct lzb_fetcher *stream_fetcher;	/* the stream's own (niced) */
 	struct lzb_mirrors *mirrors;
 	struct lzb_image img;
 	struct lzb_image_source *source;
@@ -627,7 +629,7 @@ static int start_pager(struct restore *r, struct lzb_err *err)
 	struct lzb_engine_stats es;
 	int ret;
 
-	lzb_image_source_set_streaming(r->source, !r->o->no_stream,
+	lzb_image_source_set_streaming(r->source, r->stream_fetcher,
 				       r->o->max_background);
 	if (lzb_pager_new(&pc, &r->pager, err))
 		return -1;
@@ -830,6 +832,23 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 		lzb_errf(&err, "cannot set up the fetcher: %s", strerror(errno));
 		goto out;
 	}
+	/*
+	 * The stream gets a fetcher (and sandboxed child) of its own, so
+	 * that its bytes never queue ahead of a fault's on the way in and
+	 * the loop can stop reading it when enough is waiting; niced, so
+	 * the restored app's CPU comes first.
+	 */
+	if (!o->no_stream) {
+		r.stream_fetcher = lzb_fetcher_new(&fopts);
+		if (!r.stream_fetcher) {
+			lzb_errf(&err, "cannot set up the stream's fetcher: %s",
+				 strerror(errno));
+			goto out;
+		}
+		if (lzb_fetcher_sandbox_pid(r.stream_fetcher) > 0)
+			setpriority(PRIO_PROCESS, (id_t)lzb_fetcher_sandbox_pid(
+					    r.stream_fetcher), LZB_STREAM_NICE);
+	}
 	between_steps(&r);
 	if (load_image(&r, &err))
 		goto out;
@@ -903,6 +922,8 @@ free:
 	lzb_image_close(&r.img);
 	if (r.fetcher)
 		lzb_fetcher_free(r.fetcher);
+	if (r.stream_fetcher)
+		lzb_fetcher_free(r.stream_fetcher);
 	if (r.mirrors)
 		lzb_mirrors_free(r.mirrors);
 	return ret;

@@ -479,6 +479,7 @@ struct two_mirrors {
 	struct lzb_image img;
 	char dir_a[128], dir_b[128];
 	struct lzb_fetcher *f;
+	struct lzb_fetcher *sf;		/* the stream's */
 	struct lzb_mirrors *m;
 	struct lzb_image_source *src;
 };
@@ -627,8 +628,9 @@ static int make_two_mirrors(struct two_mirrors *tm, const char *dir,
 	bases[0] = url_a;
 	bases[1] = url_b;
 	tm->f = lzb_fetcher_new(&(struct lzb_fetcher_opts){ .backoff_ms = 5 });
+	tm->sf = lzb_fetcher_new(&(struct lzb_fetcher_opts){ .backoff_ms = 5 });
 	tm->m = lzb_mirrors_new(bases, 2);
-	if (!tm->f || !tm->m ||
+	if (!tm->f || !tm->sf || !tm->m ||
 	    lzb_image_source_new(&tm->img, tm->f, tm->m, &tm->src, err))
 		goto out;
 	ret = 0;
@@ -644,6 +646,7 @@ static void free_two_mirrors(struct two_mirrors *tm)
 	lzb_image_source_free(tm->src);
 	lzb_mirrors_free(tm->m);
 	lzb_fetcher_free(tm->f);
+	lzb_fetcher_free(tm->sf);
 	lzb_image_close(&tm->img);
 }
 
@@ -679,7 +682,8 @@ static int start_from_mirrors(FIXTURE_DATA(pager) *self,
 	int ret;
 
 	if (own_stream)
-		lzb_image_source_set_streaming(tm->src, true, max_background);
+		lzb_image_source_set_streaming(tm->src, tm->sf,
+					       max_background);
 	if (lzb_pager_new(&pc, &self->p, err))
 		return -1;
 	self->ps = lzb_pager_state(self->p);
