@@ -809,8 +809,16 @@ TEST_F_TIMEOUT(pager, stream_brings_the_background, 120)
 	EXPECT_FALSE(ss.stream_failed);
 	EXPECT_EQ(0, ss.chunks_refused);
 	EXPECT_LT(0, ss.chunks_streamed);
-	/* a chunk is fetched alone only for a fault */
-	EXPECT_EQ(ss.chunks_fetched - ss.chunks_streamed, ss.chunks_urgent);
+	/*
+	 * A chunk is fetched alone for a fault, or by the fallback when a
+	 * copy from the stream was deferred (the task's map was changing)
+	 * and its pages were still lazy as the stream ended: at most a few.
+	 */
+	EXPECT_GE(ss.chunks_urgent + 2, ss.chunks_fetched - ss.chunks_streamed)
+		TH_LOG("%llu fetched, %llu from the stream, %llu for faults",
+		       (unsigned long long)ss.chunks_fetched,
+		       (unsigned long long)ss.chunks_streamed,
+		       (unsigned long long)ss.chunks_urgent);
 }
 
 /*
