@@ -14,11 +14,12 @@
  * (UFFDIO_COPY).  So a fault read by the loop waits behind at most one
  * chunk's copy, and its chunk is fetched alone at fault priority, which
  * starts at once (fetch.h), on a connection or transfer of its own.
- * While STREAM_QUEUE_MAX bytes wait in either queue, the pump asks the
- * loop not to read the fetcher unless a fault waits (LZB_PUMP_FULL): the
- * sandboxed fetcher and the server then block on full socket buffers,
- * which bounds the memory the stream holds.  The worker says a chunk is
- * ready through the image source's eventfd, which the loop polls.
+ * The stream has a fetcher of its own (so its bytes never queue ahead of
+ * a fault's); while STREAM_QUEUE_MAX bytes wait in either queue, the
+ * source stops reading it (*full): its sandboxed child and the server
+ * then block on full socket buffers, which bounds the memory the stream
+ * holds.  The worker says a chunk is ready through the image source's
+ * eventfd, polled by the loop with the stream's fetcher (pump_fd).
  *
  * The stream's bytes are not trusted more than a chunk's: each chunk cut
  * out of it is checked against the signed manifest like a chunk fetched
