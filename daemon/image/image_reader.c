@@ -210,6 +210,20 @@ int lzb_image_decode_chunk(const struct lzb_image *img, uint32_t c,
 	return 0;
 }
 
+int lzb_image_open_chunk(const struct lzb_image *img, uint32_t c,
+			 const char *where, const uint8_t *buf, size_t len,
+			 uint8_t **raw, struct lzb_err *err)
+{
+	size_t raw_len;
+
+	*raw = NULL;
+	if (lzb_image_check_object(img, lzb_chunk_slot(c), where, buf, len,
+				   err))
+		return -1;
+	return lzb_image_decode_chunk(img, c, where, buf, len, raw, &raw_len,
+				      err);
+}
+
 int lzb_image_read_chunk(const struct lzb_image *img, uint32_t c,
 			 uint8_t **raw, size_t *raw_len, struct lzb_err *err)
 {

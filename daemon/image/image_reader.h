@@ -46,6 +46,15 @@ int lzb_image_set_index(struct lzb_image *img, const char *where,
 int lzb_image_decode_chunk(const struct lzb_image *img, uint32_t c,
 			   const char *where, const uint8_t *buf, size_t len,
 			   uint8_t **raw, size_t *raw_len, struct lzb_err *err);
+/*
+ * A mirror's stored bytes of chunk C (from WHERE), as received: size and
+ * hash against the manifest, then decoded to its raw pages in *RAW.  The
+ * one way bytes from the network become pages to install.  0, or -1 with
+ * ERR and *RAW NULL.  Touches nothing of IMG: any thread may call it.
+ */
+int lzb_image_open_chunk(const struct lzb_image *img, uint32_t c,
+			 const char *where, const uint8_t *buf, size_t len,
+			 uint8_t **raw, struct lzb_err *err);
 /* Use the encryption key in PATH for sealed objects. */
 int lzb_image_set_key(struct lzb_image *img, const char *path,
 		      struct lzb_err *err);

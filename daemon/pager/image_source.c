@@ -220,32 +220,11 @@ static void fail_chunk(struct lzb_image_source *src, uint32_t c, int err)
 }
 
 /*
- * Stored bytes of chunk C: size and hash against the signed manifest, then
- * decrypted and decompressed into *RAW.  Never install bytes the manifest
- * does not vouch for.
- */
-static int check_decode(struct lzb_image_source *src, uint32_t c,
-			const char *where, const uint8_t *buf, size_t len,
-			uint8_t **raw, struct lzb_err *err)
-{
-	size_t raw_len;
-
-	*raw = NULL;
-	if (lzb_image_check_object(src->img, lzb_chunk_slot(c), where, buf,
-				   len, err) ||
-	    lzb_image_decode_chunk(src->img, c, where, buf, len, raw, &raw_len,
-				   err)) {
-		*raw = NULL;
-		src->stats.chunks_refused++;
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * A mirror's bytes of a fetched chunk.  Refused bytes are that mirror's
- * failure: fetch/ asks the next mirror for the same chunk, at the same
- * priority, so a fault is not lost to one bad mirror.
+ * A mirror's bytes of a fetched chunk, checked against the signed
+ * manifest and decoded (lzb_image_open_chunk): never install bytes the
+ * manifest does not vouch for.  Refused bytes are that mirror's failure:
+ * fetch/ asks the next mirror for the same chunk, at the same priority,
+ * so a fault is not lost to one bad mirror.
  */
 static int chunk_check(void *arg, const uint8_t *buf, uint64_t len,
 		       struct lzb_err *err)
@@ -257,7 +236,12 @@ static int chunk_check(void *arg, const uint8_t *buf, uint64_t len,
 
 	snprintf(where, sizeof(where), "chunk %u", cf->c);
 	free(ch->raw);
-	return check_decode(src, cf->c, where, buf, (size_t)len, &ch->raw, err);
+	if (lzb_image_open_chunk(src->img, cf->c, where, buf, (size_t)len,
+				 &ch->raw, err)) {
+		src->stats.chunks_refused++;
+		return -1;
+	}
+	return 0;
 }
 
 int lzb_source_install_chunk(struct lzb_image_source *src, uint32_t c,

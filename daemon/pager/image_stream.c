@@ -41,8 +41,8 @@
 #include "pager/image_source_internal.h"
 #include "util/log.h"
 
-/* Bytes of complete chunks waiting to be installed before the loop stops
- * reading the fetcher (unless a fault waits). */
+/* Stored bytes of cut chunks, waiting to be checked or installed, at which
+ * the source stops reading the stream's fetcher. */
 #define STREAM_QUEUE_MAX (8u << 20)
 /* Chunks the stream may bring that fail their check before it is dropped. */
 #define STREAM_MAX_REFUSED 8
@@ -126,7 +126,6 @@ static void *worker_main(void *arg)
 	while (!st->stop) {
 		struct queued *q = pop(&st->todo);
 		char where[LZB_STREAM_NAME_LEN + 32];
-		size_t raw_len;
 
 		if (!q) {
 			pthread_cond_wait(&st->wake, &st->lock);
@@ -135,12 +134,9 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&st->lock);
 		snprintf(where, sizeof(where), "chunk %u in %s", q->c,
 			 st->name);
-		if (lzb_image_check_object(img, lzb_chunk_slot(q->c), where,
-					   q->buf, (size_t)q->size, &q->why) ||
-		    lzb_image_decode_chunk(img, q->c, where, q->buf,
-					   (size_t)q->size, &q->raw, &raw_len,
-					   &q->why))
-			q->raw = NULL;
+		/* refused: q->raw stays NULL, q->why says why */
+		lzb_image_open_chunk(img, q->c, where, q->buf, (size_t)q->size,
+				     &q->raw, &q->why);
 		free(q->buf);
 		q->buf = NULL;
 		pthread_mutex_lock(&st->lock);

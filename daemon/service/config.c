@@ -131,6 +131,18 @@ static int set_bool(struct parse *p, const char *key, const char *v,
 	return 0;
 }
 
+/* A yes/no key kept as its negation (a default-on feature's no_ flag). */
+static int set_bool_off(struct parse *p, const char *key, const char *v,
+			bool *off)
+{
+	bool on;
+
+	if (set_bool(p, key, v, &on))
+		return -1;
+	*off = !on;
+	return 0;
+}
+
 static int set_count(struct parse *p, const char *key, const char *v,
 		     unsigned long min, unsigned long max, unsigned int *out)
 {
@@ -251,22 +263,10 @@ static int set_key(struct parse *p, enum key k, char *v)
 		return set_words(p, key, v);
 	case K_FETCH_USER:
 		return set_string(p, &c->fetch_user, v);
-	case K_FETCH_SANDBOX: {
-		bool on;
-
-		if (set_bool(p, key, v, &on))
-			return -1;
-		c->no_fetch_sandbox = !on;
-		return 0;
-	}
-	case K_STREAM: {
-		bool on;
-
-		if (set_bool(p, key, v, &on))
-			return -1;
-		c->no_stream = !on;
-		return 0;
-	}
+	case K_FETCH_SANDBOX:
+		return set_bool_off(p, key, v, &c->no_fetch_sandbox);
+	case K_STREAM:
+		return set_bool_off(p, key, v, &c->no_stream);
 	case NR_KEYS:
 		break;
 	}
