@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "pager/image_source.h"
 #include "pager/image_source_internal.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -465,6 +466,14 @@ int lzb_image_source_pump(void *ctx, struct lzb_engine *engine)
 
 	src->engine = engine;
 	if (!src->pump_started) {
+		if (src->stream_fetcher) {
+			struct lzb_engine_stats es;
+
+			lzb_engine_get_stats(engine, &es);
+			if (!lzb_stream_gate_open(&src->gate, es.faults,
+						  lzb_now_ms()))
+				return 0;	/* the loop comes back in 20 ms */
+		}
 		src->pump_started = true;
 		if (src->stream_fetcher)
 			src->stream = lzb_stream_start(src, src->ready_fd);

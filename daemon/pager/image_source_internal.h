@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "pager/image_source.h"
+#include "pager/stream_gate.h"
 
 /* A fetch of one chunk may take this long, every try and mirror included. */
 #define CHUNK_DEADLINE_MS 120000
@@ -50,6 +51,7 @@ struct lzb_image_source {
 	int pump_fd;			/* epoll: ready_fd, stream_fetcher's */
 	bool stream_fd_watched;		/* stream_fetcher's fd in pump_fd */
 	bool pump_started;
+	struct lzb_stream_gate gate;	/* the stream waits for the faults */
 	struct lzb_stream *stream;	/* NULL once it ended or failed */
 	unsigned int max_background;	/* own background fetches */
 	unsigned int bg_running;

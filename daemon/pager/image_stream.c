@@ -6,6 +6,7 @@
  * it all (HTTP: one GET on a kept connection; TFTP: one transfer with the
  * restore's blksize and windowsize) instead of a request per chunk.
  *
+ * It starts once the restored tasks' first faults are over (stream_gate.h).
  * The sink (in the loop's thread) only cuts the bytes into chunks and
  * queues each complete one that some task still lacks; a worker thread
  * checks each against the manifest and decodes it (the hash, decryption

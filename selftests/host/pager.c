@@ -29,6 +29,7 @@
 #include "image/image_reader.h"
 #include "pager/image_source.h"
 #include "pager/pager.h"
+#include "pager/stream_gate.h"
 #include "criu/plugin_link.h"
 #include "util/clock.h"
 #include "util/progress_log.h"
@@ -81,10 +82,44 @@ static int plugin_verdict(int fd)
 	return strcmp(line, "ok") ? -1 : 0;
 }
 
+/*
+ * "settle": the app reads one page, then waits (without touching more)
+ * until the pager made all its lazy memory resident, as a service does
+ * that started and now waits for requests: the background then comes
+ * from the stream, not from faults.  mincore() looks at the page tables
+ * without faulting.  False after a minute without.
+ */
+static bool all_resident(uint64_t addr, uint64_t len)
+{
+	static unsigned char vec[AREA0_LEN / PAGE];
+
+	if (mincore((void *)addr, len, vec))
+		return false;
+	for (uint64_t i = 0; i < len / PAGE; i++)
+		if (!(vec[i] & 1))
+			return false;
+	return true;
+}
+
+static bool app_settle(void)
+{
+	uint64_t deadline = lzb_now_ms() + 60000;
+
+	(void)*(volatile uint8_t *)AREA0;
+	while (lzb_now_ms() < deadline) {
+		if (all_resident(AREA0, AREA0_LEN) &&
+		    all_resident(AREA1, AREA1_LAZY))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 static int fake_criu(const char *mode, int argc, char **argv)
 {
 	const char *workdir = NULL, *pidfile = NULL;
 	int plugin, ready[2], go[2];
+	bool settle;
 	char c;
 	FILE *f;
 	pid_t app;
@@ -119,6 +154,7 @@ static int fake_criu(const char *mode, int argc, char **argv)
 	}
 	if (!strcmp(mode, "dirty"))
 		app_dirty_page = AREA0 + 5 * PAGE;
+	settle = !strcmp(mode, "settle");
 	if (pipe(ready) || pipe(go))
 		return 6;
 	app = fork();
@@ -132,6 +168,8 @@ static int fake_criu(const char *mode, int argc, char **argv)
 		/* stopped, as CRIU holds its tasks, until the verdict */
 		if (read(go[0], &c, 1) != 0)
 			_exit(98);
+		if (settle && !app_settle())
+			_exit(97);
 		bad = check_all();
 		_exit(bad > 99 ? 99 : (int)bad);
 	}
@@ -690,7 +728,8 @@ static int start_from_mirrors(FIXTURE_DATA(pager) *self,
 	ret = lzb_image_source_add_tasks(tm->src, lzb_pager_engine(self->p));
 	if (ret)
 		return lzb_errf(err, "cannot declare the tasks: %d", ret);
-	setenv(FAKE_CRIU_ENV, "ok", 1);
+	/* With a stream, the app waits for its background as a service does */
+	setenv(FAKE_CRIU_ENV, own_stream ? "settle" : "ok", 1);
 	return lzb_pager_start_criu(self->p, &cr, err);
 }
 
@@ -850,6 +889,50 @@ TEST_F_TIMEOUT(pager, no_stream_falls_back_to_chunks, 120)
 	EXPECT_TRUE(ss.stream_failed);
 	EXPECT_EQ(0, ss.chunks_streamed);
 	EXPECT_EQ(0, ss.chunks_refused);
+}
+
+/*
+ * The stream waits for the restored tasks' burst of faults to end: a
+ * table of fault counts the loop sees at given times, and whether the
+ * gate opens at the last of them.
+ */
+TEST(stream_waits_for_the_faults_to_calm)
+{
+	static const struct {
+		const char *name;
+		unsigned int looks;
+		struct { uint64_t ms, faults; } at[8];
+		bool open;
+	} cases[] = {
+		{ "first look", 1, { { 5000, 0 } }, false },
+		{ "no fault, not yet quiet", 2, { { 0, 0 }, { 99, 0 } }, false },
+		{ "no fault for the quiet time", 2, { { 0, 0 }, { 100, 0 } },
+		  true },
+		{ "a fault restarts the quiet time", 3,
+		  { { 0, 0 }, { 80, 3 }, { 179, 3 } }, false },
+		{ "quiet after the last fault", 3,
+		  { { 0, 0 }, { 80, 3 }, { 180, 3 } }, true },
+		{ "faults every 50 ms, before the cap", 4,
+		  { { 0, 0 }, { 50, 1 }, { 100, 2 }, { 999, 40 } }, false },
+		{ "faults every 50 ms, at the cap", 3,
+		  { { 0, 0 }, { 950, 39 }, { 1000, 40 } }, true },
+		{ "faults before the first look do not count", 2,
+		  { { 10, 70 }, { 110, 70 } }, true },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct lzb_stream_gate gate = { 0 };
+		bool open = false;
+
+		for (unsigned int k = 0; k < cases[i].looks; k++) {
+			open = lzb_stream_gate_open(&gate, cases[i].at[k].faults,
+						    cases[i].at[k].ms);
+			if (k + 1 < cases[i].looks)
+				ASSERT_FALSE(open) TH_LOG("%s: open at look %u",
+							  cases[i].name, k);
+		}
+		EXPECT_EQ(cases[i].open, open) TH_LOG("%s", cases[i].name);
+	}
 }
 
 static int no_task(void *ctx, int img_pid, int real_pid, int pidfd, int uffd)
