@@ -27,6 +27,7 @@ NAMES = {
     'criu-lazy': 'c. criu page-server --lazy-pages + lazy-pages',
     'local': 'd. lazyboot restore from file:// on tmpfs (no network)',
 }
+CHUNK = 65536	# pack's default chunk size: one chunk's transfer time
 TIMES = ('ready_s', 'resident_s', 'rx_bytes_ready', 'rx_bytes_resident')
 
 
@@ -202,8 +203,8 @@ def print_matrix(run_dirs):
     """Per run (size, link): the issue's figures, a. over HTTP and TFTP."""
     print('| dataset | link, RTT | transport | ready (s) | ready / eager | ready / CRIU lazy | '
           'ready / T_bound | residency (s) | residency / eager | background goodput / curl | '
-          'fault p99 (ms) | pager CPU s per GiB | pager peak RSS (MiB) | verified |')
-    print('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+          'fault p99 (ms) | 2 RTT + 1 chunk (ms) | pager CPU s per GiB | pager peak RSS (MiB) | verified |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     runs = sorted((run_params(d), d) for d in run_dirs if run_params(d))
     runs.sort(key=lambda pd: (pd[0][0], float(pd[0][2])))	# size, then RTT
     for p, d in runs:
@@ -218,12 +219,14 @@ def print_matrix(run_dirs):
                 continue
             ready, res = run.get(m, 'ready_s'), run.get(m, 'resident_s')
             pg = run.pager.get(m, {})
+            p99_target = 2 * float(p[2]) + (CHUNK * 8 / run.bps * 1e3 if run.bps else 0)
             print(f"| {p[0]} MiB | {p[1]}, {p[2]} ms | {transport} | {fmt(ready)} | "
                   f"{fmt(div(ready, run.get('full', 'ready_s')))} | "
                   f"{fmt(div(ready, run.get('criu-lazy', 'ready_s')))} | "
                   f"{fmt(div(ready, tb)) if m == 'lazyboot' else '-'} | {fmt(res)} | "
                   f"{fmt(div(res, run.get('full', 'resident_s')))} | "
                   f"{fmt(div(run.background_bps(m), cbps))} | {fmt(pg.get('p99_ms'), 1)} | "
+                  f"{fmt(p99_target, 1)} | "
                   f"{fmt(pg.get('cpu_per_gib'), 1)} | {fmt(pg.get('rss_mib'), 1)} | "
                   f"{run.med[m]['n']} |")
     print('\nEager (b.) and CRIU lazy-pages (c.) are measured in the same run as each row; '
