@@ -205,8 +205,8 @@ def print_matrix(run_dirs):
           'ready / T_bound | residency (s) | residency / eager | background goodput / curl | '
           'fault p99 (ms) | 2 RTT + 1 chunk (ms) | pager CPU s per GiB | pager peak RSS (MiB) | verified |')
     print('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
-    runs = sorted((run_params(d), d) for d in run_dirs if run_params(d))
-    runs.sort(key=lambda pd: (pd[0][0], float(pd[0][2])))	# size, then RTT
+    runs = [(run_params(d), d) for d in run_dirs]
+    runs = sorted((r for r in runs if r[0]), key=lambda r: (r[0][0], float(r[0][2])))	# size, then RTT
     for p, d in runs:
         run = Run(d, p[1])
         if not run.rows:

@@ -473,10 +473,9 @@ int lzb_image_source_pump(void *ctx, struct lzb_engine *engine)
 			if (!lzb_stream_gate_open(&src->gate, es.faults,
 						  lzb_now_ms()))
 				return 0;	/* the loop comes back in 20 ms */
+			src->stream = lzb_stream_start(src, src->ready_fd);
 		}
 		src->pump_started = true;
-		if (src->stream_fetcher)
-			src->stream = lzb_stream_start(src, src->ready_fd);
 	}
 	if (src->stream) {
 		bool full = false;
