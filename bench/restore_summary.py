@@ -101,6 +101,7 @@ class Run:
             return statistics.median(v) if v else None
         p = {'faults': md('faults'), 'p50_ms': md('latency_p50_us', 1e-3),
              'p99_ms': md('latency_p99_us', 1e-3), 'max_ms': md('latency_max_us', 1e-3),
+             'bg_faults': md('bg_faults'), 'bg_p99_ms': md('bg_latency_p99_us', 1e-3),
              'cpu_s': md('cpu_s'), 'rss_mib': md('maxrss_kb', 1.0 / 1024),
              'gib': md('pages_total', 1.0 / 2**18)}	# 4 KiB pages
         p['cpu_per_gib'] = p['cpu_s'] / p['gib'] if p['cpu_s'] is not None and p['gib'] else None
@@ -160,11 +161,17 @@ def print_run(run):
               f"x{s['ready_s'] / u['ready_s']:.3f}, time to full residency "
               f"x{s['resident_s'] / u['resident_s']:.3f}.")
     if run.pager:
-        print('\n| method | faults | fault p50 (ms) | fault p99 (ms) | fault max (ms) | CPU s (lazyboot + children) | CPU s per GiB | peak RSS (MiB) |')
-        print('|---|---|---|---|---|---|---|---|')
+        print('\n| method | faults | fault p50 (ms) | fault p99 (ms) | fault max (ms) | '
+              'faults in the background | their p99 (ms) | CPU s (lazyboot + children) | '
+              'CPU s per GiB | peak RSS (MiB) |')
+        print('|---|---|---|---|---|---|---|---|---|---|')
     for m, p in run.pager.items():
         print(f"| {NAMES[m]} | {fmt(p['faults'], 0)} | {fmt(p['p50_ms'])} | {fmt(p['p99_ms'])} | "
-              f"{fmt(p['max_ms'])} | {fmt(p['cpu_s'])} | {fmt(p['cpu_per_gib'])} | {fmt(p['rss_mib'], 1)} |")
+              f"{fmt(p['max_ms'])} | {fmt(p['bg_faults'], 0)} | {fmt(p['bg_p99_ms'])} | "
+              f"{fmt(p['cpu_s'])} | {fmt(p['cpu_per_gib'])} | {fmt(p['rss_mib'], 1)} |")
+    if run.pager:
+        print('\nFaults in the background: read after the background (the stream, or chunk by '
+              'chunk) began; the bench GETs a random key every poll from ready to residency.')
 
     lz, loc = run.med.get('lazyboot'), run.med.get('local')
     tb = run.t_bound()
@@ -203,8 +210,9 @@ def print_matrix(run_dirs):
     """Per run (size, link): the issue's figures, a. over HTTP and TFTP."""
     print('| dataset | link, RTT | transport | ready (s) | ready / eager | ready / CRIU lazy | '
           'ready / T_bound | residency (s) | residency / eager | background goodput / curl | '
-          'fault p99 (ms) | 2 RTT + 1 chunk (ms) | pager CPU s per GiB | pager peak RSS (MiB) | verified |')
-    print('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+          'fault p99 (ms) | fault p99 in the background (ms) | 2 RTT + 1 chunk (ms) | '
+          'pager CPU s per GiB | pager peak RSS (MiB) | verified |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     runs = [(run_params(d), d) for d in run_dirs]
     runs = sorted((r for r in runs if r[0]), key=lambda r: (r[0][0], float(r[0][2])))	# size, then RTT
     for p, d in runs:
@@ -226,7 +234,7 @@ def print_matrix(run_dirs):
                   f"{fmt(div(ready, tb)) if m == 'lazyboot' else '-'} | {fmt(res)} | "
                   f"{fmt(div(res, run.get('full', 'resident_s')))} | "
                   f"{fmt(div(run.background_bps(m), cbps))} | {fmt(pg.get('p99_ms'), 1)} | "
-                  f"{fmt(p99_target, 1)} | "
+                  f"{fmt(pg.get('bg_p99_ms'), 1)} | {fmt(p99_target, 1)} | "
                   f"{fmt(pg.get('cpu_per_gib'), 1)} | {fmt(pg.get('rss_mib'), 1)} | "
                   f"{run.med[m]['n']} |")
     print('\nEager (b.) and CRIU lazy-pages (c.) are measured in the same run as each row; '

@@ -93,6 +93,11 @@ static bool print_status(const char *dir, const struct lzb_restore_status *st)
 	print_us(st->latency_p50_us);
 	printf(", p99 ");
 	print_us(st->latency_p99_us);
+	if (st->bg_faults) {
+		printf("; %llu during the background, p99 ",
+		       (unsigned long long)st->bg_faults);
+		print_us(st->bg_latency_p99_us);
+	}
 	printf("\n  times   ");
 	print_ms("bundle", st->ms_bundle);
 	print_ms("restored", st->ms_restored);
@@ -243,7 +248,12 @@ static bool print_json(const char *dir, const struct lzb_restore_status *st)
 	json_key_u64("count", st->faults, false, false);
 	json_key_u64("latency_p50_us", st->latency_p50_us, false, false);
 	json_key_u64("latency_p99_us", st->latency_p99_us, false, false);
-	json_key_u64("latency_max_us", st->latency_max_us, false, true);
+	json_key_u64("latency_max_us", st->latency_max_us, false, false);
+	json_key_u64("background_count", st->bg_faults, false, false);
+	json_key_u64("background_latency_p99_us", st->bg_latency_p99_us,
+		     false, false);
+	json_key_u64("background_latency_max_us", st->bg_latency_max_us,
+		     false, true);
 	printf("}, \"times\": {");
 	json_key_u64("started_unix", st->started_unix, true, false);
 	json_key_u64("updated_unix", st->updated_unix, true, false);

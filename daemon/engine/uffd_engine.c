@@ -87,41 +87,56 @@ struct lzb_engine {
 	struct lzb_zero_retry *zero_retries;
 	size_t nr_zero_retries, cap_zero_retries;
 	struct lzb_engine_stats stats;
+	uint64_t background_ns;		/* when the background began; 0: not */
 	char why[256];			/* what stopped it, when known */
 };
 
-static void record_latency(struct lzb_engine *e, uint64_t since_ns)
+static void add_latency(struct lzb_latency *lat, uint64_t us)
 {
-	uint64_t us = (lzb_now_ns() - since_ns) / 1000;
 	unsigned int b = 0;
 
 	while (b + 1 < LZB_LATENCY_BUCKETS && us >> (b + 1))
 		b++;
-	e->stats.latency_log2_us[b]++;
-	e->stats.latency_count++;
-	e->stats.latency_sum_us += us;
-	if (us > e->stats.latency_max_us)
-		e->stats.latency_max_us = us;
+	lat->log2_us[b]++;
+	lat->count++;
+	lat->sum_us += us;
+	if (us > lat->max_us)
+		lat->max_us = us;
 }
 
-uint64_t lzb_latency_percentile_us(const struct lzb_engine_stats *st,
+static void record_latency(struct lzb_engine *e, uint64_t since_ns)
+{
+	uint64_t us = (lzb_now_ns() - since_ns) / 1000;
+
+	add_latency(&e->stats.latency, us);
+	if (e->background_ns && since_ns >= e->background_ns)
+		add_latency(&e->stats.latency_background, us);
+}
+
+void lzb_engine_background_began(struct lzb_engine *e)
+{
+	if (!e->background_ns)
+		e->background_ns = lzb_now_ns();
+}
+
+uint64_t lzb_latency_percentile_us(const struct lzb_latency *lat,
 				   unsigned int pct)
 {
 	uint64_t want, seen = 0;
 	unsigned int b;
 
-	if (!st->latency_count)
+	if (!lat->count)
 		return 0;
-	want = (st->latency_count * pct + 99) / 100;
+	want = (lat->count * pct + 99) / 100;
 	if (!want)
 		want = 1;
 	for (b = 0; b < LZB_LATENCY_BUCKETS; b++) {
-		seen += st->latency_log2_us[b];
+		seen += lat->log2_us[b];
 		if (seen >= want)
 			break;
 	}
-	if (b >= LZB_LATENCY_BUCKETS || (2ULL << b) > st->latency_max_us)
-		return st->latency_max_us;
+	if (b >= LZB_LATENCY_BUCKETS || (2ULL << b) > lat->max_us)
+		return lat->max_us;
 	return 2ULL << b;
 }
 
@@ -956,6 +971,7 @@ static int stream_more(struct lzb_engine *e)
 		while (e->background_in_flight < e->config.max_background &&
 		       !e->error && !t->gone && !e->deferred &&
 		       next_unrequested(e, t, &img, &len)) {
+			lzb_engine_background_began(e);
 			err = request(e, t->img_pid, img, len, false);
 			if (err)
 				return err;

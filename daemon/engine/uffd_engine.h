@@ -83,6 +83,13 @@ struct lzb_engine_config {
 /* Fault latency histogram: bucket b counts [2^b, 2^(b+1)) us (b 0: < 2 us). */
 #define LZB_LATENCY_BUCKETS 32
 
+/* From reading a fault to the copy, zero page or wake that ends it. */
+struct lzb_latency {
+	uint64_t log2_us[LZB_LATENCY_BUCKETS];
+	uint64_t count, max_us;
+	uint64_t sum_us;		/* the faults' summed wait */
+};
+
 struct lzb_engine_stats {
 	uint64_t faults;		/* page faults read */
 	uint64_t fault_requests;	/* faults that needed a request */
@@ -95,10 +102,12 @@ struct lzb_engine_stats {
 	/* Lazy pages of the image's tasks, and how many of them no task
 	 * waits for any more (installed, or dropped by the task). */
 	uint64_t pages_lazy_total, pages_resident;
-	/* From reading a fault to the copy, zero page or wake that ends it. */
-	uint64_t latency_log2_us[LZB_LATENCY_BUCKETS];
-	uint64_t latency_count, latency_max_us;
-	uint64_t latency_sum_us;	/* the faults' summed wait */
+	/*
+	 * Every fault's wait, and the waits of the faults read after the
+	 * background began (lzb_engine_background_began): those a stream
+	 * of the rest of the image may hold up.
+	 */
+	struct lzb_latency latency, latency_background;
 };
 
 /*
@@ -106,7 +115,7 @@ struct lzb_engine_stats {
  * were served, in us, to the histogram's resolution (the upper bound of
  * the bucket, capped at the largest seen); 0 with nothing measured.
  */
-uint64_t lzb_latency_percentile_us(const struct lzb_engine_stats *stats,
+uint64_t lzb_latency_percentile_us(const struct lzb_latency *lat,
 				   unsigned int pct);
 
 int lzb_engine_new(const struct lzb_engine_config *config,
@@ -175,6 +184,14 @@ bool lzb_engine_done(const struct lzb_engine *engine);
 
 void lzb_engine_get_stats(const struct lzb_engine *engine,
 			  struct lzb_engine_stats *stats);
+
+/*
+ * The background (a stream of the rest of the image, or background
+ * requests) began: faults read from now on count in latency_background
+ * too.  The engine says it itself at its first background request; a
+ * source that streams on its own says it when its stream starts.
+ */
+void lzb_engine_background_began(struct lzb_engine *engine);
 
 /* Why the engine stopped, in words, when it knows more than an errno. */
 const char *lzb_engine_error(const struct lzb_engine *engine);

@@ -476,6 +476,7 @@ int lzb_image_source_pump(void *ctx, struct lzb_engine *engine)
 			src->stream = lzb_stream_start(src, src->ready_fd);
 		}
 		src->pump_started = true;
+		lzb_engine_background_began(engine);
 	}
 	if (src->stream) {
 		bool full = false;

@@ -127,9 +127,13 @@ static void publish(struct restore *r, const char *failure)
 		st.pages_resident = es.pages_resident;
 		st.pages_total = es.pages_lazy_total;
 		st.faults = es.faults;
-		st.latency_p50_us = lzb_latency_percentile_us(&es, 50);
-		st.latency_p99_us = lzb_latency_percentile_us(&es, 99);
-		st.latency_max_us = es.latency_max_us;
+		st.latency_p50_us = lzb_latency_percentile_us(&es.latency, 50);
+		st.latency_p99_us = lzb_latency_percentile_us(&es.latency, 99);
+		st.latency_max_us = es.latency.max_us;
+		st.bg_faults = es.latency_background.count;
+		st.bg_latency_p99_us =
+			lzb_latency_percentile_us(&es.latency_background, 99);
+		st.bg_latency_max_us = es.latency_background.max_us;
 	}
 	st.bytes_fetched = bytes_fetched(r);
 	busy = (rep->ms_resident ? rep->ms_resident : now - r->t0);
@@ -181,7 +185,7 @@ static void sample(struct restore *r, bool force)
 
 		lzb_engine_get_stats(lzb_pager_engine(r->pager), &es);
 		s.faults = es.faults;
-		s.stall_us = es.latency_sum_us;
+		s.stall_us = es.latency.sum_us;
 		s.resident = es.pages_resident;
 		s.total = es.pages_lazy_total;
 	}

@@ -42,6 +42,8 @@ struct lzb_restore_status {
 	double mb_per_s;		/* bytes fetched / time fetching */
 	uint64_t faults;
 	uint64_t latency_p50_us, latency_p99_us, latency_max_us;
+	/* of them, the faults read after the background began */
+	uint64_t bg_faults, bg_latency_p99_us, bg_latency_max_us;
 	uint64_t started_unix;		/* wall clock at the start, seconds */
 	uint64_t updated_unix;
 	/* ms after the start; 0: not reached */

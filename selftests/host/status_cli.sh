@@ -29,6 +29,8 @@ status() {
 		echo "faults=321"
 		echo "latency_p50_us=512"
 		echo "latency_p99_us=16384"
+		echo "bg_faults=17"
+		echo "bg_latency_p99_us=2048"
 		echo "ms_bundle=410"
 		echo "ms_restored=1250"
 		echo "guarantee=pager-only: the lazyboot process alone holds the userfaultfds"
@@ -45,7 +47,7 @@ wait "$dead"
 status live streaming $$
 expect live_progress 0 '\[############\.+\]  40\.0%  4000/10000 resident' "$LZB" status "$w/live"
 expect live_numbers 0 'fetched  16\.8 MB at 8\.2 MB/s' "$LZB" status "$w/live"
-expect live_latency 0 'faults   321, latency p50 512 us, p99 16\.4 ms' "$LZB" status "$w/live"
+expect live_latency 0 'faults   321, latency p50 512 us, p99 16\.4 ms; 17 during the background, p99 2048 us' "$LZB" status "$w/live"
 expect live_root_and_guarantee 0 "root     pid $$ \(running\); pager pid $$ \(running\).*" \
 	"$LZB" status "$w/live"
 status stale restoring "$dead"
@@ -61,9 +63,9 @@ expect failed_reason 0 'failure  pager stopped: chunk 7: hash mismatch' \
 
 # Malformed files name what is wrong and the file, exit 1.
 status newer streaming $$ "version=2"
-expect newer_version 1 "status:16: status format version '2' not known" "$LZB" status "$w/newer"
+expect newer_version 1 "status:18: status format version '2' not known" "$LZB" status "$w/newer"
 status badnum streaming $$ "pages_total=12x"
-expect bad_number 1 "status:16: bad value for pages_total: '12x'" "$LZB" status "$w/badnum"
+expect bad_number 1 "status:18: bad value for pages_total: '12x'" "$LZB" status "$w/badnum"
 mkdir -p "$w/junk"
 printf 'state=streaming\nthis is not a status\n' >"$w/junk/status"
 expect not_key_value 1 "status:2: not key=value: 'this is not a status'" "$LZB" status "$w/junk"
@@ -141,7 +143,8 @@ jqt '.state == "streaming" and .phase == "running" and .ready == false and
 jqt '.image == {"id": "ba563486804fe74b9036e73f6875a195", "version": 3, "bytes": 410271} and
 	.pages == {"resident": 4000, "total": 10000, "page_size": 4096} and
 	.bytes == {"resident": 16384000, "total": 40960000, "fetched": 16777216, "mb_per_s": 8.25} and
-	.faults == {"count": 321, "latency_p50_us": 512, "latency_p99_us": 16384, "latency_max_us": 0}'
+	.faults == {"count": 321, "latency_p50_us": 512, "latency_p99_us": 16384, "latency_max_us": 0,
+		"background_count": 17, "background_latency_p99_us": 2048, "background_latency_max_us": 0}'
 [ $? -eq 0 ] && ok json_image_pages_bytes_faults || { head -n 1 "$w/json.out" >"$w/out"; no json_image_pages_bytes_faults; }
 jqt '.times == {"started_unix": 1796574155, "updated_unix": null, "elapsed_ms": 0,
 		"bundle_ms": 410, "restored_ms": 1250, "ready_ms": null, "resident_ms": null} and
