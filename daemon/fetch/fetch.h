@@ -68,6 +68,11 @@ struct lzb_fetcher_opts {
 	 * out of the full body (slow, counted in stats.range_ignored).  Off by
 	 * default: such a try fails and the next mirror is asked. */
 	bool accept_full_for_range;
+	/* HTTP: bound each transfer's receive window to what the link
+	 * needs (http_window.h), so a long background transfer does not
+	 * queue its bytes ahead of other connections' on a shared path:
+	 * the image's stream, which faults' requests must overtake. */
+	bool http_bound_window;
 	/* tftp: options asked for.  blksize 1468 (8..65464), windowsize 16
 	 * (1 = lock-step, no option sent), timeout 1 s (0 = not sent). */
 	unsigned int tftp_blksize;
@@ -95,6 +100,7 @@ struct lzb_fetch_stats {
 	uint64_t http_new_connections;	/* TCP connections libcurl opened */
 	uint64_t http2_transfers;
 	uint64_t range_ignored;		/* 200 seen for a Range request */
+	uint64_t http_window_clamps;	/* receive window bounds set */
 	uint64_t tftp_retransmits;	/* ACK/RRQ resent after a timeout */
 	uint64_t tftp_gaps;		/* out-of-order/missing block (go-back-N) */
 	uint64_t tftp_option_fallbacks;	/* server refused options: retried plain */

@@ -162,6 +162,7 @@ static void try_done(struct lzb_fetch *req, int err, const char *msg,
 		h.http_new_connections = st.http_new_connections;
 		h.http2_transfers = st.http2_transfers;
 		h.range_ignored = st.range_ignored;
+		h.http_window_clamps = st.http_window_clamps;
 		h.tftp_retransmits = st.tftp_retransmits;
 		h.tftp_gaps = st.tftp_gaps;
 		h.tftp_option_fallbacks = st.tftp_option_fallbacks;

@@ -9,16 +9,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
 #include "fetch/fetch_internal.h"
 #include "fetch/http_resp.h"
+#include "fetch/http_window.h"
 
 /* The fetcher-wide state, in the transport's slot: made by the first try. */
 struct lzb_http {
 	CURLM *multi;
+	/* the socket libcurl is reading in sock_event, else
+	 * CURL_SOCKET_BAD: write_cb's bytes came from it */
+	curl_socket_t reading;
 };
 
 struct http_sock {
@@ -36,6 +43,8 @@ struct http_try {
 	uint64_t pos;		/* bytes of the body seen */
 	bool range_complete;	/* full_body: have all we wanted */
 	uint64_t last_ns;	/* when the last byte (header or body) came */
+	struct lzb_window window;	/* opts.http_bound_window */
+	bool window_off;	/* no TCP_INFO for this connection */
 	int err;		/* our own verdict, set before aborting */
 	char range[48];
 	char errbuf[CURL_ERROR_SIZE];
@@ -60,6 +69,7 @@ static void sock_event(struct lzb_watch *w, uint32_t events)
 {
 	struct http_sock *s = (struct http_sock *)w;
 	struct lzb_fetcher *f = s->f;
+	struct lzb_http *h = slot_of(f)->state;
 	int flags = 0, running;
 
 	if (events & EPOLLIN)
@@ -68,7 +78,9 @@ static void sock_event(struct lzb_watch *w, uint32_t events)
 		flags |= CURL_CSELECT_OUT;
 	if (events & (EPOLLERR | EPOLLHUP))
 		flags |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(multi_of(f), s->fd, flags, &running);
+	h->reading = s->fd;
+	curl_multi_socket_action(h->multi, s->fd, flags, &running);
+	h->reading = CURL_SOCKET_BAD;
 	check_done(f);
 }
 
@@ -153,6 +165,7 @@ static int http_setup(struct lzb_fetcher *f)
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
+	h->reading = CURL_SOCKET_BAD;
 	h->multi = curl_multi_init();
 	if (!h->multi) {
 		free(h);
@@ -213,6 +226,35 @@ static size_t header_cb(char *line, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/*
+ * opts.http_bound_window: LEN more bytes came; bound the window if due.
+ * The socket is the one sock_event has libcurl read (CURLINFO_ACTIVESOCKET
+ * names none while a transfer runs); bytes libcurl hands over from its
+ * timer instead are counted, and the window is bounded at the next read.
+ */
+static void bound_window(struct http_try *t, size_t len)
+{
+	struct lzb_http *h = slot_of(t->r->f)->state;
+	curl_socket_t fd = h->reading;
+	struct tcp_info ti;
+	socklen_t ti_len = sizeof(ti);
+	int clamp;
+
+	if (t->window_off || !lzb_window_add(&t->window, t->last_ns, len) ||
+	    fd == CURL_SOCKET_BAD)
+		return;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &ti_len) ||
+	    ti_len < offsetof(struct tcp_info, tcpi_min_rtt) +
+		     sizeof(ti.tcpi_min_rtt)) {
+		t->window_off = true;
+		return;
+	}
+	clamp = (int)lzb_window_clamp(&t->window, t->last_ns, ti.tcpi_min_rtt);
+	if (clamp && !setsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &clamp,
+				 sizeof(clamp)))
+		t->r->f->st.http_window_clamps++;
+}
+
 static size_t write_cb(char *data, size_t size, size_t n, void *arg)
 {
 	struct http_try *t = arg;
@@ -230,6 +272,8 @@ static size_t write_cb(char *data, size_t size, size_t n, void *arg)
 	lzb_http_body_place(t->full_body, r->s.offset, r->s.length, t->pos,
 			    len, &piece);
 	t->pos += len;
+	if (r->f->o.http_bound_window)
+		bound_window(t, len);
 	if (piece.len) {
 		err = lzb_fetch_deliver(r, piece.to, data + piece.skip,
 					piece.len);

@@ -269,6 +269,7 @@ struct lzb_wire_end {
 					 * this header go */
 	/* the child's counters so far (struct lzb_fetch_stats) */
 	uint64_t http_new_connections, http2_transfers, range_ignored;
+	uint64_t http_window_clamps;
 	uint64_t tftp_retransmits, tftp_gaps, tftp_option_fallbacks;
 	uint64_t tftp_strays;
 };

@@ -180,6 +180,7 @@ static void on_end(struct lzb_remote *rm, size_t n)
 	st->http_new_connections = h.http_new_connections;
 	st->http2_transfers = h.http2_transfers;
 	st->range_ignored = h.range_ignored;
+	st->http_window_clamps = h.http_window_clamps;
 	st->tftp_retransmits = h.tftp_retransmits;
 	st->tftp_gaps = h.tftp_gaps;
 	st->tftp_option_fallbacks = h.tftp_option_fallbacks;

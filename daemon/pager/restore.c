@@ -840,10 +840,15 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	 * The stream gets a fetcher (and sandboxed child) of its own, so
 	 * that its bytes never queue ahead of a fault's on the way in and
 	 * the loop can stop reading it when enough is waiting; niced, so
-	 * the restored app's CPU comes first.
+	 * the restored app's CPU comes first.  Its TCP window is bounded to
+	 * what the link needs, so its bytes do not fill the path's queue
+	 * ahead of a fault's answer either (fetch/http_window.h).
 	 */
 	if (!o->no_stream) {
-		r.stream_fetcher = lzb_fetcher_new(&fopts);
+		struct lzb_fetcher_opts sopts = fopts;
+
+		sopts.http_bound_window = !o->stream_window_unbounded;
+		r.stream_fetcher = lzb_fetcher_new(&sopts);
 		if (!r.stream_fetcher) {
 			lzb_errf(&err, "cannot set up the stream's fetcher: %s",
 				 strerror(errno));
