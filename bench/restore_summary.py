@@ -21,7 +21,7 @@ NAMES = {
     'lazyboot-nosandbox': "a''. lazyboot restore, fetcher not sandboxed",
     'lazyboot-noprofile': "a'. lazyboot restore, no hot-set profile",
     'lazyboot-nostream': 'a-chunks. lazyboot restore, background chunk by chunk (--no-stream)',
-    'lazyboot-unbounded': "a-unbounded. lazyboot restore, stream's TCP window unbounded",
+    'lazyboot-noyield': "a-noyield. lazyboot restore, the stream does not yield to faults (--no-stream-yield)",
     'lazyboot-tftp': 'a-tftp. lazyboot restore over tftp:// (blksize 65464)',
     'lazyboot-tftp-nostream': 'a-tftp-chunks. the same over tftp://, --no-stream',
     'full': 'b. fetch the whole image dir, then criu restore',

@@ -243,6 +243,16 @@ unsigned int lzb_fetcher_pending(const struct lzb_fetcher *f)
 	return f->n_pending;
 }
 
+void lzb_fetcher_hold(struct lzb_fetcher *f, bool hold)
+{
+	if (f->held == hold)
+		return;
+	f->held = hold;
+	for (int i = 0; i < LZB_NR_TRANSPORTS; i++)
+		if (transports[i]->hold && f->slots[i].state)
+			transports[i]->hold(f);
+}
+
 void lzb_fetcher_stats(const struct lzb_fetcher *f, struct lzb_fetch_stats *s)
 {
 	*s = f->st;

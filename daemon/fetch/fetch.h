@@ -101,6 +101,7 @@ struct lzb_fetch_stats {
 	uint64_t http2_transfers;
 	uint64_t range_ignored;		/* 200 seen for a Range request */
 	uint64_t http_window_clamps;	/* receive window bounds set */
+	uint64_t http_window_holds;	/* windows closed (lzb_fetcher_hold) */
 	uint64_t tftp_retransmits;	/* ACK/RRQ resent after a timeout */
 	uint64_t tftp_gaps;		/* out-of-order/missing block (go-back-N) */
 	uint64_t tftp_option_fallbacks;	/* server refused options: retried plain */
@@ -201,6 +202,19 @@ int lzb_fetcher_run(struct lzb_fetcher *f, int timeout_ms);
 void lzb_fetcher_stats(const struct lzb_fetcher *f, struct lzb_fetch_stats *s);
 /* opts.sandbox: the sandboxed child's pid while it lives, else 0. */
 int lzb_fetcher_sandbox_pid(const struct lzb_fetcher *f);
+
+/*
+ * Hold (HOLD true) or resume this fetcher's HTTP(S) transfers, in this
+ * process or in the sandboxed child: their TCP receive window is closed
+ * (fetch_http.c hold_try), so the server stops after at most the bounded
+ * window (opts.http_bound_window) and then sends a few KiB per round
+ * trip.  The pager holds the image's
+ * stream while a fault's chunk is on its way, so that chunk has the path
+ * to itself.  A held transfer is not timed for stalls.  Only transfers
+ * with opts.http_bound_window are held, from their first bytes on (also
+ * those started while held); TFTP and file:// ones are not.
+ */
+void lzb_fetcher_hold(struct lzb_fetcher *f, bool hold);
 
 /*
  * Start a request.  Returns the handle, or NULL with errno set (EINVAL with

@@ -163,6 +163,7 @@ static void try_done(struct lzb_fetch *req, int err, const char *msg,
 		h.http2_transfers = st.http2_transfers;
 		h.range_ignored = st.range_ignored;
 		h.http_window_clamps = st.http_window_clamps;
+		h.http_window_holds = st.http_window_holds;
 		h.tftp_retransmits = st.tftp_retransmits;
 		h.tftp_gaps = st.tftp_gaps;
 		h.tftp_option_fallbacks = st.tftp_option_fallbacks;
@@ -256,6 +257,12 @@ static bool read_parent(struct child *c)
 
 			memcpy(&s, msg, sizeof(s));
 			stop(c, s.id);
+		} else if (type == LZB_WIRE_HOLD &&
+			   (size_t)n == sizeof(struct lzb_wire_hold)) {
+			struct lzb_wire_hold h;
+
+			memcpy(&h, msg, sizeof(h));
+			lzb_fetcher_hold(c->core, h.hold != 0);
 		}
 	}
 }

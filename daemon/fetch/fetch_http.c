@@ -45,6 +45,8 @@ struct http_try {
 	uint64_t last_ns;	/* when the last byte (header or body) came */
 	struct lzb_window window;	/* opts.http_bound_window */
 	bool window_off;	/* no TCP_INFO for this connection */
+	curl_socket_t window_fd;	/* its connection, once bounded */
+	bool held;		/* window closed by lzb_fetcher_hold */
 	int err;		/* our own verdict, set before aborting */
 	char range[48];
 	char errbuf[CURL_ERROR_SIZE];
@@ -227,6 +229,36 @@ static size_t header_cb(char *line, size_t size, size_t n, void *arg)
 }
 
 /*
+ * lzb_fetcher_hold: close (HOLD) or reopen the window of try T, once its
+ * window is bounded.  Not reading would not stop the server: a TCP window
+ * counts from the bytes the kernel received, read or not, so the server
+ * goes on until the whole receive buffer is full (megabytes, once
+ * autotuned).  A clamp of 1 byte (the kernel makes it its minimum, about
+ * 2 KiB) does: the window already offered is never taken back, so the
+ * server stops after at most the bounded window, and then sends a few
+ * KiB per round trip until the clamp is set back.
+ */
+static void hold_try(struct http_try *t, bool hold)
+{
+	int clamp = hold ? 1 : (int)t->window.clamp;
+
+	if (t->window_fd == CURL_SOCKET_BAD || t->held == hold ||
+	    setsockopt(t->window_fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &clamp,
+		       sizeof(clamp)))
+		return;
+	t->held = hold;
+	t->last_ns = lzb_now_ns();	/* the stall clock restarts */
+	t->r->f->st.http_window_holds += hold;
+}
+
+static void http_hold(struct lzb_fetcher *f)
+{
+	for (struct lzb_fetch *r = f->all; r; r = r->next)
+		if (r->tp == &lzb_transport_http && r->tp_state)
+			hold_try(r->tp_state, f->held);
+}
+
+/*
  * opts.http_bound_window: LEN more bytes came; bound the window if due.
  * The socket is the one sock_event has libcurl read (CURLINFO_ACTIVESOCKET
  * names none while a transfer runs); bytes libcurl hands over from its
@@ -241,7 +273,7 @@ static void bound_window(struct http_try *t, size_t len)
 	int clamp;
 
 	if (t->window_off || !lzb_window_add(&t->window, t->last_ns, len) ||
-	    fd == CURL_SOCKET_BAD)
+	    fd == CURL_SOCKET_BAD || t->held)
 		return;
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &ti_len) ||
 	    ti_len < offsetof(struct tcp_info, tcpi_min_rtt) +
@@ -251,8 +283,12 @@ static void bound_window(struct http_try *t, size_t len)
 	}
 	clamp = (int)lzb_window_clamp(&t->window, t->last_ns, ti.tcpi_min_rtt);
 	if (clamp && !setsockopt(fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &clamp,
-				 sizeof(clamp)))
+				 sizeof(clamp))) {
+		t->window_fd = fd;
 		t->r->f->st.http_window_clamps++;
+		if (t->r->f->held)	/* it started while held */
+			hold_try(t, true);
+	}
 }
 
 static size_t write_cb(char *data, size_t size, size_t n, void *arg)
@@ -402,6 +438,7 @@ static int http_start(struct lzb_fetch *r)
 	if (!t)
 		return -ENOMEM;
 	t->r = r;
+	t->window_fd = CURL_SOCKET_BAD;
 	lzb_http_resp_init(&t->resp);
 	t->easy = curl_easy_init();
 	if (!t->easy) {
@@ -479,6 +516,10 @@ static void http_timer(struct lzb_fetch *r)
 
 	if (!t)
 		return;
+	if (t->held) {		/* no bytes are read: not a stall */
+		r->tp_timer_ns = now + stall_ns;
+		return;
+	}
 	if (now - t->last_ns < stall_ns) {
 		r->tp_timer_ns = t->last_ns + stall_ns;
 		return;
@@ -496,6 +537,7 @@ const struct lzb_transport lzb_transport_http = {
 	.schemes = http_schemes,
 	.fini = http_fini,
 	.fetcher_timer = http_fetcher_timer,
+	.hold = http_hold,
 	.start = http_start,
 	.stop = http_close,
 	.timer = http_timer,

@@ -39,6 +39,8 @@ struct lzb_transport {
 	void (*fini)(struct lzb_fetcher *f);
 	/* The slot's timer_ns passed (it was reset to LZB_NO_TIMER first). */
 	void (*fetcher_timer)(struct lzb_fetcher *f);
+	/* lzb_fetcher_hold changed f->held: hold or resume the tries. */
+	void (*hold)(struct lzb_fetcher *f);
 
 	/* Per try. */
 	/* Begin a try of r->url.  On error return -errno after lzb_fetch_msg. */
@@ -159,6 +161,7 @@ struct lzb_fetcher {
 	size_t n_deferred, cap_deferred;
 	unsigned int n_pending, n_bg_running;
 	int in_process;
+	bool held;			/* lzb_fetcher_hold */
 
 	struct lzb_transport_slot slots[LZB_NR_TRANSPORTS];
 
@@ -218,7 +221,8 @@ extern const struct lzb_transport lzb_transport_remote;
  * The sandboxed fetcher's wire (fetch_remote.c <-> fetch_child.c), one
  * message per SOCK_SEQPACKET record, host byte order (both ends are one
  * build on one host).  Parent to child: TRY (start one try at one URL,
- * the URL's bytes follow the header), STOP (abandon it).  Child to
+ * the URL's bytes follow the header), STOP (abandon it), HOLD (hold or
+ * resume every try: lzb_fetcher_hold).  Child to
  * parent: READY once (sandbox in place; text after it = why not),
  * DATA (bytes of a try at an offset, the bytes follow), END (the try is
  * over; a one-line reason follows when err != 0, else the try's last
@@ -233,6 +237,7 @@ enum lzb_wire_type {
 	LZB_WIRE_STOP,
 	LZB_WIRE_DATA,
 	LZB_WIRE_END,
+	LZB_WIRE_HOLD,
 };
 
 #define LZB_WIRE_DATA_MAX (64 * 1024)	/* bytes after a DATA header */
@@ -253,6 +258,11 @@ struct lzb_wire_stop {
 	uint64_t id;
 };
 
+struct lzb_wire_hold {
+	uint32_t type;
+	uint32_t hold;			/* 1: hold every try, 0: resume */
+};
+
 struct lzb_wire_data {
 	uint32_t type;
 	uint32_t pad;
@@ -269,7 +279,7 @@ struct lzb_wire_end {
 					 * this header go */
 	/* the child's counters so far (struct lzb_fetch_stats) */
 	uint64_t http_new_connections, http2_transfers, range_ignored;
-	uint64_t http_window_clamps;
+	uint64_t http_window_clamps, http_window_holds;
 	uint64_t tftp_retransmits, tftp_gaps, tftp_option_fallbacks;
 	uint64_t tftp_strays;
 };

@@ -181,6 +181,7 @@ static void on_end(struct lzb_remote *rm, size_t n)
 	st->http2_transfers = h.http2_transfers;
 	st->range_ignored = h.range_ignored;
 	st->http_window_clamps = h.http_window_clamps;
+	st->http_window_holds = h.http_window_holds;
 	st->tftp_retransmits = h.tftp_retransmits;
 	st->tftp_gaps = h.tftp_gaps;
 	st->tftp_option_fallbacks = h.tftp_option_fallbacks;
@@ -372,6 +373,16 @@ static void remote_timer(struct lzb_fetch *r)
 	(void)r;	/* stalls are timed in the child */
 }
 
+/* lzb_fetcher_hold: the child holds or resumes its tries. */
+static void remote_hold(struct lzb_fetcher *f)
+{
+	struct lzb_remote *rm = remote_of(f);
+	struct lzb_wire_hold m = { .type = LZB_WIRE_HOLD, .hold = f->held };
+
+	if (!rm->dead)
+		send(rm->sock, &m, sizeof(m), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 /* Never picked by scheme: fetch.c routes to it when sandboxed. */
 static const char *const remote_schemes[] = { NULL };
 
@@ -382,4 +393,5 @@ const struct lzb_transport lzb_transport_remote = {
 	.start = remote_start,
 	.stop = remote_stop,
 	.timer = remote_timer,
+	.hold = remote_hold,
 };

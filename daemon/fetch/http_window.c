@@ -52,10 +52,8 @@ uint32_t lzb_window_clamp(struct lzb_window *w, uint64_t now_ns,
 		clamp = LZB_WINDOW_FLOOR;
 	if (clamp > LZB_WINDOW_CEILING)
 		clamp = LZB_WINDOW_CEILING;
-	/* a change under an eighth is not worth a system call */
-	if (clamp * 8 > (uint64_t)w->clamp * 7 &&
-	    clamp * 8 < (uint64_t)w->clamp * 9)
-		return 0;
+	/* set again even when unchanged: the kernel's receive buffer
+	 * autotuning raises the clamp when it grows the buffer */
 	w->clamp = (uint32_t)clamp;
 	return w->clamp;
 }

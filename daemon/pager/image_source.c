@@ -272,6 +272,25 @@ bool lzb_source_chunk_wanted(const struct lzb_image_source *src, uint32_t c)
 	return false;
 }
 
+/*
+ * While a fault's chunk is being fetched the stream is held (its TCP
+ * window closed: lzb_fetcher_hold), so that chunk has the path to itself
+ * instead of sharing it with the stream's bytes.
+ */
+static void count_urgent(struct lzb_image_source *src, struct chunk *ch,
+			 bool on)
+{
+	if (ch->holding == on)
+		return;
+	ch->holding = on;
+	if (on)
+		src->urgent_running++;
+	else
+		src->urgent_running--;
+	if (src->stream_fetcher)
+		lzb_fetcher_hold(src->stream_fetcher, src->urgent_running > 0);
+}
+
 static void chunk_done(struct lzb_fetch *req, int ferr, const char *msg,
 		       uint64_t len, void *arg)
 {
@@ -285,6 +304,7 @@ static void chunk_done(struct lzb_fetch *req, int ferr, const char *msg,
 	free(cf);
 	ch->state = CHUNK_IDLE;
 	ch->fetch = NULL;
+	count_urgent(src, ch, false);
 	if (ch->fallback) {
 		ch->fallback = false;
 		src->bg_running--;
@@ -321,6 +341,7 @@ int lzb_source_fetch_chunk(struct lzb_image_source *src, uint32_t c,
 	if (ch->state == CHUNK_FETCHING) {
 		if (urgent && !ch->urgent) {
 			ch->urgent = true;
+			count_urgent(src, ch, true);
 			lzb_fetch_promote(ch->fetch);
 		}
 		return 0;
@@ -352,10 +373,12 @@ int lzb_source_fetch_chunk(struct lzb_image_source *src, uint32_t c,
 	spec.done_arg = cf;
 	ch->state = CHUNK_FETCHING;
 	ch->urgent = urgent;
+	count_urgent(src, ch, urgent);
 	ch->fetch = lzb_fetch_submit(src->fetcher, &spec);
 	if (!ch->fetch) {
 		int err = -errno;
 
+		count_urgent(src, ch, false);
 		ch->state = CHUNK_IDLE;
 		free(cf);
 		free(ch->buf);

@@ -21,6 +21,7 @@ enum chunk_state { CHUNK_IDLE, CHUNK_FETCHING };
 struct chunk {
 	enum chunk_state state;
 	bool urgent;
+	bool holding;		/* counted in urgent_running */
 	bool fallback;		/* a background fetch of the source's own */
 	struct lzb_fetch *fetch;
 	uint8_t *buf;		/* the stored bytes, as a mirror sent them */
@@ -53,6 +54,8 @@ struct lzb_image_source {
 	bool pump_started;
 	struct lzb_stream_gate gate;	/* the stream waits for the faults */
 	struct lzb_stream *stream;	/* NULL once it ended or failed */
+	unsigned int urgent_running;	/* chunk fetches for a fault: the
+					 * stream is held while any runs */
 	unsigned int max_background;	/* own background fetches */
 	unsigned int bg_running;
 	uint32_t next_fallback;		/* chunks below it were looked at */

@@ -841,13 +841,14 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	 * that its bytes never queue ahead of a fault's on the way in and
 	 * the loop can stop reading it when enough is waiting; niced, so
 	 * the restored app's CPU comes first.  Its TCP window is bounded to
-	 * what the link needs, so its bytes do not fill the path's queue
-	 * ahead of a fault's answer either (fetch/http_window.h).
+	 * what the link needs, and closed while a fault's chunk is on its
+	 * way, so its bytes do not take the path from a fault's answer
+	 * either (fetch/http_window.h, image_source.c count_urgent).
 	 */
 	if (!o->no_stream) {
 		struct lzb_fetcher_opts sopts = fopts;
 
-		sopts.http_bound_window = !o->stream_window_unbounded;
+		sopts.http_bound_window = !o->no_stream_yield;
 		r.stream_fetcher = lzb_fetcher_new(&sopts);
 		if (!r.stream_fetcher) {
 			lzb_errf(&err, "cannot set up the stream's fetcher: %s",

@@ -49,10 +49,10 @@ struct lzb_restore_opts {
 	/* --no-stream: the background chunk by chunk, not from the image's
 	 * stream (image_stream.c) */
 	bool no_stream;
-	/* --stream-window unbounded: the stream's TCP receive window as the
-	 * kernel grows it, not bounded to what the link needs
-	 * (fetch/http_window.h); for comparison */
-	bool stream_window_unbounded;
+	/* --no-stream-yield: the stream's TCP receive window as the kernel
+	 * grows it, not bounded to what the link needs nor closed while a
+	 * fault's chunk is fetched (fetch/http_window.h); for comparison */
+	bool no_stream_yield;
 	unsigned int tftp_blksize;	/* tftp:// blksize asked for; 0: 1468 */
 	/* The network's bytes are read by a sandboxed child (fetch.h,
 	 * opts.sandbox; docs/security.md) unless no_fetch_sandbox

@@ -50,7 +50,7 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		{ "fetch-user", required_argument, NULL, 'U' },
 		{ "no-fetch-sandbox", no_argument, NULL, 'N' },
 		{ "no-stream", no_argument, NULL, 'T' },
-		{ "stream-window", required_argument, NULL, 'W' },
+		{ "no-stream-yield", no_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -75,18 +75,7 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		case 'P': o->plugin_dir = optarg; break;
 		case 'q': o->quiet = true; break;
 		case 'T': o->no_stream = true; break;
-		case 'W':
-			if (!strcmp(optarg, "bounded")) {
-				o->stream_window_unbounded = false;
-			} else if (!strcmp(optarg, "unbounded")) {
-				o->stream_window_unbounded = true;
-			} else {
-				fprintf(stderr, "%s: --stream-window takes "
-					"bounded or unbounded, not '%s'\n",
-					prog, optarg);
-				return 2;
-			}
-			break;
+		case 'Y': o->no_stream_yield = true; break;
 		case 'b':
 			if (parse_count(prog, optarg, "--max-background", 256,
 					&o->max_background))
