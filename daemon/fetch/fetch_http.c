@@ -516,7 +516,7 @@ static void http_timer(struct lzb_fetch *r)
 
 	if (!t)
 		return;
-	if (t->held) {		/* no bytes are read: not a stall */
+	if (t->held) {		/* a closed window: a trickle, not a stall */
 		r->tp_timer_ns = now + stall_ns;
 		return;
 	}

@@ -273,9 +273,10 @@ bool lzb_source_chunk_wanted(const struct lzb_image_source *src, uint32_t c)
 }
 
 /*
- * While a fault's chunk is being fetched the stream is held (its TCP
- * window closed: lzb_fetcher_hold), so that chunk has the path to itself
- * instead of sharing it with the stream's bytes.
+ * With hold_for_faults (--stream-yield hold), while a fault's chunk is
+ * being fetched the stream is held (its TCP window closed:
+ * lzb_fetcher_hold), so that chunk has the path to itself instead of
+ * sharing it with the stream's bytes.
  */
 static void count_urgent(struct lzb_image_source *src, struct chunk *ch,
 			 bool on)
@@ -287,7 +288,7 @@ static void count_urgent(struct lzb_image_source *src, struct chunk *ch,
 		src->urgent_running++;
 	else
 		src->urgent_running--;
-	if (src->stream_fetcher)
+	if (src->stream_fetcher && src->hold_for_faults)
 		lzb_fetcher_hold(src->stream_fetcher, src->urgent_running > 0);
 }
 
@@ -420,7 +421,8 @@ int lzb_image_source_request(void *ctx, struct lzb_engine *engine,
 
 void lzb_image_source_set_streaming(struct lzb_image_source *src,
 				    struct lzb_fetcher *stream_fetcher,
-				    unsigned int max_background)
+				    unsigned int max_background,
+				    bool hold_for_faults)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 
@@ -433,6 +435,7 @@ void lzb_image_source_set_streaming(struct lzb_image_source *src,
 	    epoll_ctl(src->pump_fd, EPOLL_CTL_ADD, src->ready_fd, &ev))
 		return;		/* no stream: chunk by chunk */
 	src->stream_fetcher = stream_fetcher;
+	src->hold_for_faults = hold_for_faults;
 }
 
 int lzb_image_source_pump_fd(void *ctx)

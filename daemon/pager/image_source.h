@@ -53,7 +53,8 @@ int lzb_image_source_request(void *ctx, struct lzb_engine *engine,
  */
 void lzb_image_source_set_streaming(struct lzb_image_source *src,
 				    struct lzb_fetcher *stream_fetcher,
-				    unsigned int max_background);
+				    unsigned int max_background,
+				    bool hold_for_faults);
 
 /* The nice value of the stream's worker thread and sandboxed fetcher:
  * the background yields the CPU to the restored app. */

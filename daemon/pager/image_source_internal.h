@@ -54,8 +54,8 @@ struct lzb_image_source {
 	bool pump_started;
 	struct lzb_stream_gate gate;	/* the stream waits for the faults */
 	struct lzb_stream *stream;	/* NULL once it ended or failed */
-	unsigned int urgent_running;	/* chunk fetches for a fault: the
-					 * stream is held while any runs */
+	unsigned int urgent_running;	/* chunk fetches for a fault */
+	bool hold_for_faults;		/* the stream held while any runs */
 	unsigned int max_background;	/* own background fetches */
 	unsigned int bg_running;
 	uint32_t next_fallback;		/* chunks below it were looked at */

@@ -634,7 +634,8 @@ static int start_pager(struct restore *r, struct lzb_err *err)
 	int ret;
 
 	lzb_image_source_set_streaming(r->source, r->stream_fetcher,
-				       r->o->max_background);
+				       r->o->max_background,
+				       r->o->stream_yield == LZB_YIELD_HOLD);
 	if (lzb_pager_new(&pc, &r->pager, err))
 		return -1;
 	r->ps = lzb_pager_state(r->pager);
@@ -841,14 +842,14 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	 * that its bytes never queue ahead of a fault's on the way in and
 	 * the loop can stop reading it when enough is waiting; niced, so
 	 * the restored app's CPU comes first.  Its TCP window is bounded to
-	 * what the link needs, and closed while a fault's chunk is on its
-	 * way, so its bytes do not take the path from a fault's answer
-	 * either (fetch/http_window.h, image_source.c count_urgent).
+	 * what the link needs (and with --stream-yield hold closed while a
+	 * fault's chunk is on its way), so its bytes do not take the path
+	 * from a fault's answer either (fetch/http_window.h).
 	 */
 	if (!o->no_stream) {
 		struct lzb_fetcher_opts sopts = fopts;
 
-		sopts.http_bound_window = !o->no_stream_yield;
+		sopts.http_bound_window = o->stream_yield != LZB_YIELD_OFF;
 		r.stream_fetcher = lzb_fetcher_new(&sopts);
 		if (!r.stream_fetcher) {
 			lzb_errf(&err, "cannot set up the stream's fetcher: %s",

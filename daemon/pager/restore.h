@@ -33,6 +33,13 @@ enum lzb_fallback_policy {
 	LZB_FALLBACK_FAIL,		/* exit non-zero: the unit fails */
 };
 
+/* --stream-yield */
+enum lzb_stream_yield {
+	LZB_YIELD_BOUND,	/* its TCP window bounded to what the link needs */
+	LZB_YIELD_HOLD,		/* ... and closed while a fault's chunk is fetched */
+	LZB_YIELD_OFF,		/* neither: the window as the kernel grows it */
+};
+
 struct lzb_restore_opts {
 	const char *const *mirrors;	/* base URLs of the image directory */
 	size_t nr_mirrors;
@@ -49,10 +56,9 @@ struct lzb_restore_opts {
 	/* --no-stream: the background chunk by chunk, not from the image's
 	 * stream (image_stream.c) */
 	bool no_stream;
-	/* --no-stream-yield: the stream's TCP receive window as the kernel
-	 * grows it, not bounded to what the link needs nor closed while a
-	 * fault's chunk is fetched (fetch/http_window.h); for comparison */
-	bool no_stream_yield;
+	/* --stream-yield: how the http(s) stream makes way for faults on
+	 * the path (fetch/http_window.h, docs/pager.md step 5) */
+	enum lzb_stream_yield stream_yield;
 	unsigned int tftp_blksize;	/* tftp:// blksize asked for; 0: 1468 */
 	/* The network's bytes are read by a sandboxed child (fetch.h,
 	 * opts.sandbox; docs/security.md) unless no_fetch_sandbox

@@ -50,7 +50,7 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		{ "fetch-user", required_argument, NULL, 'U' },
 		{ "no-fetch-sandbox", no_argument, NULL, 'N' },
 		{ "no-stream", no_argument, NULL, 'T' },
-		{ "no-stream-yield", no_argument, NULL, 'Y' },
+		{ "stream-yield", required_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -75,7 +75,19 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		case 'P': o->plugin_dir = optarg; break;
 		case 'q': o->quiet = true; break;
 		case 'T': o->no_stream = true; break;
-		case 'Y': o->no_stream_yield = true; break;
+		case 'Y':
+			if (!strcmp(optarg, "bound")) {
+				o->stream_yield = LZB_YIELD_BOUND;
+			} else if (!strcmp(optarg, "hold")) {
+				o->stream_yield = LZB_YIELD_HOLD;
+			} else if (!strcmp(optarg, "off")) {
+				o->stream_yield = LZB_YIELD_OFF;
+			} else {
+				fprintf(stderr, "%s: --stream-yield takes bound, "
+					"hold or off, not '%s'\n", prog, optarg);
+				return 2;
+			}
+			break;
 		case 'b':
 			if (parse_count(prog, optarg, "--max-background", 256,
 					&o->max_background))

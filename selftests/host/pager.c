@@ -719,9 +719,9 @@ static int start_from_mirrors(FIXTURE_DATA(pager) *self,
 	};
 	int ret;
 
-	if (own_stream)
+	if (own_stream)	/* holding for faults: a no-op over file:// */
 		lzb_image_source_set_streaming(tm->src, tm->sf,
-					       max_background);
+					       max_background, true);
 	if (lzb_pager_new(&pc, &self->p, err))
 		return -1;
 	self->ps = lzb_pager_state(self->p);
