@@ -112,9 +112,9 @@ class Run:
     def get(self, m, k):
         return self.med.get(m, {}).get(k)
 
-    def t_bound(self):
-        """d.'s ready + a.'s bytes before ready at the link's rate."""
-        loc, a = self.get('local', 'ready_s'), self.get('lazyboot', 'rx_bytes_ready')
+    def t_bound(self, m='lazyboot'):
+        """d.'s ready + M's bytes before ready at the link's rate."""
+        loc, a = self.get('local', 'ready_s'), self.get(m, 'rx_bytes_ready')
         if self.bps and loc is not None and a is not None:
             return loc + a * 8 / self.bps
         return None
@@ -222,25 +222,27 @@ def print_matrix(run_dirs):
         if not run.rows:
             print(f"| {p[0]} MiB | {p[1]}, {p[2]} ms | - | no results (see {os.path.basename(d.rstrip('/'))}.log) |")
             continue
-        tb = run.t_bound()
         cbps, _ = run.curl_bps()
-        for m, transport in (('lazyboot', 'HTTP'), ('lazyboot-tftp', 'TFTP')):
+        for m, transport in (('lazyboot', 'HTTP'), ('lazyboot-hold', 'HTTP, hold'),
+                             ('lazyboot-noyield', 'HTTP, window unbounded'),
+                             ('lazyboot-tftp', 'TFTP')):
             if m not in run.med:
                 continue
+            tb = run.t_bound(m)
             ready, res = run.get(m, 'ready_s'), run.get(m, 'resident_s')
             pg = run.pager.get(m, {})
             p99_target = 2 * float(p[2]) + (CHUNK * 8 / run.bps * 1e3 if run.bps else 0)
             print(f"| {p[0]} MiB | {p[1]}, {p[2]} ms | {transport} | {fmt(ready)} | "
                   f"{fmt(div(ready, run.get('full', 'ready_s')))} | "
                   f"{fmt(div(ready, run.get('criu-lazy', 'ready_s')))} | "
-                  f"{fmt(div(ready, tb)) if m == 'lazyboot' else '-'} | {fmt(res)} | "
+                  f"{fmt(div(ready, tb)) if m != 'lazyboot-tftp' else '-'} | {fmt(res)} | "
                   f"{fmt(div(res, run.get('full', 'resident_s')))} | "
                   f"{fmt(div(run.background_bps(m), cbps))} | {fmt(pg.get('p99_ms'), 1)} | "
                   f"{fmt(pg.get('bg_p99_ms'), 1)} | {fmt(p99_target, 1)} | "
                   f"{fmt(pg.get('cpu_per_gib'), 1)} | {fmt(pg.get('rss_mib'), 1)} | "
                   f"{run.med[m]['n']} |")
     print('\nEager (b.) and CRIU lazy-pages (c.) are measured in the same run as each row; '
-          'T_bound = d. (the lazy restore from tmpfs) ready + a.\'s bytes before ready at the '
+          'T_bound = d. (the lazy restore from tmpfs) ready + the row\'s bytes before ready at the '
           'link rate; background goodput = bytes received from ready to residency over that '
           'time, against curl fetching the image\'s stream over HTTP on the same link.')
 

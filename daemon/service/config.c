@@ -17,7 +17,8 @@ enum key {
 	K_MIRRORS, K_PUBKEY, K_ALLOW_UNSIGNED, K_ENCRYPT_KEY, K_IMAGE_ID,
 	K_READY, K_TAKEOVER_DEADLINE, K_MAX_BACKGROUND, K_TFTP_BLKSIZE,
 	K_FALLBACK, K_COLDSTART, K_LOG_LEVEL, K_CRIU, K_PLUGIN_DIR,
-	K_CRIU_OPTIONS, K_FETCH_USER, K_FETCH_SANDBOX, K_STREAM, NR_KEYS
+	K_CRIU_OPTIONS, K_FETCH_USER, K_FETCH_SANDBOX, K_STREAM,
+	K_STREAM_YIELD, NR_KEYS
 };
 
 static const char *const key_names[NR_KEYS] = {
@@ -39,6 +40,7 @@ static const char *const key_names[NR_KEYS] = {
 	[K_FETCH_USER] = "fetch-user",
 	[K_FETCH_SANDBOX] = "fetch-sandbox",
 	[K_STREAM] = "stream",
+	[K_STREAM_YIELD] = "stream-yield",
 };
 
 /* The keys of the old EnvironmentFile= configuration, for a hint. */
@@ -267,6 +269,17 @@ static int set_key(struct parse *p, enum key k, char *v)
 		return set_bool_off(p, key, v, &c->no_fetch_sandbox);
 	case K_STREAM:
 		return set_bool_off(p, key, v, &c->no_stream);
+	case K_STREAM_YIELD:
+		if (!strcmp(v, "bound"))
+			c->stream_yield = LZB_YIELD_BOUND;
+		else if (!strcmp(v, "hold"))
+			c->stream_yield = LZB_YIELD_HOLD;
+		else if (!strcmp(v, "off"))
+			c->stream_yield = LZB_YIELD_OFF;
+		else
+			return bad(p, "%s takes bound, hold or off, not '%s'",
+				   key, v);
+		return 0;
 	case NR_KEYS:
 		break;
 	}
@@ -403,6 +416,7 @@ void lzbd_config_apply(const struct lzbd_config *c,
 	o->fetch_user = c->fetch_user;
 	o->no_fetch_sandbox = c->no_fetch_sandbox;
 	o->no_stream = c->no_stream;
+	o->stream_yield = c->stream_yield;
 }
 
 void lzbd_config_free(struct lzbd_config *c)

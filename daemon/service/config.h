@@ -41,6 +41,7 @@ struct lzbd_config {
 	char *fetch_user;		/* the sandboxed fetcher's user, NULL */
 	bool no_fetch_sandbox;		/* fetch-sandbox = no */
 	bool no_stream;			/* stream = no */
+	enum lzb_stream_yield stream_yield;	/* stream-yield */
 	char *criu_args[LZBD_CONFIG_MAX_CRIU_ARGS];
 	size_t nr_criu_args;
 	char *text;			/* the words of criu-options */

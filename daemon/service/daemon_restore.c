@@ -33,6 +33,7 @@ static const char usage[] =
 	"                         [--encrypt-key FILE] [--image-id HEX]\n"
 	"                         [--workdir DIR] [--ready CMD]\n"
 	"                         [--criu PATH] [--max-background N] [--no-stream]\n"
+	"                         [--stream-yield bound|hold|off]\n"
 	"                         [--tftp-blksize N] [--image-id ID]\n"
 	"                         [--state-dir DIR] [--allow-downgrade] [--quiet]\n"
 	"                         [--fetch-user USER] [--no-fetch-sandbox]\n"
@@ -353,6 +354,8 @@ static void print_settings(const struct lzb_restore_opts *o,
 		    o->nr_criu_args);
 	printf("fetch-sandbox = %s\n", o->no_fetch_sandbox ? "no" : "yes");
 	printf("stream = %s\n", o->no_stream ? "no" : "yes");
+	printf("stream-yield = %s\n", o->stream_yield == LZB_YIELD_HOLD ? "hold" :
+	       o->stream_yield == LZB_YIELD_OFF ? "off" : "bound");
 	print_string("fetch-user", o->fetch_user);
 	printf("# workdir %s\n", o->workdir ? o->workdir : LZB_RESTORE_WORKDIR);
 }

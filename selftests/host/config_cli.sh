@@ -41,7 +41,7 @@ bad() {
 }
 
 echo "TAP version 13"
-echo "1..32"
+echo "1..33"
 
 check() { if [ "$1" -eq 0 ]; then ok "$2"; else no "$2"; fi; }
 
@@ -64,6 +64,7 @@ plugin-dir = /opt/lazyboot/plugins
 criu-options = --manage-cgroups=ignore --shell-job
 fetch-sandbox = no
 stream = no
+stream-yield = hold
 fetch-user = lzb-test-fetch
 # workdir /run/lazyboot/restore
 WANT
@@ -87,6 +88,7 @@ plugin-dir = /opt/lazyboot/plugins
 criu-options = --manage-cgroups=ignore   --shell-job
 fetch-sandbox = no
 stream = no
+stream-yield = hold
 fetch-user = lzb-test-fetch
 CONF
 
@@ -102,6 +104,7 @@ criu = criu
 plugin-dir = $("$LZBD" restore file:///x --allow-unsigned --dry-run | sed -n 's/^plugin-dir = //p')
 fetch-sandbox = yes
 stream = yes
+stream-yield = bound
 # workdir /run/lazyboot/restore
 WANT
 good minimal_with_defaults <<'CONF'
@@ -182,6 +185,9 @@ printf 'mirrors = file:///i\nallow-unsigned = yes\ncoldstart = /usr/bin/redis-se
 check $? fallback_coldstart_by_default
 bad fallback_value "FILE:1: fallback takes coldstart or fail, not 'retry'" <<'CONF'
 fallback = retry
+CONF
+bad stream_yield_value "FILE:1: stream-yield takes bound, hold or off, not 'yes'" <<'CONF'
+stream-yield = yes
 CONF
 bad log_level "FILE:2: log-level takes error, warning or info, not 'debug'" <<'CONF'
 mirrors = file:///i
