@@ -318,7 +318,11 @@ int lzb_pager_serve(struct lzb_pager *p, struct lzb_err *err)
 				pump = 0;
 			}
 		}
-		poll_criu(p, err);
+		/* After CRIU hung up the socket, criu is reaped by the blame
+		 * below, which names CRIU's own error: reaped here first (it
+		 * may have exited already), the hang-up would be the cause. */
+		if (!p->criu_symptom)
+			poll_criu(p, err);
 		if (h->tick)
 			h->tick(h->ctx, err);
 	}
