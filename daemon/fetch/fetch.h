@@ -205,10 +205,10 @@ int lzb_fetcher_sandbox_pid(const struct lzb_fetcher *f);
 
 /*
  * Hold (HOLD true) or resume this fetcher's HTTP(S) transfers, in this
- * process or in the sandboxed child: their TCP receive window is closed
- * (fetch_http.c hold_try), so the server stops after at most the bounded
- * window (opts.http_bound_window) and then sends a few KiB per round
- * trip.  The pager holds the image's
+ * process or in the sandboxed child: their TCP receive window is clamped
+ * to two segments (fetch_http.c hold_try), so the server stops after at
+ * most the bounded window (opts.http_bound_window) and then sends two
+ * segments per round trip.  The pager holds the image's
  * stream while a fault's chunk is on its way, so that chunk has the path
  * to itself.  A held transfer is not timed for stalls.  Only transfers
  * with opts.http_bound_window are held, from their first bytes on (also

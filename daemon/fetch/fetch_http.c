@@ -233,17 +233,31 @@ static size_t header_cb(char *line, size_t size, size_t n, void *arg)
  * window is bounded.  Not reading would not stop the server: a TCP window
  * counts from the bytes the kernel received, read or not, so the server
  * goes on until the whole receive buffer is full (megabytes, once
- * autotuned).  A clamp of 1 byte (the kernel makes it its minimum, about
- * 2 KiB) does: the window already offered is never taken back, so the
- * server stops after at most the bounded window, and then sends a few
- * KiB per round trip until the clamp is set back.
+ * autotuned).  A clamp of two segments does: the window already offered
+ * is never taken back, so the server stops after at most the bounded
+ * window, and then sends two segments per round trip until the clamp is
+ * set back.  Not less: a window under one segment is advertised as zero
+ * (silly window avoidance), and then the server would only find the
+ * window open again by its zero-window probes, hundreds of ms apart.
  */
 static void hold_try(struct http_try *t, bool hold)
 {
-	int clamp = hold ? 1 : (int)t->window.clamp;
+	struct tcp_info ti;
+	socklen_t ti_len = sizeof(ti);
+	int clamp = (int)t->window.clamp;
 
-	if (t->window_fd == CURL_SOCKET_BAD || t->held == hold ||
-	    setsockopt(t->window_fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &clamp,
+	if (t->window_fd == CURL_SOCKET_BAD || t->held == hold)
+		return;
+	if (hold) {
+		if (getsockopt(t->window_fd, IPPROTO_TCP, TCP_INFO, &ti,
+			       &ti_len) ||
+		    ti_len < offsetof(struct tcp_info, tcpi_advmss) +
+			     sizeof(ti.tcpi_advmss))
+			return;
+		clamp = 2 * (int)(ti.tcpi_rcv_mss > ti.tcpi_advmss ?
+				  ti.tcpi_rcv_mss : ti.tcpi_advmss);
+	}
+	if (setsockopt(t->window_fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &clamp,
 		       sizeof(clamp)))
 		return;
 	t->held = hold;
