@@ -240,19 +240,25 @@ static size_t header_cb(char *line, size_t size, size_t n, void *arg)
  * (silly window avoidance), and then the server would only find the
  * window open again by its zero-window probes, hundreds of ms apart.
  */
+/* TCP_INFO of FD into TI, holding at least its first LEN bytes. */
+static bool tcp_info_of(curl_socket_t fd, struct tcp_info *ti, size_t len)
+{
+	socklen_t got = sizeof(*ti);
+
+	return !getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &got) && got >= len;
+}
+
 static void hold_try(struct http_try *t, bool hold)
 {
 	struct tcp_info ti;
-	socklen_t ti_len = sizeof(ti);
 	int clamp = (int)t->window.clamp;
 
 	if (t->window_fd == CURL_SOCKET_BAD || t->held == hold)
 		return;
 	if (hold) {
-		if (getsockopt(t->window_fd, IPPROTO_TCP, TCP_INFO, &ti,
-			       &ti_len) ||
-		    ti_len < offsetof(struct tcp_info, tcpi_advmss) +
-			     sizeof(ti.tcpi_advmss))
+		if (!tcp_info_of(t->window_fd, &ti,
+				 offsetof(struct tcp_info, tcpi_advmss) +
+				 sizeof(ti.tcpi_advmss)))
 			return;
 		clamp = 2 * (int)(ti.tcpi_rcv_mss > ti.tcpi_advmss ?
 				  ti.tcpi_rcv_mss : ti.tcpi_advmss);
@@ -283,15 +289,13 @@ static void bound_window(struct http_try *t, size_t len)
 	struct lzb_http *h = slot_of(t->r->f)->state;
 	curl_socket_t fd = h->reading;
 	struct tcp_info ti;
-	socklen_t ti_len = sizeof(ti);
 	int clamp;
 
 	if (t->window_off || !lzb_window_add(&t->window, t->last_ns, len) ||
 	    fd == CURL_SOCKET_BAD || t->held)
 		return;
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &ti_len) ||
-	    ti_len < offsetof(struct tcp_info, tcpi_min_rtt) +
-		     sizeof(ti.tcpi_min_rtt)) {
+	if (!tcp_info_of(fd, &ti, offsetof(struct tcp_info, tcpi_min_rtt) +
+			 sizeof(ti.tcpi_min_rtt))) {
 		t->window_off = true;
 		return;
 	}

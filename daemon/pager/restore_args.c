@@ -25,6 +25,23 @@ static int parse_count(const char *prog, const char *arg, const char *option,
 	return 0;
 }
 
+const char *const lzb_stream_yield_names[3] = {
+	[LZB_YIELD_BOUND] = "bound",
+	[LZB_YIELD_HOLD] = "hold",
+	[LZB_YIELD_OFF] = "off",
+};
+
+int lzb_stream_yield_parse(const char *name, enum lzb_stream_yield *y)
+{
+	for (size_t i = 0; i < sizeof(lzb_stream_yield_names) /
+				sizeof(lzb_stream_yield_names[0]); i++)
+		if (!strcmp(name, lzb_stream_yield_names[i])) {
+			*y = (enum lzb_stream_yield)i;
+			return 0;
+		}
+	return -1;
+}
+
 int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 			   const char *usage,
 			   struct lzb_restore_opts *o)
@@ -76,13 +93,7 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 		case 'q': o->quiet = true; break;
 		case 'T': o->no_stream = true; break;
 		case 'Y':
-			if (!strcmp(optarg, "bound")) {
-				o->stream_yield = LZB_YIELD_BOUND;
-			} else if (!strcmp(optarg, "hold")) {
-				o->stream_yield = LZB_YIELD_HOLD;
-			} else if (!strcmp(optarg, "off")) {
-				o->stream_yield = LZB_YIELD_OFF;
-			} else {
+			if (lzb_stream_yield_parse(optarg, &o->stream_yield)) {
 				fprintf(stderr, "%s: --stream-yield takes bound, "
 					"hold or off, not '%s'\n", prog, optarg);
 				return 2;

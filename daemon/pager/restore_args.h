@@ -28,5 +28,9 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 			   const char *usage,
 			   struct lzb_restore_opts *o);
 
+/* The words of --stream-yield and stream-yield =, by enum value. */
+extern const char *const lzb_stream_yield_names[3];
+/* *Y for NAME ("bound", "hold", "off"); -1 for anything else. */
+int lzb_stream_yield_parse(const char *name, enum lzb_stream_yield *y);
 
 #endif

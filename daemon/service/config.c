@@ -270,13 +270,7 @@ static int set_key(struct parse *p, enum key k, char *v)
 	case K_STREAM:
 		return set_bool_off(p, key, v, &c->no_stream);
 	case K_STREAM_YIELD:
-		if (!strcmp(v, "bound"))
-			c->stream_yield = LZB_YIELD_BOUND;
-		else if (!strcmp(v, "hold"))
-			c->stream_yield = LZB_YIELD_HOLD;
-		else if (!strcmp(v, "off"))
-			c->stream_yield = LZB_YIELD_OFF;
-		else
+		if (lzb_stream_yield_parse(v, &c->stream_yield))
 			return bad(p, "%s takes bound, hold or off, not '%s'",
 				   key, v);
 		return 0;

@@ -354,8 +354,7 @@ static void print_settings(const struct lzb_restore_opts *o,
 		    o->nr_criu_args);
 	printf("fetch-sandbox = %s\n", o->no_fetch_sandbox ? "no" : "yes");
 	printf("stream = %s\n", o->no_stream ? "no" : "yes");
-	printf("stream-yield = %s\n", o->stream_yield == LZB_YIELD_HOLD ? "hold" :
-	       o->stream_yield == LZB_YIELD_OFF ? "off" : "bound");
+	printf("stream-yield = %s\n", lzb_stream_yield_names[o->stream_yield]);
 	print_string("fetch-user", o->fetch_user);
 	printf("# workdir %s\n", o->workdir ? o->workdir : LZB_RESTORE_WORKDIR);
 }
