@@ -23,8 +23,9 @@ NAMES = {
     'lazyboot-nostream': 'a-chunks. lazyboot restore, background chunk by chunk (--no-stream)',
     'lazyboot-hold': "a-hold. lazyboot restore, the stream held while a fault's chunk is fetched (--stream-yield hold)",
     'lazyboot-noyield': "a-noyield. lazyboot restore, the stream's window unbounded (--stream-yield off)",
-    'lazyboot-tftp': 'a-tftp. lazyboot restore over tftp:// (blksize 65464)',
+    'lazyboot-tftp': 'a-tftp. lazyboot restore over tftp:// from tftpd-hpa (blksize 65464, no windowsize)',
     'lazyboot-tftp-nostream': 'a-tftp-chunks. the same over tftp://, --no-stream',
+    'lazyboot-atftp': 'a-atftp. lazyboot restore over tftp:// from atftpd (blksize 65464, windowsize 16)',
     'full': 'b. fetch the whole image dir, then criu restore',
     'criu-lazy': 'c. criu page-server --lazy-pages + lazy-pages',
     'local': 'd. lazyboot restore from file:// on tmpfs (no network)',
@@ -189,7 +190,7 @@ def print_run(run):
               f"{lz['resident_s'] / eager_xfer:.2f}; a.'s goodput "
               f"{lz['rx_bytes_resident'] * 8 / lz['resident_s'] / 1e6:.0f} Mbit/s.")
     cbps, ncurl = run.curl_bps()
-    for m in ('lazyboot', 'lazyboot-tftp'):
+    for m in ('lazyboot', 'lazyboot-tftp', 'lazyboot-atftp'):
         bg = run.background_bps(m)
         if bg is None or cbps is None:
             continue
@@ -225,7 +226,8 @@ def print_matrix(run_dirs):
         cbps, _ = run.curl_bps()
         for m, transport in (('lazyboot', 'HTTP'), ('lazyboot-hold', 'HTTP, hold'),
                              ('lazyboot-noyield', 'HTTP, window unbounded'),
-                             ('lazyboot-tftp', 'TFTP')):
+                             ('lazyboot-atftp', 'TFTP, windowsize 16 (atftpd)'),
+                             ('lazyboot-tftp', 'TFTP, lock-step (tftpd-hpa)')):
             if m not in run.med:
                 continue
             tb = run.t_bound(m)
@@ -235,7 +237,7 @@ def print_matrix(run_dirs):
             print(f"| {p[0]} MiB | {p[1]}, {p[2]} ms | {transport} | {fmt(ready)} | "
                   f"{fmt(div(ready, run.get('full', 'ready_s')))} | "
                   f"{fmt(div(ready, run.get('criu-lazy', 'ready_s')))} | "
-                  f"{fmt(div(ready, tb)) if m != 'lazyboot-tftp' else '-'} | {fmt(res)} | "
+                  f"{fmt(div(ready, tb))} | {fmt(res)} | "
                   f"{fmt(div(res, run.get('full', 'resident_s')))} | "
                   f"{fmt(div(run.background_bps(m), cbps))} | {fmt(pg.get('p99_ms'), 1)} | "
                   f"{fmt(pg.get('bg_p99_ms'), 1)} | {fmt(p99_target, 1)} | "
