@@ -290,6 +290,7 @@ void lzb_fetcher_free(struct lzb_fetcher *f)
 	while (f->all)
 		lzb_fetch_cancel(f->all);
 	fini_transports(f, LZB_NR_TRANSPORTS);
+	lzb_tftp_spares_close(&f->tftp_spares);
 	f->in_process--;
 	flush_deferred(f);
 	free(f->deferred);

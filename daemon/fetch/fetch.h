@@ -80,6 +80,11 @@ struct lzb_fetcher_opts {
 	unsigned int tftp_timeout_s;
 	bool tftp_no_options;		/* plain RFC 1350 RRQ */
 	unsigned int tftp_max_tries;	/* per packet; 6 */
+	/* tftp, sandboxed: sockets per address family (at most 4) that the
+	 * child makes before it drops CAP_NET_ADMIN, with a receive buffer
+	 * that holds the whole window past net.core.rmem_max; its first
+	 * tries take them (fetch/tftp_socket.h).  The stream's fetcher. */
+	unsigned int tftp_spare_sockets;
 	/*
 	 * Run every http(s):// and tftp:// try -- sockets, TLS, HTTP and
 	 * TFTP parsing -- in a child process sandboxed by fetch_sandbox.c
@@ -108,6 +113,9 @@ struct lzb_fetch_stats {
 	uint64_t tftp_strays;		/* another transfer's packets: an
 					 * OACK of another size, or what
 					 * reached an abandoned try's port */
+	uint64_t tftp_windows_fitted;	/* tries that asked for a smaller
+					 * window, the one their receive
+					 * buffer holds */
 	unsigned int max_background_seen; /* peak background in flight */
 };
 

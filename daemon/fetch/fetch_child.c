@@ -168,6 +168,7 @@ static void try_done(struct lzb_fetch *req, int err, const char *msg,
 		h.tftp_gaps = st.tftp_gaps;
 		h.tftp_option_fallbacks = st.tftp_option_fallbacks;
 		h.tftp_strays = st.tftp_strays;
+		h.tftp_windows_fitted = st.tftp_windows_fitted;
 		memcpy(out, &h, sizeof(h));
 		if (err) {
 			msg = why_of(req, msg);
@@ -267,6 +268,18 @@ static bool read_parent(struct child *c)
 	}
 }
 
+int lzb_fetch_child_prepare(void *arg, struct lzb_err *err)
+{
+	struct lzb_fetcher *parent = arg;
+	const struct lzb_fetcher_opts *o = &parent->o;
+
+	(void)err;
+	lzb_tftp_spares_make(&parent->tftp_spares, o->tftp_spare_sockets,
+			     lzb_tftp_rcvbuf_for(o->tftp_blksize,
+						 o->tftp_windowsize));
+	return 0;
+}
+
 int lzb_fetch_child_setup(void *arg, struct lzb_err *err)
 {
 	struct lzb_fetcher *parent = arg;
@@ -279,6 +292,8 @@ int lzb_fetch_child_setup(void *arg, struct lzb_err *err)
 	if (!the_child.core)
 		return lzb_errf(err, "fetch sandbox: cannot make the child's "
 				"fetcher: %s", strerror(errno));
+	the_child.core->tftp_spares = parent->tftp_spares;
+	memset(&parent->tftp_spares, 0, sizeof(parent->tftp_spares));
 	the_child.core->ca_pem = parent->ca_pem;
 	the_child.core->ca_pem_len = parent->ca_pem_len;
 	return 0;

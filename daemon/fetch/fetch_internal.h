@@ -6,6 +6,7 @@
 #include <stdarg.h>
 
 #include "fetch/fetch.h"
+#include "fetch/tftp_socket.h"
 
 #include "util/clock.h"
 
@@ -173,6 +174,8 @@ struct lzb_fetcher {
 	size_t ca_pem_len;
 	/* the child: the fetcher it serves tries with (fetch_child.c) */
 	struct lzb_fetcher *child_core;
+	/* tftp: sockets made before the child dropped its capabilities */
+	struct lzb_tftp_spares tftp_spares;
 };
 
 /* Register / change / remove an fd in the fetcher's epoll set. */
@@ -281,11 +284,13 @@ struct lzb_wire_end {
 	uint64_t http_new_connections, http2_transfers, range_ignored;
 	uint64_t http_window_clamps, http_window_holds;
 	uint64_t tftp_retransmits, tftp_gaps, tftp_option_fallbacks;
-	uint64_t tftp_strays;
+	uint64_t tftp_strays, tftp_windows_fitted;
 };
 
 /* The child's side: serve tries on SOCK until it closes (fetch_child.c).
- * ARG is the parent's struct lzb_fetcher, as forked. */
+ * ARG is the parent's struct lzb_fetcher, as forked.  PREPARE, still
+ * privileged, makes the spare TFTP sockets (opts.tftp_spare_sockets). */
+int lzb_fetch_child_prepare(void *arg, struct lzb_err *err);
 int lzb_fetch_child_setup(void *arg, struct lzb_err *err);
 int lzb_fetch_child_main(int sock, void *arg);
 

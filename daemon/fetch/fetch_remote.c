@@ -186,6 +186,7 @@ static void on_end(struct lzb_remote *rm, size_t n)
 	st->tftp_gaps = h.tftp_gaps;
 	st->tftp_option_fallbacks = h.tftp_option_fallbacks;
 	st->tftp_strays = h.tftp_strays;
+	st->tftp_windows_fitted = h.tftp_windows_fitted;
 	err = h.err ? clean_err(h.err) : 0;
 	if (h.total)
 		lzb_fetch_set_total(t->r, h.total);
@@ -245,7 +246,9 @@ static int remote_init(struct lzb_fetcher *f)
 	struct lzb_transport_slot *slot = lzb_fetcher_slot(f,
 						&lzb_transport_remote);
 	struct lzb_sandbox_child c = {
-		.user = f->o.sandbox_user, .setup = lzb_fetch_child_setup,
+		.user = f->o.sandbox_user,
+		.prepare = lzb_fetch_child_prepare,
+		.setup = lzb_fetch_child_setup,
 		.main = lzb_fetch_child_main, .arg = f,
 	};
 	struct lzb_err err = { { 0 } };

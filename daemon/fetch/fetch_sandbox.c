@@ -133,6 +133,8 @@ static void child(const struct lzb_sandbox_child *c, int sock, uid_t uid,
 	reset_signals();
 	if (close_fds(sock, &err))
 		goto fail;
+	if (c->prepare && c->prepare(c->arg, &err))
+		goto fail;
 	if (drop_privileges(uid, gid, &err))
 		goto fail;
 	/* Set after the uid change, which clears it. */

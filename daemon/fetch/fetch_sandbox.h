@@ -15,6 +15,10 @@
  *    resolution and the fetch loop need; any other syscall (ptrace,
  *    process_vm_readv, execve, ...) kills the process: SIGSYS.
  *
+ * PREPARE runs first, as the parent's privileges still are and before
+ * anything is read, only to make kernel objects the loop needs a
+ * capability for (the TFTP sockets whose receive buffer is forced past
+ * net.core.rmem_max: tftp_socket.h).
  * SETUP runs after the privileges are gone and before the filter (so
  * one-time initialisation may use more syscalls than the loop), MAIN
  * after; the parent gets READY (or the reason it failed) before this
@@ -31,6 +35,7 @@ struct lzb_err;
 
 struct lzb_sandbox_child {
 	const char *user;	/* NULL: lazyboot-fetch, else nobody */
+	int (*prepare)(void *arg, struct lzb_err *err);	/* optional */
 	int (*setup)(void *arg, struct lzb_err *err);	/* optional */
 	int (*main)(int sock, void *arg);	/* its return: exit status */
 	void *arg;

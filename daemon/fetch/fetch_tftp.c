@@ -29,6 +29,8 @@
 #include "fetch/tftp_proto.h"
 #include "fetch/tftp_quarantine.h"
 #include "fetch/tftp_rx.h"
+#include "fetch/tftp_socket.h"
+#include "util/log.h"
 
 #define RTO_INITIAL_NS (1000 * LZB_NS_PER_MS)
 #define RTO_MIN_NS (40 * LZB_NS_PER_MS)
@@ -38,6 +40,7 @@ struct tftp_try {
 	struct lzb_watch w;
 	struct lzb_fetch *r;
 	int fd;
+	int rcvbuf;			/* its receive buffer, as SO_RCVBUF says */
 	struct sockaddr_storage server, peer;
 	socklen_t server_len, peer_len;
 	bool have_tid;
@@ -244,19 +247,18 @@ static void tftp_event(struct lzb_watch *w, uint32_t events);
 
 static int open_socket(struct lzb_fetch *r, struct tftp_try *t)
 {
-	int buf = 8 << 20;
+	const struct lzb_fetcher_opts *o = &r->f->o;
 	int err;
 
-	t->fd = socket(t->server.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
-		       SOCK_CLOEXEC, 0);
+	t->fd = lzb_tftp_socket(&r->f->tftp_spares, t->server.ss_family,
+				lzb_tftp_rcvbuf_for(o->tftp_blksize,
+						    o->tftp_windowsize),
+				&t->rcvbuf);
 	if (t->fd < 0) {
-		err = -errno;
-		lzb_fetch_msg(r, "socket: %s", strerror(errno));
+		err = t->fd;
+		lzb_fetch_msg(r, "socket: %s", strerror(-err));
 		return err;
 	}
-	/* A whole window must fit in the receive buffer. */
-	if (setsockopt(t->fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)))
-		setsockopt(t->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	t->w.fn = tftp_event;
 	err = lzb_watch_add(r->f, t->fd, EPOLLIN, &t->w);
 	if (err) {
@@ -266,6 +268,48 @@ static int open_socket(struct lzb_fetch *r, struct tftp_try *t)
 	return err;
 }
 
+/* Blocks the transfer takes, as far as it is known: a range is read from
+ * the file's start (TFTP cannot seek), an object of a known size whole. */
+static uint64_t blocks_to_come(const struct lzb_fetch *r, unsigned int blksize)
+{
+	uint64_t end;
+
+	if (r->s.length)
+		end = r->s.offset + r->s.length;
+	else if (r->s.expected_size >= 0)
+		end = (uint64_t)r->s.expected_size;
+	else
+		return UINT64_MAX;
+	return end / blksize + 1;
+}
+
+/*
+ * The window to ask for: the fetcher's, or what the try's receive buffer
+ * holds if that is less and the transfer is long enough to fill more
+ * (tftp_socket.h); said once per fetcher.
+ */
+static unsigned int window_to_ask(struct tftp_try *t)
+{
+	struct lzb_fetcher *f = t->r->f;
+	unsigned int want = f->o.tftp_windowsize;
+	unsigned int fit = lzb_tftp_window_fit(want, f->o.tftp_blksize,
+					       t->rcvbuf);
+
+	if (fit == want || fit >= blocks_to_come(t->r, f->o.tftp_blksize))
+		return want;
+	f->st.tftp_windows_fitted++;
+	if (!f->tftp_spares.told_fit) {
+		f->tftp_spares.told_fit = true;
+		lzb_log(LZB_LOG_WARNING, "lazyboot: tftp: a receive buffer of "
+			"%d bytes holds %u blocks of %u, not the window of %u "
+			"asked for: asking for %u (raise net.core.rmem_max to "
+			"%d for the whole window; docs/transports.md)",
+			t->rcvbuf, fit, f->o.tftp_blksize, want, fit,
+			lzb_tftp_rcvbuf_for(f->o.tftp_blksize, want));
+	}
+	return fit;
+}
+
 static void reset_transfer(struct tftp_try *t, bool with_options)
 {
 	const struct lzb_fetcher_opts *o = &t->r->f->o;
@@ -273,7 +317,7 @@ static void reset_transfer(struct tftp_try *t, bool with_options)
 
 	if (with_options && !o->tftp_no_options) {
 		ask.blksize = o->tftp_blksize == 512 ? 0 : o->tftp_blksize;
-		ask.windowsize = o->tftp_windowsize;
+		ask.windowsize = window_to_ask(t);
 		ask.timeout_s = o->tftp_timeout_s ? o->tftp_timeout_s : 1;
 		ask.tsize = true;
 	}

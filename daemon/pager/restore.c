@@ -844,12 +844,16 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	 * the restored app's CPU comes first.  Its TCP window is bounded to
 	 * what the link needs (and with --stream-yield hold closed while a
 	 * fault's chunk is on its way), so its bytes do not take the path
-	 * from a fault's answer either (fetch/http_window.h).
+	 * from a fault's answer either (fetch/http_window.h).  Over TFTP
+	 * its first sockets are made before the child drops its
+	 * capabilities, so their receive buffers hold a whole window of
+	 * its one long transfer (fetch/tftp_socket.h).
 	 */
 	if (!o->no_stream) {
 		struct lzb_fetcher_opts sopts = fopts;
 
 		sopts.http_bound_window = o->stream_yield != LZB_YIELD_OFF;
+		sopts.tftp_spare_sockets = LZB_STREAM_TFTP_SOCKETS;
 		r.stream_fetcher = lzb_fetcher_new(&sopts);
 		if (!r.stream_fetcher) {
 			lzb_errf(&err, "cannot set up the stream's fetcher: %s",

@@ -5,13 +5,14 @@
  * windowsize; run from build/, see scripts/test-tftpd-hpa), atftpd 0.8
  * (windowsize) and dnsmasq 2.90 (blksize and tsize only).  Edge sizes
  * around 512 and the negotiated blksize, a file past 65535 blocks
- * (rollover), a range, a missing file, and many transfers at once on one
- * event loop.
+ * (rollover), a range, a missing file, many transfers at once on one
+ * event loop, and a window sized to the receive buffer the try has.
  */
 #include <libgen.h>
 
 #include "kselftest_harness.h"
 #include "fetch_helpers.h"
+#include "fetch/tftp_socket.h"
 
 #define BIG_SIZE (65536ULL * 512 + 513)	/* > 65535 blocks at 512 */
 
@@ -323,6 +324,122 @@ TEST_F(tftp_server, many_transfers_on_one_loop)
 	}
 	ASSERT_EQ(0, left);
 	lzb_fetcher_free(f);
+}
+
+/*
+ * A window the sandboxed child's receive buffer cannot hold (rmem_max
+ * caps it, the child has no CAP_NET_ADMIN) is asked for smaller; a spare
+ * socket, made before the child dropped the capability, holds it whole,
+ * for as many tries as there are spares.  Each fetch's bytes checked.
+ * A transfer too short to fill the window it would be cut to is not cut.
+ */
+#define FIT_BLKSIZE 65464
+#define FIT_WINDOW 128
+#define FIT_SIZE ((8u << 20) + 1)	/* 129 blocks */
+
+static long read_rmem_max(void)
+{
+	FILE *fp = fopen("/proc/sys/net/core/rmem_max", "r");
+	long v = -1;
+
+	if (fp) {
+		if (fscanf(fp, "%ld", &v) != 1)
+			v = -1;
+		fclose(fp);
+	}
+	return v;
+}
+
+static void fetch_fit(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(tftp_server) *self, struct lzb_fetcher *f,
+		      uint8_t *buf, uint64_t fitted_after)
+{
+	struct lzb_fetch_stats st;
+	struct sync_result res;
+	char url[128];
+	struct lzb_fetch_spec spec = {
+		.url = url, .buf = buf, .buf_size = FIT_SIZE,
+		.expected_size = FIT_SIZE, .deadline_ms = 30000,
+	};
+
+	snprintf(url, sizeof(url), "%s/fit", self->base);
+	memset(buf, 0xee, FIT_SIZE);
+	ASSERT_EQ(0, fetch_sync(f, &spec, &res)) {
+		TH_LOG("%s", res.msg);
+	}
+	ASSERT_EQ(FIT_SIZE, res.len);
+	ASSERT_EQ(-1, pattern_check(buf, FIT_SIZE, 7, 0));
+	lzb_fetcher_stats(f, &st);
+	ASSERT_EQ(fitted_after, st.tftp_windows_fitted);
+}
+
+TEST_F(tftp_server, window_fits_the_receive_buffer)
+{
+	struct lzb_fetcher_opts o = { .tftp_blksize = FIT_BLKSIZE,
+				      .tftp_windowsize = FIT_WINDOW,
+				      .sandbox = true };
+	long rmem_max = read_rmem_max();
+	uint8_t *buf = malloc(FIT_SIZE);
+	struct lzb_fetcher *f;
+
+	ASSERT_NE(NULL, buf);
+	if (geteuid())
+		SKIP(free(buf); return, "not root: the sandbox needs root");
+	if (rmem_max < 0 ||
+	    rmem_max >= lzb_tftp_rcvbuf_for(FIT_BLKSIZE, FIT_WINDOW))
+		SKIP(free(buf); return, "net.core.rmem_max is %ld: a window "
+		     "of %d blocks of %d fits without CAP_NET_ADMIN", rmem_max,
+		     FIT_WINDOW, FIT_BLKSIZE);
+	ASSERT_EQ(0, make_file(self->root, "fit", FIT_SIZE, 7));
+
+	/* no spares: capped at rmem_max, the window asked for is fitted */
+	f = lzb_fetcher_new(&o);
+	ASSERT_NE(NULL, f);
+	fetch_fit(_metadata, self, f, buf, 1);
+	fetch_fit(_metadata, self, f, buf, 2);
+	lzb_fetcher_free(f);
+
+	/* one spare per family: the first try holds the whole window */
+	o.tftp_spare_sockets = 1;
+	f = lzb_fetcher_new(&o);
+	ASSERT_NE(NULL, f);
+	fetch_fit(_metadata, self, f, buf, 0);
+	fetch_fit(_metadata, self, f, buf, 1);
+	lzb_fetcher_free(f);
+
+	/* short: 2 blocks, which any buffer holds, never cut */
+	o.tftp_spare_sockets = 0;
+	f = lzb_fetcher_new(&o);
+	ASSERT_NE(NULL, f);
+	{
+		static uint8_t small[100000];
+		struct lzb_fetch_stats st;
+		struct sync_result res;
+		char url[128];
+		struct lzb_fetch_spec spec = {
+			.url = url, .buf = small, .buf_size = sizeof(small),
+			.expected_size = 100000, .deadline_ms = 30000,
+		};
+
+		snprintf(url, sizeof(url), "%s/f100000", self->base);
+		ASSERT_EQ(0, fetch_sync(f, &spec, &res)) {
+			TH_LOG("%s", res.msg);
+		}
+		ASSERT_EQ(-1, pattern_check(small, 100000, 100000, 0));
+		lzb_fetcher_stats(f, &st);
+		ASSERT_EQ(0, st.tftp_windows_fitted);
+	}
+	lzb_fetcher_free(f);
+
+	/* root, not sandboxed: SO_RCVBUFFORCE holds it for every try */
+	o.sandbox = false;
+	o.tftp_spare_sockets = 0;
+	f = lzb_fetcher_new(&o);
+	ASSERT_NE(NULL, f);
+	fetch_fit(_metadata, self, f, buf, 0);
+	fetch_fit(_metadata, self, f, buf, 0);
+	lzb_fetcher_free(f);
+	free(buf);
 }
 
 TEST_HARNESS_MAIN
