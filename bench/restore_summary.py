@@ -113,6 +113,15 @@ class Run:
     def get(self, m, k):
         return self.med.get(m, {}).get(k)
 
+    def udp_drops(self, m):
+        """Median datagrams the client namespace dropped on a full receive
+        buffer during M's verified restores (RcvbufErrors); None in runs
+        made before runs.tsv had the column."""
+        v = [int(r['udp_rcvbuf_drops']) for r in self.rows
+             if r['method'] == m and r['verified'] == 'yes' and
+             (r.get('udp_rcvbuf_drops') or '').isdigit()]
+        return statistics.median(v) if v else None
+
     def t_bound(self, m='lazyboot'):
         """d.'s ready + M's bytes before ready at the link's rate."""
         loc, a = self.get('local', 'ready_s'), self.get(m, 'rx_bytes_ready')
@@ -198,6 +207,11 @@ def print_run(run):
               f"residency, over that time): {bg / 1e6:.0f} Mbit/s; curl of the stream over "
               f"HTTP: {cbps / 1e6:.0f} Mbit/s (median of {ncurl}); "
               f"ratio {bg / cbps:.2f}.")
+    drops = [(m, run.udp_drops(m)) for m in run.order if 'tftp' in m]
+    drops = [f"{letter(m)}. {d:.0f}" for m, d in drops if d is not None]
+    if drops:
+        print("UDP datagrams the client namespace dropped on a full receive buffer "
+              "during a restore (RcvbufErrors, median): " + ', '.join(drops) + '.')
     c = run.med.get('criu-lazy')
     if lz and c and lz['ready_s'] and c['ready_s']:
         print(f"a. ready / c. ready = {lz['ready_s'] / c['ready_s']:.2f}.")
