@@ -228,6 +228,14 @@ static size_t header_cb(char *line, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* TCP_INFO of FD into TI, holding at least its first LEN bytes. */
+static bool tcp_info_of(curl_socket_t fd, struct tcp_info *ti, size_t len)
+{
+	socklen_t got = sizeof(*ti);
+
+	return !getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &got) && got >= len;
+}
+
 /*
  * lzb_fetcher_hold: close (HOLD) or reopen the window of try T, once its
  * window is bounded.  Not reading would not stop the server: a TCP window
@@ -240,14 +248,6 @@ static size_t header_cb(char *line, size_t size, size_t n, void *arg)
  * (silly window avoidance), and then the server would only find the
  * window open again by its zero-window probes, hundreds of ms apart.
  */
-/* TCP_INFO of FD into TI, holding at least its first LEN bytes. */
-static bool tcp_info_of(curl_socket_t fd, struct tcp_info *ti, size_t len)
-{
-	socklen_t got = sizeof(*ti);
-
-	return !getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &got) && got >= len;
-}
-
 static void hold_try(struct http_try *t, bool hold)
 {
 	struct tcp_info ti;
