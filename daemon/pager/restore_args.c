@@ -42,6 +42,21 @@ int lzb_stream_yield_parse(const char *name, enum lzb_stream_yield *y)
 	return -1;
 }
 
+int lzb_fallback_parse(const char *name, enum lzb_fallback_policy *p)
+{
+	static const char *const names[] = {
+		[LZB_FALLBACK_COLDSTART] = "coldstart",
+		[LZB_FALLBACK_FAIL] = "fail",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i] && !strcmp(name, names[i])) {
+			*p = (enum lzb_fallback_policy)i;
+			return 0;
+		}
+	return -1;
+}
+
 int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 			   const char *usage,
 			   struct lzb_restore_opts *o)
@@ -124,11 +139,8 @@ int lzb_restore_parse_args(int argc, char **argv, const char *prog,
 			o->workdir = optarg;
 			break;
 		case 'F':
-			if (!strcmp(optarg, "coldstart")) {
-				o->fallback_policy = LZB_FALLBACK_COLDSTART;
-			} else if (!strcmp(optarg, "fail")) {
-				o->fallback_policy = LZB_FALLBACK_FAIL;
-			} else if (*optarg) {
+			if (*optarg &&
+			    lzb_fallback_parse(optarg, &o->fallback_policy)) {
 				fprintf(stderr, "%s: --fallback takes coldstart "
 					"or fail, not '%s'\n", prog, optarg);
 				return 2;

@@ -33,4 +33,8 @@ extern const char *const lzb_stream_yield_names[3];
 /* *Y for NAME ("bound", "hold", "off"); -1 for anything else. */
 int lzb_stream_yield_parse(const char *name, enum lzb_stream_yield *y);
 
+/* *P for NAME ("coldstart", "fail": --fallback and fallback =); -1 for
+ * anything else. */
+int lzb_fallback_parse(const char *name, enum lzb_fallback_policy *p);
+
 #endif

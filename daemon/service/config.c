@@ -241,15 +241,10 @@ static int set_key(struct parse *p, enum key k, char *v)
 	case K_TFTP_BLKSIZE:	/* RFC 2348 */
 		return set_count(p, key, v, 8, 65464, &c->tftp_blksize);
 	case K_FALLBACK:
-		if (!strcmp(v, "fail")) {
-			c->fallback = LZB_FALLBACK_FAIL;
-			return 0;
-		}
-		if (!strcmp(v, "coldstart")) {
-			c->fallback = LZB_FALLBACK_COLDSTART;
-			return 0;
-		}
-		return bad(p, "%s takes coldstart or fail, not '%s'", key, v);
+		if (lzb_fallback_parse(v, &c->fallback))
+			return bad(p, "%s takes coldstart or fail, not '%s'",
+				   key, v);
+		return 0;
 	case K_COLDSTART:
 		return set_string(p, &c->coldstart, v);
 	case K_LOG_LEVEL:

@@ -41,7 +41,7 @@ bad() {
 }
 
 echo "TAP version 13"
-echo "1..33"
+echo "1..35"
 
 check() { if [ "$1" -eq 0 ]; then ok "$2"; else no "$2"; fi; }
 
@@ -186,6 +186,13 @@ check $? fallback_coldstart_by_default
 bad fallback_value "FILE:1: fallback takes coldstart or fail, not 'retry'" <<'CONF'
 fallback = retry
 CONF
+# --fallback on the command line: the same words, and it wins over the file.
+"$LZBD" restore --config "$w/fb.conf" --fallback fail --dry-run >"$w/out" 2>&1
+[ $? -eq 0 ] && grep -qx "fallback = fail" "$w/out"
+check $? fallback_option_over_file
+"$LZBD" restore --config "$w/fb.conf" --fallback retry >"$w/out" 2>&1
+[ $? -eq 2 ] && grep -Fxq "lazybootd restore: --fallback takes coldstart or fail, not 'retry'" "$w/out"
+check $? fallback_option_value
 bad stream_yield_value "FILE:1: stream-yield takes bound, hold or off, not 'yes'" <<'CONF'
 stream-yield = yes
 CONF
