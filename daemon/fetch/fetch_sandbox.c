@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -102,6 +103,37 @@ static int drop_privileges(uid_t uid, gid_t gid, struct lzb_err *err)
 	return 0;
 }
 
+/*
+ * C's PREPARE, still privileged, with the child's uid and gid as the fs
+ * ids: what it makes is owned by them.  A socket's owner is the fs uid at
+ * its making, and is what a firewall rule on the uid (nft meta skuid)
+ * matches: made as root, it would pass a rule meant for the child.  A
+ * non-zero fs uid takes away only the file capabilities, none PREPARE
+ * needs.
+ */
+static int prepare(const struct lzb_sandbox_child *c, uid_t uid, gid_t gid,
+		   struct lzb_err *err)
+{
+	bool root = geteuid() == 0;
+	uid_t fsuid = 0;
+	gid_t fsgid = 0;
+	int ret;
+
+	if (root) {
+		fsgid = (gid_t)setfsgid(gid);
+		fsuid = (uid_t)setfsuid(uid);
+		if ((uid_t)setfsuid((uid_t)-1) != uid)
+			return lzb_errf(err, "fetch sandbox: setfsuid %u "
+					"failed", (unsigned int)uid);
+	}
+	ret = c->prepare(c->arg, err);
+	if (root) {
+		setfsuid(fsuid);
+		setfsgid(fsgid);
+	}
+	return ret;
+}
+
 static void reset_signals(void)
 {
 	sigset_t all;
@@ -133,7 +165,7 @@ static void child(const struct lzb_sandbox_child *c, int sock, uid_t uid,
 	reset_signals();
 	if (close_fds(sock, &err))
 		goto fail;
-	if (c->prepare && c->prepare(c->arg, &err))
+	if (c->prepare && prepare(c, uid, gid, &err))
 		goto fail;
 	if (drop_privileges(uid, gid, &err))
 		goto fail;

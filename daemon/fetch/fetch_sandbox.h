@@ -15,10 +15,11 @@
  *    resolution and the fetch loop need; any other syscall (ptrace,
  *    process_vm_readv, execve, ...) kills the process: SIGSYS.
  *
- * PREPARE runs first, as the parent's privileges still are and before
+ * PREPARE runs first, with the parent's capabilities still and before
  * anything is read, only to make kernel objects the loop needs a
  * capability for (the TFTP sockets whose receive buffer is forced past
- * net.core.rmem_max: tftp_socket.h).
+ * net.core.rmem_max: tftp_socket.h); the child's uid and gid are its fs
+ * ids then, so what it makes is owned by them, not by root.
  * SETUP runs after the privileges are gone and before the filter (so
  * one-time initialisation may use more syscalls than the loop), MAIN
  * after; the parent gets READY (or the reason it failed) before this

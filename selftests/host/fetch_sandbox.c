@@ -11,7 +11,9 @@
  * main standing for a compromised fetcher) cannot open the memory of a
  * root process standing for a restored task, and ptrace,
  * process_vm_readv and execve kill it with SIGSYS; when the fetcher's
- * child dies, its requests fail naming the signal.
+ * child dies, its requests fail naming the signal.  The spare TFTP
+ * sockets the stream's child makes before it drops its capabilities are
+ * the fetch user's, with the buffer forced past net.core.rmem_max.
  */
 #include <fcntl.h>
 #include <dirent.h>
@@ -27,6 +29,7 @@
 #include "kselftest_harness.h"
 #include "fetch_helpers.h"
 #include "fetch/fetch_sandbox.h"
+#include "fetch/tftp_socket.h"
 #include "util/lzb_error.h"
 
 /* The value of FIELD in /proc/PID/status, or "" (static buffer). */
@@ -124,6 +127,83 @@ TEST(fetcher_child_has_no_privilege_and_no_parent_fd)
 	lzb_fetcher_free(f);
 	EXPECT_EQ(-1, kill(pid, 0));	/* reaped */
 	close((int)uffd);
+}
+
+/*
+ * opts.tftp_spare_sockets: the child holds that many UDP sockets per
+ * family, made while it still had CAP_NET_ADMIN, so their receive buffer
+ * is the window's although rmem_max is less; each owned by the child's
+ * uid (the fs uid they were made with), not root's, so a firewall rule
+ * on the fetch user's uid sees them as the child's.  A window of 128
+ * blocks of 65464 needs more than Debian's rmem_max, and than this
+ * machine's unless it was raised past 8 MiB.
+ */
+TEST(tftp_spares_are_the_fetch_users_and_hold_the_window)
+{
+	struct lzb_fetcher_opts o = { .sandbox = true,
+				      .tftp_spare_sockets = 1,
+				      .tftp_blksize = 65464,
+				      .tftp_windowsize = 128 };
+	int want = 2 * lzb_tftp_rcvbuf_for(65464, 128);
+	struct lzb_fetcher *f;
+	unsigned int uid, spares = 0;
+	char path[64], link[64];
+	struct dirent *de;
+	int pidfd;
+	pid_t pid;
+	DIR *d;
+
+	if (geteuid())
+		SKIP(return, "not root: no capability to make them with");
+	f = lzb_fetcher_new(&o);
+	ASSERT_NE(NULL, f);
+	pid = lzb_fetcher_sandbox_pid(f);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(1, sscanf(status_field(pid, "Uid"), "%u", &uid));
+	ASSERT_NE(0, uid);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	ASSERT_LE(0, pidfd);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	ASSERT_NE(NULL, d);
+	while ((de = readdir(d))) {
+		char fdpath[400];
+		struct stat st;
+		int fd, type = 0, rcvbuf = 0;
+		socklen_t len = sizeof(int);
+		ssize_t n;
+
+		if (de->d_name[0] == '.' || atoi(de->d_name) <= 3)
+			continue;
+		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
+		n = readlink(fdpath, link, sizeof(link) - 1);
+		ASSERT_LT(0, n);
+		link[n] = '\0';
+		if (strncmp(link, "socket:", 7))
+			continue;
+		/* the socket itself, to ask it what it is */
+		fd = (int)syscall(SYS_pidfd_getfd, pidfd, atoi(de->d_name), 0);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len));
+		EXPECT_EQ(SOCK_DGRAM, type);
+		len = sizeof(int);
+		ASSERT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+					&len));
+		EXPECT_EQ(want, rcvbuf);
+		ASSERT_EQ(0, fstat(fd, &st));
+		EXPECT_EQ(uid, st.st_uid) {
+			TH_LOG("fd %s is owned by uid %u", de->d_name,
+			       (unsigned int)st.st_uid);
+		}
+		close(fd);
+		spares++;
+	}
+	closedir(d);
+	close(pidfd);
+	/* one per family: IPv4, and IPv6 where the kernel has it */
+	EXPECT_LE(1, spares);
+	EXPECT_GE(2, spares);
+	lzb_fetcher_free(f);
 }
 
 /* A one-shot HTTP server on 127.0.0.1: PORT out, then one answer. */
