@@ -5,7 +5,8 @@
  * stalls, wrong sizes, refused/ignored/bad options, errors, oversized
  * blocks and block-number rollover both ways.  Each case says whether the
  * client must recover (and how: go-back-N, retransmission, fallback) or
- * fail with a clear message.
+ * fail with a clear message.  And the window a sandboxed client asks for:
+ * what its receive buffer holds, or the whole of it on a spare socket.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 #include "fetch_helpers.h"
 #include "fetch/tftp_proto.h"
 #include "fetch/tftp_rx.h"
+#include "fetch/tftp_socket.h"
 
 #define PEER_IP "127.0.0.6"
 
@@ -54,6 +56,7 @@ struct peer {
 	uint32_t seed;
 	/* counters */
 	unsigned int rrqs, data_sent, acks;
+	unsigned int asked_window;	/* the last RRQ's windowsize, 1: none */
 	/* DATA resent because the peer's own 100 ms ACK timer ran out: a
 	 * busy host, not the client asking for it */
 	unsigned int data_on_timer;
@@ -400,6 +403,11 @@ static void *peer_main(void *arg)
 		    rrq.op != LZB_TFTP_RRQ)
 			continue;
 		p->rrqs++;
+		p->asked_window = 1;
+		for (unsigned int i = 0; i < rrq.n_opts; i++)
+			if (!strcmp(rrq.opts[i].name, "windowsize"))
+				p->asked_window = (unsigned int)strtoul(
+					rrq.opts[i].value, NULL, 10);
 		serve(p, &from, &rrq);
 	}
 	return NULL;
@@ -431,6 +439,12 @@ FIXTURE_VARIANT(tftp_fault)
 	 * (when set) no more than one ACK per window, duplicates or not */
 	double max_data_per_block;
 	bool one_ack_per_window;
+	/* a sandboxed fetcher (with spare sockets) whose RRQ must ask for
+	 * the window its receive buffer holds under net.core.rmem_max
+	 * (cut), or the whole windowsize (whole) */
+	bool sandbox;
+	unsigned int spares;
+	bool want_window_cut, want_window_whole;
 };
 
 FIXTURE_VARIANT_ADD(tftp_fault, clean_window8)
@@ -560,6 +574,21 @@ FIXTURE_VARIANT_ADD(tftp_fault, oversized_block)
 	.expect_err = -EPROTO, .expect_msg = "blksize is 1024",
 };
 
+/* 138 blocks of 65464 in windows of 128: more than rmem_max lets the
+ * sandboxed child's buffer hold (the test skips where it does not) */
+FIXTURE_VARIANT_ADD(tftp_fault, sandboxed_window_cut_to_the_buffer)
+{
+	.fault = F_NONE, .size = 9000000, .blksize = 65464, .windowsize = 128,
+	.expected_size = 9000000, .sandbox = true, .want_window_cut = true,
+};
+
+FIXTURE_VARIANT_ADD(tftp_fault, sandboxed_window_whole_on_a_spare)
+{
+	.fault = F_NONE, .size = 9000000, .blksize = 65464, .windowsize = 128,
+	.expected_size = 9000000, .sandbox = true, .spares = 1,
+	.want_window_whole = true,
+};
+
 /* 65536 * 8 + 3 bytes: 65537 blocks of 8 bytes, past the 16-bit counter */
 FIXTURE_VARIANT_ADD(tftp_fault, rollover_to0_lockstep)
 {
@@ -590,6 +619,8 @@ FIXTURE_SETUP(tftp_fault)
 		.tftp_no_options = variant->no_options,
 		.tftp_max_tries = 4,
 		.no_retries = !variant->retries,	/* one try: its own error */
+		.sandbox = variant->sandbox,
+		.tftp_spare_sockets = variant->spares,
 	};
 	socklen_t al = sizeof(a);
 
@@ -639,8 +670,22 @@ TEST_F_TIMEOUT(tftp_fault, transfer, 60)
 	};
 	struct lzb_fetch_stats st;
 	struct sync_result res;
+	long rmem_max = -1;
+	FILE *fp;
 	int err;
 
+	fp = fopen("/proc/sys/net/core/rmem_max", "r");
+	if (fp) {
+		if (fscanf(fp, "%ld", &rmem_max) != 1)
+			rmem_max = -1;
+		fclose(fp);
+	}
+	if (variant->sandbox && geteuid())
+		SKIP(return, "not root: the sandbox needs root");
+	if (variant->sandbox && (rmem_max < 0 || rmem_max >=
+	    lzb_tftp_rcvbuf_for(variant->blksize, variant->windowsize)))
+		SKIP(return, "net.core.rmem_max is %ld: the window fits "
+		     "without CAP_NET_ADMIN", rmem_max);
 	err = fetch_sync(self->f, &spec, &res);
 	lzb_fetcher_stats(self->f, &st);
 	TH_LOG("%s -> %d %s; peer: %u RRQ, %u DATA (%u on its timer), %u ACK; "
@@ -665,6 +710,18 @@ TEST_F_TIMEOUT(tftp_fault, transfer, 60)
 		ASSERT_LT(0, st.tftp_retransmits);
 	if (variant->want_fallback)
 		ASSERT_EQ(1, st.tftp_option_fallbacks);
+	if (variant->want_window_cut) {
+		/* SO_RCVBUF reads back twice what rmem_max lets it set */
+		ASSERT_EQ(lzb_tftp_window_fit(variant->windowsize,
+					      variant->blksize, 2 * rmem_max),
+			  self->peer.asked_window);
+		ASSERT_GT(variant->windowsize, self->peer.asked_window);
+		ASSERT_EQ(1, st.tftp_windows_fitted);
+	}
+	if (variant->want_window_whole) {
+		ASSERT_EQ(variant->windowsize, self->peer.asked_window);
+		ASSERT_EQ(0, st.tftp_windows_fitted);
+	}
 	if (variant->fault == F_FOREIGN_TID)
 		ASSERT_EQ(5, self->peer.foreign_error);	/* unknown TID */
 	if (variant->fault == F_SPOOF_FIRST)

@@ -330,12 +330,30 @@ TEST_F(tftp_server, many_transfers_on_one_loop)
  * A window the sandboxed child's receive buffer cannot hold (rmem_max
  * caps it, the child has no CAP_NET_ADMIN) is asked for smaller; a spare
  * socket, made before the child dropped the capability, holds it whole,
- * for as many tries as there are spares.  Each fetch's bytes checked.
- * A transfer too short to fill the window it would be cut to is not cut.
+ * for as many tries as there are spares; a transfer too short to fill
+ * the window it would be cut to is not cut.  Each fetch's bytes checked.
  */
 #define FIT_BLKSIZE 65464
 #define FIT_WINDOW 128
 #define FIT_SIZE ((8u << 20) + 1)	/* 129 blocks */
+
+static const struct fit_case {
+	const char *what;
+	bool sandbox;
+	unsigned int spares;
+	const char *file;	/* "fit" (129 blocks) or "f100000" (2) */
+	size_t size;
+	uint64_t fitted[2];	/* tftp_windows_fitted after each fetch */
+} fit_cases[] = {
+	{ "sandboxed, no spare: the window is cut to the buffer",
+	  true, 0, "fit", FIT_SIZE, { 1, 2 } },
+	{ "a spare per family: the first try holds the whole window",
+	  true, 1, "fit", FIT_SIZE, { 0, 1 } },
+	{ "2 blocks, which any buffer holds: never cut",
+	  true, 0, "f100000", 100000, { 0, 0 } },
+	{ "root, not sandboxed: SO_RCVBUFFORCE holds every window",
+	  false, 0, "fit", FIT_SIZE, { 0, 0 } },
+};
 
 static long read_rmem_max(void)
 {
@@ -350,37 +368,10 @@ static long read_rmem_max(void)
 	return v;
 }
 
-static void fetch_fit(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(tftp_server) *self, struct lzb_fetcher *f,
-		      uint8_t *buf, uint64_t fitted_after)
-{
-	struct lzb_fetch_stats st;
-	struct sync_result res;
-	char url[128];
-	struct lzb_fetch_spec spec = {
-		.url = url, .buf = buf, .buf_size = FIT_SIZE,
-		.expected_size = FIT_SIZE, .deadline_ms = 30000,
-	};
-
-	snprintf(url, sizeof(url), "%s/fit", self->base);
-	memset(buf, 0xee, FIT_SIZE);
-	ASSERT_EQ(0, fetch_sync(f, &spec, &res)) {
-		TH_LOG("%s", res.msg);
-	}
-	ASSERT_EQ(FIT_SIZE, res.len);
-	ASSERT_EQ(-1, pattern_check(buf, FIT_SIZE, 7, 0));
-	lzb_fetcher_stats(f, &st);
-	ASSERT_EQ(fitted_after, st.tftp_windows_fitted);
-}
-
 TEST_F(tftp_server, window_fits_the_receive_buffer)
 {
-	struct lzb_fetcher_opts o = { .tftp_blksize = FIT_BLKSIZE,
-				      .tftp_windowsize = FIT_WINDOW,
-				      .sandbox = true };
 	long rmem_max = read_rmem_max();
 	uint8_t *buf = malloc(FIT_SIZE);
-	struct lzb_fetcher *f;
 
 	ASSERT_NE(NULL, buf);
 	if (geteuid())
@@ -390,55 +381,43 @@ TEST_F(tftp_server, window_fits_the_receive_buffer)
 		SKIP(free(buf); return, "net.core.rmem_max is %ld: a window "
 		     "of %d blocks of %d fits without CAP_NET_ADMIN", rmem_max,
 		     FIT_WINDOW, FIT_BLKSIZE);
-	ASSERT_EQ(0, make_file(self->root, "fit", FIT_SIZE, 7));
-
-	/* no spares: capped at rmem_max, the window asked for is fitted */
-	f = lzb_fetcher_new(&o);
-	ASSERT_NE(NULL, f);
-	fetch_fit(_metadata, self, f, buf, 1);
-	fetch_fit(_metadata, self, f, buf, 2);
-	lzb_fetcher_free(f);
-
-	/* one spare per family: the first try holds the whole window */
-	o.tftp_spare_sockets = 1;
-	f = lzb_fetcher_new(&o);
-	ASSERT_NE(NULL, f);
-	fetch_fit(_metadata, self, f, buf, 0);
-	fetch_fit(_metadata, self, f, buf, 1);
-	lzb_fetcher_free(f);
-
-	/* short: 2 blocks, which any buffer holds, never cut */
-	o.tftp_spare_sockets = 0;
-	f = lzb_fetcher_new(&o);
-	ASSERT_NE(NULL, f);
-	{
-		static uint8_t small[100000];
-		struct lzb_fetch_stats st;
-		struct sync_result res;
-		char url[128];
-		struct lzb_fetch_spec spec = {
-			.url = url, .buf = small, .buf_size = sizeof(small),
-			.expected_size = 100000, .deadline_ms = 30000,
+	ASSERT_EQ(0, make_file(self->root, "fit", FIT_SIZE, FIT_SIZE));
+	for (size_t i = 0; i < sizeof(fit_cases) / sizeof(fit_cases[0]); i++) {
+		const struct fit_case *c = &fit_cases[i];
+		struct lzb_fetcher_opts o = {
+			.tftp_blksize = FIT_BLKSIZE,
+			.tftp_windowsize = FIT_WINDOW,
+			.sandbox = c->sandbox, .tftp_spare_sockets = c->spares,
 		};
+		struct lzb_fetcher *f = lzb_fetcher_new(&o);
 
-		snprintf(url, sizeof(url), "%s/f100000", self->base);
-		ASSERT_EQ(0, fetch_sync(f, &spec, &res)) {
-			TH_LOG("%s", res.msg);
+		ASSERT_NE(NULL, f);
+		for (int k = 0; k < 2; k++) {
+			struct lzb_fetch_stats st;
+			struct sync_result res;
+			char url[128];
+			struct lzb_fetch_spec spec = {
+				.url = url, .buf = buf, .buf_size = FIT_SIZE,
+				.expected_size = (int64_t)c->size,
+				.deadline_ms = 30000,
+			};
+
+			snprintf(url, sizeof(url), "%s/%s", self->base,
+				 c->file);
+			memset(buf, 0xee, c->size);
+			ASSERT_EQ(0, fetch_sync(f, &spec, &res)) {
+				TH_LOG("%s: %s", c->what, res.msg);
+			}
+			ASSERT_EQ(c->size, res.len);
+			EXPECT_EQ(-1, pattern_check(buf, c->size,
+						    (uint32_t)c->size, 0));
+			lzb_fetcher_stats(f, &st);
+			EXPECT_EQ(c->fitted[k], st.tftp_windows_fitted) {
+				TH_LOG("%s, fetch %d", c->what, k + 1);
+			}
 		}
-		ASSERT_EQ(-1, pattern_check(small, 100000, 100000, 0));
-		lzb_fetcher_stats(f, &st);
-		ASSERT_EQ(0, st.tftp_windows_fitted);
+		lzb_fetcher_free(f);
 	}
-	lzb_fetcher_free(f);
-
-	/* root, not sandboxed: SO_RCVBUFFORCE holds it for every try */
-	o.sandbox = false;
-	o.tftp_spare_sockets = 0;
-	f = lzb_fetcher_new(&o);
-	ASSERT_NE(NULL, f);
-	fetch_fit(_metadata, self, f, buf, 0);
-	fetch_fit(_metadata, self, f, buf, 0);
-	lzb_fetcher_free(f);
 	free(buf);
 }
 
