@@ -34,8 +34,18 @@ CHUNK = 65536	# pack's default chunk size: one chunk's transfer time
 TIMES = ('ready_s', 'resident_s', 'rx_bytes_ready', 'rx_bytes_resident')
 
 
+BASE = '@base'	# a method run with the BASELINE tree's lazyboot
+
+
+def name(m):
+    if m.endswith(BASE):
+        n = NAMES[m[:-len(BASE)]]
+        return n.replace('. ', f"{BASE}. ", 1) + ' (the baseline build)'
+    return NAMES[m]
+
+
 def letter(m):
-    return NAMES[m].split('.')[0]
+    return name(m).split('.')[0]
 
 
 def read_tsv(path):
@@ -80,7 +90,8 @@ class Run:
         self.logs = os.path.join(run_dir, 'logs')
         self.rate = rate
         self.bps = link_bps(rate)
-        self.order = [m for m in NAMES if any(r['method'] == m for r in self.rows)]
+        self.order = [m for n in NAMES for m in (n, n + BASE)
+                      if any(r['method'] == m for r in self.rows)]
         self.med = {m: self._medians(m) for m in self.order}
         self.pager = {m: self._pager(m) for m in self.order
                       if m.startswith('lazyboot') or m == 'local'}
@@ -163,7 +174,7 @@ def print_run(run):
 
         def mib(v):
             return None if v is None else v / 2**20
-        print(f"| {NAMES[m]} | {x['n']} | {fmt(x['ready_s'])} | {vs('ready_s')} | "
+        print(f"| {name(m)} | {x['n']} | {fmt(x['ready_s'])} | {vs('ready_s')} | "
               f"{fmt(x['resident_s'])} | {vs('resident_s')} | {fmt(mib(x['rx_bytes_ready']), 1)} | "
               f"{vs('rx_bytes_ready')} | {fmt(mib(x['rx_bytes_resident']), 1)} |")
     print('\nMedians over the verified runs; bytes are what the client namespace received on the veth (all protocols, headers included).')
@@ -178,7 +189,7 @@ def print_run(run):
               'CPU s per GiB | peak RSS (MiB) |')
         print('|---|---|---|---|---|---|---|---|---|---|')
     for m, p in run.pager.items():
-        print(f"| {NAMES[m]} | {fmt(p['faults'], 0)} | {fmt(p['p50_ms'])} | {fmt(p['p99_ms'])} | "
+        print(f"| {name(m)} | {fmt(p['faults'], 0)} | {fmt(p['p50_ms'])} | {fmt(p['p99_ms'])} | "
               f"{fmt(p['max_ms'])} | {fmt(p['bg_faults'], 0)} | {fmt(p['bg_p99_ms'])} | "
               f"{fmt(p['cpu_s'])} | {fmt(p['cpu_per_gib'])} | {fmt(p['rss_mib'], 1)} |")
     if run.pager:
@@ -199,7 +210,8 @@ def print_run(run):
               f"{lz['resident_s'] / eager_xfer:.2f}; a.'s goodput "
               f"{lz['rx_bytes_resident'] * 8 / lz['resident_s'] / 1e6:.0f} Mbit/s.")
     cbps, ncurl = run.curl_bps()
-    for m in ('lazyboot', 'lazyboot-tftp', 'lazyboot-atftp'):
+    streamed = ('lazyboot', 'lazyboot-tftp', 'lazyboot-atftp')
+    for m in [m for m in run.order if m.split('@')[0] in streamed]:
         bg = run.background_bps(m)
         if bg is None or cbps is None:
             continue
