@@ -82,8 +82,9 @@ struct lzb_fetcher_opts {
 	unsigned int tftp_max_tries;	/* per packet; 6 */
 	/* tftp, sandboxed: sockets per address family (at most 4) that the
 	 * child makes before it drops CAP_NET_ADMIN, with a receive buffer
-	 * that holds the whole window past net.core.rmem_max; its first
-	 * tries take them (fetch/tftp_socket.h).  The stream's fetcher. */
+	 * that holds the whole window past net.core.rmem_max; tries too
+	 * long for an ordinary socket's buffer take them
+	 * (fetch/tftp_socket.h). */
 	unsigned int tftp_spare_sockets;
 	/*
 	 * Run every http(s):// and tftp:// try -- sockets, TLS, HTTP and

@@ -245,29 +245,6 @@ static void send_rrq(struct tftp_try *t)
 
 static void tftp_event(struct lzb_watch *w, uint32_t events);
 
-static int open_socket(struct lzb_fetch *r, struct tftp_try *t)
-{
-	const struct lzb_fetcher_opts *o = &r->f->o;
-	int err;
-
-	t->fd = lzb_tftp_socket(&r->f->tftp_spares, t->server.ss_family,
-				lzb_tftp_rcvbuf_for(o->tftp_blksize,
-						    o->tftp_windowsize),
-				&t->rcvbuf);
-	if (t->fd < 0) {
-		err = t->fd;
-		lzb_fetch_msg(r, "socket: %s", strerror(-err));
-		return err;
-	}
-	t->w.fn = tftp_event;
-	err = lzb_watch_add(r->f, t->fd, EPOLLIN, &t->w);
-	if (err) {
-		close(t->fd);
-		lzb_fetch_msg(r, "epoll: %s", strerror(-err));
-	}
-	return err;
-}
-
 /* Blocks the transfer takes, as far as it is known: a range is read from
  * the file's start (TFTP cannot seek), an object of a known size whole. */
 static uint64_t blocks_to_come(const struct lzb_fetch *r, unsigned int blksize)
@@ -283,19 +260,66 @@ static uint64_t blocks_to_come(const struct lzb_fetch *r, unsigned int blksize)
 	return end / blksize + 1;
 }
 
+/* The window a try over a socket with a receive buffer of RCVBUF may ask
+ * for, if it wants WANT: less only if the transfer could fill more. */
+static unsigned int window_for(const struct lzb_fetch *r, unsigned int want,
+			       int rcvbuf)
+{
+	unsigned int blksize = r->f->o.tftp_blksize;
+	unsigned int fit = lzb_tftp_window_fit(want, blksize, rcvbuf);
+
+	return fit < blocks_to_come(r, blksize) ? fit : want;
+}
+
+/*
+ * The try's socket, for a window of WANT blocks: a new one, or a spare
+ * made before the sandbox dropped CAP_NET_ADMIN where the new one's
+ * buffer would cut that window (tftp_socket.h).
+ */
+static int open_socket(struct lzb_fetch *r, struct tftp_try *t,
+		       unsigned int want)
+{
+	const struct lzb_fetcher_opts *o = &r->f->o;
+	int err, spare;
+
+	t->fd = lzb_tftp_socket(t->server.ss_family,
+				lzb_tftp_rcvbuf_for(o->tftp_blksize, want));
+	if (t->fd < 0) {
+		err = t->fd;
+		lzb_fetch_msg(r, "socket: %s", strerror(-err));
+		return err;
+	}
+	t->rcvbuf = lzb_tftp_rcvbuf(t->fd);
+	if (window_for(r, want, t->rcvbuf) < want) {
+		spare = lzb_tftp_spare_take(&r->f->tftp_spares,
+					    t->server.ss_family);
+		if (spare >= 0) {
+			close(t->fd);
+			t->fd = spare;
+			t->rcvbuf = lzb_tftp_rcvbuf(spare);
+		}
+	}
+	t->w.fn = tftp_event;
+	err = lzb_watch_add(r->f, t->fd, EPOLLIN, &t->w);
+	if (err) {
+		close(t->fd);
+		lzb_fetch_msg(r, "epoll: %s", strerror(-err));
+	}
+	return err;
+}
+
 /*
  * The window to ask for: the fetcher's, or what the try's receive buffer
- * holds if that is less and the transfer is long enough to fill more
- * (tftp_socket.h); said once per fetcher.
+ * holds if that is less and the transfer is long enough to fill more;
+ * said once per fetcher.
  */
 static unsigned int window_to_ask(struct tftp_try *t)
 {
 	struct lzb_fetcher *f = t->r->f;
 	unsigned int want = f->o.tftp_windowsize;
-	unsigned int fit = lzb_tftp_window_fit(want, f->o.tftp_blksize,
-					       t->rcvbuf);
+	unsigned int ask = window_for(t->r, want, t->rcvbuf);
 
-	if (fit == want || fit >= blocks_to_come(t->r, f->o.tftp_blksize))
+	if (ask == want)
 		return want;
 	f->st.tftp_windows_fitted++;
 	if (!f->tftp_spares.told_fit) {
@@ -304,10 +328,10 @@ static unsigned int window_to_ask(struct tftp_try *t)
 			"%d bytes holds %u blocks of %u, not the window of %u "
 			"asked for: asking for %u (raise net.core.rmem_max to "
 			"%d for the whole window; docs/transports.md)",
-			t->rcvbuf, fit, f->o.tftp_blksize, want, fit,
+			t->rcvbuf, ask, f->o.tftp_blksize, want, ask,
 			lzb_tftp_rcvbuf_for(f->o.tftp_blksize, want));
 	}
-	return fit;
+	return ask;
 }
 
 static void reset_transfer(struct tftp_try *t, bool with_options)
@@ -339,7 +363,8 @@ static int tftp_start(struct lzb_fetch *r)
 	t->fd = -1;
 	err = parse_url(r, t);
 	if (!err)
-		err = open_socket(r, t);
+		err = open_socket(r, t, r->f->o.tftp_no_options ? 1 :
+				  r->f->o.tftp_windowsize);
 	if (err) {
 		free(t->file);
 		free(t);
@@ -358,7 +383,7 @@ static int fall_back(struct lzb_fetch *r, struct tftp_try *t)
 
 	lzb_watch_del(r->f, t->fd, &t->w);
 	close(t->fd);
-	err = open_socket(r, t);
+	err = open_socket(r, t, 1);	/* no options: lock-step */
 	if (err) {
 		t->fd = -1;
 		return err;

@@ -67,32 +67,37 @@ void lzb_tftp_spares_close(struct lzb_tftp_spares *s)
 			close(s->fd[i][--s->n[i]]);
 }
 
-int lzb_tftp_socket(struct lzb_tftp_spares *s, int family, int bytes,
-		    int *rcvbuf)
+int lzb_tftp_socket(int family, int bytes)
+{
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	/* as root: any size; else capped at net.core.rmem_max */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+	return fd;
+}
+
+int lzb_tftp_spare_take(struct lzb_tftp_spares *s, int family)
 {
 	int i = family_index(family), fd;
-	socklen_t len = sizeof(*rcvbuf);
 
-	if (s->n[i]) {
-		/* the oldest first: made in that order, all alike */
-		fd = s->fd[i][0];
-		for (unsigned int k = 1; k < s->n[i]; k++)
-			s->fd[i][k - 1] = s->fd[i][k];
-		s->n[i]--;
-	} else {
-		fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			    0);
-		if (fd < 0)
-			return -errno;
-		/* as root: any size; else capped at net.core.rmem_max */
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes,
-			       sizeof(bytes)))
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes,
-				   sizeof(bytes));
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf, &len))
-		*rcvbuf = 0;
+	if (!s->n[i])
+		return -1;
+	fd = s->fd[i][0];	/* the oldest first: all alike */
+	for (unsigned int k = 1; k < s->n[i]; k++)
+		s->fd[i][k - 1] = s->fd[i][k];
+	s->n[i]--;
 	return fd;
+}
+
+int lzb_tftp_rcvbuf(int fd)
+{
+	socklen_t len = sizeof(int);
+	int v;
+
+	return getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len) ? 0 : v;
 }
 
 unsigned int lzb_tftp_window_fit(unsigned int want, unsigned int blksize,

@@ -8,14 +8,15 @@
  * buffer full is dropped, and go-back-N has the server send the rest of
  * the window again.  A buffer past net.core.rmem_max (212992 on Debian,
  * which the kernel doubles) needs CAP_NET_ADMIN (SO_RCVBUFFORCE), which
- * the sandboxed child has dropped.  Two answers:
+ * the sandboxed child has dropped.  So:
  *
  *  - spares: the child makes a few sockets with the buffer the window
  *    needs while it still has the capability, before it reads anything
- *    (fetch_sandbox.h, PREPARE); the first tries take them.  The stream's
- *    fetcher asks for them: its one long transfer is the one that fills
- *    a window while its reader is busy (opts.tftp_spare_sockets);
- *  - otherwise a try asks for the window the buffer it got holds, and the
+ *    (fetch_sandbox.h, PREPARE; opts.tftp_spare_sockets).  A try long
+ *    enough to fill more than an ordinary socket's buffer takes one
+ *    (the image's stream, its bundle); a fault's chunk, a block or two,
+ *    does not need one and leaves them;
+ *  - with none left, a try asks for the window its buffer holds, and the
  *    fetcher says once that net.core.rmem_max is too small for it.
  */
 #ifndef LZB_TFTP_SOCKET_H
@@ -50,13 +51,14 @@ void lzb_tftp_spares_make(struct lzb_tftp_spares *s, unsigned int n,
 void lzb_tftp_spares_close(struct lzb_tftp_spares *s);
 
 /*
- * A non-blocking socket of FAMILY for one try: a spare if one is left,
- * else a new one with a receive buffer of BYTES, or as much of it as
- * this process may set.  *RCVBUF: the buffer it has (SO_RCVBUF).  The fd,
- * or -errno.
+ * A new non-blocking UDP socket of FAMILY with a receive buffer of BYTES,
+ * or as much of it as this process may set.  The fd, or -errno.
  */
-int lzb_tftp_socket(struct lzb_tftp_spares *s, int family, int bytes,
-		    int *rcvbuf);
+int lzb_tftp_socket(int family, int bytes);
+/* A spare socket of FAMILY, taken out of S; -1 if none is left. */
+int lzb_tftp_spare_take(struct lzb_tftp_spares *s, int family);
+/* FD's receive buffer as the kernel counts it (SO_RCVBUF); 0 unknown. */
+int lzb_tftp_rcvbuf(int fd);
 
 /* The largest window, at most WANT (and at least 1), of BLKSIZE blocks
  * that a receive buffer of RCVBUF bytes holds; WANT if RCVBUF is not

@@ -59,9 +59,6 @@ void lzb_image_source_set_streaming(struct lzb_image_source *src,
 /* The nice value of the stream's worker thread and sandboxed fetcher:
  * the background yields the CPU to the restored app. */
 #define LZB_STREAM_NICE 10
-/* Sockets per address family the stream's sandboxed fetcher makes, for
- * its TFTP transfers, with a buffer that holds a window (fetch.h). */
-#define LZB_STREAM_TFTP_SOCKETS 2
 /* The page source's pump and the fd it wants polled (ctx = the source). */
 int lzb_image_source_pump(void *ctx, struct lzb_engine *engine);
 int lzb_image_source_pump_fd(void *ctx);

@@ -780,8 +780,15 @@ static void between_steps(const struct restore *r)
 int lzb_restore_run(const struct lzb_restore_opts *o,
 		    struct lzb_restore_report *rep)
 {
+	/*
+	 * Over TFTP, each fetcher's sandboxed child makes spare sockets
+	 * before it drops its capabilities, with receive buffers that hold
+	 * a whole window, for its transfers too long for an ordinary one:
+	 * the stream, the bundle, the index (fetch/tftp_socket.h).
+	 */
 	struct lzb_fetcher_opts fopts = { .max_background = o->max_background,
 					  .tftp_blksize = o->tftp_blksize,
+					  .tftp_spare_sockets = 2,
 					  .sandbox = !o->no_fetch_sandbox,
 					  .sandbox_user = o->fetch_user };
 	struct restore r = { .o = o, .rep = rep, .record_fd = -1,
@@ -844,16 +851,12 @@ int lzb_restore_run(const struct lzb_restore_opts *o,
 	 * the restored app's CPU comes first.  Its TCP window is bounded to
 	 * what the link needs (and with --stream-yield hold closed while a
 	 * fault's chunk is on its way), so its bytes do not take the path
-	 * from a fault's answer either (fetch/http_window.h).  Over TFTP
-	 * its first sockets are made before the child drops its
-	 * capabilities, so their receive buffers hold a whole window of
-	 * its one long transfer (fetch/tftp_socket.h).
+	 * from a fault's answer either (fetch/http_window.h).
 	 */
 	if (!o->no_stream) {
 		struct lzb_fetcher_opts sopts = fopts;
 
 		sopts.http_bound_window = o->stream_yield != LZB_YIELD_OFF;
-		sopts.tftp_spare_sockets = LZB_STREAM_TFTP_SOCKETS;
 		r.stream_fetcher = lzb_fetcher_new(&sopts);
 		if (!r.stream_fetcher) {
 			lzb_errf(&err, "cannot set up the stream's fetcher: %s",

@@ -330,29 +330,32 @@ TEST_F(tftp_server, many_transfers_on_one_loop)
  * A window the sandboxed child's receive buffer cannot hold (rmem_max
  * caps it, the child has no CAP_NET_ADMIN) is asked for smaller; a spare
  * socket, made before the child dropped the capability, holds it whole,
- * for as many tries as there are spares; a transfer too short to fill
- * the window it would be cut to is not cut.  Each fetch's bytes checked.
+ * for as many long tries as there are spares; a transfer too short to
+ * fill the window it would be cut to is not cut and leaves the spares to
+ * the long ones.  Each fetch's bytes checked.
  */
 #define FIT_BLKSIZE 65464
 #define FIT_WINDOW 128
 #define FIT_SIZE ((8u << 20) + 1)	/* 129 blocks */
+#define SHORT_SIZE 100000		/* 2 blocks */
 
 static const struct fit_case {
 	const char *what;
 	bool sandbox;
 	unsigned int spares;
-	const char *file;	/* "fit" (129 blocks) or "f100000" (2) */
-	size_t size;
+	bool long_one[2];	/* each fetch: "fit" (129 blocks) or 2 */
 	uint64_t fitted[2];	/* tftp_windows_fitted after each fetch */
 } fit_cases[] = {
 	{ "sandboxed, no spare: the window is cut to the buffer",
-	  true, 0, "fit", FIT_SIZE, { 1, 2 } },
-	{ "a spare per family: the first try holds the whole window",
-	  true, 1, "fit", FIT_SIZE, { 0, 1 } },
+	  true, 0, { true, true }, { 1, 2 } },
+	{ "a spare per family: the first long try holds the whole window",
+	  true, 1, { true, true }, { 0, 1 } },
+	{ "a short try leaves the spare to the long one after it",
+	  true, 1, { false, true }, { 0, 0 } },
 	{ "2 blocks, which any buffer holds: never cut",
-	  true, 0, "f100000", 100000, { 0, 0 } },
+	  true, 0, { false, false }, { 0, 0 } },
 	{ "root, not sandboxed: SO_RCVBUFFORCE holds every window",
-	  false, 0, "fit", FIT_SIZE, { 0, 0 } },
+	  false, 0, { true, true }, { 0, 0 } },
 };
 
 static long read_rmem_max(void)
@@ -393,24 +396,25 @@ TEST_F(tftp_server, window_fits_the_receive_buffer)
 
 		ASSERT_NE(NULL, f);
 		for (int k = 0; k < 2; k++) {
+			size_t size = c->long_one[k] ? FIT_SIZE : SHORT_SIZE;
 			struct lzb_fetch_stats st;
 			struct sync_result res;
 			char url[128];
 			struct lzb_fetch_spec spec = {
 				.url = url, .buf = buf, .buf_size = FIT_SIZE,
-				.expected_size = (int64_t)c->size,
+				.expected_size = (int64_t)size,
 				.deadline_ms = 30000,
 			};
 
 			snprintf(url, sizeof(url), "%s/%s", self->base,
-				 c->file);
-			memset(buf, 0xee, c->size);
+				 c->long_one[k] ? "fit" : "f100000");
+			memset(buf, 0xee, size);
 			ASSERT_EQ(0, fetch_sync(f, &spec, &res)) {
 				TH_LOG("%s: %s", c->what, res.msg);
 			}
-			ASSERT_EQ(c->size, res.len);
-			EXPECT_EQ(-1, pattern_check(buf, c->size,
-						    (uint32_t)c->size, 0));
+			ASSERT_EQ(size, res.len);
+			EXPECT_EQ(-1, pattern_check(buf, size, (uint32_t)size,
+						    0));
 			lzb_fetcher_stats(f, &st);
 			EXPECT_EQ(c->fitted[k], st.tftp_windows_fitted) {
 				TH_LOG("%s, fetch %d", c->what, k + 1);
