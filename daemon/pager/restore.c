@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -777,18 +778,26 @@ static void between_steps(const struct restore *r)
 		r->o->on_loop();
 }
 
+/*
+ * With a tftp:// mirror, each fetcher's sandboxed child makes spare
+ * sockets before it drops its capabilities, with receive buffers that
+ * hold a whole window, for the transfers too long for an ordinary one:
+ * the stream, the bundle, the index (fetch/tftp_socket.h).
+ */
+static unsigned int tftp_spares(const struct lzb_restore_opts *o)
+{
+	for (size_t i = 0; i < o->nr_mirrors; i++)
+		if (!strncasecmp(o->mirrors[i], "tftp://", 7))
+			return 2;
+	return 0;
+}
+
 int lzb_restore_run(const struct lzb_restore_opts *o,
 		    struct lzb_restore_report *rep)
 {
-	/*
-	 * Over TFTP, each fetcher's sandboxed child makes spare sockets
-	 * before it drops its capabilities, with receive buffers that hold
-	 * a whole window, for its transfers too long for an ordinary one:
-	 * the stream, the bundle, the index (fetch/tftp_socket.h).
-	 */
 	struct lzb_fetcher_opts fopts = { .max_background = o->max_background,
 					  .tftp_blksize = o->tftp_blksize,
-					  .tftp_spare_sockets = 2,
+					  .tftp_spare_sockets = tftp_spares(o),
 					  .sandbox = !o->no_fetch_sandbox,
 					  .sandbox_user = o->fetch_user };
 	struct restore r = { .o = o, .rep = rep, .record_fd = -1,
