@@ -117,6 +117,7 @@ class Run:
              'p99_ms': md('latency_p99_us', 1e-3), 'max_ms': md('latency_max_us', 1e-3),
              'bg_faults': md('bg_faults'), 'bg_p99_ms': md('bg_latency_p99_us', 1e-3),
              'cpu_s': md('cpu_s'), 'rss_mib': md('maxrss_kb', 1.0 / 1024),
+             'tftp_gaps': md('tftp_gaps'), 'tftp_cut': md('tftp_windows_cut'),
              'gib': md('pages_total', 1.0 / 2**18)}	# 4 KiB pages
         p['cpu_per_gib'] = p['cpu_s'] / p['gib'] if p['cpu_s'] is not None and p['gib'] else None
         return p
@@ -219,11 +220,17 @@ def print_run(run):
               f"residency, over that time): {bg / 1e6:.0f} Mbit/s; curl of the stream over "
               f"HTTP: {cbps / 1e6:.0f} Mbit/s (median of {ncurl}); "
               f"ratio {bg / cbps:.2f}.")
-    drops = [(m, run.udp_drops(m)) for m in run.order if 'tftp' in m]
-    drops = [f"{letter(m)}. {d:.0f}" for m, d in drops if d is not None]
-    if drops:
-        print("UDP datagrams the client namespace dropped on a full receive buffer "
-              "during a restore (RcvbufErrors, median): " + ', '.join(drops) + '.')
+    tftp = []
+    for m in [m for m in run.order if 'tftp' in m]:
+        d, p = run.udp_drops(m), run.pager.get(m, {})
+        said = ([f"{d:.0f} UDP datagrams dropped on a full receive buffer"] if d is not None else []) + \
+            ([f"{p['tftp_gaps']:.0f} go-back-N gaps, {p['tftp_cut']:.0f} windows cut"]
+             if p.get('tftp_gaps') is not None else [])
+        if said:
+            tftp.append(f"{letter(m)}. " + ', '.join(said))
+    if tftp:
+        print("TFTP, per restore (medians; drops: the client namespace's RcvbufErrors; "
+              "gaps and cuts: the pager's status): " + '; '.join(tftp) + '.')
     c = run.med.get('criu-lazy')
     if lz and c and lz['ready_s'] and c['ready_s']:
         print(f"a. ready / c. ready = {lz['ready_s'] / c['ready_s']:.2f}.")

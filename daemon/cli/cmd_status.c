@@ -98,6 +98,12 @@ static bool print_status(const char *dir, const struct lzb_restore_status *st)
 		       (unsigned long long)st->bg_faults);
 		print_us(st->bg_latency_p99_us);
 	}
+	if (st->tftp_retransmits || st->tftp_gaps || st->tftp_windows_cut)
+		printf("\n  tftp     %llu retransmits, %llu gaps, %llu windows "
+		       "cut to the receive buffer",
+		       (unsigned long long)st->tftp_retransmits,
+		       (unsigned long long)st->tftp_gaps,
+		       (unsigned long long)st->tftp_windows_cut);
 	printf("\n  times   ");
 	print_ms("bundle", st->ms_bundle);
 	print_ms("restored", st->ms_restored);
@@ -254,6 +260,10 @@ static bool print_json(const char *dir, const struct lzb_restore_status *st)
 		     false, false);
 	json_key_u64("background_latency_max_us", st->bg_latency_max_us,
 		     false, true);
+	printf("}, \"tftp\": {");
+	json_key_u64("retransmits", st->tftp_retransmits, false, false);
+	json_key_u64("gaps", st->tftp_gaps, false, false);
+	json_key_u64("windows_cut", st->tftp_windows_cut, false, true);
 	printf("}, \"times\": {");
 	json_key_u64("started_unix", st->started_unix, true, false);
 	json_key_u64("updated_unix", st->updated_unix, true, false);

@@ -114,7 +114,7 @@ struct lzb_fetch_stats {
 	uint64_t tftp_strays;		/* another transfer's packets: an
 					 * OACK of another size, or what
 					 * reached an abandoned try's port */
-	uint64_t tftp_windows_fitted;	/* tries that asked for a smaller
+	uint64_t tftp_windows_cut;	/* tries that asked for a smaller
 					 * window, the one their receive
 					 * buffer holds */
 	unsigned int max_background_seen; /* peak background in flight */

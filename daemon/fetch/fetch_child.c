@@ -168,7 +168,7 @@ static void try_done(struct lzb_fetch *req, int err, const char *msg,
 		h.tftp_gaps = st.tftp_gaps;
 		h.tftp_option_fallbacks = st.tftp_option_fallbacks;
 		h.tftp_strays = st.tftp_strays;
-		h.tftp_windows_fitted = st.tftp_windows_fitted;
+		h.tftp_windows_cut = st.tftp_windows_cut;
 		memcpy(out, &h, sizeof(h));
 		if (err) {
 			msg = why_of(req, msg);

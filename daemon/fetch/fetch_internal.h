@@ -284,7 +284,7 @@ struct lzb_wire_end {
 	uint64_t http_new_connections, http2_transfers, range_ignored;
 	uint64_t http_window_clamps, http_window_holds;
 	uint64_t tftp_retransmits, tftp_gaps, tftp_option_fallbacks;
-	uint64_t tftp_strays, tftp_windows_fitted;
+	uint64_t tftp_strays, tftp_windows_cut;
 };
 
 /* The child's side: serve tries on SOCK until it closes (fetch_child.c).

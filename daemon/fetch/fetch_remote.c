@@ -186,7 +186,7 @@ static void on_end(struct lzb_remote *rm, size_t n)
 	st->tftp_gaps = h.tftp_gaps;
 	st->tftp_option_fallbacks = h.tftp_option_fallbacks;
 	st->tftp_strays = h.tftp_strays;
-	st->tftp_windows_fitted = h.tftp_windows_fitted;
+	st->tftp_windows_cut = h.tftp_windows_cut;
 	err = h.err ? clean_err(h.err) : 0;
 	if (h.total)
 		lzb_fetch_set_total(t->r, h.total);

@@ -321,7 +321,7 @@ static unsigned int window_to_ask(struct tftp_try *t)
 
 	if (ask == want)
 		return want;
-	f->st.tftp_windows_fitted++;
+	f->st.tftp_windows_cut++;
 	if (!f->tftp_spares.told_fit) {
 		f->tftp_spares.told_fit = true;
 		lzb_log(LZB_LOG_WARNING, "lazyboot: tftp: a receive buffer of "

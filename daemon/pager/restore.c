@@ -91,6 +91,23 @@ static uint64_t bytes_fetched(const struct restore *r)
 	return r->meta_bytes + ss.bytes_fetched;
 }
 
+/* TFTP's recoveries so far, over both fetchers, into ST. */
+static void tftp_counts(const struct restore *r, struct lzb_restore_status *st)
+{
+	struct lzb_fetcher *const fetchers[] = { r->fetcher, r->stream_fetcher };
+
+	for (size_t i = 0; i < sizeof(fetchers) / sizeof(fetchers[0]); i++) {
+		struct lzb_fetch_stats fs;
+
+		if (!fetchers[i])
+			continue;
+		lzb_fetcher_stats(fetchers[i], &fs);
+		st->tftp_retransmits += fs.tftp_retransmits;
+		st->tftp_gaps += fs.tftp_gaps;
+		st->tftp_windows_cut += fs.tftp_windows_cut;
+	}
+}
+
 static const char *state_of(const struct restore *r, const char *failure)
 {
 	if (failure)
@@ -137,6 +154,7 @@ static void publish(struct restore *r, const char *failure)
 		st.bg_latency_max_us = es.latency_background.max_us;
 	}
 	st.bytes_fetched = bytes_fetched(r);
+	tftp_counts(r, &st);
 	busy = (rep->ms_resident ? rep->ms_resident : now - r->t0);
 	st.mb_per_s = busy ? st.bytes_fetched / 1e3 / (double)busy : 0;
 	st.started_unix = r->started_unix;

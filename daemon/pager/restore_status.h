@@ -44,6 +44,10 @@ struct lzb_restore_status {
 	uint64_t latency_p50_us, latency_p99_us, latency_max_us;
 	/* of them, the faults read after the background began */
 	uint64_t bg_faults, bg_latency_p99_us, bg_latency_max_us;
+	/* TFTP's recoveries, over both fetchers (as their sandboxed
+	 * children last reported): timeouts, go-back-N gaps, and tries
+	 * whose window was cut to their receive buffer */
+	uint64_t tftp_retransmits, tftp_gaps, tftp_windows_cut;
 	uint64_t started_unix;		/* wall clock at the start, seconds */
 	uint64_t updated_unix;
 	/* ms after the start; 0: not reached */

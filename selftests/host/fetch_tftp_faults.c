@@ -716,11 +716,11 @@ TEST_F_TIMEOUT(tftp_fault, transfer, 60)
 					      variant->blksize, 2 * rmem_max),
 			  self->peer.asked_window);
 		ASSERT_GT(variant->windowsize, self->peer.asked_window);
-		ASSERT_EQ(1, st.tftp_windows_fitted);
+		ASSERT_EQ(1, st.tftp_windows_cut);
 	}
 	if (variant->want_window_whole) {
 		ASSERT_EQ(variant->windowsize, self->peer.asked_window);
-		ASSERT_EQ(0, st.tftp_windows_fitted);
+		ASSERT_EQ(0, st.tftp_windows_cut);
 	}
 	if (variant->fault == F_FOREIGN_TID)
 		ASSERT_EQ(5, self->peer.foreign_error);	/* unknown TID */

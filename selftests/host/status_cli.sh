@@ -39,7 +39,7 @@ status() {
 }
 
 echo "TAP version 13"
-echo "1..24"
+echo "1..27"
 sleep 0 &
 dead=$!
 wait "$dead"
@@ -48,6 +48,10 @@ status live streaming $$
 expect live_progress 0 '\[############\.+\]  40\.0%  4000/10000 resident' "$LZB" status "$w/live"
 expect live_numbers 0 'fetched  16\.8 MB at 8\.2 MB/s' "$LZB" status "$w/live"
 expect live_latency 0 'faults   321, latency p50 512 us, p99 16\.4 ms; 17 during the background, p99 2048 us' "$LZB" status "$w/live"
+status tftp streaming $$ "tftp_retransmits=3" "tftp_gaps=5" "tftp_windows_cut=1"
+expect tftp_recoveries 0 'tftp     3 retransmits, 5 gaps, 1 windows cut to the receive buffer' "$LZB" status "$w/tftp"
+"$LZB" status "$w/live" 2>&1 | grep -q '^  tftp '
+[ $? -eq 1 ] && ok no_tftp_line_without_tftp || no no_tftp_line_without_tftp
 expect live_root_and_guarantee 0 "root     pid $$ \(running\); pager pid $$ \(running\).*" \
 	"$LZB" status "$w/live"
 status stale restoring "$dead"
@@ -146,6 +150,8 @@ jqt '.image == {"id": "ba563486804fe74b9036e73f6875a195", "version": 3, "bytes":
 	.faults == {"count": 321, "latency_p50_us": 512, "latency_p99_us": 16384, "latency_max_us": 0,
 		"background_count": 17, "background_latency_p99_us": 2048, "background_latency_max_us": 0}'
 [ $? -eq 0 ] && ok json_image_pages_bytes_faults || { head -n 1 "$w/json.out" >"$w/out"; no json_image_pages_bytes_faults; }
+jqt '.tftp == {"retransmits": 0, "gaps": 0, "windows_cut": 0}'
+[ $? -eq 0 ] && ok json_tftp || { head -n 1 "$w/json.out" >"$w/out"; no json_tftp; }
 jqt '.times == {"started_unix": 1796574155, "updated_unix": null, "elapsed_ms": 0,
 		"bundle_ms": 410, "restored_ms": 1250, "ready_ms": null, "resident_ms": null} and
 	.root == {"pid": '$$', "running": true, "exit": null} and
