@@ -344,7 +344,7 @@ static const struct fit_case {
 	bool sandbox;
 	unsigned int spares;
 	bool long_one[2];	/* each fetch: "fit" (129 blocks) or 2 */
-	uint64_t fitted[2];	/* tftp_windows_cut after each fetch */
+	uint64_t cut[2];	/* tftp_windows_cut after each fetch */
 } fit_cases[] = {
 	{ "sandboxed, no spare: the window is cut to the buffer",
 	  true, 0, { true, true }, { 1, 2 } },
@@ -416,7 +416,7 @@ TEST_F(tftp_server, window_fits_the_receive_buffer)
 			EXPECT_EQ(-1, pattern_check(buf, size, (uint32_t)size,
 						    0));
 			lzb_fetcher_stats(f, &st);
-			EXPECT_EQ(c->fitted[k], st.tftp_windows_cut) {
+			EXPECT_EQ(c->cut[k], st.tftp_windows_cut) {
 				TH_LOG("%s, fetch %d", c->what, k + 1);
 			}
 		}
