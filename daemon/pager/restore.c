@@ -17,6 +17,7 @@
 #include "criu/criu_restore_proc.h"
 #include "engine/uffd_engine.h"
 #include "fetch/fetch.h"
+#include "fetch/tftp_socket.h"
 #include "image/image_load.h"
 #include "image/image_trust.h"
 #include "pager/image_source.h"
@@ -800,13 +801,14 @@ static void between_steps(const struct restore *r)
  * With a tftp:// mirror, each fetcher's sandboxed child makes spare
  * sockets before it drops its capabilities, with receive buffers that
  * hold a whole window, for the transfers too long for an ordinary one:
- * the stream, the bundle, the index (fetch/tftp_socket.h).
+ * the manifest (its size not known before), the index, the bundle, the
+ * stream; the fourth for a retry (fetch/tftp_socket.h).
  */
 static unsigned int tftp_spares(const struct lzb_restore_opts *o)
 {
 	for (size_t i = 0; i < o->nr_mirrors; i++)
 		if (!strncasecmp(o->mirrors[i], "tftp://", 7))
-			return 2;
+			return LZB_TFTP_SPARES_MAX;
 	return 0;
 }
 
