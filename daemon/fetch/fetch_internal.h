@@ -176,6 +176,7 @@ struct lzb_fetcher {
 	struct lzb_fetcher *child_core;
 	/* tftp: sockets made before the child dropped its capabilities */
 	struct lzb_tftp_spares tftp_spares;
+	bool tftp_told_cut;		/* the rmem_max warning was logged */
 };
 
 /* Register / change / remove an fd in the fetcher's epoll set. */

@@ -322,8 +322,8 @@ static unsigned int window_to_ask(struct tftp_try *t)
 	if (ask == want)
 		return want;
 	f->st.tftp_windows_cut++;
-	if (!f->tftp_spares.told_fit) {
-		f->tftp_spares.told_fit = true;
+	if (!f->tftp_told_cut) {
+		f->tftp_told_cut = true;
 		lzb_log(LZB_LOG_WARNING, "lazyboot: tftp: a receive buffer of "
 			"%d bytes holds %u blocks of %u, not the window of %u "
 			"asked for: asking for %u (raise net.core.rmem_max to "

@@ -36,6 +36,11 @@ static int family_index(int family)
 	return family == AF_INET6 ? 1 : 0;
 }
 
+static int udp_socket(int family)
+{
+	return socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+
 void lzb_tftp_spares_make(struct lzb_tftp_spares *s, unsigned int n,
 			  int bytes)
 {
@@ -45,8 +50,7 @@ void lzb_tftp_spares_make(struct lzb_tftp_spares *s, unsigned int n,
 		n = LZB_TFTP_SPARES_MAX;
 	for (int i = 0; i < 2; i++) {
 		while (s->n[i] < n) {
-			int fd = socket(families[i], SOCK_DGRAM | SOCK_NONBLOCK |
-					SOCK_CLOEXEC, 0);
+			int fd = udp_socket(families[i]);
 
 			if (fd < 0)
 				break;
@@ -69,7 +73,7 @@ void lzb_tftp_spares_close(struct lzb_tftp_spares *s)
 
 int lzb_tftp_socket(int family, int bytes)
 {
-	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = udp_socket(family);
 
 	if (fd < 0)
 		return -errno;
@@ -81,15 +85,9 @@ int lzb_tftp_socket(int family, int bytes)
 
 int lzb_tftp_spare_take(struct lzb_tftp_spares *s, int family)
 {
-	int i = family_index(family), fd;
+	int i = family_index(family);
 
-	if (!s->n[i])
-		return -1;
-	fd = s->fd[i][0];	/* the oldest first: all alike */
-	for (unsigned int k = 1; k < s->n[i]; k++)
-		s->fd[i][k - 1] = s->fd[i][k];
-	s->n[i]--;
-	return fd;
+	return s->n[i] ? s->fd[i][--s->n[i]] : -1;	/* all alike */
 }
 
 int lzb_tftp_rcvbuf(int fd)

@@ -22,14 +22,11 @@
 #ifndef LZB_TFTP_SOCKET_H
 #define LZB_TFTP_SOCKET_H
 
-#include <stdbool.h>
-
 #define LZB_TFTP_SPARES_MAX 4	/* per address family */
 
 struct lzb_tftp_spares {
 	int fd[2][LZB_TFTP_SPARES_MAX];	/* [0] AF_INET, [1] AF_INET6 */
 	unsigned int n[2];
-	bool told_fit;			/* the rmem_max warning was logged */
 };
 
 /*
