@@ -37,10 +37,14 @@ TIMES = ('ready_s', 'resident_s', 'rx_bytes_ready', 'rx_bytes_resident')
 BASE = '@base'	# a method run with the BASELINE tree's lazyboot
 
 
+def unbased(m):
+    """The method M@base is a run of."""
+    return m[:-len(BASE)] if m.endswith(BASE) else m
+
+
 def name(m):
     if m.endswith(BASE):
-        n = NAMES[m[:-len(BASE)]]
-        return n.replace('. ', f"{BASE}. ", 1) + ' (the baseline build)'
+        return NAMES[unbased(m)].replace('. ', f"{BASE}. ", 1) + ' (the baseline build)'
     return NAMES[m]
 
 
@@ -212,7 +216,7 @@ def print_run(run):
               f"{lz['rx_bytes_resident'] * 8 / lz['resident_s'] / 1e6:.0f} Mbit/s.")
     cbps, ncurl = run.curl_bps()
     streamed = ('lazyboot', 'lazyboot-tftp', 'lazyboot-atftp')
-    for m in [m for m in run.order if m.split('@')[0] in streamed]:
+    for m in [m for m in run.order if unbased(m) in streamed]:
         bg = run.background_bps(m)
         if bg is None or cbps is None:
             continue

@@ -210,6 +210,21 @@ static inline uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* net.core.rmem_max, what SO_RCVBUF may set without CAP_NET_ADMIN; -1 if
+ * it cannot be read. */
+static inline long read_rmem_max(void)
+{
+	FILE *fp = fopen("/proc/sys/net/core/rmem_max", "r");
+	long v = -1;
+
+	if (fp) {
+		if (fscanf(fp, "%ld", &v) != 1)
+			v = -1;
+		fclose(fp);
+	}
+	return v;
+}
+
 static inline bool have_exe(const char *path)
 {
 	return access(path, X_OK) == 0;

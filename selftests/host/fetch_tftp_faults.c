@@ -670,16 +670,9 @@ TEST_F_TIMEOUT(tftp_fault, transfer, 60)
 	};
 	struct lzb_fetch_stats st;
 	struct sync_result res;
-	long rmem_max = -1;
-	FILE *fp;
+	long rmem_max = read_rmem_max();
 	int err;
 
-	fp = fopen("/proc/sys/net/core/rmem_max", "r");
-	if (fp) {
-		if (fscanf(fp, "%ld", &rmem_max) != 1)
-			rmem_max = -1;
-		fclose(fp);
-	}
 	if (variant->sandbox && geteuid())
 		SKIP(return, "not root: the sandbox needs root");
 	if (variant->sandbox && (rmem_max < 0 || rmem_max >=

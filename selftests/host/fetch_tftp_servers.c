@@ -358,19 +358,6 @@ static const struct fit_case {
 	  false, 0, { true, true }, { 0, 0 } },
 };
 
-static long read_rmem_max(void)
-{
-	FILE *fp = fopen("/proc/sys/net/core/rmem_max", "r");
-	long v = -1;
-
-	if (fp) {
-		if (fscanf(fp, "%ld", &v) != 1)
-			v = -1;
-		fclose(fp);
-	}
-	return v;
-}
-
 TEST_F(tftp_server, window_fits_the_receive_buffer)
 {
 	long rmem_max = read_rmem_max();
